@@ -1,0 +1,31 @@
+// Every e2e test fails on a console error, an uncaught page error, or a request that leaves the
+// app's origin (the product promises that nothing leaves the machine).
+import { test as base, expect } from '@playwright/test';
+
+export interface Guard {
+  /** Console errors matching one of these are expected by the test (e.g. a deliberate 404). */
+  allowConsoleErrors(...patterns: RegExp[]): void;
+}
+
+export const test = base.extend<{ guard: Guard }>({
+  guard: async ({ page, baseURL }, use) => {
+    const origin = new URL(baseURL ?? 'http://127.0.0.1').origin;
+    const allowed: RegExp[] = [];
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      const text = msg.text();
+      if (!allowed.some((re) => re.test(text))) problems.push(`console error: ${text}`);
+    });
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.context().on('request', (req) => {
+      const url = req.url();
+      if (url.startsWith('data:') || url.startsWith('blob:')) return;
+      if (new URL(url).origin !== origin) problems.push(`request to another origin: ${url}`);
+    });
+    await use({ allowConsoleErrors: (...patterns) => allowed.push(...patterns) });
+    expect(problems, problems.join('\n')).toEqual([]);
+  },
+});
+
+export { expect };

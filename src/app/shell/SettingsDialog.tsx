@@ -1,0 +1,79 @@
+import { useEffect, useRef } from 'react';
+import type { EpPreference } from '../../core/runtime/ep-choice';
+import { effectivePreference, restartBackend } from '../backend/backend-service';
+import { useAppStore } from '../store';
+import { backendLabel } from './BackendBadge';
+
+const OPTIONS: { value: EpPreference; label: string; hint: string }[] = [
+  { value: 'auto', label: 'Automatic', hint: 'WebGPU on a real GPU, otherwise multithreaded WASM.' },
+  { value: 'webgpu', label: 'WebGPU', hint: 'Force WebGPU, even on a slow software adapter.' },
+  { value: 'wasm', label: 'WASM (CPU)', hint: 'Always run on the CPU.' },
+];
+
+export function SettingsDialog({ onClose }: { onClose: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const preference = useAppStore((s) => s.epPreference);
+  const setPreference = useAppStore((s) => s.setEpPreference);
+  const backend = useAppStore((s) => s.backend);
+  const queryOverride = new URLSearchParams(window.location.search).get('ep');
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+  }, []);
+
+  const choose = (value: EpPreference) => {
+    setPreference(value);
+    void restartBackend().catch(() => undefined);
+  };
+
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby="settings-title" onClose={onClose}>
+      <h2 id="settings-title">Settings</h2>
+      <fieldset className="field">
+        <legend>Compute backend</legend>
+        {OPTIONS.map((o) => (
+          <label key={o.value} className="radio">
+            <input type="radio" name="ep" value={o.value} checked={preference === o.value} onChange={() => choose(o.value)} />
+            <span>
+              <strong>{o.label}</strong> — {o.hint}
+            </span>
+          </label>
+        ))}
+        {queryOverride && (
+          <p className="hint">
+            The page address sets <code>?ep={queryOverride}</code>, which overrides this setting ({effectivePreference()} in use).
+          </p>
+        )}
+      </fieldset>
+      <section className="field" aria-live="polite">
+        <h3>In use</h3>
+        {backend.state === 'ready' && (
+          <dl className="facts">
+            <dt>Backend</dt>
+            <dd>{backendLabel(backend.info)}</dd>
+            <dt>Why</dt>
+            <dd>{backend.info.reason}</dd>
+            {backend.fallbackReason && (
+              <>
+                <dt>Fallback</dt>
+                <dd>{backend.fallbackReason}</dd>
+              </>
+            )}
+            <dt>Self-test</dt>
+            <dd>passed in {Math.round(backend.info.selfTestMs)} ms</dd>
+            <dt>ONNX Runtime</dt>
+            <dd>{backend.info.ortVersion}</dd>
+          </dl>
+        )}
+        {backend.state === 'starting' && <p>Starting…</p>}
+        {backend.state === 'failed' && <p className="error">{backend.error}</p>}
+      </section>
+      <div className="dialog-actions">
+        <button type="button" className="button" onClick={() => ref.current?.close()} autoFocus>
+          Close
+        </button>
+      </div>
+    </dialog>
+  );
+}

@@ -1,0 +1,55 @@
+// The one seam over ONNX Runtime: every session in the app and the CLI is created here.
+import type { ExecutionProvider } from './ep-choice';
+import type { Ort, OrtSession, OrtSessionOptions, OrtTensor } from './ort-types';
+
+export interface SessionRequest {
+  /** Output names to keep on the GPU between runs (WebGPU only; ignored on WASM/CPU). */
+  readonly gpuOutputs?: readonly string[];
+  /** Verbose ORT logging, e.g. to see nodes that silently fall back to the CPU. */
+  readonly verbose?: boolean;
+}
+
+export interface Runtime {
+  readonly ort: Ort;
+  readonly ep: ExecutionProvider | 'cpu';
+  createSession(model: Uint8Array, request?: SessionRequest): Promise<OrtSession>;
+}
+
+export class ModelLoadError extends Error {
+  override readonly name = 'ModelLoadError';
+}
+
+export function createRuntime(ort: Ort, ep: ExecutionProvider | 'cpu'): Runtime {
+  return {
+    ort,
+    ep,
+    async createSession(model, request = {}) {
+      const options: OrtSessionOptions = {
+        executionProviders: [ep],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: request.verbose ? 0 : 3,
+      };
+      const gpuOutputs = request.gpuOutputs ?? [];
+      if (ep === 'webgpu' && gpuOutputs.length > 0) {
+        options.preferredOutputLocation = Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const]));
+      }
+      try {
+        return await ort.InferenceSession.create(model, options);
+      } catch (err) {
+        throw new ModelLoadError(`ONNX Runtime (${ep}) could not load the model: ${errorText(err)}`);
+      }
+    },
+  };
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}
+
+/** Host copy of a float32 tensor, wherever it lives (downloads GPU buffers). */
+export async function readFloat32(tensor: OrtTensor): Promise<Float32Array> {
+  const data = tensor.location === 'cpu' ? tensor.data : await tensor.getData();
+  if (!(data instanceof Float32Array)) throw new TypeError(`Expected a float32 tensor, got ${tensor.type}.`);
+  return data;
+}

@@ -1,0 +1,52 @@
+// The typed contract between the UI and the model worker. Both sides import only this file's types.
+import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
+
+export interface TensorPayload {
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
+export type Feeds = Readonly<Record<string, TensorPayload>>;
+export type Fetches = Record<string, TensorPayload>;
+
+export interface BackendInfo extends EpChoice {
+  readonly adapter: GpuAdapterFacts | null;
+  readonly ortVersion: string;
+  /** Milliseconds the start-up self-test took (load ORT, build, run, verify a tiny model). */
+  readonly selfTestMs: number;
+}
+
+export interface LoadedModel {
+  readonly id: string;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+}
+
+export interface JobProgress {
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Events the worker pushes without being asked (e.g. the GPU went away). */
+export type BackendEvent = { readonly kind: 'device-lost'; readonly message: string };
+
+export interface ModelWorkerApi {
+  /** Facts for the EP choice: adapter, isolation, cores. Creates no device. */
+  probe(): Promise<PlatformFacts>;
+  /** Loads ORT for the chosen EP and proves it works on a tiny model; throws when it does not. */
+  init(choice: EpChoice, onEvent?: (event: BackendEvent) => void): Promise<BackendInfo>;
+  /** The bytes are transferred, not copied. */
+  loadModel(bytes: Uint8Array): Promise<LoadedModel>;
+  run(modelId: string, feeds: Feeds): Promise<Fetches>;
+  /** Runs the model once per feed set; cancellable between runs through `cancel(jobId)`. */
+  runBatches(
+    jobId: string,
+    modelId: string,
+    batches: readonly Feeds[],
+    onProgress?: (progress: JobProgress) => void,
+  ): Promise<Fetches[]>;
+  cancel(jobId: string): void;
+  release(modelId: string): Promise<void>;
+}
+
+export const CANCELLED_MESSAGE = 'Cancelled by the user.';

@@ -1,0 +1,177 @@
+// Model worker: owns one ONNX Runtime instance pinned to one execution provider. A failed WebGPU
+// start is final for a JS context (DESIGN §3), so the client falls back in a fresh worker.
+import * as Comlink from 'comlink';
+import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
+import { loadBrowserOrt } from '../src/core/runtime/ort-browser';
+import type { Ort, OrtSession, OrtTensor } from '../src/core/runtime/ort-types';
+import { maxAbsDiff, selfTestExpected, selfTestModel, SELF_TEST_INPUT } from '../src/core/runtime/self-test';
+import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
+import {
+  CANCELLED_MESSAGE,
+  type BackendEvent,
+  type BackendInfo,
+  type Feeds,
+  type Fetches,
+  type JobProgress,
+  type LoadedModel,
+  type ModelWorkerApi,
+} from './model-api';
+
+const SELF_TEST_TOLERANCE = 1e-4;
+
+let runtime: Runtime | null = null;
+const sessions = new Map<string, OrtSession>();
+const cancelled = new Set<string>();
+let nextModelId = 1;
+
+function adapterFacts(adapter: GPUAdapter): GpuAdapterFacts {
+  const info = adapter.info;
+  return {
+    description: info.description,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    // Older Chromium exposed this on the adapter, newer on its info.
+    isFallbackAdapter: Boolean((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+      (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter),
+  };
+}
+
+async function requestAdapter(): Promise<{ adapter: GPUAdapter | null; error?: string }> {
+  if (!('gpu' in navigator) || !navigator.gpu) return { adapter: null, error: 'this browser has no WebGPU' };
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    return adapter ? { adapter } : { adapter: null, error: 'requestAdapter() found no GPU adapter' };
+  } catch (err) {
+    return { adapter: null, error: `requestAdapter() failed: ${errorText(err)}` };
+  }
+}
+
+function requireRuntime(): Runtime {
+  if (!runtime) throw new Error('The model worker was used before init().');
+  return runtime;
+}
+
+function requireSession(modelId: string): OrtSession {
+  const session = sessions.get(modelId);
+  if (!session) throw new Error(`No loaded model with id ${modelId}; load it again.`);
+  return session;
+}
+
+function toOrtFeeds(ort: Ort, feeds: Feeds): Record<string, OrtTensor> {
+  // A fresh tensor per run: ORT may detach input buffers (DESIGN §3).
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor('float32', new Float32Array(t.data), [...t.dims])]),
+  );
+}
+
+async function fromOrtResults(results: Record<string, OrtTensor>): Promise<Fetches> {
+  const out: Fetches = {};
+  for (const [name, tensor] of Object.entries(results)) {
+    out[name] = { dims: [...tensor.dims], data: await readFloat32(tensor) };
+    tensor.dispose();
+  }
+  return out;
+}
+
+async function runOnce(modelId: string, feeds: Feeds): Promise<Fetches> {
+  const rt = requireRuntime();
+  const session = requireSession(modelId);
+  return fromOrtResults(await session.run(toOrtFeeds(rt.ort, feeds)));
+}
+
+function transferablesOf(fetches: Fetches | Fetches[]): Transferable[] {
+  const list = Array.isArray(fetches) ? fetches : [fetches];
+  return list.flatMap((f) => Object.values(f).map((t) => t.data.buffer as ArrayBuffer));
+}
+
+const api: ModelWorkerApi = {
+  async probe(): Promise<PlatformFacts> {
+    const { adapter, error } = await requestAdapter();
+    return {
+      adapter: adapter ? adapterFacts(adapter) : null,
+      ...(error ? { adapterError: error } : {}),
+      crossOriginIsolated: self.crossOriginIsolated,
+      hardwareConcurrency: navigator.hardwareConcurrency,
+    };
+  },
+
+  async init(choice: EpChoice, onEvent?: (event: BackendEvent) => void): Promise<BackendInfo> {
+    const started = performance.now();
+    let adapter: GpuAdapterFacts | null = null;
+    const ort = await loadBrowserOrt(choice.ep, choice.wasmThreads);
+    if (choice.ep === 'webgpu') {
+      const found = await requestAdapter();
+      if (!found.adapter) throw new Error(`WebGPU start failed: ${found.error ?? 'no adapter'}`);
+      adapter = adapterFacts(found.adapter);
+      const device = await found.adapter.requestDevice({
+        requiredLimits: {
+          maxBufferSize: found.adapter.limits.maxBufferSize,
+          maxStorageBufferBindingSize: found.adapter.limits.maxStorageBufferBindingSize,
+          maxComputeWorkgroupStorageSize: found.adapter.limits.maxComputeWorkgroupStorageSize,
+        },
+      });
+      void device.lost.then((info) => onEvent?.({ kind: 'device-lost', message: info.message || info.reason }));
+      ort.env.webgpu.device = device;
+    }
+    runtime = createRuntime(ort, choice.ep);
+    let session: OrtSession;
+    try {
+      session = await runtime.createSession(selfTestModel());
+    } catch (err) {
+      runtime = null;
+      throw new Error(`${choice.ep === 'webgpu' ? 'WebGPU' : 'WASM'} start failed: ${errorText(err)}`);
+    }
+    try {
+      const x = new ort.Tensor('float32', new Float32Array(SELF_TEST_INPUT), [2, 4]);
+      const result = await session.run({ x });
+      const y = result['y'];
+      if (!y) throw new Error('the self-test model returned no output');
+      const err = maxAbsDiff(await readFloat32(y), selfTestExpected());
+      if (!(err <= SELF_TEST_TOLERANCE)) throw new Error(`the self-test result is wrong (max error ${err})`);
+    } catch (err) {
+      runtime = null;
+      throw new Error(`${choice.ep === 'webgpu' ? 'WebGPU' : 'WASM'} self-test failed: ${errorText(err)}`);
+    } finally {
+      await session.release();
+    }
+    return { ...choice, adapter, ortVersion: ort.env.versions.web ?? ort.env.versions.common, selfTestMs: performance.now() - started };
+  },
+
+  async loadModel(bytes: Uint8Array): Promise<LoadedModel> {
+    const session = await requireRuntime().createSession(bytes);
+    const id = `m${nextModelId++}`;
+    sessions.set(id, session);
+    return { id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+  },
+
+  async run(modelId, feeds) {
+    const out = await runOnce(modelId, feeds);
+    return Comlink.transfer(out, transferablesOf(out));
+  },
+
+  async runBatches(jobId, modelId, batches, onProgress?: (p: JobProgress) => void) {
+    const results: Fetches[] = [];
+    try {
+      for (let i = 0; i < batches.length; i++) {
+        if (cancelled.has(jobId)) throw new Error(CANCELLED_MESSAGE);
+        results.push(await runOnce(modelId, batches[i]!));
+        onProgress?.({ done: i + 1, total: batches.length });
+      }
+    } finally {
+      cancelled.delete(jobId);
+    }
+    return Comlink.transfer(results, transferablesOf(results));
+  },
+
+  cancel(jobId) {
+    cancelled.add(jobId);
+  },
+
+  async release(modelId) {
+    const session = sessions.get(modelId);
+    sessions.delete(modelId);
+    await session?.release();
+  },
+};
+
+Comlink.expose(api);
