@@ -65,3 +65,31 @@ test('the backend setting persists and restarts the worker', async ({ page, guar
   await page.reload();
   await expect(page.getByTestId('backend-badge')).toHaveAttribute('data-ep', 'webgpu');
 });
+
+test('a batch job reports progress and can be cancelled mid-way', async ({ page, guard }) => {
+  void guard;
+  await page.goto('/');
+  await expect(page.getByTestId('backend-badge')).toHaveAttribute('data-state', 'ready');
+  const { bytes, x, expected } = referenceModelCase();
+  const run = (cancelAfter: number | null) =>
+    page.evaluate(
+      async ({ bytes, x, dims, cancelAfter, count }) => {
+        const batches = Array.from({ length: count }, () => ({ x: { dims, data: new Float32Array(x) } }));
+        const report = await window.dedeDebug!.runBatches(new Uint8Array(bytes), batches, cancelAfter ?? undefined);
+        return { ...report, outputs: report.outputs?.map((o) => Array.from(o['y']!.data)) ?? null };
+      },
+      { bytes: Array.from(bytes), x: Array.from(x), dims: [N, K], cancelAfter, count: cancelAfter === null ? 40 : 2000 },
+    );
+  const full = await run(null);
+  expect(full.error).toBeNull();
+  expect(full.progress.map((p) => p.done)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  expect(full.outputs).toHaveLength(40);
+  for (const y of full.outputs!) expect(Math.max(...y.map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThan(1e-4);
+
+  const cancelled = await run(3);
+  expect(cancelled.error).toMatch(/Cancelled by the user/);
+  expect(cancelled.outputs).toBeNull();
+  // The cancel reaches the worker between runs: it stops well before the end.
+  expect(cancelled.progress.length).toBeGreaterThanOrEqual(3);
+  expect(cancelled.progress.length).toBeLessThan(2000);
+});

@@ -5,6 +5,7 @@ import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runti
 import { loadBrowserOrt } from '../src/core/runtime/ort-browser';
 import type { Ort, OrtSession, OrtTensor } from '../src/core/runtime/ort-types';
 import { maxAbsDiff, selfTestExpected, selfTestModel, SELF_TEST_INPUT } from '../src/core/runtime/self-test';
+import { yieldToEventLoop } from '../src/core/runtime/yield';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
 import {
   CANCELLED_MESSAGE,
@@ -153,6 +154,7 @@ const api: ModelWorkerApi = {
     const results: Fetches[] = [];
     try {
       for (let i = 0; i < batches.length; i++) {
+        await yieldToEventLoop();
         if (cancelled.has(jobId)) throw new Error(CANCELLED_MESSAGE);
         results.push(await runOnce(modelId, batches[i]!));
         onProgress?.({ done: i + 1, total: batches.length });

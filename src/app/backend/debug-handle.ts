@@ -1,12 +1,22 @@
 // `window.dedeDebug`: a small console/automation handle onto the live backend (the e2e tests use
 // it to run models they build). It exposes nothing the UI cannot already do.
 import * as Comlink from 'comlink';
-import type { Feeds, Fetches } from '../../../workers/model-api';
+import type { Feeds, Fetches, JobProgress } from '../../../workers/model-api';
+import { errorText } from '../../core/runtime/session';
 import { getBackend } from './backend-service';
+import { runBatches, type Backend } from './model-client';
+
+export interface BatchRunReport {
+  readonly progress: JobProgress[];
+  readonly outputs: Fetches[] | null;
+  readonly error: string | null;
+}
 
 export interface DedeDebugHandle {
   backendInfo(): Promise<unknown>;
   runModel(bytes: Uint8Array, feeds: Feeds): Promise<Fetches>;
+  /** Runs a batch job; with `cancelAfter`, aborts once that many runs have reported progress. */
+  runBatches(bytes: Uint8Array, batches: Feeds[], cancelAfter?: number): Promise<BatchRunReport>;
 }
 
 declare global {
@@ -22,14 +32,36 @@ export function installDebugHandle(): void {
       return { ...backend.info, fallbackReason: backend.fallbackReason };
     },
     async runModel(bytes, feeds) {
-      const { api } = await getBackend();
-      const copy = bytes.slice();
-      const model = await api.loadModel(Comlink.transfer(copy, [copy.buffer]));
-      try {
-        return await api.run(model.id, feeds);
-      } finally {
-        await api.release(model.id);
-      }
+      return withModel(bytes, async ({ api }, modelId) => api.run(modelId, feeds));
+    },
+    async runBatches(bytes, batches, cancelAfter) {
+      const progress: JobProgress[] = [];
+      const controller = new AbortController();
+      return withModel(bytes, async (backend, modelId) => {
+        try {
+          const outputs = await runBatches(backend, modelId, batches, {
+            signal: controller.signal,
+            onProgress: (p) => {
+              progress.push(p);
+              if (cancelAfter !== undefined && progress.length >= cancelAfter) controller.abort();
+            },
+          });
+          return { progress, outputs, error: null };
+        } catch (err) {
+          return { progress, outputs: null, error: errorText(err) };
+        }
+      });
     },
   };
+}
+
+async function withModel<T>(bytes: Uint8Array, use: (backend: Backend, modelId: string) => Promise<T>): Promise<T> {
+  const backend = await getBackend();
+  const copy = bytes.slice();
+  const model = await backend.api.loadModel(Comlink.transfer(copy, [copy.buffer]));
+  try {
+    return await use(backend, model.id);
+  } finally {
+    await backend.api.release(model.id);
+  }
 }

@@ -3,7 +3,15 @@
 import * as Comlink from 'comlink';
 import { chooseExecutionProvider, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
 import { errorText } from '../../core/runtime/session';
-import type { BackendEvent, BackendInfo, ModelWorkerApi } from '../../../workers/model-api';
+import {
+  CANCELLED_MESSAGE,
+  type BackendEvent,
+  type BackendInfo,
+  type Feeds,
+  type Fetches,
+  type JobProgress,
+  type ModelWorkerApi,
+} from '../../../workers/model-api';
 
 export interface Backend {
   readonly api: Comlink.Remote<ModelWorkerApi>;
@@ -67,4 +75,37 @@ function backendOf(spawned: SpawnedWorker, info: BackendInfo, fallbackReason: st
       spawned.worker.terminate();
     },
   };
+}
+
+export interface RunBatchesOptions {
+  readonly onProgress?: (progress: JobProgress) => void;
+  /** Aborting cancels the job in the worker between two runs; the promise then rejects. */
+  readonly signal?: AbortSignal;
+}
+
+let nextJob = 1;
+
+/** Runs a loaded model over many feed sets. The feeds' buffers are transferred (detached here). */
+export async function runBatches(
+  backend: Backend,
+  modelId: string,
+  batches: readonly Feeds[],
+  options: RunBatchesOptions = {},
+): Promise<Fetches[]> {
+  const jobId = `job${nextJob++}`;
+  const { signal, onProgress } = options;
+  const cancel = () => void backend.api.cancel(jobId);
+  if (signal?.aborted) throw new Error(CANCELLED_MESSAGE);
+  signal?.addEventListener('abort', cancel, { once: true });
+  const buffers = batches.flatMap((feeds) => Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer));
+  try {
+    return await backend.api.runBatches(
+      jobId,
+      modelId,
+      Comlink.transfer(batches, [...new Set(buffers)]),
+      onProgress ? Comlink.proxy(onProgress) : undefined,
+    );
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
 }
