@@ -1,5 +1,6 @@
 // The typed contract between the UI and the model worker. Both sides import only this file's types.
 import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
+import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../src/core/train/trainer';
 
 export interface TensorPayload {
   readonly dims: readonly number[];
@@ -47,6 +48,35 @@ export interface ModelWorkerApi {
   ): Promise<Fetches[]>;
   cancel(jobId: string): void;
   release(modelId: string): Promise<void>;
+
+  /** Creates a trainer for a train-step graph; the graph bytes are transferred. */
+  createTrainer(graph: TrainGraph, initial: TrainCheckpoint): Promise<string>;
+  /**
+   * Runs one optimiser step per batch (cancellable through `cancel(jobId)` between steps). Stats are
+   * read every `readStatsEvery` steps and always after the last one.
+   */
+  trainSteps(
+    trainerId: string,
+    jobId: string,
+    batches: readonly Batch[],
+    options: TrainStepsOptions,
+    onProgress?: (progress: TrainProgress) => void,
+  ): Promise<StepStats[]>;
+  trainerCheckpoint(trainerId: string): Promise<TrainCheckpoint>;
+  disposeTrainer(trainerId: string): Promise<void>;
+  /** Live GPU buffers created through our device (WebGPU only; null on WASM): a leak detector. */
+  gpuBufferCount(): number | null;
+}
+
+export interface TrainStepsOptions {
+  readonly lr: number;
+  readonly readStatsEvery: number;
+}
+
+export interface TrainProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly stats: StepStats | null;
 }
 
 export const CANCELLED_MESSAGE = 'Cancelled by the user.';

@@ -6,6 +6,7 @@ import { loadBrowserOrt } from '../src/core/runtime/ort-browser';
 import type { Ort, OrtSession, OrtTensor } from '../src/core/runtime/ort-types';
 import { maxAbsDiff, selfTestExpected, selfTestModel, SELF_TEST_INPUT } from '../src/core/runtime/self-test';
 import { yieldToEventLoop } from '../src/core/runtime/yield';
+import { Trainer, type StepStats } from '../src/core/train/trainer';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
 import {
   CANCELLED_MESSAGE,
@@ -22,6 +23,8 @@ const SELF_TEST_TOLERANCE = 1e-4;
 
 let runtime: Runtime | null = null;
 const sessions = new Map<string, OrtSession>();
+const trainers = new Map<string, Trainer>();
+let liveGpuBuffers: number | null = null;
 const cancelled = new Set<string>();
 let nextModelId = 1;
 
@@ -45,6 +48,43 @@ async function requestAdapter(): Promise<{ adapter: GPUAdapter | null; error?: s
   } catch (err) {
     return { adapter: null, error: `requestAdapter() failed: ${errorText(err)}` };
   }
+}
+
+/** Wraps createBuffer/destroy so tests can see whether GPU buffers pile up across steps. */
+function countGpuBuffers(device: GPUDevice): void {
+  liveGpuBuffers = 0;
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
+    const buffer = create(descriptor);
+    liveGpuBuffers = (liveGpuBuffers ?? 0) + 1;
+    const destroy = buffer.destroy.bind(buffer);
+    let destroyed = false;
+    buffer.destroy = () => {
+      if (!destroyed) liveGpuBuffers = (liveGpuBuffers ?? 1) - 1;
+      destroyed = true;
+      destroy();
+    };
+    return buffer;
+  };
+}
+
+/** Runs `body(0..count-1)`, letting a `cancel(jobId)` message in between iterations. */
+async function cancellableLoop(jobId: string, count: number, body: (i: number) => Promise<void>): Promise<void> {
+  try {
+    for (let i = 0; i < count; i++) {
+      await yieldToEventLoop();
+      if (cancelled.has(jobId)) throw new Error(CANCELLED_MESSAGE);
+      await body(i);
+    }
+  } finally {
+    cancelled.delete(jobId);
+  }
+}
+
+function requireTrainer(trainerId: string): Trainer {
+  const trainer = trainers.get(trainerId);
+  if (!trainer) throw new Error(`No trainer with id ${trainerId}; it was disposed or the worker restarted.`);
+  return trainer;
 }
 
 function requireRuntime(): Runtime {
@@ -111,6 +151,7 @@ const api: ModelWorkerApi = {
           maxComputeWorkgroupStorageSize: found.adapter.limits.maxComputeWorkgroupStorageSize,
         },
       });
+      countGpuBuffers(device);
       void device.lost.then((info) => onEvent?.({ kind: 'device-lost', message: info.message || info.reason }));
       ort.env.webgpu.device = device;
     }
@@ -152,16 +193,10 @@ const api: ModelWorkerApi = {
 
   async runBatches(jobId, modelId, batches, onProgress?: (p: JobProgress) => void) {
     const results: Fetches[] = [];
-    try {
-      for (let i = 0; i < batches.length; i++) {
-        await yieldToEventLoop();
-        if (cancelled.has(jobId)) throw new Error(CANCELLED_MESSAGE);
-        results.push(await runOnce(modelId, batches[i]!));
-        onProgress?.({ done: i + 1, total: batches.length });
-      }
-    } finally {
-      cancelled.delete(jobId);
-    }
+    await cancellableLoop(jobId, batches.length, async (i) => {
+      results.push(await runOnce(modelId, batches[i]!));
+      onProgress?.({ done: i + 1, total: batches.length });
+    });
     return Comlink.transfer(results, transferablesOf(results));
   },
 
@@ -173,6 +208,41 @@ const api: ModelWorkerApi = {
     const session = sessions.get(modelId);
     sessions.delete(modelId);
     await session?.release();
+  },
+
+  async createTrainer(graph, initial) {
+    const trainer = await Trainer.create(requireRuntime(), graph, initial);
+    const id = `t${nextModelId++}`;
+    trainers.set(id, trainer);
+    return id;
+  },
+
+  async trainSteps(trainerId, jobId, batches, options, onProgress) {
+    const trainer = requireTrainer(trainerId);
+    const every = Math.max(1, Math.floor(options.readStatsEvery));
+    const stats: StepStats[] = [];
+    await cancellableLoop(jobId, batches.length, async (i) => {
+      const read = (i + 1) % every === 0 || i === batches.length - 1;
+      const s = await trainer.trainStep(batches[i]!, options.lr, read);
+      if (s) stats.push(s);
+      onProgress?.({ done: i + 1, total: batches.length, stats: s });
+    });
+    return stats;
+  },
+
+  async trainerCheckpoint(trainerId) {
+    const checkpoint = await requireTrainer(trainerId).checkpoint();
+    return Comlink.transfer(checkpoint, Object.values(checkpoint.tensors).map((t) => t.buffer as ArrayBuffer));
+  },
+
+  async disposeTrainer(trainerId) {
+    const trainer = trainers.get(trainerId);
+    trainers.delete(trainerId);
+    await trainer?.dispose();
+  },
+
+  gpuBufferCount() {
+    return liveGpuBuffers;
   },
 };
 
