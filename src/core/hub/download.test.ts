@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { download, DownloadError, formatBytes, sha256Hex, type DownloadProgress } from './download';
+
+const FILE = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31 + (i >> 8)) & 255);
+let server: Server;
+let base = '';
+const seenRanges: string[] = [];
+
+beforeAll(async () => {
+  let brokenOnce = new Set<string>();
+  server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const range = req.headers['range'];
+    if (url.pathname.startsWith('/flaky')) seenRanges.push(String(range ?? ''));
+    if (url.pathname === '/401') return void res.writeHead(401).end();
+    if (url.pathname === '/404') return void res.writeHead(404, 'Not Found').end();
+    const etag = '"v1"';
+    let start = 0;
+    const ignoreRange = url.pathname === '/flaky-norange';
+    if (typeof range === 'string' && !ignoreRange) start = Number(/bytes=(\d+)-/.exec(range)?.[1] ?? 0);
+    const body = FILE.subarray(start);
+    const headers: Record<string, string> = { etag, 'content-length': String(body.length), 'x-repo-commit': 'abc123' };
+    if (start > 0) headers['content-range'] = `bytes ${start}-${FILE.length - 1}/${FILE.length}`;
+    res.writeHead(start > 0 ? 206 : 200, headers);
+    const breakFile = url.pathname.startsWith('/flaky') && !brokenOnce.has(url.pathname) && start === 0;
+    if (breakFile) {
+      brokenOnce.add(url.pathname);
+      // Send part of the file, then drop the connection.
+      res.write(Buffer.from(body.subarray(0, 100_000)), () => res.socket?.destroy());
+      return;
+    }
+    res.end(Buffer.from(body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  brokenOnce = new Set();
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('download', () => {
+  it('downloads with progress, ETag and the hub commit', async () => {
+    const progress: DownloadProgress[] = [];
+    const got = await download(`${base}/file.onnx`, { onProgress: (p) => progress.push(p) });
+    expect(got.bytes).toEqual(FILE);
+    expect(got).toMatchObject({ etag: '"v1"', commit: 'abc123', resumes: 0 });
+    expect(progress.at(-1)).toMatchObject({ loaded: FILE.length, total: FILE.length });
+    expect(progress.every((p, i) => i === 0 || p.loaded >= progress[i - 1]!.loaded)).toBe(true);
+  });
+
+  it('resumes a broken connection with a Range request and gets identical bytes', async () => {
+    seenRanges.length = 0;
+    const got = await download(`${base}/flaky.onnx`);
+    expect(got.resumes).toBe(1);
+    expect(seenRanges[0]).toBe('');
+    expect(seenRanges[1]).toMatch(/^bytes=\d+-$/);
+    expect(Number(/bytes=(\d+)-/.exec(seenRanges[1]!)![1])).toBeGreaterThan(0);
+    expect(got.bytes).toEqual(FILE);
+  });
+
+  it('starts over when the server ignores the range', async () => {
+    const got = await download(`${base}/flaky-norange`);
+    expect(got.resumes).toBe(1);
+    expect(got.bytes).toEqual(FILE);
+  });
+
+  it('explains 401 and 404 in plain words', async () => {
+    await expect(download(`${base}/401`)).rejects.toMatchObject({ kind: 'unauthorized', status: 401, message: expect.stringMatching(/gated or private.*access token/) });
+    await expect(download(`${base}/404`)).rejects.toMatchObject({ kind: 'not-found', message: expect.stringMatching(/HTTP 404.*repo name/) });
+  });
+
+  it('reports an unreachable host as a network error', async () => {
+    const err = await download('http://127.0.0.1:1/x.onnx').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DownloadError);
+    expect(err).toMatchObject({ kind: 'network', message: expect.stringMatching(/offline|CORS/) });
+  });
+
+  it('can be cancelled', async () => {
+    const controller = new AbortController();
+    const p = download(`${base}/file.onnx`, { signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(p).rejects.toMatchObject({ kind: 'cancelled' });
+  });
+
+  it('refuses files above the size limit before reading them', async () => {
+    await expect(download(`${base}/file.onnx`, { maxBytes: 1000 })).rejects.toMatchObject({ kind: 'too-large' });
+  });
+});
+
+describe('helpers', () => {
+  it('hashes like Node crypto', async () => {
+    expect(await sha256Hex(FILE)).toBe(createHash('sha256').update(FILE).digest('hex'));
+  });
+  it('formats sizes', () => {
+    expect(formatBytes(999)).toBe('999 B');
+    expect(formatBytes(26_781_914)).toBe('26.8 MB');
+  });
+});
