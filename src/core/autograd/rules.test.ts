@@ -25,6 +25,7 @@ const CASES: readonly Case[] = [
   { name: 'Sub broadcast [2,3]-[3]', shapes: [[2, 3], [3]], f: (b, v) => b.sub(x(v, 0), x(v, 1)) },
   { name: 'Sub broadcast [1]-[2,3]', shapes: [[1], [2, 3]], f: (b, v) => b.sub(x(v, 0), x(v, 1)) },
   { name: 'Mul broadcast [3,1,4]*[2,1]', shapes: [[3, 1, 4], [2, 1]], f: (b, v) => b.mul(x(v, 0), x(v, 1)) },
+  { name: 'Mul x*x (same operand twice)', shapes: [[2, 3]], f: (b, v) => b.mul(x(v, 0), x(v, 0)) },
   { name: 'Div broadcast [2,3]/[2,1]', shapes: [[2, 3], [2, 1]], f: (b, v) => b.div(x(v, 0), x(v, 1)), domain: pos },
   { name: 'Pow base and exponent', shapes: [[2, 3], [3]], f: (b, v) => b.pow(x(v, 0), x(v, 1)), domain: pos },
   { name: 'Pow constant exponent', shapes: [[4]], f: (b, v) => b.pow(x(v, 0), b.scalar(3)) },

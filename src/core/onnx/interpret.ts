@@ -420,6 +420,8 @@ export function evaluate(graph: Graph, feeds: Readonly<Record<string, FeedData>>
       if (!t) throw new Error(`evaluate: ${node.op} reads ${n} before it is defined`);
       return t;
     });
+    // Optional extra outputs (e.g. LayerNormalization's Mean/InvStdDev) are not modelled here.
+    if (node.outputs.filter((o) => o !== '').length > 1) throw new Error(`evaluate: ${node.op} with several outputs is not supported`);
     let y: Tensor;
     try {
       y = runNode(node, ins);
