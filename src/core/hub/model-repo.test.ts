@@ -1,0 +1,121 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DownloadError } from './download';
+import { fetchModelFile, fetchSiblingJson, listOnnxFiles, type HubAccess } from './model-repo';
+import { MemoryBlobStore } from './store';
+
+// A local server with the hub's URL layout: /api/models/<repo>/revision/<rev> and
+// /<repo>/resolve/<rev>/<path>.
+const COMMIT = 'a'.repeat(40);
+const MODEL = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
+let server: Server;
+let endpoint = '';
+const fileRequests: string[] = [];
+const authSeen: (string | undefined)[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    authSeen.push(req.headers['authorization']);
+    const authorised = req.headers['authorization'] === 'Bearer hf_ok';
+    if (path.startsWith('/api/models/acme/gated')) {
+      if (!authorised) return void res.writeHead(401).end();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ sha: COMMIT, siblings: [] }));
+    }
+    if (path.startsWith('/acme/gated/')) return void res.writeHead(authorised ? 404 : 401).end();
+    if (path.startsWith('/api/models/acme/noapi')) return void res.writeHead(404).end();
+    if (path === '/acme/noapi/resolve/main/m.onnx') {
+      res.writeHead(200);
+      return void res.end(Buffer.from(MODEL));
+    }
+    const api = /^\/api\/models\/acme\/enc(?:\/revision\/(.+))?$/.exec(path);
+    if (api) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ sha: COMMIT, siblings: [{ rfilename: 'README.md' }, { rfilename: 'onnx/model.onnx', size: 5000 }, { rfilename: 'model.onnx' }] }));
+    }
+    const file = /^\/acme\/enc\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    if (file) {
+      fileRequests.push(path);
+      if (file[2] === 'onnx/model.onnx' || file[2] === 'model.onnx') {
+        res.writeHead(200, { 'content-length': String(MODEL.length), 'x-repo-commit': COMMIT });
+        return void res.end(Buffer.from(MODEL));
+      }
+      if (file[2] === 'onnx/preprocessor_config.json') {
+        res.writeHead(200);
+        return void res.end(JSON.stringify({ image_mean: [0.5, 0.5, 0.5] }));
+      }
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+beforeEach(() => {
+  fileRequests.length = 0;
+  authSeen.length = 0;
+});
+
+const source = { kind: 'hub-file', repo: 'acme/enc', revision: 'main', path: 'onnx/model.onnx' } as const;
+
+describe('hub model repository', () => {
+  it('lists only .onnx files with the resolved commit', async () => {
+    const listing = await listOnnxFiles({ endpoint, store: new MemoryBlobStore() }, 'acme/enc', null);
+    expect(listing).toEqual({
+      repo: 'acme/enc', revision: 'main', commit: COMMIT,
+      onnxFiles: [{ path: 'model.onnx', size: null }, { path: 'onnx/model.onnx', size: 5000 }],
+    });
+  });
+
+  it('downloads once, then serves the cache keyed by the resolved commit', async () => {
+    const access: HubAccess = { endpoint, store: new MemoryBlobStore() };
+    const first = await fetchModelFile(access, source);
+    expect(first.fromCache).toBe(false);
+    expect(first.bytes).toEqual(MODEL);
+    expect(first.meta).toMatchObject({ repo: 'acme/enc', revision: 'main', commit: COMMIT, size: 5000, key: `${endpoint}/acme/enc/resolve/${COMMIT}/onnx/model.onnx` });
+    expect(first.meta.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const second = await fetchModelFile(access, source);
+    expect(second.fromCache).toBe(true);
+    expect(second.bytes).toEqual(MODEL);
+    expect(fileRequests).toEqual([`/acme/enc/resolve/${COMMIT}/onnx/model.onnx`]);
+  });
+
+  it('uses the cached copy when the hub is unreachable', async () => {
+    const store = new MemoryBlobStore();
+    await fetchModelFile({ endpoint, store }, source);
+    const offline: typeof fetch = () => Promise.reject(new TypeError('Failed to fetch'));
+    const got = await fetchModelFile({ endpoint, store, fetch: offline }, source);
+    expect(got.fromCache).toBe(true);
+    expect(got.offlineNotice).toMatch(/could not be reached/);
+    await expect(fetchModelFile({ endpoint, store: new MemoryBlobStore(), fetch: offline }, source)).rejects.toMatchObject({ kind: 'network' });
+  });
+
+  it('keeps a file usable when storage is full, and says so', async () => {
+    const got = await fetchModelFile({ endpoint, store: new MemoryBlobStore(1000) }, source);
+    expect(got.bytes).toEqual(MODEL);
+    expect(got.storeError).toMatch(/storage is full/);
+  });
+
+  it('sends the token only when given and explains 401', async () => {
+    const err = await fetchModelFile({ endpoint, store: new MemoryBlobStore() }, { ...source, repo: 'acme/gated' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DownloadError);
+    expect(err).toMatchObject({ kind: 'unauthorized' });
+    expect(authSeen.every((a) => a === undefined)).toBe(true);
+    await expect(fetchModelFile({ endpoint, token: 'hf_ok', store: new MemoryBlobStore() }, { ...source, repo: 'acme/gated' })).rejects.toMatchObject({ kind: 'not-found' });
+    expect(authSeen.at(-1)).toBe('Bearer hf_ok');
+  });
+
+  it('works with a mirror that lacks the model API', async () => {
+    const got = await fetchModelFile({ endpoint, store: new MemoryBlobStore() }, { ...source, repo: 'acme/noapi', path: 'm.onnx' });
+    expect(got.bytes).toEqual(MODEL);
+    expect(got.meta.commit).toBeNull();
+  });
+
+  it('fetches the preprocessor config beside the model, or null when absent', async () => {
+    const access: HubAccess = { endpoint, store: new MemoryBlobStore() };
+    expect(await fetchSiblingJson(access, source, 'preprocessor_config.json')).toEqual({ image_mean: [0.5, 0.5, 0.5] });
+    expect(await fetchSiblingJson(access, source, 'config.json')).toBeNull();
+  });
+});

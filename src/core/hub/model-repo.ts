@@ -1,0 +1,178 @@
+// Fetches model files from the hub (or a plain URL) through the local cache. A revision is resolved
+// to its commit first, so "main" is re-downloaded only when it moved, and a pinned commit never
+// touches the network once cached. Offline, the newest cached copy of the same file is used.
+import { download, DownloadError, httpErrorFor, sha256Hex, type DownloadProgress } from './download';
+import { isQuotaError, type BlobStore, type StoredFileMeta } from './store';
+import { hubFileUrl, hubModelApiUrl, siblingPath, type ModelSource } from './url';
+
+export type FileSource = Exclude<ModelSource, { kind: 'hub-repo' }>;
+
+export interface HubAccess {
+  readonly endpoint: string;
+  /** Hugging Face access token for gated/private repos (never stored by this module). */
+  readonly token?: string | null;
+  readonly store: BlobStore;
+  readonly fetch?: typeof fetch;
+}
+
+export interface FetchOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: DownloadProgress) => void;
+}
+
+export interface FetchedFile {
+  readonly meta: StoredFileMeta;
+  readonly bytes: Uint8Array;
+  readonly fromCache: boolean;
+  /** Set when the file could not be cached (e.g. storage full); it is still usable now. */
+  readonly storeError: string | null;
+  /** Set when the network was unreachable and a cached copy of the same revision was used. */
+  readonly offlineNotice: string | null;
+}
+
+export interface RepoFile {
+  readonly path: string;
+  readonly size: number | null;
+}
+
+export interface RepoListing {
+  readonly repo: string;
+  readonly revision: string;
+  readonly commit: string | null;
+  readonly onnxFiles: readonly RepoFile[];
+}
+
+export const isCommitSha = (revision: string): boolean => /^[0-9a-f]{40}$/.test(revision);
+
+function authHeaders(access: HubAccess): Record<string, string> {
+  return access.token ? { Authorization: `Bearer ${access.token}` } : {};
+}
+
+interface ModelInfoJson {
+  readonly sha?: unknown;
+  readonly siblings?: unknown;
+}
+
+async function modelInfo(access: HubAccess, repo: string, revision: string, signal?: AbortSignal): Promise<ModelInfoJson> {
+  const url = hubModelApiUrl(access.endpoint, repo, revision);
+  const doFetch = access.fetch ?? globalThis.fetch.bind(globalThis);
+  let response: Response;
+  try {
+    response = await doFetch(url, { headers: authHeaders(access), signal: signal ?? null });
+  } catch (err) {
+    if (signal?.aborted) throw new DownloadError('cancelled', 'Cancelled.');
+    throw new DownloadError('network', `Could not reach ${new URL(url).host}: you may be offline, or the server blocks this page (CORS). (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (!response.ok) throw httpErrorFor(url, response.status, response.statusText);
+  try {
+    return (await response.json()) as ModelInfoJson;
+  } catch {
+    throw new DownloadError('http', `${new URL(url).host} did not answer with the hub's model API (not JSON). Is the hub endpoint right?`);
+  }
+}
+
+/** Lists the .onnx files of a repo at a revision (default "main"). */
+export async function listOnnxFiles(access: HubAccess, repo: string, revision: string | null, signal?: AbortSignal): Promise<RepoListing> {
+  const rev = revision ?? 'main';
+  const info = await modelInfo(access, repo, rev, signal);
+  const siblings = Array.isArray(info.siblings) ? (info.siblings as { rfilename?: unknown; size?: unknown }[]) : [];
+  const onnxFiles = siblings
+    .filter((s): s is { rfilename: string; size?: unknown } => typeof s.rfilename === 'string' && /\.onnx$/i.test(s.rfilename))
+    .map((s) => ({ path: s.rfilename, size: typeof s.size === 'number' ? s.size : null }))
+    .sort((a, b) => a.path.localeCompare(b.path));
+  return { repo, revision: rev, commit: typeof info.sha === 'string' ? info.sha : null, onnxFiles };
+}
+
+/**
+ * The commit a revision points at now. `reachable` is false when the hub cannot be reached at all
+ * (offline); a hub without the model API (some mirrors) gives a null commit but stays reachable,
+ * and the file request itself then says what is wrong.
+ */
+async function resolveCommit(
+  access: HubAccess,
+  repo: string,
+  revision: string,
+  signal?: AbortSignal,
+): Promise<{ commit: string | null; reachable: boolean }> {
+  if (isCommitSha(revision)) return { commit: revision, reachable: true };
+  try {
+    const info = await modelInfo(access, repo, revision, signal);
+    return { commit: typeof info.sha === 'string' ? info.sha : null, reachable: true };
+  } catch (err) {
+    if (!(err instanceof DownloadError)) throw err;
+    if (err.kind === 'network') return { commit: null, reachable: false };
+    if (err.kind === 'unauthorized' || err.kind === 'forbidden' || err.kind === 'cancelled') throw err;
+    return { commit: null, reachable: true };
+  }
+}
+
+export async function fetchModelFile(access: HubAccess, source: FileSource, options: FetchOptions = {}): Promise<FetchedFile> {
+  if (source.kind === 'url') {
+    return fetchThroughCache(access, source.url, { sourceUrl: source.url, repo: null, revision: null, commit: null, path: new URL(source.url).pathname.split('/').pop() ?? source.url }, options);
+  }
+  const { commit, reachable } = await resolveCommit(access, source.repo, source.revision, options.signal);
+  const requested = hubFileUrl(access.endpoint, source.repo, source.revision, source.path);
+  if (!reachable) {
+    // Offline (or the API is unreachable): any cached copy of this file at this revision will do.
+    const cached = (await access.store.list())
+      .filter((m) => m.repo === source.repo && m.path === source.path && (m.revision === source.revision || m.commit === source.revision))
+      .sort((a, b) => b.savedAt.localeCompare(a.savedAt))[0];
+    if (cached) {
+      const hit = await access.store.get(cached.key);
+      if (hit) {
+        return { ...hit, fromCache: true, storeError: null, offlineNotice: `The hub could not be reached; using the copy of ${source.path} saved ${cached.savedAt.slice(0, 10)}.` };
+      }
+    }
+  }
+  const url = commit ? hubFileUrl(access.endpoint, source.repo, commit, source.path) : requested;
+  return fetchThroughCache(access, url, { sourceUrl: requested, repo: source.repo, revision: source.revision, commit, path: source.path }, options);
+}
+
+async function fetchThroughCache(
+  access: HubAccess,
+  url: string,
+  about: Omit<StoredFileMeta, 'key' | 'size' | 'sha256' | 'savedAt'>,
+  options: FetchOptions,
+): Promise<FetchedFile> {
+  const hit = await access.store.get(url);
+  if (hit) return { ...hit, fromCache: true, storeError: null, offlineNotice: null };
+  const got = await download(url, {
+    headers: authHeaders(access),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(access.fetch ? { fetch: access.fetch } : {}),
+  });
+  const meta: StoredFileMeta = {
+    ...about,
+    commit: about.commit ?? got.commit,
+    key: url,
+    size: got.bytes.byteLength,
+    sha256: await sha256Hex(got.bytes),
+    savedAt: new Date().toISOString(),
+  };
+  let storeError: string | null = null;
+  try {
+    await access.store.put(meta, got.bytes);
+  } catch (err) {
+    storeError = isQuotaError(err)
+      ? `Browser storage is full, so ${about.path} was not cached: it works now but will download again next time. Free space in the model manager.`
+      : `Could not cache ${about.path}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return { meta, bytes: got.bytes, fromCache: false, storeError, offlineNotice: null };
+}
+
+/** A JSON file next to the model (e.g. preprocessor_config.json); null when the repo has none. */
+export async function fetchSiblingJson(access: HubAccess, source: FileSource, name: string, options: FetchOptions = {}): Promise<unknown> {
+  const sibling: FileSource =
+    source.kind === 'url'
+      ? { kind: 'url', url: new URL(name, source.url).href }
+      : { ...source, path: siblingPath(source.path, name) };
+  try {
+    const file = await fetchModelFile(access, sibling, options);
+    return JSON.parse(new TextDecoder().decode(file.bytes)) as unknown;
+  } catch (err) {
+    if (err instanceof DownloadError && err.kind === 'not-found') return null;
+    if (err instanceof SyntaxError) throw new Error(`${name} next to the model is not valid JSON.`);
+    throw err;
+  }
+}
