@@ -1,7 +1,7 @@
 // Our train-step graph vs PyTorch (torch.optim.AdamW / Adam + clip_grad_norm_) on the same tiny
 // block. Regenerate the golden file with: /usr/bin/python3 scripts/golden/adamw_block.py
 import { describe, expect, it } from 'vitest';
-import { ortSession } from '../../testing/ort-node';
+import { ortSession } from '../../testing/ort';
 import { evaluate } from '../onnx/interpret';
 import golden from './__golden__/adamw_block.json';
 import { initBlockParams, blockLoss, lcgUniform, type BlockConfig } from './testing/tinyBlock';
@@ -53,7 +53,8 @@ describe.each(Object.entries(VARIANTS))('golden one-block train step vs torch 1.
 
   const runners: Record<string, () => Promise<Runner>> = {
     interpreter: async () => async (feeds) => evaluate(step.model.graph, feeds),
-    'onnxruntime-node': () => ortSession(step.model),
+    'onnxruntime-node': () => ortSession(step.model, 'node'),
+    'onnxruntime-web (wasm)': () => ortSession(step.model, 'web-wasm'),
   };
 
   it.each(Object.keys(runners))('%s matches to 1e-4', async (which) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ortSession } from '../../testing/ort-node';
+import { ortSession } from '../../testing/ort';
 import type { GraphBuilder, Value } from '../onnx/builder';
 import { evaluate } from '../onnx/interpret';
 import { blockForward, blockLoss, blockParamShapes, initBlockParams, lcgUniform, type BlockConfig } from './testing/tinyBlock';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ortSession } from '../../testing/ort-node';
+import { ortSession } from '../../testing/ort';
 import { lcg } from '../autograd/gradcheck';
 import { GraphBuilder, type Value } from './builder';
 import type { Shape } from './graph';
@@ -86,7 +86,7 @@ const OP_CASES: readonly OpCase[] = [
   { name: 'LayerNormalization axis 1', shapes: [[2, 3, 4], [3, 4]], f: (b, x) => b.layerNorm(v(x, 0), v(x, 1), undefined, { axis: 1, epsilon: 1e-3 }) },
 ];
 
-describe('interpreter agrees with onnxruntime-node on every op', () => {
+describe.each(['node', 'web-wasm'] as const)('interpreter agrees with onnxruntime (%s) on every op', (backend) => {
   OP_CASES.forEach((c, k) => {
     it(c.name, async () => {
       const b = new GraphBuilder(c.name);
@@ -99,7 +99,7 @@ describe('interpreter agrees with onnxruntime-node on every op', () => {
         feeds[`x${i}`] = Float32Array.from({ length: s.reduce((p, d) => p * d, 1) }, () => (c.positive ? 0.2 + r() : r() * 2 - 1));
       });
       const ref = evaluate(model.graph, feeds).y;
-      const got = (await (await ortSession(model))(feeds)).y;
+      const got = (await (await ortSession(model, backend))(feeds)).y;
       expect(got?.shape).toEqual(ref?.shape);
       const a = ref?.data ?? new Float64Array();
       const g = got?.data ?? new Float32Array();
