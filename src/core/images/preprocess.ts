@@ -1,0 +1,86 @@
+// How an encoder wants its pixels: size, rescale and per-channel normalisation, read from a
+// Hugging Face `preprocessor_config.json` (or given by flags). Every encoder uses its own
+// statistics (CLIP's are not CIFAR's), so nothing here defaults silently without saying so.
+
+export interface Preprocessing {
+  readonly height: number;
+  readonly width: number;
+  /** Multiply uint8 values by this before normalising (HF `rescale_factor`, usually 1/255). */
+  readonly rescale: number;
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+  /** Where these values came from, for the UI and reports. */
+  readonly origin: string;
+}
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+export class PreprocessConfigError extends Error {
+  override readonly name = 'PreprocessConfigError';
+}
+
+function triple(value: unknown, key: string): [number, number, number] | null {
+  if (value === undefined || value === null) return null;
+  const arr = typeof value === 'number' ? [value, value, value] : value;
+  if (!Array.isArray(arr) || arr.length !== 3 || !arr.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new PreprocessConfigError(`preprocessor_config.json: "${key}" must be a number or three numbers, got ${JSON.stringify(value)}.`);
+  }
+  return [arr[0], arr[1], arr[2]];
+}
+
+function positiveInt(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
+}
+
+/** HF writes sizes as an int, {height,width}, {shortest_edge} or {longest_edge}. */
+function sizeOf(value: unknown): { height: number; width: number } | null {
+  const n = positiveInt(value);
+  if (n) return { height: n, width: n };
+  if (typeof value !== 'object' || value === null) return null;
+  const o = value as Record<string, unknown>;
+  const h = positiveInt(o['height']);
+  const w = positiveInt(o['width']);
+  if (h && w) return { height: h, width: w };
+  const edge = positiveInt(o['shortest_edge']) ?? positiveInt(o['longest_edge']);
+  return edge ? { height: edge, width: edge } : null;
+}
+
+/**
+ * Reads an HF preprocessor config. `fallbackSize` is used when the config names no size (e.g. the
+ * encoder's static input shape).
+ */
+export function preprocessingFromHf(config: unknown, fallbackSize: { height: number; width: number } | null): Preprocessing {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new PreprocessConfigError('preprocessor_config.json is not a JSON object.');
+  }
+  const c = config as Record<string, unknown>;
+  const doNormalize = c['do_normalize'] !== false;
+  const doRescale = c['do_rescale'] !== false;
+  const rescaleFactor = typeof c['rescale_factor'] === 'number' ? c['rescale_factor'] : 1 / 255;
+  // The model sees the crop when there is one; otherwise the resize target.
+  const size = (c['do_center_crop'] !== false ? sizeOf(c['crop_size']) : null) ?? (c['do_resize'] !== false ? sizeOf(c['size']) : null) ?? fallbackSize;
+  if (!size) throw new PreprocessConfigError('preprocessor_config.json names no image size and the model input has no fixed size: set the size by hand.');
+  const mean = doNormalize ? triple(c['image_mean'], 'image_mean') ?? [...IMAGENET_MEAN] : [0, 0, 0];
+  const std = doNormalize ? triple(c['image_std'], 'image_std') ?? [...IMAGENET_STD] : [1, 1, 1];
+  if (std.some((s) => s === 0)) throw new PreprocessConfigError('preprocessor_config.json: image_std contains 0.');
+  return {
+    ...size,
+    rescale: doRescale ? rescaleFactor : 1,
+    mean: [mean[0]!, mean[1]!, mean[2]!],
+    std: [std[0]!, std[1]!, std[2]!],
+    origin: 'preprocessor_config.json',
+  };
+}
+
+/** Normalises interleaved RGBA uint8 pixels (canvas ImageData) into planar CHW float32. */
+export function normalizeRgba(rgba: Uint8ClampedArray | Uint8Array, p: Preprocessing, out = new Float32Array(3 * p.height * p.width)): Float32Array {
+  const plane = p.height * p.width;
+  if (rgba.length !== plane * 4) throw new Error(`Expected ${plane * 4} RGBA bytes for ${p.width}×${p.height}, got ${rgba.length}.`);
+  for (let c = 0; c < 3; c++) {
+    const scale = p.rescale / p.std[c]!;
+    const shift = p.mean[c]! / p.std[c]!;
+    for (let i = 0; i < plane; i++) out[c * plane + i] = rgba[i * 4 + c]! * scale - shift;
+  }
+  return out;
+}
