@@ -19,6 +19,7 @@ import {
   type TensorData,
   type ValueInfo,
 } from './graph';
+import { dtypeToElemType, elemTypeToDtype } from './elem-types';
 
 /** A symbolic tensor in a graph under construction. */
 export type Value = ValueInfo;
@@ -35,18 +36,10 @@ export interface TypeShape {
   readonly shape: Shape;
 }
 
-/** ONNX TensorProto.DataType codes for the dtypes we support (Cast's `to` attribute). */
-export const ONNX_DTYPE_CODE: Readonly<Record<DType, number>> = {
-  float32: 1,
-  uint8: 2,
-  int32: 6,
-  int64: 7,
-  bool: 9,
-};
-
-export function dtypeFromOnnxCode(code: number): DType {
-  for (const [k, v] of Object.entries(ONNX_DTYPE_CODE)) if (v === code) return k as DType;
-  throw new Error(`unsupported ONNX dtype code ${code}`);
+function dtypeFromOnnxCode(code: number): DType {
+  const d = elemTypeToDtype(code);
+  if (d === null) throw new Error(`Cast: unsupported target element type ${code}`);
+  return d;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,7 +645,7 @@ export class GraphBuilder {
     return this.one('Expand', [x, this.int64(shape)]);
   }
   cast(x: Value, to: DType): Value {
-    return this.one('Cast', [x], { to: attr.int(ONNX_DTYPE_CODE[to]) });
+    return this.one('Cast', [x], { to: attr.int(dtypeToElemType(to)) });
   }
   layerNorm(x: Value, scale: Value, bias?: Value, o: { axis?: number; epsilon?: number } = {}): Value {
     return this.one('LayerNormalization', [x, scale, bias], {

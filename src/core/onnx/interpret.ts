@@ -4,7 +4,8 @@
 // Only graph *types* are shared with the builder: shapes are recomputed here from the data and
 // checked against the graph's declared valueInfo, which cross-checks the builder's inference.
 
-import { numElements, type Attrs, type DType, type Graph, type GraphNode, type Initializer, type Shape } from './graph';
+import { elemTypeToDtype } from './elem-types';
+import { numElements, type Attrs, type Graph, type GraphNode, type Initializer, type Shape } from './graph';
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -310,17 +311,17 @@ const need = (t: Tensor | undefined): Tensor => {
 };
 
 function castValue(v: number, to: number): number {
-  switch (to) {
-    case 1:
+  switch (elemTypeToDtype(to)) {
+    case 'float32':
       return v; // float32 rounding is deliberately not emulated: this is a float64 reference
-    case 6:
-    case 7:
+    case 'int32':
+    case 'int64':
       return Math.trunc(v);
-    case 2:
+    case 'uint8':
       return Math.trunc(v) & 255;
-    case 9:
+    case 'bool':
       return v !== 0 ? 1 : 0;
-    default:
+    case null:
       throw new Error(`Cast: unsupported target ${to}`);
   }
 }
@@ -443,19 +444,4 @@ export function evaluate(graph: Graph, feeds: Readonly<Record<string, FeedData>>
     res[n] = t;
   }
   return res;
-}
-
-/** Dtype helper for callers that build feeds: the typed array ORT expects for a dtype. */
-export function typedArrayFor(dtype: DType, values: ArrayLike<number>): Float32Array | BigInt64Array | Int32Array | Uint8Array {
-  switch (dtype) {
-    case 'float32':
-      return Float32Array.from(values);
-    case 'int64':
-      return BigInt64Array.from(Array.from(values), (v) => BigInt(Math.trunc(v)));
-    case 'int32':
-      return Int32Array.from(values);
-    case 'bool':
-    case 'uint8':
-      return Uint8Array.from(values);
-  }
 }
