@@ -1,0 +1,7 @@
+// Public API of the DeDe decoder module.
+export * from './config';
+export * from './init';
+export * from './mask';
+export * from './model';
+export * from './params';
+export * from './rng';
