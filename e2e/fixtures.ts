@@ -5,12 +5,15 @@ import { test as base, expect } from '@playwright/test';
 export interface Guard {
   /** Console errors matching one of these are expected by the test (e.g. a deliberate 404). */
   allowConsoleErrors(...patterns: RegExp[]): void;
+  /** A second origin the test legitimately talks to (e.g. the local stand-in for the hub). */
+  allowOrigin(origin: string): void;
 }
 
 export const test = base.extend<{ guard: Guard }>({
   guard: async ({ page, baseURL }, use) => {
     const origin = new URL(baseURL ?? 'http://127.0.0.1').origin;
     const allowed: RegExp[] = [];
+    const origins = new Set([origin]);
     const problems: string[] = [];
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
@@ -21,9 +24,12 @@ export const test = base.extend<{ guard: Guard }>({
     page.context().on('request', (req) => {
       const url = req.url();
       if (url.startsWith('data:') || url.startsWith('blob:')) return;
-      if (new URL(url).origin !== origin) problems.push(`request to another origin: ${url}`);
+      if (!origins.has(new URL(url).origin)) problems.push(`request to another origin: ${url}`);
     });
-    await use({ allowConsoleErrors: (...patterns) => allowed.push(...patterns) });
+    await use({
+      allowConsoleErrors: (...patterns) => allowed.push(...patterns),
+      allowOrigin: (o) => origins.add(new URL(o).origin),
+    });
     expect(problems, problems.join('\n')).toEqual([]);
   },
 });

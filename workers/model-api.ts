@@ -1,5 +1,6 @@
 // The typed contract between the UI and the model worker. Both sides import only this file's types.
 import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
+import type { ExternalDataFile } from '../src/core/runtime/session';
 import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../src/core/train/trainer';
 
 export interface TensorPayload {
@@ -36,8 +37,8 @@ export interface ModelWorkerApi {
   probe(): Promise<PlatformFacts>;
   /** Loads ORT for the chosen EP and proves it works on a tiny model; throws when it does not. */
   init(choice: EpChoice, onEvent?: (event: BackendEvent) => void): Promise<BackendInfo>;
-  /** The bytes are transferred, not copied. */
-  loadModel(bytes: Uint8Array): Promise<LoadedModel>;
+  /** The bytes (and external data files) are transferred, not copied. */
+  loadModel(bytes: Uint8Array, externalData?: readonly ExternalDataFile[]): Promise<LoadedModel>;
   run(modelId: string, feeds: Feeds): Promise<Fetches>;
   /** Runs the model once per feed set; cancellable between runs through `cancel(jobId)`. */
   runBatches(

@@ -179,8 +179,8 @@ const api: ModelWorkerApi = {
     return { ...choice, adapter, ortVersion: ort.env.versions.web ?? ort.env.versions.common, selfTestMs: performance.now() - started };
   },
 
-  async loadModel(bytes: Uint8Array): Promise<LoadedModel> {
-    const session = await requireRuntime().createSession(bytes);
+  async loadModel(bytes, externalData): Promise<LoadedModel> {
+    const session = await requireRuntime().createSession(bytes, externalData ? { externalData } : {});
     const id = `m${nextModelId++}`;
     sessions.set(id, session);
     return { id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };

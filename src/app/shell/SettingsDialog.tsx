@@ -1,4 +1,6 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
+import { DEFAULT_HUB_ENDPOINT, normaliseEndpoint } from '../../core/hub/url';
+import { useEncoderStore } from '../encoder/encoder-store';
 import type { EpPreference } from '../../core/runtime/ep-choice';
 import { effectivePreference, restartBackend } from '../backend/backend-service';
 import { useAppStore } from '../store';
@@ -46,6 +48,7 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
           </p>
         )}
       </fieldset>
+      <HubEndpointField />
       <section className="field" aria-live="polite">
         <h3>In use</h3>
         {backend.state === 'ready' && (
@@ -75,5 +78,36 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
         </button>
       </div>
     </dialog>
+  );
+}
+
+function HubEndpointField() {
+  const id = useId();
+  const endpoint = useEncoderStore((s) => s.hubEndpoint);
+  const setEndpoint = useEncoderStore((s) => s.setHubEndpoint);
+  const [text, setText] = useState(endpoint);
+  const [error, setError] = useState<string | null>(null);
+  const save = (value: string) => {
+    try {
+      const normalised = normaliseEndpoint(value || DEFAULT_HUB_ENDPOINT);
+      setEndpoint(normalised);
+      setText(normalised);
+      setError(null);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <fieldset className="field">
+      <legend>Model hub</legend>
+      <label htmlFor={id}>Hub endpoint (a Hugging Face mirror works too)</label>
+      <div className="inline-form">
+        <input id={id} className="text-input" value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} />
+        <button type="button" className="button ghost" onClick={() => save(text)}>
+          Save
+        </button>
+      </div>
+      {error && <p className="error" role="alert">{error}</p>}
+    </fieldset>
   );
 }

@@ -1,3 +1,4 @@
+import { EncoderStep } from '../encoder/EncoderStep';
 import { STEPS, useAppStore, type StepId } from '../store';
 
 interface EmptyState {
@@ -53,12 +54,20 @@ const EMPTY: Record<StepId, EmptyState> = {
 };
 
 export function StepView({ step }: { step: StepId }) {
-  const setStep = useAppStore((s) => s.setStep);
   const empty = EMPTY[step];
   const label = STEPS.find((s) => s.id === step)?.label ?? step;
+  const body = step === 'encoder' ? <EncoderStep /> : null;
   return (
     <section aria-labelledby="step-title" data-testid={`step-${step}`}>
       <h2 id="step-title" className="step-title">{label}</h2>
+      {body ?? <EmptyStateView empty={empty} />}
+    </section>
+  );
+}
+
+function EmptyStateView({ empty }: { empty: EmptyState }) {
+  const setStep = useAppStore((s) => s.setStep);
+  return (
       <div className="empty-state">
         <h3>{empty.title}</h3>
         <p>{empty.body}</p>
@@ -78,6 +87,5 @@ export function StepView({ step }: { step: StepId }) {
           </>
         )}
       </div>
-    </section>
   );
 }

@@ -7,6 +7,13 @@ export interface SessionRequest {
   readonly gpuOutputs?: readonly string[];
   /** Verbose ORT logging, e.g. to see nodes that silently fall back to the CPU. */
   readonly verbose?: boolean;
+  /** Files an ONNX model references for its weights (`.onnx_data`), by the path the model names. */
+  readonly externalData?: readonly ExternalDataFile[];
+}
+
+export interface ExternalDataFile {
+  readonly path: string;
+  readonly data: Uint8Array;
 }
 
 export interface Runtime {
@@ -29,6 +36,9 @@ export function createRuntime(ort: Ort, ep: ExecutionProvider | 'cpu'): Runtime 
         graphOptimizationLevel: 'all',
         logSeverityLevel: request.verbose ? 0 : 3,
       };
+      if (request.externalData && request.externalData.length > 0) {
+        options.externalData = request.externalData.map((f) => ({ path: f.path, data: f.data }));
+      }
       const gpuOutputs = request.gpuOutputs ?? [];
       if (ep === 'webgpu' && gpuOutputs.length > 0) {
         options.preferredOutputLocation = Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const]));

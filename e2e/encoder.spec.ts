@@ -1,0 +1,103 @@
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
+import { HUB_COMMIT, HUB_TOKEN, startHubServer, type HubServer } from './hub-server';
+import { PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from './tiny-encoder';
+
+const ENCODER = tinyEncoderBytes();
+const NOT_ONNX = new TextEncoder().encode('<!doctype html><html><body>Sign in</body></html>');
+let hub: HubServer;
+
+test.beforeAll(async () => {
+  hub = await startHubServer({
+    'acme/tiny-encoder/onnx/model.onnx': ENCODER,
+    'acme/tiny-encoder/onnx/preprocessor_config.json': PREPROCESSOR_CONFIG,
+    'acme/tiny-encoder/fake.onnx': NOT_ONNX,
+    'acme/flaky/model.onnx': ENCODER,
+    'acme/gated/model.onnx': ENCODER,
+  });
+});
+test.afterAll(() => hub.close());
+
+async function useLocalHub(page: Page): Promise<void> {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(/Hub endpoint/).fill(hub.endpoint);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+}
+
+async function loadSource(page: Page, text: string): Promise<void> {
+  await page.getByLabel('Model URL or repo id').fill(text);
+  await page.getByRole('button', { name: 'Load', exact: true }).click();
+}
+
+test('loads an encoder from a hub repo with progress, caches it, and test-runs it', async ({ page, guard }) => {
+  guard.allowOrigin(hub.endpoint);
+  await useLocalHub(page);
+  await loadSource(page, 'acme/tiny-encoder');
+  await page.getByRole('button', { name: 'Load model.onnx' }).click();
+  const progress = page.getByTestId('download-progress');
+  await expect(progress).toBeVisible();
+  await expect(progress).toContainText(/of 1\.\d MB · \d+%/);
+  await page.screenshot({ path: 'test-results/screens/encoder-downloading.png' });
+
+  const summary = page.getByTestId('encoder-summary');
+  await expect(summary).toBeVisible();
+  await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(ENCODER));
+  await expect(summary).toContainText(`Commit${HUB_COMMIT}`);
+  await expect(summary).toContainText(/pixel_values: float32 \[\S*, 3, 32, 32\]/);
+  await expect(summary).toContainText('32×32, mean [0.4914, 0.4822, 0.4465]');
+  await page.getByRole('button', { name: 'Test run' }).click();
+  await expect(page.getByTestId('encoder-test-run')).toContainText(/Batch of 2 → \[2, 128\] in [\d.]+ ms on WASM/);
+  await expect(page.getByRole('table')).toContainText('onnx/model.onnx');
+  await page.screenshot({ path: 'test-results/screens/encoder-loaded.png', fullPage: true });
+  expect(hub.fileRequests.filter((r) => r.path.endsWith('/onnx/model.onnx'))).toHaveLength(1);
+
+  // A reload keeps the encoder, and loading the same file again needs no second download.
+  await page.reload();
+  await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(ENCODER));
+  await page.getByRole('button', { name: 'Test run' }).click();
+  await expect(page.getByTestId('encoder-test-run')).toContainText('[2, 128]');
+  await loadSource(page, `${hub.endpoint}/acme/tiny-encoder/resolve/main/onnx/model.onnx`);
+  await expect(page.getByText('Loaded onnx/model.onnx.')).toBeVisible();
+  expect(hub.fileRequests.filter((r) => r.path.endsWith('/onnx/model.onnx'))).toHaveLength(1);
+
+  // The model manager deletes it.
+  await page.getByRole('button', { name: 'Delete onnx/model.onnx' }).click();
+  await expect(page.getByRole('table')).not.toContainText('onnx/model.onnx');
+});
+
+test('resumes a download after the connection breaks', async ({ page, guard }) => {
+  guard.allowOrigin(hub.endpoint);
+  // The browser logs the broken transfer itself; the app resumes it.
+  guard.allowConsoleErrors(/ERR_CONTENT_LENGTH_MISMATCH|Failed to load resource/);
+  await useLocalHub(page);
+  await loadSource(page, `${hub.endpoint}/acme/flaky/resolve/main/model.onnx`);
+  await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(ENCODER));
+  const requests = hub.fileRequests.filter((r) => r.path.includes('/acme/flaky/') && r.path.endsWith('/model.onnx'));
+  expect(requests).toHaveLength(2);
+  expect(requests[0]!.range).toBeNull();
+  expect(requests[1]!.range).toMatch(/^bytes=[1-9]\d*-$/);
+});
+
+test('explains 401, 404 and files that are not ONNX', async ({ page, guard }) => {
+  guard.allowOrigin(hub.endpoint);
+  // The browser logs failed fetches itself; the app shows them as messages.
+  guard.allowConsoleErrors(/Failed to load resource|401|404/);
+  await useLocalHub(page);
+  await loadSource(page, 'acme/gated');
+  await expect(page.getByRole('alert')).toContainText(/gated or private.*access token/);
+  await page.getByLabel('Access token').fill(HUB_TOKEN);
+  await loadSource(page, 'acme/gated');
+  await page.getByRole('button', { name: 'Load model.onnx' }).click();
+  await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(ENCODER));
+
+  await loadSource(page, 'acme/tiny-encoder/resolve/main/missing.onnx'.replace(/^/, `${hub.endpoint}/`));
+  await expect(page.getByRole('alert')).toContainText(/HTTP 404.*check the repo name/);
+  await loadSource(page, `${hub.endpoint}/acme/tiny-encoder/resolve/main/fake.onnx`);
+  await expect(page.getByRole('alert')).toContainText(/fake\.onnx is not a usable ONNX model/);
+  await loadSource(page, 'not a model');
+  await expect(page.getByRole('alert')).toContainText(/spaces/);
+  await page.screenshot({ path: 'test-results/screens/encoder-errors.png' });
+});

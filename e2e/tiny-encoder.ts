@@ -1,0 +1,38 @@
+// A small but valid image encoder for e2e tests: [N,3,32,32] → flatten → linear → [N,128], with a
+// dynamic batch dimension like real exports. ~1.5 MB, so download progress is visible.
+import { createHash } from 'node:crypto';
+import { DEFAULT_OPSET, type Model } from '../src/core/onnx/graph';
+import { serializeModel } from '../src/core/onnx/serialize';
+
+export const ENCODER_DIM = 128;
+
+export function tinyEncoderBytes(): Uint8Array {
+  const w = Float32Array.from({ length: 3 * 32 * 32 * ENCODER_DIM }, (_, i) => Math.sin(i * 0.0137) * 0.02);
+  const model: Model = {
+    opsets: [{ domain: '', version: DEFAULT_OPSET }],
+    producerName: 'dede-web e2e',
+    graph: {
+      name: 'tiny_encoder',
+      inputs: [{ name: 'pixel_values', dtype: 'float32', shape: [-1, 3, 32, 32] }],
+      outputs: [{ name: 'embedding', dtype: 'float32', shape: [-1, ENCODER_DIM] }],
+      initializers: [
+        { name: 'flat_shape', dtype: 'int64', shape: [2], data: BigInt64Array.from([-1n, 3072n]) },
+        { name: 'w', dtype: 'float32', shape: [3072, ENCODER_DIM], data: w },
+      ],
+      nodes: [
+        { op: 'Reshape', inputs: ['pixel_values', 'flat_shape'], outputs: ['flat'], attrs: {} },
+        { op: 'MatMul', inputs: ['flat', 'w'], outputs: ['embedding'], attrs: {} },
+      ],
+      valueInfo: new Map([['flat', { name: 'flat', dtype: 'float32', shape: [-1, 3072] }]]),
+    },
+  };
+  return serializeModel(model);
+}
+
+export const PREPROCESSOR_CONFIG = new TextEncoder().encode(
+  JSON.stringify({ do_resize: true, size: { height: 32, width: 32 }, do_normalize: true, image_mean: [0.4914, 0.4822, 0.4465], image_std: [0.247, 0.243, 0.261] }),
+);
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

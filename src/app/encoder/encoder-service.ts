@@ -1,0 +1,189 @@
+// Loading an encoder: fetch (hub, URL or local file) through the cache, inspect, read its
+// preprocessing, and try it on the live backend. Errors come back as plain sentences.
+import * as Comlink from 'comlink';
+import { DownloadError, sha256Hex, type DownloadProgress } from '../../core/hub/download';
+import { fetchModelFile, fetchSiblingJson, type FetchedFile, type FileSource, type HubAccess } from '../../core/hub/model-repo';
+import { CacheApiBlobStore, isQuotaError, type StoredFileMeta } from '../../core/hub/store';
+import { siblingPath } from '../../core/hub/url';
+import { preprocessingFromHf, type Preprocessing } from '../../core/images/preprocess';
+import { OnnxFormatError } from '../../core/onnx/errors';
+import { checkImageEncoder, inspectModel, type ModelInfo } from '../../core/onnx/inspect';
+import { errorText } from '../../core/runtime/session';
+import { getBackend } from '../backend/backend-service';
+import { useEncoderStore, type EncoderRecord, type TestRunResult } from './encoder-store';
+
+export const modelStore = new CacheApiBlobStore();
+
+export function hubAccess(): HubAccess {
+  const { hubEndpoint, token } = useEncoderStore.getState();
+  return { endpoint: hubEndpoint, token: token.trim() || null, store: modelStore };
+}
+
+export interface LoadProgress {
+  readonly file: string;
+  readonly progress: DownloadProgress;
+}
+
+function inspect(bytes: Uint8Array, name: string): ModelInfo {
+  try {
+    return inspectModel(bytes);
+  } catch (err) {
+    if (err instanceof OnnxFormatError) throw new Error(`${name} is not a usable ONNX model: ${err.message}`);
+    throw err;
+  }
+}
+
+function preprocessingFor(config: unknown, check: ReturnType<typeof checkImageEncoder>): { preprocessing: Preprocessing | null; note: string | null } {
+  const fallback = check.ok && check.inputSize ? { height: check.inputSize.h, width: check.inputSize.w } : null;
+  if (config !== null) {
+    try {
+      return { preprocessing: preprocessingFromHf(config, fallback), note: null };
+    } catch (err) {
+      return { preprocessing: null, note: errorText(err) };
+    }
+  }
+  return { preprocessing: null, note: 'No preprocessor_config.json beside the model: set the normalisation by hand before training.' };
+}
+
+function recordOf(
+  file: Pick<FetchedFile, 'meta'>,
+  origin: EncoderRecord['origin'],
+  info: ModelInfo,
+  config: unknown,
+  externalData: EncoderRecord['externalData'],
+  notices: string[],
+): EncoderRecord {
+  const check = checkImageEncoder(info);
+  const { preprocessing, note } = preprocessingFor(config, check);
+  return {
+    key: file.meta.key,
+    name: file.meta.path,
+    origin,
+    sourceUrl: origin === 'local' ? null : file.meta.sourceUrl,
+    repo: file.meta.repo,
+    revision: file.meta.revision,
+    commit: file.meta.commit,
+    size: file.meta.size,
+    sha256: file.meta.sha256,
+    externalData,
+    info,
+    check,
+    embeddingOutput: check.ok ? check.output : null,
+    preprocessing,
+    preprocessingNote: note,
+    notices,
+  };
+}
+
+/** Downloads (or reads from cache) a model and everything it needs beside it. */
+export async function loadEncoderFromSource(
+  source: FileSource,
+  onProgress: (p: LoadProgress) => void,
+  signal: AbortSignal,
+): Promise<EncoderRecord> {
+  const access = hubAccess();
+  const name = source.kind === 'url' ? source.url : source.path;
+  const file = await fetchModelFile(access, source, { signal, onProgress: (progress) => onProgress({ file: name, progress }) });
+  const notices = [file.offlineNotice, file.storeError].filter((n): n is string => n !== null);
+  const info = inspect(file.bytes, name);
+  const externalData: { path: string; key: string }[] = [];
+  for (const ext of info.externalData) {
+    const extSource: FileSource =
+      source.kind === 'url' ? { kind: 'url', url: new URL(ext.location, source.url).href } : { ...source, path: siblingPath(source.path, ext.location) };
+    const got = await fetchModelFile(access, extSource, { signal, onProgress: (progress) => onProgress({ file: ext.location, progress }) });
+    if (got.storeError) notices.push(got.storeError);
+    externalData.push({ path: ext.location, key: got.meta.key });
+  }
+  const config = await fetchSiblingJson(access, source, 'preprocessor_config.json', { signal }).catch((err: unknown) => {
+    notices.push(`preprocessor_config.json could not be read: ${errorText(err)}`);
+    return null;
+  });
+  return recordOf(file, source.kind === 'url' ? 'url' : 'hub', info, config, externalData, notices);
+}
+
+/** A local .onnx file: inspected, then kept in the same cache so a reload finds it. */
+export async function loadEncoderFromFile(file: File, preprocessorConfig: File | null): Promise<EncoderRecord> {
+  if (file.size === 0) throw new Error(`${file.name} is empty (0 bytes).`);
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const info = inspect(bytes, file.name);
+  if (info.externalData.length > 0) {
+    throw new Error(`${file.name} keeps its weights in separate files (${info.externalData.map((e) => e.location).join(', ')}); load it from its hub repo or URL instead, where those files can be fetched beside it.`);
+  }
+  const sha256 = await sha256Hex(bytes);
+  const meta: StoredFileMeta = {
+    key: new URL(`/__local-models__/${sha256}/${encodeURIComponent(file.name)}`, self.location.origin).href,
+    sourceUrl: file.name,
+    repo: null,
+    revision: null,
+    commit: null,
+    path: file.name,
+    size: bytes.byteLength,
+    sha256,
+    savedAt: new Date().toISOString(),
+  };
+  const notices: string[] = [];
+  try {
+    await modelStore.put(meta, bytes);
+  } catch (err) {
+    notices.push(isQuotaError(err) ? 'Browser storage is full: this model works now but must be loaded again after a reload.' : `Could not keep a copy: ${errorText(err)}`);
+  }
+  let config: unknown = null;
+  if (preprocessorConfig) {
+    try {
+      config = JSON.parse(await preprocessorConfig.text()) as unknown;
+    } catch {
+      notices.push(`${preprocessorConfig.name} is not valid JSON and was ignored.`);
+    }
+  }
+  return recordOf({ meta }, 'local', info, config, [], notices);
+}
+
+export function explainLoadError(err: unknown): { message: string; needsToken: boolean } {
+  if (err instanceof DownloadError) {
+    return { message: err.message, needsToken: err.kind === 'unauthorized' || err.kind === 'forbidden' };
+  }
+  return { message: errorText(err), needsToken: false };
+}
+
+/** Runs the encoder on a small random batch on the live backend, to prove it loads and to time it. */
+export async function testRunEncoder(encoder: EncoderRecord): Promise<TestRunResult> {
+  if (!encoder.check.ok) throw new Error(`This model is not an image encoder: ${encoder.check.reason}`);
+  const stored = await modelStore.get(encoder.key);
+  if (!stored) throw new Error('The model is no longer in browser storage; load it again.');
+  const external = [];
+  for (const ext of encoder.externalData) {
+    const got = await modelStore.get(ext.key);
+    if (!got) throw new Error(`${ext.path} is no longer in browser storage; load the model again.`);
+    external.push({ path: ext.path, data: got.bytes });
+  }
+  const size = encoder.preprocessing ?? (encoder.check.inputSize ? { height: encoder.check.inputSize.h, width: encoder.check.inputSize.w } : { height: 224, width: 224 });
+  const batch = 2;
+  const data = Float32Array.from({ length: batch * 3 * size.height * size.width }, (_, i) => Math.sin(i * 0.37));
+  const backend = await getBackend();
+  const transfers = [stored.bytes.buffer as ArrayBuffer, ...external.map((e) => e.data.buffer as ArrayBuffer)];
+  const model = await backend.api.loadModel(Comlink.transfer(stored.bytes, transfers), external);
+  try {
+    const feeds = { [encoder.check.input]: { dims: [batch, 3, size.height, size.width], data } };
+    await backend.api.run(model.id, feeds); // warm-up: the first run compiles kernels
+    const started = performance.now();
+    const out = await backend.api.run(model.id, { [encoder.check.input]: { dims: [batch, 3, size.height, size.width], data: data.slice() } });
+    const ms = performance.now() - started;
+    const output = encoder.embeddingOutput ?? encoder.check.output;
+    const tensor = out[output];
+    if (!tensor) throw new Error(`The model produced no output named ${output}.`);
+    if (tensor.dims.length !== 2 || tensor.dims[0] !== batch) {
+      throw new Error(`Output ${output} came out shaped [${tensor.dims.join(', ')}], not [${batch}, D]: choose another embedding output.`);
+    }
+    if (!tensor.data.every(Number.isFinite)) throw new Error(`Output ${output} contains NaN or infinite values.`);
+    return { ms, batch, outputDims: tensor.dims, ep: backend.info.ep };
+  } finally {
+    await backend.api.release(model.id);
+  }
+}
+
+export async function storageEstimate(): Promise<{ usage: number; quota: number; persisted: boolean } | null> {
+  if (!navigator.storage?.estimate) return null;
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+  return { usage, quota, persisted };
+}
