@@ -50,21 +50,25 @@ async function requestAdapter(): Promise<{ adapter: GPUAdapter | null; error?: s
   }
 }
 
-/** Wraps createBuffer/destroy so tests can see whether GPU buffers pile up across steps. */
-function countGpuBuffers(device: GPUDevice): void {
+/**
+ * Counts live GPU buffers by patching the WebGPU prototypes, so buffers made by ORT's own device
+ * (or by Dawn inside its WASM) are seen too: a growing count across train steps is a leak.
+ */
+function countGpuBuffers(): void {
+  if (liveGpuBuffers !== null || typeof GPUDevice === 'undefined') return;
   liveGpuBuffers = 0;
-  const create = device.createBuffer.bind(device);
-  device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
-    const buffer = create(descriptor);
+  const create = GPUDevice.prototype.createBuffer;
+  const destroy = GPUBuffer.prototype.destroy;
+  const alive = new WeakSet<GPUBuffer>();
+  GPUDevice.prototype.createBuffer = function (this: GPUDevice, descriptor: GPUBufferDescriptor): GPUBuffer {
+    const buffer = create.call(this, descriptor);
+    alive.add(buffer);
     liveGpuBuffers = (liveGpuBuffers ?? 0) + 1;
-    const destroy = buffer.destroy.bind(buffer);
-    let destroyed = false;
-    buffer.destroy = () => {
-      if (!destroyed) liveGpuBuffers = (liveGpuBuffers ?? 1) - 1;
-      destroyed = true;
-      destroy();
-    };
     return buffer;
+  };
+  GPUBuffer.prototype.destroy = function (this: GPUBuffer): undefined {
+    if (alive.delete(this)) liveGpuBuffers = (liveGpuBuffers ?? 1) - 1;
+    return destroy.call(this);
   };
 }
 
@@ -141,6 +145,7 @@ const api: ModelWorkerApi = {
     let adapter: GpuAdapterFacts | null = null;
     const ort = await loadBrowserOrt(choice.ep, choice.wasmThreads);
     if (choice.ep === 'webgpu') {
+      countGpuBuffers();
       const found = await requestAdapter();
       if (!found.adapter) throw new Error(`WebGPU start failed: ${found.error ?? 'no adapter'}`);
       adapter = adapterFacts(found.adapter);
@@ -151,7 +156,6 @@ const api: ModelWorkerApi = {
           maxComputeWorkgroupStorageSize: found.adapter.limits.maxComputeWorkgroupStorageSize,
         },
       });
-      countGpuBuffers(device);
       void device.lost.then((info) => onEvent?.({ kind: 'device-lost', message: info.message || info.reason }));
       ort.env.webgpu.device = device;
     }

@@ -2,6 +2,7 @@
 // it to run models they build). It exposes nothing the UI cannot already do.
 import * as Comlink from 'comlink';
 import type { Feeds, Fetches, JobProgress } from '../../../workers/model-api';
+import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../../core/train/trainer';
 import { errorText } from '../../core/runtime/session';
 import { getBackend } from './backend-service';
 import { runBatches, type Backend } from './model-client';
@@ -17,6 +18,25 @@ export interface DedeDebugHandle {
   runModel(bytes: Uint8Array, feeds: Feeds): Promise<Fetches>;
   /** Runs a batch job; with `cancelAfter`, aborts once that many runs have reported progress. */
   runBatches(bytes: Uint8Array, batches: Feeds[], cancelAfter?: number): Promise<BatchRunReport>;
+  /**
+   * Trains `steps` steps in the worker, cycling through `batches`, and samples the live GPU buffer
+   * count every `sampleEvery` steps (a leak shows as a growing count).
+   */
+  train(graph: TrainGraph, initial: TrainCheckpoint, batches: Batch[], options: TrainRunOptions): Promise<TrainRunReport>;
+}
+
+export interface TrainRunOptions {
+  readonly lr: number;
+  readonly steps: number;
+  readonly readStatsEvery: number;
+  readonly sampleEvery: number;
+}
+
+export interface TrainRunReport {
+  readonly stats: StepStats[];
+  readonly checkpoint: TrainCheckpoint;
+  readonly gpuBuffers: (number | null)[];
+  readonly ms: number;
 }
 
 declare global {
@@ -33,6 +53,27 @@ export function installDebugHandle(): void {
     },
     async runModel(bytes, feeds) {
       return withModel(bytes, async ({ api }, modelId) => api.run(modelId, feeds));
+    },
+    async train(graph, initial, batches, options) {
+      const { api } = await getBackend();
+      const bytes = graph.bytes.slice();
+      const trainerId = await api.createTrainer(Comlink.transfer({ ...graph, bytes }, [bytes.buffer]), initial);
+      const started = performance.now();
+      try {
+        const stats: StepStats[] = [];
+        const gpuBuffers: (number | null)[] = [];
+        for (let done = 0; done < options.steps; ) {
+          const n = Math.min(options.sampleEvery, options.steps - done);
+          const chunk = Array.from({ length: n }, (_, i) => batches[(done + i) % batches.length]!);
+          stats.push(...(await api.trainSteps(trainerId, `debug-train-${done}`, chunk, { lr: options.lr, readStatsEvery: options.readStatsEvery })));
+          gpuBuffers.push(await api.gpuBufferCount());
+          done += n;
+        }
+        const ms = performance.now() - started;
+        return { stats, checkpoint: await api.trainerCheckpoint(trainerId), gpuBuffers, ms };
+      } finally {
+        await api.disposeTrainer(trainerId);
+      }
     },
     async runBatches(bytes, batches, cancelAfter) {
       const progress: JobProgress[] = [];

@@ -5,3 +5,4 @@ export * from './mask';
 export * from './model';
 export * from './params';
 export * from './rng';
+export * from './train-step';

@@ -69,7 +69,12 @@ export class Trainer {
       gpuOutputs: [...graph.carried.map((c) => c.output), graph.lossOutput, graph.gradNormOutput],
     });
     const trainer = new Trainer(runtime, session, graph);
-    trainer.restore(initial);
+    try {
+      trainer.restore(initial);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
     return trainer;
   }
 
