@@ -6,3 +6,4 @@ export * from './model';
 export * from './params';
 export * from './rng';
 export * from './train-step';
+export * from './train-loop';

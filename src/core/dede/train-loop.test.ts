@@ -1,0 +1,118 @@
+import * as ortNode from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { createRuntime } from '../runtime/session';
+import { FIXTURE_CFG } from '../../testing/train-fixture';
+import { initDecoderWeights } from './init';
+import { mulberry32, normals } from './rng';
+import { batchIndices, trainDecoder, validatePlan, type TrainingData, type TrainingPlan, type TrainingState } from './train-loop';
+
+const runtime = createRuntime(ortNode, 'cpu');
+const cfg = FIXTURE_CFG;
+const N = 24;
+
+/** Learnable toy data: smooth images whose embedding is a fixed random projection of the pixels. */
+function toyData(): TrainingData {
+  const S = cfg.imageSize;
+  const px = 3 * S * S;
+  const rng = mulberry32(3);
+  const images = new Float32Array(N * px);
+  for (let n = 0; n < N; n++) {
+    const [a, b, c] = [rng() * 2 - 1, rng() * 2 - 1, rng() * 6];
+    for (let ch = 0; ch < 3; ch++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
+      images[n * px + ch * S * S + y * S + x] = a * Math.sin((x + c) / 3 + ch) + b * Math.cos((y - c) / 4);
+    }
+  }
+  const proj = normals(mulberry32(4), px * cfg.embedDim, 1 / Math.sqrt(px));
+  const embeddings = new Float32Array(N * cfg.embedDim);
+  for (let n = 0; n < N; n++) for (let d = 0; d < cfg.embedDim; d++) {
+    let s = 0;
+    for (let i = 0; i < px; i++) s += images[n * px + i]! * proj[i * cfg.embedDim + d]!;
+    embeddings[n * cfg.embedDim + d] = s;
+  }
+  return {
+    count: N,
+    async batch(indices) {
+      const im = new Float32Array(indices.length * px);
+      const em = new Float32Array(indices.length * cfg.embedDim);
+      indices.forEach((idx, k) => {
+        im.set(images.subarray(idx * px, (idx + 1) * px), k * px);
+        em.set(embeddings.subarray(idx * cfg.embedDim, (idx + 1) * cfg.embedDim), k * cfg.embedDim);
+      });
+      return { images: im, embeddings: em };
+    },
+  };
+}
+
+const plan = (over: Partial<TrainingPlan> = {}): TrainingPlan => ({
+  cfg, batchSize: 8, maskRatio: 0.75, lr: 3e-3, epochs: 10, minutes: null, seed: 1, readLossEvery: 1, checkpointEvery: 0, ...over,
+});
+
+describe('batchIndices', () => {
+  it('visits every image once per epoch, in a new order each epoch, dropping the partial batch', () => {
+    const epoch0 = [0, 1, 2].flatMap((s) => batchIndices(25, 8, 9, s));
+    const epoch1 = [3, 4, 5].flatMap((s) => batchIndices(25, 8, 9, s));
+    expect(new Set(epoch0).size).toBe(24);
+    expect(new Set(epoch1).size).toBe(24);
+    expect(epoch0).not.toEqual(epoch1);
+    expect(batchIndices(25, 8, 9, 4)).toEqual(batchIndices(25, 8, 9, 4));
+  });
+});
+
+describe('trainDecoder', () => {
+  it('lowers the loss on learnable data and reports progress with an ETA', async () => {
+    const progress: number[] = [];
+    const result = await trainDecoder(runtime, toyData(), plan({ epochs: 20 }), initDecoderWeights(cfg, 2), {
+      onProgress: (p) => {
+        progress.push(p.step);
+        expect(p.totalSteps).toBe(60);
+        expect(p.etaSeconds).not.toBeNull();
+      },
+    });
+    expect(result.steps).toBe(60);
+    expect(result.stoppedBy).toBe('epochs');
+    expect(progress).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    const first = result.losses.slice(0, 5).reduce((a, l) => a + l.loss, 0) / 5;
+    const last = result.losses.slice(-5).reduce((a, l) => a + l.loss, 0) / 5;
+    expect(last).toBeLessThan(0.7 * first);
+    expect(Object.keys(result.weights).length).toBeGreaterThan(10);
+  });
+
+  it('resumes from a checkpoint exactly where an uninterrupted run would be', async () => {
+    const weights = initDecoderWeights(cfg, 5);
+    const full = await trainDecoder(runtime, toyData(), plan({ epochs: 3 }), weights);
+    const controller = new AbortController();
+    let saved: TrainingState | null = null;
+    const part = await trainDecoder(runtime, toyData(), plan({ epochs: 3, checkpointEvery: 4 }), weights, {
+      signal: controller.signal,
+      onProgress: (p) => p.step === 5 && controller.abort(),
+      onCheckpoint: (s) => {
+        saved = s;
+      },
+    });
+    expect(part.stoppedBy).toBe('cancel');
+    expect(part.steps).toBe(5);
+    expect(saved!.trainer.step).toBe(5);
+    const resumed = await trainDecoder(runtime, toyData(), plan({ epochs: 3 }), weights, { resumeFrom: saved! });
+    expect(resumed.steps).toBe(9);
+    for (const [name, w] of Object.entries(full.weights)) {
+      expect(Buffer.from(resumed.weights[name]!.buffer).equals(Buffer.from(w.buffer)), name).toBe(true);
+    }
+    expect(resumed.losses.map((l) => l.step)).toEqual(full.losses.map((l) => l.step));
+  });
+
+  it('stops on the time budget', async () => {
+    let t = 0;
+    const result = await trainDecoder(runtime, toyData(), plan({ epochs: null, minutes: 0.5 }), initDecoderWeights(cfg, 2), {
+      now: () => (t += 4000), // each call advances 4 s
+    });
+    expect(result.stoppedBy).toBe('time');
+    expect(result.steps).toBeGreaterThan(0);
+    expect(result.steps).toBeLessThan(10);
+  });
+
+  it('explains an impossible plan', () => {
+    expect(() => validatePlan(plan({ batchSize: 64 }), 24)).toThrow(/only 24 training images for a batch of 64/);
+    expect(() => validatePlan(plan({ epochs: null, minutes: null }), 24)).toThrow(/epoch budget, a time budget/);
+    expect(() => validatePlan(plan({ maskRatio: 1 }), 24)).toThrow(/mask ratio/);
+  });
+});

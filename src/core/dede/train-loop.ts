@@ -1,0 +1,223 @@
+// Decoder training over a set of (mostly) clean images: seeded epoch shuffles, fresh random masks
+// every step, an epoch and/or time budget, progress with images/s and ETA, cancel, periodic
+// checkpoints and exact resume. Randomness is derived from (seed, step), so a run resumed from a
+// checkpoint continues exactly as the uninterrupted run would.
+import { initialState, toTrainGraph } from '../autograd/trainStep';
+import type { Runtime } from '../runtime/session';
+import { Trainer, type Batch, type TrainCheckpoint } from '../train/trainer';
+import { numPatches, visibleCount, type DecoderConfig } from './config';
+import { randomKeep } from './mask';
+import { DECODER_INPUTS } from './model';
+import { mulberry32, type Rng } from './rng';
+import { buildDecoderTrainStep } from './train-step';
+import type { DecoderWeights } from './params';
+
+/** Where training images come from: normalised pixels at the decoder's resolution + embeddings. */
+export interface TrainingData {
+  readonly count: number;
+  /** Images [n, 3, S, S] in the encoder's normalised space and embeddings [n, D], for `indices`. */
+  batch(indices: readonly number[]): Promise<{ images: Float32Array; embeddings: Float32Array }>;
+}
+
+export interface TrainingPlan {
+  readonly cfg: DecoderConfig;
+  readonly batchSize: number;
+  readonly maskRatio: number;
+  readonly lr: number;
+  /** Stop after this many epochs (null: only the time budget applies). */
+  readonly epochs: number | null;
+  /** Stop after this many minutes (null: only the epoch budget applies). */
+  readonly minutes: number | null;
+  readonly seed: number;
+  /** Read the loss (a GPU sync on WebGPU) every this many steps. */
+  readonly readLossEvery: number;
+  /** Call onCheckpoint every this many steps (0: only at the end). */
+  readonly checkpointEvery: number;
+}
+
+/** Laptop defaults (DESIGN §1: a small decoder trained for more epochs beats a big one). */
+export const DEFAULT_TRAINING: Omit<TrainingPlan, 'cfg'> = {
+  batchSize: 64,
+  maskRatio: 0.9,
+  lr: 1e-3,
+  epochs: 50,
+  minutes: 10,
+  seed: 0,
+  readLossEvery: 10,
+  checkpointEvery: 200,
+};
+
+export interface TrainingProgress {
+  readonly step: number;
+  readonly epoch: number;
+  /** Steps the epoch budget allows (null with a time budget only). */
+  readonly totalSteps: number | null;
+  readonly stepsPerEpoch: number;
+  readonly loss: number | null;
+  readonly imagesPerSecond: number;
+  readonly elapsedSeconds: number;
+  /** Seconds left under whichever budget ends first. */
+  readonly etaSeconds: number | null;
+}
+
+export interface TrainingState {
+  readonly trainer: TrainCheckpoint;
+  readonly elapsedSeconds: number;
+  readonly losses: readonly LossPoint[];
+}
+
+export interface LossPoint {
+  readonly step: number;
+  readonly loss: number;
+}
+
+export interface TrainingResult {
+  readonly weights: DecoderWeights;
+  readonly steps: number;
+  readonly epochs: number;
+  readonly elapsedSeconds: number;
+  readonly losses: readonly LossPoint[];
+  readonly stoppedBy: 'epochs' | 'time' | 'cancel';
+  readonly state: TrainingState;
+}
+
+export interface TrainingHooks {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainingProgress) => void;
+  readonly onCheckpoint?: (state: TrainingState) => void | Promise<void>;
+  readonly resumeFrom?: TrainingState;
+  readonly now?: () => number;
+}
+
+export function stepsPerEpoch(count: number, batchSize: number): number {
+  return Math.floor(count / batchSize);
+}
+
+/** Images visited in step `step` (0-based): a seeded permutation per epoch, partial batches dropped. */
+export function batchIndices(count: number, batchSize: number, seed: number, step: number): number[] {
+  const perEpoch = stepsPerEpoch(count, batchSize);
+  const epoch = Math.floor(step / perEpoch);
+  const order = epochOrder(count, seed, epoch);
+  const start = (step % perEpoch) * batchSize;
+  return Array.from(order.subarray(start, start + batchSize));
+}
+
+const orderCache = new Map<string, Int32Array>();
+function epochOrder(count: number, seed: number, epoch: number): Int32Array {
+  const key = `${count}:${seed}:${epoch}`;
+  let order = orderCache.get(key);
+  if (!order) {
+    order = Int32Array.from({ length: count }, (_, i) => i);
+    const rng = mulberry32(mix(seed, epoch, 0x5eed));
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
+    }
+    orderCache.clear(); // one epoch at a time is all a run needs
+    orderCache.set(key, order);
+  }
+  return order;
+}
+
+function mix(a: number, b: number, c: number): number {
+  let h = (a ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ (b + 0x7f4a7c15), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (c + 0x165667b1), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function maskRng(seed: number, step: number): Rng {
+  return mulberry32(mix(seed, step, 0x3a5c));
+}
+
+export function validatePlan(plan: TrainingPlan, count: number): void {
+  const problems: string[] = [];
+  if (plan.epochs === null && plan.minutes === null) problems.push('set an epoch budget, a time budget, or both');
+  if (plan.epochs !== null && !(plan.epochs > 0)) problems.push(`epochs must be positive, got ${plan.epochs}`);
+  if (plan.minutes !== null && !(plan.minutes > 0)) problems.push(`minutes must be positive, got ${plan.minutes}`);
+  if (!Number.isInteger(plan.batchSize) || plan.batchSize < 1) problems.push(`batch size must be a positive integer, got ${plan.batchSize}`);
+  else if (count < plan.batchSize) problems.push(`only ${count} training images for a batch of ${plan.batchSize}: add images or lower the batch size`);
+  if (!(plan.lr > 0)) problems.push(`learning rate must be positive, got ${plan.lr}`);
+  if (!(plan.maskRatio > 0 && plan.maskRatio < 1)) problems.push(`mask ratio must be between 0 and 1, got ${plan.maskRatio}`);
+  if (problems.length > 0) throw new Error(`Cannot train: ${problems.join('; ')}.`);
+}
+
+export async function trainDecoder(
+  runtime: Runtime,
+  data: TrainingData,
+  plan: TrainingPlan,
+  initialWeights: DecoderWeights,
+  hooks: TrainingHooks = {},
+): Promise<TrainingResult> {
+  validatePlan(plan, data.count);
+  const now = hooks.now ?? (() => performance.now());
+  const { cfg, batchSize } = plan;
+  const T = numPatches(cfg);
+  const Tk = visibleCount(cfg, plan.maskRatio);
+  const step0 = buildDecoderTrainStep(cfg, { batch: batchSize, maskRatio: plan.maskRatio, weights: initialWeights });
+  const graph = toTrainGraph(step0);
+  const resume = hooks.resumeFrom;
+  const trainer = await Trainer.create(runtime, graph, resume?.trainer ?? { step: 0, tensors: initialState(step0) });
+  const perEpoch = stepsPerEpoch(data.count, batchSize);
+  const totalSteps = plan.epochs !== null ? Math.ceil(plan.epochs * perEpoch) : null;
+  const budgetSeconds = plan.minutes !== null ? plan.minutes * 60 : null;
+  const losses: LossPoint[] = [...(resume?.losses ?? [])];
+  const priorSeconds = resume?.elapsedSeconds ?? 0;
+  const started = now();
+  const elapsed = () => priorSeconds + (now() - started) / 1000;
+  const stateOf = async (): Promise<TrainingState> => ({ trainer: await trainer.checkpoint(), elapsedSeconds: elapsed(), losses: [...losses] });
+
+  let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
+  try {
+    for (;;) {
+      const step = trainer.step;
+      if (totalSteps !== null && step >= totalSteps) break;
+      if (budgetSeconds !== null && elapsed() >= budgetSeconds) {
+        stoppedBy = 'time';
+        break;
+      }
+      if (hooks.signal?.aborted) {
+        stoppedBy = 'cancel';
+        break;
+      }
+      const indices = batchIndices(data.count, batchSize, plan.seed, step);
+      const { images, embeddings } = await data.batch(indices);
+      const batch: Batch = {
+        [DECODER_INPUTS.images]: { dims: [batchSize, cfg.channels, cfg.imageSize, cfg.imageSize], data: images },
+        [DECODER_INPUTS.embedding]: { dims: [batchSize, cfg.embedDim], data: embeddings },
+        [DECODER_INPUTS.keep]: { dims: [batchSize, Tk, T], data: randomKeep(batchSize, T, Tk, maskRng(plan.seed, step)) },
+      };
+      const isLast = totalSteps !== null && step + 1 >= totalSteps;
+      const readLoss = (step + 1) % Math.max(1, plan.readLossEvery) === 0 || isLast;
+      const stats = await trainer.trainStep(batch, plan.lr, readLoss);
+      if (stats) {
+        if (!Number.isFinite(stats.loss)) throw new Error(`Training diverged at step ${stats.step} (loss ${stats.loss}); lower the learning rate.`);
+        losses.push({ step: stats.step, loss: stats.loss });
+      }
+      const done = trainer.step;
+      const secs = elapsed();
+      const rate = (done * batchSize) / Math.max(secs, 1e-6);
+      const etaSteps = totalSteps !== null ? ((totalSteps - done) * batchSize) / Math.max(rate, 1e-9) : null;
+      const etaBudget = budgetSeconds !== null ? Math.max(0, budgetSeconds - secs) : null;
+      hooks.onProgress?.({
+        step: done,
+        epoch: done / perEpoch,
+        totalSteps,
+        stepsPerEpoch: perEpoch,
+        loss: stats?.loss ?? null,
+        imagesPerSecond: rate,
+        elapsedSeconds: secs,
+        etaSeconds: etaSteps === null ? etaBudget : etaBudget === null ? etaSteps : Math.min(etaSteps, etaBudget),
+      });
+      if (hooks.onCheckpoint && plan.checkpointEvery > 0 && done % plan.checkpointEvery === 0) await hooks.onCheckpoint(await stateOf());
+    }
+    const state = await stateOf();
+    if (hooks.onCheckpoint) await hooks.onCheckpoint(state);
+    const params = await trainer.parameters();
+    return { weights: params, steps: trainer.step, epochs: trainer.step / perEpoch, elapsedSeconds: state.elapsedSeconds, losses, stoppedBy, state };
+  } finally {
+    await trainer.dispose();
+  }
+}
