@@ -34,3 +34,11 @@ describe('normalizeRgba', () => {
     expected.forEach((v, i) => expect(out[i]).toBeCloseTo(v, 6));
   });
 });
+
+describe('normalizeRgb', () => {
+  it('matches normalizeRgba on the same pixels', async () => {
+    const { normalizeRgb } = await import('./preprocess');
+    const p = preprocessingFromHf({ size: { height: 1, width: 2 }, image_mean: [0.5, 0.25, 0], image_std: [0.5, 0.25, 1] }, null);
+    expect(Array.from(normalizeRgb(Uint8Array.from([255, 0, 51, 0, 255, 102]), p))).toEqual(Array.from(normalizeRgba(Uint8Array.from([255, 0, 51, 255, 0, 255, 102, 7]), p)));
+  });
+});

@@ -75,12 +75,21 @@ export function preprocessingFromHf(config: unknown, fallbackSize: { height: num
 
 /** Normalises interleaved RGBA uint8 pixels (canvas ImageData) into planar CHW float32. */
 export function normalizeRgba(rgba: Uint8ClampedArray | Uint8Array, p: Preprocessing, out = new Float32Array(3 * p.height * p.width)): Float32Array {
+  return normalizeInterleaved(rgba, 4, p, out);
+}
+
+/** Normalises interleaved RGB uint8 pixels (decoders that drop alpha) into planar CHW float32. */
+export function normalizeRgb(rgb: Uint8ClampedArray | Uint8Array, p: Preprocessing, out = new Float32Array(3 * p.height * p.width)): Float32Array {
+  return normalizeInterleaved(rgb, 3, p, out);
+}
+
+function normalizeInterleaved(pixels: Uint8ClampedArray | Uint8Array, stride: number, p: Preprocessing, out: Float32Array): Float32Array {
   const plane = p.height * p.width;
-  if (rgba.length !== plane * 4) throw new Error(`Expected ${plane * 4} RGBA bytes for ${p.width}×${p.height}, got ${rgba.length}.`);
+  if (pixels.length !== plane * stride) throw new Error(`Expected ${plane * stride} bytes (${stride} per pixel) for ${p.width}×${p.height}, got ${pixels.length}.`);
   for (let c = 0; c < 3; c++) {
     const scale = p.rescale / p.std[c]!;
     const shift = p.mean[c]! / p.std[c]!;
-    for (let i = 0; i < plane; i++) out[c * plane + i] = rgba[i * 4 + c]! * scale - shift;
+    for (let i = 0; i < plane; i++) out[c * plane + i] = pixels[i * stride + c]! * scale - shift;
   }
   return out;
 }
