@@ -1,15 +1,10 @@
 // The typed contract between the UI and the model worker. Both sides import only this file's types.
 import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
-import type { ExternalDataFile } from '../src/core/runtime/session';
+import type { ExternalDataFile, HostTensor } from '../src/core/runtime/session';
 import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../src/core/train/trainer';
 
-export interface TensorPayload {
-  readonly dims: readonly number[];
-  readonly data: Float32Array;
-}
-
-export type Feeds = Readonly<Record<string, TensorPayload>>;
-export type Fetches = Record<string, TensorPayload>;
+export type Feeds = Readonly<Record<string, HostTensor>>;
+export type Fetches = Record<string, HostTensor>;
 
 export interface BackendInfo extends EpChoice {
   readonly adapter: GpuAdapterFacts | null;

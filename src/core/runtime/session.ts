@@ -16,6 +16,12 @@ export interface ExternalDataFile {
   readonly data: Uint8Array;
 }
 
+/** A float32 tensor on the host: what crosses worker boundaries and feeds sessions. */
+export interface HostTensor {
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
 export interface Runtime {
   readonly ort: Ort;
   readonly ep: ExecutionProvider | 'cpu';

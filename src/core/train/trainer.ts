@@ -4,7 +4,7 @@
 // passes plain tensors. The loss is only downloaded every `readLossEvery` steps, since a download
 // forces a GPU sync.
 import type { Shape } from '../onnx/graph';
-import { readFloat32, type Runtime } from '../runtime/session';
+import { readFloat32, type HostTensor, type Runtime } from '../runtime/session';
 import type { OrtSession, OrtTensor } from '../runtime/ort-types';
 
 /** One tensor carried across steps: fed as `input`, updated value produced as `output`. */
@@ -30,11 +30,7 @@ export interface TrainGraph {
   readonly gradNormOutput: string;
 }
 
-export interface BatchTensor {
-  readonly dims: readonly number[];
-  readonly data: Float32Array;
-}
-export type Batch = Readonly<Record<string, BatchTensor>>;
+export type Batch = Readonly<Record<string, HostTensor>>;
 
 export interface StepStats {
   readonly step: number;
