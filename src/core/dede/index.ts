@@ -7,3 +7,8 @@ export * from './params';
 export * from './rng';
 export * from './train-step';
 export * from './train-loop';
+export * from './scores';
+export * from './scorer';
+export * from './decoder-file';
+export * from './calibrate';
+export * from './metrics';
