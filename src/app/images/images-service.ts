@@ -1,0 +1,247 @@
+// Loading folders into datasets: decode in the worker pool, in path order, a chunk at a time, and
+// write each chunk to storage as soon as it fills, so memory stays bounded whatever the folder size.
+import { DatasetAccumulator } from '../../core/images/accumulator';
+import { guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
+import { normalizeRgbBatch } from '../../core/images/pixels';
+import type { Preprocessing } from '../../core/images/preprocess';
+import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
+import type { DecodeOptions, DecodeRequest } from '../../../workers/image-api';
+import { datasetStorage, type DatasetStorage } from './dataset-storage';
+import { sharedPool, type ImagePool } from './image-pool';
+import { LIST_CAP, useImagesStore, type DatasetSummary, type LoadProgress } from './images-store';
+import type { FolderSource } from './sources';
+
+const BATCH = 16;
+const PROGRESS_EVERY_MS = 150;
+
+export interface LoadOptions {
+  readonly size: number;
+  readonly fit: FitMode;
+  readonly maxSide?: number;
+  readonly role?: DatasetRole;
+  readonly onProgress?: (progress: LoadProgress, summary: DatasetSummary) => void;
+  readonly signal?: AbortSignal;
+}
+
+function newId(): string {
+  return `ds-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function summaryOf(
+  id: string,
+  name: string,
+  role: DatasetRole,
+  acc: DatasetAccumulator,
+  fit: FitMode,
+  storage: DatasetStorage,
+  createdAt: string,
+  status: DatasetSummary['status'],
+  loadSeconds: number | null,
+  error: string | null,
+): DatasetSummary {
+  return {
+    id,
+    name,
+    role,
+    status,
+    layout: acc.layout,
+    fit,
+    counts: acc.counts,
+    chunks: acc.chunks,
+    unreadable: acc.unreadable.slice(0, LIST_CAP),
+    duplicates: acc.duplicates.slice(0, LIST_CAP),
+    mismatched: acc.mismatched.slice(0, LIST_CAP),
+    persistent: storage.persistent,
+    createdAt,
+    loadSeconds,
+    error,
+  };
+}
+
+/**
+ * Loads one folder as a dataset. Bad files are listed, never fatal; cancelling keeps what was
+ * loaded so far (status 'cancelled'). Resolves with the final summary.
+ */
+export async function loadFolder(
+  source: FolderSource,
+  options: LoadOptions,
+  pool: ImagePool = sharedPool(),
+  storage: DatasetStorage = datasetStorage(),
+  id = newId(),
+): Promise<DatasetSummary> {
+  const layout = layoutFor(options.size);
+  const role = options.role ?? guessRole(source.name);
+  const acc = new DatasetAccumulator(layout, source.files.length);
+  const createdAt = new Date().toISOString();
+  const started = performance.now();
+  const decodeOptions: DecodeOptions = {
+    size: layout.size,
+    thumbSize: layout.separateThumbs ? layout.thumbSize : null,
+    maxSide: options.maxSide ?? MAX_SIDE_DEFAULT,
+    fit: options.fit,
+  };
+  const summary = (status: DatasetSummary['status'], error: string | null = null) =>
+    summaryOf(id, source.name, role, acc, options.fit, storage, createdAt, status, status === 'loading' ? null : (performance.now() - started) / 1000, error);
+
+  let lastReport = 0;
+  const report = (force: boolean) => {
+    const now = performance.now();
+    if (!force && now - lastReport < PROGRESS_EVERY_MS) return;
+    lastReport = now;
+    const done = acc.counts.processed;
+    const seconds = (now - started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    const remaining = source.files.length - done;
+    options.onProgress?.({ done, total: source.files.length, imagesPerSecond: rate, etaSeconds: rate > 0 ? remaining / rate : null }, summary('loading'));
+  };
+
+  const batches: DecodeRequest[][] = [];
+  for (let i = 0; i < source.files.length; i += BATCH) {
+    batches.push(source.files.slice(i, i + BATCH).map((f, j) => ({ id: i + j, file: f.file, path: f.path })));
+  }
+  // Batches run ahead in the pool but are committed in order, so slots follow path order and the
+  // first of identical files is the one that sorts first.
+  const pending: Promise<Awaited<ReturnType<ImagePool['decode']>>>[] = [];
+  let launched = 0;
+  const launch = () => {
+    while (launched < batches.length && pending.length < pool.window) pending.push(pool.decode(batches[launched++]!, decodeOptions));
+  };
+  let status: DatasetSummary['status'] = 'ready';
+  let error: string | null = null;
+  try {
+    report(true);
+    launch();
+    while (pending.length > 0) {
+      if (options.signal?.aborted) {
+        status = 'cancelled';
+        await Promise.allSettled(pending.splice(0));
+        break;
+      }
+      const results = await pending.shift()!;
+      launch();
+      for (const r of results) {
+        const path = source.files[r.id]!.path;
+        if (!r.ok) {
+          acc.addUnreadable({ path, bytes: r.bytes, kind: r.kind, reason: r.reason });
+          continue;
+        }
+        const ready = acc.addImage({ path, bytes: r.bytes, format: r.format, width: r.width, height: r.height, sha256: r.sha256, note: r.note, pixels: r.pixels, thumb: r.thumb });
+        if (ready) await storage.writeChunk(id, ready);
+      }
+      report(false);
+    }
+    const last = acc.finish();
+    if (last) await storage.writeChunk(id, last);
+  } catch (err) {
+    await Promise.allSettled(pending.splice(0));
+    status = 'failed';
+    error = `Loading stopped: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const final = summary(status, error);
+  const manifest: DatasetManifest = {
+    version: 1,
+    id,
+    name: source.name,
+    role,
+    layout,
+    fit: options.fit,
+    status,
+    counts: acc.counts,
+    chunks: acc.chunks,
+    unreadable: acc.unreadable,
+    duplicates: acc.duplicates,
+    mismatched: acc.mismatched,
+    createdAt,
+    loadSeconds: final.loadSeconds,
+  };
+  try {
+    await storage.writeManifest(manifest);
+  } catch (err) {
+    return { ...final, status: 'failed', error: `Could not save the dataset: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  return final;
+}
+
+const controllers = new Map<string, AbortController>();
+
+/** Adds folders as datasets (one at a time, each in the store at once) and loads them. */
+export async function addFolders(folders: readonly FolderSource[]): Promise<void> {
+  const store = useImagesStore.getState();
+  const jobs = folders.map((folder) => {
+    const id = newId();
+    const layout = layoutFor(store.workingSize);
+    const storage = datasetStorage();
+    const acc = new DatasetAccumulator(layout, folder.files.length);
+    const initial = summaryOf(id, folder.name, guessRole(folder.name), acc, store.fit, storage, new Date().toISOString(), 'loading', null, null);
+    store.upsert(initial);
+    store.setProgress(id, { done: 0, total: folder.files.length, imagesPerSecond: 0, etaSeconds: null });
+    const controller = new AbortController();
+    controllers.set(id, controller);
+    return { id, folder, controller };
+  });
+  for (const job of jobs) {
+    const { workingSize, fit } = useImagesStore.getState();
+    const current = useImagesStore.getState().datasets.find((d) => d.id === job.id);
+    if (!current) continue; // removed before its turn
+    if (job.controller.signal.aborted) {
+      useImagesStore.getState().patch(job.id, { status: 'cancelled', loadSeconds: 0 });
+      useImagesStore.getState().setProgress(job.id, null);
+      await datasetStorage().writeManifest(manifestOfEmpty(current));
+      continue;
+    }
+    try {
+      const final = await loadFolder(job.folder, {
+        size: workingSize,
+        fit,
+        role: current.role,
+        signal: job.controller.signal,
+        onProgress: (p, s) => {
+          const st = useImagesStore.getState();
+          if (!st.datasets.some((d) => d.id === job.id)) return;
+          st.setProgress(job.id, p);
+          st.patch(job.id, { counts: s.counts, unreadable: s.unreadable, duplicates: s.duplicates, mismatched: s.mismatched, chunks: s.chunks });
+        },
+      }, sharedPool(), datasetStorage(), job.id);
+      const st = useImagesStore.getState();
+      const still = st.datasets.find((d) => d.id === job.id);
+      if (still) st.upsert({ ...final, role: still.role });
+      else await datasetStorage().remove(job.id); // removed while loading
+    } finally {
+      controllers.delete(job.id);
+      useImagesStore.getState().setProgress(job.id, null);
+    }
+  }
+}
+
+function manifestOfEmpty(d: DatasetSummary): DatasetManifest {
+  return { version: 1, id: d.id, name: d.name, role: d.role, layout: d.layout, fit: d.fit, status: 'cancelled', counts: d.counts, chunks: 0, unreadable: [], duplicates: [], mismatched: [], createdAt: d.createdAt, loadSeconds: 0 };
+}
+
+export function cancelLoading(id: string): void {
+  controllers.get(id)?.abort();
+}
+
+export async function removeDataset(id: string): Promise<void> {
+  controllers.get(id)?.abort();
+  useImagesStore.getState().remove(id);
+  await datasetStorage().remove(id);
+}
+
+export async function setDatasetRole(id: string, role: DatasetRole): Promise<void> {
+  useImagesStore.getState().setRole(id, role);
+  const storage = datasetStorage();
+  const manifest = await storage.readManifest(id);
+  if (manifest) await storage.writeManifest({ ...manifest, role });
+}
+
+/**
+ * Reads `count` images from a dataset, normalised with the encoder's statistics, as an NCHW batch
+ * (for training and scanning). The dataset's working size must be the preprocessing size.
+ */
+export async function readNormalizedBatch(dataset: DatasetSummary, fromSlot: number, count: number, preprocessing: Preprocessing): Promise<Float32Array> {
+  if (preprocessing.width !== dataset.layout.size || preprocessing.height !== dataset.layout.size) {
+    throw new Error(`${dataset.name} is stored at ${dataset.layout.size}×${dataset.layout.size}, but the encoder wants ${preprocessing.width}×${preprocessing.height}; add the folder again at that working resolution.`);
+  }
+  const rgb = await datasetStorage().readPixels(dataset.id, dataset.layout, fromSlot, count);
+  return normalizeRgbBatch(rgb, count, preprocessing);
+}

@@ -1,0 +1,104 @@
+// The image datasets. Summaries (role, counts, the first errors and duplicates) persist in
+// localStorage; pixels and per-image entries live in chunk files (see dataset-storage.ts).
+import { create } from 'zustand';
+import { persist } from 'zustand/middleware';
+import {
+  DEFAULT_WORKING_SIZE,
+  type DatasetCounts,
+  type DatasetLayout,
+  type DatasetRole,
+  type DatasetStatus,
+  type DuplicateGroup,
+  type FitMode,
+  type UnreadableFile,
+} from '../../core/images/dataset';
+
+/** Lists kept in the summary are cut here; the manifest in storage has them all. */
+export const LIST_CAP = 500;
+
+export interface DatasetSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly role: DatasetRole;
+  readonly status: DatasetStatus;
+  readonly layout: DatasetLayout;
+  readonly fit: FitMode;
+  readonly counts: DatasetCounts;
+  readonly chunks: number;
+  readonly unreadable: readonly UnreadableFile[];
+  readonly duplicates: readonly DuplicateGroup[];
+  readonly mismatched: readonly { readonly path: string; readonly note: string }[];
+  readonly persistent: boolean;
+  readonly createdAt: string;
+  readonly loadSeconds: number | null;
+  readonly error: string | null;
+}
+
+export interface LoadProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly imagesPerSecond: number;
+  readonly etaSeconds: number | null;
+}
+
+interface ImagesState {
+  datasets: DatasetSummary[];
+  workingSize: number;
+  fit: FitMode;
+  /** Live progress of loading datasets (not persisted). */
+  progress: Record<string, LoadProgress>;
+  upsert(summary: DatasetSummary): void;
+  patch(id: string, patch: Partial<DatasetSummary>): void;
+  remove(id: string): void;
+  setRole(id: string, role: DatasetRole): void;
+  setProgress(id: string, progress: LoadProgress | null): void;
+  setWorkingSize(size: number): void;
+  setFit(fit: FitMode): void;
+}
+
+export const useImagesStore = create<ImagesState>()(
+  persist(
+    (set) => ({
+      datasets: [],
+      workingSize: DEFAULT_WORKING_SIZE,
+      fit: 'crop',
+      progress: {},
+      upsert: (summary) =>
+        set((s) => ({
+          datasets: s.datasets.some((d) => d.id === summary.id) ? s.datasets.map((d) => (d.id === summary.id ? summary : d)) : [...s.datasets, summary],
+        })),
+      patch: (id, patch) => set((s) => ({ datasets: s.datasets.map((d) => (d.id === id ? { ...d, ...patch } : d)) })),
+      remove: (id) =>
+        set((s) => {
+          const { [id]: _gone, ...progress } = s.progress;
+          return { datasets: s.datasets.filter((d) => d.id !== id), progress };
+        }),
+      setRole: (id, role) => set((s) => ({ datasets: s.datasets.map((d) => (d.id === id ? { ...d, role } : d)) })),
+      setProgress: (id, p) =>
+        set((s) => {
+          const { [id]: _old, ...rest } = s.progress;
+          return { progress: p ? { ...rest, [id]: p } : rest };
+        }),
+      setWorkingSize: (workingSize) => set({ workingSize }),
+      setFit: (fit) => set({ fit }),
+    }),
+    {
+      name: 'dede-web/images',
+      version: 1,
+      partialize: (s) => ({ datasets: s.datasets, workingSize: s.workingSize, fit: s.fit }),
+      // A load cut short by a reload cannot go on: the browser no longer lets us read those files.
+      merge: (persisted, current) => {
+        const p = (persisted ?? {}) as Partial<Pick<ImagesState, 'datasets' | 'workingSize' | 'fit'>>;
+        return {
+          ...current,
+          ...p,
+          datasets: (p.datasets ?? []).map((d) =>
+            d.status === 'loading'
+              ? { ...d, status: 'interrupted' as const, error: 'Loading stopped when the page was closed or reloaded; add the folder again to finish it.' }
+              : d,
+          ),
+        };
+      },
+    },
+  ),
+);
