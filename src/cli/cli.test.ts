@@ -1,0 +1,100 @@
+// The CLI end to end on a synthetic fixture: train → calibrate → scan, reports parsed and checked.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Papa from 'papaparse';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import type { ScanReport } from '../core/report/scan-report';
+import { main } from './main';
+
+let dir = '';
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function writePng(path: string, seed: number): Promise<void> {
+  const px = new Uint8Array(32 * 32 * 3);
+  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) {
+    px[(y * 32 + x) * 3 + c] = Math.round(127 + 120 * Math.sin((x + seed) / (3 + c) + Math.cos((y * seed) / 17)));
+  }
+  await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dede-cli-'));
+  await mkdir(join(dir, 'model'));
+  await writeFile(join(dir, 'model', 'encoder.onnx'), tinyEncoderBytes());
+  await writeFile(join(dir, 'model', 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
+  await mkdir(join(dir, 'clean', 'nested'), { recursive: true });
+  for (let i = 0; i < 48; i++) await writePng(join(dir, 'clean', i % 2 ? 'nested' : '', `c${i}.png`), i);
+  await mkdir(join(dir, 'suspect', 'sub'), { recursive: true });
+  for (let i = 0; i < 12; i++) await writePng(join(dir, 'suspect', i % 3 ? '' : 'sub', `s${i}.png`), 100 + i);
+  await writeFile(join(dir, 'suspect', 'broken.png'), 'not really a png');
+  await writeFile(join(dir, 'suspect', 'empty.jpg'), '');
+  await writeFile(join(dir, 'suspect', 'notes.txt'), 'hello');
+});
+
+const run = async (...argv: string[]) => {
+  const code = await main(argv);
+  process.exitCode = 0;
+  return code;
+};
+
+describe('dede CLI', () => {
+  it('trains, calibrates and scans, writing reports that parse', async () => {
+    const enc = join(dir, 'model', 'encoder.onnx');
+    const dec = join(dir, 'decoder.onnx');
+    expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', dec, '--epochs', '3', '--batch', '16', '--seed', '3')).toBe(0);
+    const decBytes = new Uint8Array(await readFile(dec));
+    expect(decBytes.length).toBeGreaterThan(10_000);
+
+    const calib = join(dir, 'calib.json');
+    expect(await run('calibrate', '--encoder', enc, '--decoder', dec, '--images', join(dir, 'clean'), '--out', calib, '--fpr', '0.1', '--holdout', '0.25')).toBe(0);
+    const calibration = JSON.parse(await readFile(calib, 'utf8')) as { calibration: { threshold: number; n: number }; heldOut: { n: number; fpr: number }; decoder: { sha256: string } };
+    expect(calibration.calibration.n + calibration.heldOut.n).toBe(48);
+    expect(calibration.heldOut.n).toBe(12);
+    expect(calibration.decoder.sha256).toBe(sha(decBytes));
+
+    const reportPath = join(dir, 'report.json');
+    expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', reportPath)).toBe(0);
+    const report = JSON.parse(await readFile(reportPath, 'utf8')) as ScanReport;
+    expect(report.format).toBe('dede-scan-report');
+    expect(report.encoder.sha256).toBe(sha(tinyEncoderBytes()));
+    expect(report.decoder.sha256).toBe(sha(decBytes));
+    expect(report.images.map((r) => r.path).sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => (i % 3 ? `s${i}.png` : `sub/s${i}.png`)).sort(),
+    );
+    expect(report.unreadable.map((u) => u.path)).toEqual(['broken.png', 'empty.jpg', 'notes.txt']);
+    expect(report.unreadable.find((u) => u.path === 'empty.jpg')!.reason).toMatch(/empty file/);
+    for (const r of report.images) {
+      expect(r.flagged).toBe(r.score > report.threshold);
+      expect(r.pValue).toBeGreaterThan(0);
+      expect(r.pValue).toBeLessThanOrEqual(1);
+      expect(r.dedeScore).toBeGreaterThan(0);
+    }
+    expect(report.summary).toEqual({ scanned: 12, flagged: report.images.filter((r) => r.flagged).length, unreadable: 3 });
+
+    const csvPath = join(dir, 'report.csv');
+    expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', csvPath)).toBe(0);
+    const rows = Papa.parse<Record<string, string>>(await readFile(csvPath, 'utf8'), { header: true, skipEmptyLines: true }).data;
+    expect(rows).toHaveLength(12);
+    expect(Number(rows[0]!['score'])).toBeCloseTo(report.images[0]!.score, 10);
+  });
+
+  it('refuses bad input with a message and a non-zero code', async () => {
+    expect(await run('scan', '--encoder', join(dir, 'nope.onnx'), '--decoder', 'x', '--calibration', 'y', '--images', dir, '--out', 'z')).toBe(1);
+    expect(await run('train', '--bogus')).toBe(2);
+    expect(await run('frobnicate')).toBe(2);
+    await writeFile(join(dir, 'fake.onnx'), 'hello');
+    expect(await run('calibrate', '--encoder', join(dir, 'fake.onnx'), '--decoder', 'x', '--images', dir, '--out', 'z')).toBe(1);
+  });
+
+  it('is runnable as `npx dede`', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['dede', '--help'], { cwd: join(__dirname, '..', '..') });
+    expect(stdout).toMatch(/dede train/);
+    expect(stdout).toMatch(/dede scan/);
+  });
+});

@@ -1,0 +1,158 @@
+// `dede train`: embeddings of a clean image folder through the encoder, then decoder training with
+// checkpoints, then the trained decoder as a standard ONNX file.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { FULL_DECODER, SMALL_DECODER, defineDecoderConfig } from '../../core/dede/config';
+import { EncoderRunner } from '../../core/dede/encoder-runner';
+import { initDecoderWeights } from '../../core/dede/init';
+import { decodeTrainingState, encodeTrainingState } from '../../core/dede/state-file';
+import { DEFAULT_TRAINING, trainDecoder, type TrainingPlan, type TrainingState } from '../../core/dede/train-loop';
+import { createRuntime } from '../../core/runtime/session';
+import { writeDecoderFile } from '../decoder-io';
+import { trainingInfoFrom } from '../../core/dede/decoder-file';
+import { DEDE_ADAM } from '../../core/dede/train-step';
+import { fraction, num, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
+import { loadCliEncoder } from '../encoder';
+import { trainingData } from '../data';
+import { loadImageFolder, normalizedBatch } from '../node-images';
+import { progressLine } from '../progress';
+
+export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean images
+
+  --encoder FILE       the SSL encoder (.onnx); preprocessor_config.json beside it is read
+  --images DIR         folder of clean images (read recursively)
+  --out FILE           where to write the trained decoder (.onnx)
+  --epochs N           epoch budget (default ${DEFAULT_TRAINING.epochs})
+  --minutes M          time budget (default ${DEFAULT_TRAINING.minutes}); training stops at whichever comes first
+  --batch N            batch size (default ${DEFAULT_TRAINING.batchSize})
+  --mask R             training mask ratio (default ${DEFAULT_TRAINING.maskRatio})
+  --lr X               learning rate (default ${DEFAULT_TRAINING.lr})
+  --seed N             random seed (default ${DEFAULT_TRAINING.seed})
+  --preset small|full  decoder size (default small: fast on a laptop CPU)
+  --decoder-size N     decoder image size (default 32)
+  --checkpoint FILE    save the training state here every few hundred steps (default OUT.ckpt)
+  --resume             continue from --checkpoint if it exists
+  --mean r,g,b --std r,g,b --encoder-size N
+                       the encoder's normalisation when it has no preprocessor_config.json
+`;
+
+const OPTIONS: Options = {
+  encoder: { type: 'string' },
+  images: { type: 'string' },
+  out: { type: 'string' },
+  epochs: { type: 'string' },
+  minutes: { type: 'string' },
+  batch: { type: 'string' },
+  mask: { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  preset: { type: 'string' },
+  'decoder-size': { type: 'string' },
+  checkpoint: { type: 'string' },
+  resume: { type: 'boolean' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  'encoder-size': { type: 'string' },
+};
+
+export async function trainCommand(argv: readonly string[]): Promise<void> {
+  const v = parse(argv, OPTIONS);
+  const out = required(v, 'out');
+  const preset = (v['preset'] as string | undefined) ?? 'small';
+  if (preset !== 'small' && preset !== 'full') throw new UsageError(`--preset must be small or full, got ${preset}.`);
+  const encoderSize = optionalNum(v, 'encoder-size', positiveInt);
+  const mean = numberList(v, 'mean', 3);
+  const std = numberList(v, 'std', 3);
+  const encoder = await loadCliEncoder(required(v, 'encoder'), {
+    ...(encoderSize !== undefined ? { size: encoderSize } : {}),
+    ...(mean ? { mean } : {}),
+    ...(std ? { std } : {}),
+  });
+  const decoderSize = num(v, 'decoder-size', 32, positiveInt);
+  const imagesDir = required(v, 'images');
+  const runtime = createRuntime(ort, 'cpu');
+
+  const loading = progressLine('read');
+  const encImages = await loadImageFolder(imagesDir, encoder.preprocessing, (d, t) => loading.update(d, t));
+  loading.done(`${encImages.paths.length} images, ${encImages.unreadable.length} unreadable`);
+  for (const u of encImages.unreadable) process.stderr.write(`  skipped ${u.path}: ${u.reason}\n`);
+  const decPre = { ...encoder.preprocessing, height: decoderSize, width: decoderSize };
+  const decImages = decoderSize === encoder.preprocessing.height && decoderSize === encoder.preprocessing.width ? encImages : await loadImageFolder(imagesDir, decPre);
+
+  const embedLine = progressLine('embed');
+  const runner = await EncoderRunner.create(runtime, encoder.spec);
+  const n = encImages.paths.length;
+  const chunks: Float32Array[] = [];
+  let dim = 0;
+  for (let start = 0; start < n; start += 256) {
+    const idx = Array.from({ length: Math.min(256, n - start) }, (_, i) => start + i);
+    const r = await runner.embed(normalizedBatch(encImages, idx, encoder.preprocessing), idx.length);
+    chunks.push(r.data);
+    dim = r.dim;
+    embedLine.update(start + idx.length, n);
+  }
+  await runner.dispose();
+  const embeddings = new Float32Array(n * dim);
+  chunks.reduce((offset, c) => (embeddings.set(c, offset), offset + c.length), 0);
+  embedLine.done(`${n} embeddings of size ${dim}`);
+
+  const cfg = defineDecoderConfig({ ...(preset === 'full' ? FULL_DECODER : SMALL_DECODER), imageSize: decoderSize, embedDim: dim });
+  const epochs = num(v, 'epochs', DEFAULT_TRAINING.epochs ?? 50, positive);
+  const minutes = num(v, 'minutes', DEFAULT_TRAINING.minutes ?? 10, positive);
+  const plan: TrainingPlan = {
+    ...DEFAULT_TRAINING,
+    cfg,
+    epochs,
+    minutes,
+    batchSize: num(v, 'batch', DEFAULT_TRAINING.batchSize, positiveInt),
+    maskRatio: num(v, 'mask', DEFAULT_TRAINING.maskRatio, fraction),
+    lr: num(v, 'lr', DEFAULT_TRAINING.lr, positive),
+    seed: num(v, 'seed', DEFAULT_TRAINING.seed, Number.isInteger),
+  };
+  const runMeta = { encoderSha256: encoder.sha256, images: n, plan: { ...plan, cfg } };
+  const checkpointPath = (v['checkpoint'] as string | undefined) ?? `${out}.ckpt`;
+  let resumeFrom: TrainingState | undefined;
+  if (v['resume']) {
+    const bytes = await readFile(checkpointPath).catch(() => null);
+    if (bytes) {
+      const { state, meta } = decodeTrainingState(new Uint8Array(bytes));
+      if (JSON.stringify(meta) !== JSON.stringify(runMeta)) {
+        throw new Error(`${checkpointPath} belongs to a different run (other encoder, images or settings); delete it or drop --resume.`);
+      }
+      resumeFrom = state;
+      process.stderr.write(`resuming from step ${state.trainer.step}\n`);
+    }
+  }
+
+  const saveState = async (state: TrainingState) => {
+    // Write then rename, so a crash mid-write never leaves a broken checkpoint.
+    await writeFile(`${checkpointPath}.tmp`, encodeTrainingState(state, runMeta));
+    await rename(`${checkpointPath}.tmp`, checkpointPath);
+  };
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const bar = progressLine('train');
+  let lastLoss: number | null = null;
+  const result = await trainDecoder(runtime, trainingData(decImages, decPre, embeddings, dim), plan, initDecoderWeights(cfg, plan.seed), {
+    signal: controller.signal,
+    ...(resumeFrom ? { resumeFrom } : {}),
+    onCheckpoint: saveState,
+    onProgress: (p) => {
+      lastLoss = p.loss ?? lastLoss;
+      bar.update(p.step, p.totalSteps, `epoch ${p.epoch.toFixed(1)}${lastLoss !== null ? ` loss ${lastLoss.toFixed(4)}` : ''} ${p.imagesPerSecond.toFixed(0)} img/s`);
+    },
+  }).finally(() => process.off('SIGINT', onSigint));
+  bar.done(`${result.steps} steps, ${result.epochs.toFixed(1)} epochs in ${result.elapsedSeconds.toFixed(0)} s (stopped by ${result.stoppedBy}); final loss ${result.losses.at(-1)?.loss.toFixed(4) ?? 'n/a'}`);
+  if (result.stoppedBy === 'cancel') {
+    process.stderr.write(`interrupted: state saved to ${checkpointPath}; run again with --resume to continue\n`);
+    process.exitCode = 130;
+    return;
+  }
+  await writeDecoderFile(out, cfg, result.weights, {
+    training: { ...trainingInfoFrom(plan, result, n), weightDecay: DEDE_ADAM.weightDecay ?? 0, dataset: imagesDir },
+    encoder: { name: encoder.path, sha256: encoder.sha256, output: encoder.spec.outputName },
+    createdAt: new Date().toISOString(),
+  });
+  process.stdout.write(`${out}\n`);
+}

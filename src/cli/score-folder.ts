@@ -1,0 +1,61 @@
+// Scores every image of a folder: encoder embeddings, then the decoder at mask ratio 0.99.
+import * as ort from 'onnxruntime-node';
+import { EncoderRunner } from '../core/dede/encoder-runner';
+import { Scorer, type ScorerSettings } from '../core/dede/scorer';
+import { createRuntime } from '../core/runtime/session';
+import type { CliDecoder } from './decoder-io';
+import type { CliEncoder } from './encoder';
+import { loadImageFolder, normalizedBatch, type Unreadable } from './node-images';
+import { progressLine } from './progress';
+
+export interface FolderScores {
+  readonly paths: readonly string[];
+  readonly scores: Float64Array;
+  readonly dedeScores: Float64Array;
+  readonly unreadable: readonly Unreadable[];
+  readonly seconds: number;
+}
+
+const CHUNK = 256;
+
+export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: CliDecoder, settings: ScorerSettings, label: string): Promise<FolderScores> {
+  if (decoder.meta.encoder?.sha256 && decoder.meta.encoder.sha256 !== encoder.sha256) {
+    process.stderr.write(`warning: the decoder was trained with another encoder (sha256 ${decoder.meta.encoder.sha256.slice(0, 12)}…, this one is ${encoder.sha256.slice(0, 12)}…)\n`);
+  }
+  const started = Date.now();
+  const runtime = createRuntime(ort, 'cpu');
+  const read = progressLine(`${label}: read`);
+  const encImages = await loadImageFolder(dir, encoder.preprocessing, (d, t) => read.update(d, t));
+  read.done(`${encImages.paths.length} images, ${encImages.unreadable.length} unreadable`);
+  const size = decoder.cfg.imageSize;
+  const decPre = { ...encoder.preprocessing, height: size, width: size };
+  const sameSize = size === encoder.preprocessing.height && size === encoder.preprocessing.width;
+  const decImages = sameSize ? encImages : await loadImageFolder(dir, decPre);
+  if (decImages.paths.length !== encImages.paths.length) throw new Error('Images changed while reading the folder; run again.');
+
+  const runner = await EncoderRunner.create(runtime, encoder.spec);
+  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, settings);
+  const n = encImages.paths.length;
+  const scores = new Float64Array(n);
+  const dedeScores = new Float64Array(n);
+  const bar = progressLine(`${label}: score`);
+  try {
+    for (let start = 0; start < n; start += CHUNK) {
+      const idx = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => start + i);
+      const { dim, data } = await runner.embed(normalizedBatch(encImages, idx, encoder.preprocessing), idx.length);
+      if (dim !== decoder.cfg.embedDim) throw new Error(`The encoder gives embeddings of size ${dim} but the decoder expects ${decoder.cfg.embedDim}: use the encoder it was trained with.`);
+      const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), data);
+      results.forEach((r, k) => {
+        scores[start + k] = r.score;
+        dedeScores[start + k] = r.dedeScore;
+      });
+      bar.update(start + idx.length, n);
+    }
+  } finally {
+    await runner.dispose();
+    await scorer.dispose();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  bar.done(`${n} images in ${seconds.toFixed(1)} s`);
+  return { paths: encImages.paths, scores, dedeScores, unreadable: encImages.unreadable, seconds };
+}

@@ -1,0 +1,49 @@
+// The scan report shared by the CLI and the app: a versioned JSON document and its CSV form.
+// CSV cells that a spreadsheet would run as formulas (=, +, -, @, tab, CR) are neutralised.
+import Papa from 'papaparse';
+
+export const SCAN_REPORT_VERSION = 1;
+
+export interface ScannedImage {
+  /** Path relative to the scanned folder, with forward slashes. */
+  readonly path: string;
+  /** The product's robust per-image score (what the threshold applies to). */
+  readonly score: number;
+  /** The paper's raw score: Σ squared error over masked pixels. */
+  readonly dedeScore: number;
+  /** Conformal p-value against the clean calibration scores. */
+  readonly pValue: number;
+  readonly flagged: boolean;
+}
+
+export interface ModelRef {
+  readonly name: string;
+  readonly sha256: string;
+}
+
+export interface ScanReport {
+  readonly format: 'dede-scan-report';
+  readonly version: number;
+  readonly createdAt: string;
+  readonly tool: { readonly name: string; readonly version: string };
+  readonly encoder: ModelRef;
+  readonly decoder: ModelRef;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly threshold: number;
+  readonly calibration: Readonly<Record<string, unknown>>;
+  readonly summary: { readonly scanned: number; readonly flagged: number; readonly unreadable: number };
+  readonly images: readonly ScannedImage[];
+  readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
+}
+
+export const CSV_COLUMNS = ['path', 'score', 'dedeScore', 'pValue', 'flagged'] as const;
+
+export function scanReportCsv(report: Pick<ScanReport, 'images'>): string {
+  return Papa.unparse(
+    {
+      fields: [...CSV_COLUMNS],
+      data: report.images.map((r) => [r.path, r.score, r.dedeScore, r.pValue, r.flagged]),
+    },
+    { escapeFormulae: true, newline: '\r\n', quotes: false },
+  );
+}
