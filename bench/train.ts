@@ -1,0 +1,235 @@
+// npm run bench:train [-- --quick]
+// DeDe decoder train-step throughput: onnxruntime-web's WASM backend (in Node) vs onnxruntime-node
+// (native CPU) on the same serialised train-step graph, and the PyTorch reference on the CPU.
+// Targets: WASM ≥ 0.5× native and ≥ 1× PyTorch. --quick runs the SMALL preset only.
+import { cpus, loadavg } from 'node:os';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { buildTrainStep, initialState, toTrainGraph } from '../src/core/autograd';
+import {
+  buildDecoderForward,
+  buildDecoderLoss,
+  declareDecoderInputs,
+  declareDecoderParams,
+  decoderFeeds,
+  decoderInputSpecs,
+  FULL_DECODER,
+  initDecoderWeights,
+  mulberry32,
+  normals,
+  numPatches,
+  presetConfig,
+  randomKeep,
+  SMALL_DECODER,
+  visibleCount,
+  type DecoderConfig,
+  type DecoderPreset,
+} from '../src/core/dede';
+import { createRuntime, type Runtime } from '../src/core/runtime/session';
+import { Trainer, type Batch, type TrainCheckpoint, type TrainGraph } from '../src/core/train/trainer';
+import { torchBlasInfo, torchTrainStep, torchUnavailable } from './torch';
+
+const BATCH = 64;
+const MASK_RATIO = 0.9;
+const EMBED_DIM = 512;
+const THREADS = 2;
+const LR = 1e-3;
+const WARMUP_STEPS = 3;
+/** Timed steps run until both limits are reached. */
+const MIN_STEPS = 5;
+const MIN_SECONDS = 6;
+const TARGET = { native: 0.5, torch: 1 };
+
+interface PresetRun {
+  readonly name: 'small' | 'full';
+  readonly preset: DecoderPreset;
+}
+
+const PRESETS: readonly PresetRun[] = [
+  { name: 'small', preset: SMALL_DECODER },
+  { name: 'full', preset: FULL_DECODER },
+];
+
+interface Measurement {
+  readonly stepsPerSec: number;
+  readonly steps: number;
+  readonly seconds: number;
+  /** Process CPU time / wall time over the timed steps: how many cores the backend kept busy. */
+  readonly cores: number;
+  readonly firstLoss: number;
+  readonly lastLoss: number;
+  readonly sessionSeconds: number;
+}
+
+interface Row {
+  readonly name: string;
+  readonly nodes: number;
+  readonly params: number;
+  readonly wasm: number;
+  readonly native: number;
+  readonly torch: number | null;
+}
+
+/**
+ * The runtime seam's CPU runtime with a fixed intra-op thread count (createRuntime sets none) and
+ * no spin-waiting: on shared cores, spinning pool threads starve each other and make native (and
+ * PyTorch, see torch.ts) look several times slower than they are, flattering the WASM ratios.
+ */
+function nativeRuntime(threads: number): Runtime {
+  return {
+    ...createRuntime(ortNode, 'cpu'),
+    createSession: (model) =>
+      ortNode.InferenceSession.create(model, {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        extra: { session: { 'intra_op.allow_spinning': '0' } },
+      }),
+  };
+}
+
+/** One Adam train step of the decoder (torch.optim.Adam(lr, weight_decay=1e-6) as in the reference). */
+function decoderTrainGraph(cfg: DecoderConfig, keepCount: number) {
+  const weights = initDecoderWeights(cfg, 0);
+  const step = buildTrainStep(
+    (b) => {
+      const params = declareDecoderParams(b, cfg, weights, { patchBranch: keepCount > 0 });
+      const inputs = declareDecoderInputs(b, cfg, BATCH, keepCount);
+      return buildDecoderLoss(b, buildDecoderForward(b, cfg, params, inputs), MASK_RATIO);
+    },
+    { mode: 'adam', weightDecay: 1e-6 },
+  );
+  return {
+    graph: toTrainGraph(step),
+    initial: { step: 0, tensors: initialState(step) } satisfies TrainCheckpoint,
+    nodes: step.model.graph.nodes.length,
+    params: step.params.reduce((n, p) => n + p.init.length, 0),
+  };
+}
+
+/** Fixed images and embeddings, a fresh random mask per step (seeded: every backend sees the same). */
+function batchStream(cfg: DecoderConfig, keepCount: number): () => Batch {
+  const rng = mulberry32(7);
+  const images = normals(rng, BATCH * cfg.channels * cfg.imageSize ** 2);
+  const embedding = normals(rng, BATCH * cfg.embedDim);
+  const dims = new Map(decoderInputSpecs(cfg, BATCH, keepCount).map((s) => [s.name, s.shape]));
+  return () => {
+    const keep = keepCount > 0 ? randomKeep(BATCH, numPatches(cfg), keepCount, rng) : null;
+    const feeds = decoderFeeds({ images, embedding, keep });
+    return Object.fromEntries(Object.entries(feeds).map(([name, data]) => [name, { dims: dims.get(name) ?? [], data }]));
+  };
+}
+
+async function measure(runtime: Runtime, graph: TrainGraph, initial: TrainCheckpoint, nextBatch: () => Batch): Promise<Measurement> {
+  const t0 = performance.now();
+  const trainer = await Trainer.create(runtime, graph, initial);
+  const sessionSeconds = (performance.now() - t0) / 1000;
+  try {
+    // Reading the loss every step costs nothing on CPU backends (no GPU sync).
+    const step = async () => (await trainer.trainStep(nextBatch(), LR, true))?.loss ?? NaN;
+    const firstLoss = await step();
+    for (let i = 1; i < WARMUP_STEPS; i++) await step();
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    let steps = 0;
+    let lastLoss = NaN;
+    while (steps < MIN_STEPS || performance.now() - start < MIN_SECONDS * 1000) {
+      lastLoss = await step();
+      steps++;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return { stepsPerSec: steps / seconds, steps, seconds, cores: (cpu.user + cpu.system) / 1e6 / seconds, firstLoss, lastLoss, sessionSeconds };
+  } finally {
+    await trainer.dispose();
+  }
+}
+
+const f = (x: number, digits = 2): string => x.toFixed(digits);
+
+function report(label: string, m: Measurement): void {
+  console.log(
+    `  ${label.padEnd(34)} ${f(m.stepsPerSec).padStart(6)} steps/s  (${m.steps} steps in ${f(m.seconds, 1)} s, ` +
+      `${f(m.cores, 1)} cores busy; loss ${f(m.firstLoss, 4)} at step 1, ${f(m.lastLoss, 4)} at step ${WARMUP_STEPS + m.steps}; session ${f(m.sessionSeconds, 1)} s)`,
+  );
+}
+
+async function benchPreset(run: PresetRun, torchSkip: string | null): Promise<Row> {
+  const cfg = presetConfig(run.preset, EMBED_DIM);
+  const keepCount = visibleCount(cfg, MASK_RATIO);
+  console.log(`\n== ${run.name.toUpperCase()} decoder: enc ${cfg.encDepth}×${cfg.encDim}, dec ${cfg.decDepth}×${cfg.decDim}; ` +
+    `${cfg.imageSize}×${cfg.imageSize} images, patch ${cfg.patchSize}, batch ${BATCH}, mask ${MASK_RATIO} (${keepCount} of ${numPatches(cfg)} patches visible), embedDim ${EMBED_DIM}`);
+  const t0 = performance.now();
+  const { graph, initial, nodes, params } = decoderTrainGraph(cfg, keepCount);
+  console.log(`  train-step graph: ${nodes} nodes, ${params.toLocaleString('en-US')} parameters, ${f(graph.bytes.length / 2 ** 20, 1)} MiB serialised (built in ${f((performance.now() - t0) / 1000, 1)} s)`);
+
+  const wasm = await measure(createRuntime(ortWeb, 'wasm'), graph, initial, batchStream(cfg, keepCount));
+  report(`ORT web WASM (${ortWeb.env.wasm.numThreads} threads)`, wasm);
+  const native = await measure(nativeRuntime(THREADS), graph, initial, batchStream(cfg, keepCount));
+  report(`ORT node CPU (${THREADS} threads, no spin)`, native);
+
+  let torch: number | null = null;
+  if (torchSkip) console.log(`  PyTorch CPU: skipped: ${torchSkip}`);
+  else {
+    // The script counts steps, not seconds: aim for MIN_SECONDS at the native backend's pace.
+    const steps = Math.min(40, Math.max(MIN_STEPS, Math.ceil(MIN_SECONDS * native.stepsPerSec)));
+    const r = torchTrainStep(run.name, { batch: BATCH, steps, threads: THREADS });
+    for (const line of r.output) console.log(`  | ${line}`);
+    console.log(`  ${`PyTorch CPU (${THREADS} threads, passive)`.padEnd(34)} ${f(r.stepsPerSec).padStart(6)} steps/s  (${steps} steps; loss ${f(r.loss, 4)} at step ${r.lastStep})`);
+    torch = r.stepsPerSec;
+  }
+  return { name: run.name, nodes, params, wasm: wasm.stepsPerSec, native: native.stepsPerSec, torch };
+}
+
+function ratio(wasm: number, other: number | null, target: number): string {
+  if (other === null) return 'n/a';
+  const r = wasm / other;
+  return `${f(r)} (≥${target}: ${r >= target ? 'ok' : 'MISS'})`;
+}
+
+function printTable(rows: readonly Row[]): void {
+  const header = ['preset', 'nodes', 'params', 'WASM/s', 'native/s', 'torch/s', 'WASM/native', 'WASM/torch'];
+  const body = rows.map((r) => [
+    r.name, String(r.nodes), `${f(r.params / 1e6)}M`, f(r.wasm), f(r.native), r.torch === null ? 'skipped' : f(r.torch),
+    ratio(r.wasm, r.native, TARGET.native), ratio(r.wasm, r.torch, TARGET.torch),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log(`\nSummary (train steps per second, batch ${BATCH}; ${THREADS} threads each)`);
+  console.log(line(header));
+  for (const row of body) console.log(line(row));
+}
+
+/** Other processes on the same cores lower every number (PyTorch's spinning OpenMP threads most). */
+function printLoad(when: string): void {
+  const load = loadavg()[0] ?? 0;
+  const busy = load > cpus().length - 0.5 ? ' — the machine is busy: treat these numbers as lower bounds' : '';
+  console.log(`load average ${when}: ${f(load)} on ${cpus().length} CPUs${busy}`);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== '--quick');
+  if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}; usage: npm run bench:train [-- --quick]`);
+  const runs = args.includes('--quick') ? PRESETS.filter((p) => p.name === 'small') : PRESETS;
+
+  ortWeb.env.wasm.numThreads = THREADS; // ORT falls back to 1 (and says so) where threads are unsupported
+  const torchSkip = torchUnavailable();
+  console.log(`DeDe decoder train step — Node ${process.version}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}`);
+  console.log(torchSkip ? `PyTorch: skipped: ${torchSkip}` : `PyTorch: ${torchBlasInfo()}`);
+
+  printLoad('before');
+  const rows: Row[] = [];
+  for (const run of runs) rows.push(await benchPreset(run, torchSkip));
+  printTable(rows);
+  printLoad('after');
+}
+
+main().then(
+  () => process.exit(0), // ORT web's WASM worker threads would keep the process alive
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
