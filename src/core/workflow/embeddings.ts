@@ -1,0 +1,91 @@
+// Encoder embeddings of a set of images, computed once per (encoder, image set) and cached: the
+// encoder is frozen, so training epochs and rescans never run it again.
+import { EncoderRunner, type EncoderSpec } from '../dede/encoder-runner';
+import { normalizeRgb, type Preprocessing } from '../images/preprocess';
+import type { Runtime } from '../runtime/session';
+import { yieldToEventLoop } from '../runtime/yield';
+import type { FileStore } from './files';
+
+/** Images as interleaved RGB uint8 at one size, read in ranges (e.g. a stored dataset). */
+export interface PixelSource {
+  /** Stable identity of the content (e.g. dataset id): part of cache keys. */
+  readonly id: string;
+  readonly count: number;
+  readonly width: number;
+  readonly height: number;
+  readRgb(from: number, count: number): Promise<Uint8Array>;
+}
+
+export interface Embeddings {
+  readonly dim: number;
+  readonly count: number;
+  /** [count, dim] */
+  readonly data: Float32Array;
+}
+
+export interface EmbedProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly cached: boolean;
+}
+
+const HEADER_FLOATS = 2; // [count, dim] stored ahead of the data
+
+export function embeddingsPath(encoderSha256: string, source: Pick<PixelSource, 'id' | 'count'>): string {
+  return `embeddings/${encoderSha256}/${source.id}-${source.count}.f32`;
+}
+
+/** Normalised CHW floats for `count` images from `from`. */
+export async function normalizedRange(source: PixelSource, from: number, count: number, p: Preprocessing): Promise<Float32Array> {
+  if (p.width !== source.width || p.height !== source.height) {
+    throw new Error(`The images are stored at ${source.width}×${source.height} but ${p.width}×${p.height} is needed; add the folder again at that working resolution.`);
+  }
+  const rgb = await source.readRgb(from, count);
+  const px = 3 * p.width * p.height;
+  const out = new Float32Array(count * px);
+  for (let i = 0; i < count; i++) normalizeRgb(rgb.subarray(i * px, (i + 1) * px), p, out.subarray(i * px, (i + 1) * px));
+  return out;
+}
+
+export async function ensureEmbeddings(
+  runtime: Runtime,
+  files: FileStore,
+  encoder: { readonly spec: EncoderSpec; readonly sha256: string },
+  source: PixelSource,
+  preprocessing: Preprocessing,
+  hooks: { signal?: AbortSignal; onProgress?: (p: EmbedProgress) => void; chunk?: number } = {},
+): Promise<Embeddings> {
+  const path = embeddingsPath(encoder.sha256, source);
+  const cached = await files.read(path);
+  if (cached && cached.byteLength >= HEADER_FLOATS * 4) {
+    const floats = new Float32Array(cached.buffer, cached.byteOffset, cached.byteLength / 4);
+    const [count, dim] = [floats[0]!, floats[1]!];
+    if (count === source.count && floats.length === HEADER_FLOATS + count * dim) {
+      hooks.onProgress?.({ done: count, total: count, cached: true });
+      return { count, dim, data: floats.slice(HEADER_FLOATS) };
+    }
+  }
+  const runner = await EncoderRunner.create(runtime, encoder.spec);
+  const chunk = hooks.chunk ?? 64;
+  let out: Float32Array | null = null;
+  let dim = 0;
+  try {
+    for (let from = 0; from < source.count; from += chunk) {
+      await yieldToEventLoop();
+      if (hooks.signal?.aborted) throw new Error('Cancelled by the user.');
+      const n = Math.min(chunk, source.count - from);
+      const r = await runner.embed(await normalizedRange(source, from, n, preprocessing), n, hooks.signal);
+      dim = r.dim;
+      out ??= new Float32Array(HEADER_FLOATS + source.count * dim);
+      out.set(r.data, HEADER_FLOATS + from * dim);
+      hooks.onProgress?.({ done: from + n, total: source.count, cached: false });
+    }
+  } finally {
+    await runner.dispose();
+  }
+  const all = out ?? new Float32Array(HEADER_FLOATS);
+  all[0] = source.count;
+  all[1] = dim;
+  await files.write(path, new Uint8Array(all.buffer));
+  return { count: source.count, dim, data: all.slice(HEADER_FLOATS) };
+}

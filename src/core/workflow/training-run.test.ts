@@ -1,0 +1,88 @@
+import * as ortNode from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../../e2e/tiny-encoder';
+import { defineDecoderConfig } from '../dede/config';
+import { importDecoder } from '../dede/decoder-file';
+import { preprocessingFromHf } from '../images/preprocess';
+import { createRuntime } from '../runtime/session';
+import { embeddingsPath, ensureEmbeddings, type PixelSource } from './embeddings';
+import { MemoryFileStore } from './files';
+import { runPaths, runTraining, splitSlots, type RunProgress } from './training-run';
+
+const runtime = createRuntime(ortNode, 'cpu');
+const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
+const encoder = {
+  name: 'tiny.onnx',
+  sha256: 'e'.repeat(64),
+  spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', outputName: 'embedding', height: 32, width: 32, fixedBatch: null },
+};
+
+function source(count: number): PixelSource & { reads: number } {
+  const bytes = Uint8Array.from({ length: count * 32 * 32 * 3 }, (_, i) => (Math.sin(i * 0.013) * 120 + 128) | 0);
+  const s = {
+    id: 'ds-1', count, width: 32, height: 32, reads: 0,
+    async readRgb(from: number, n: number) {
+      s.reads++;
+      return bytes.slice(from * 3072, (from + n) * 3072);
+    },
+  };
+  return s;
+}
+
+const cfg = defineDecoderConfig({ imageSize: 32, patchSize: 8, embedDim: 128, encDim: 32, encDepth: 1, encHeads: 2, decDim: 32, decDepth: 1, decHeads: 2 });
+const plan = { cfg, batchSize: 8, maskRatio: 0.75, lr: 2e-3, epochs: 4, minutes: null, seed: 3, readLossEvery: 1, checkpointEvery: 2 };
+
+describe('splitSlots', () => {
+  it('is a seeded, disjoint, complete split', () => {
+    const a = splitSlots(50, 0.2, 1);
+    expect(a.heldOut).toHaveLength(10);
+    expect([...a.train, ...a.heldOut].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(splitSlots(50, 0.2, 1)).toEqual(a);
+    expect(splitSlots(50, 0.2, 2).heldOut).not.toEqual(a.heldOut);
+  });
+});
+
+describe('workflow training run', () => {
+  it('caches embeddings per encoder and image set', async () => {
+    const files = new MemoryFileStore();
+    const src = source(20);
+    const first = await ensureEmbeddings(runtime, files, encoder, src, preprocessing);
+    const reads = src.reads;
+    const progress: boolean[] = [];
+    const second = await ensureEmbeddings(runtime, files, encoder, src, preprocessing, { onProgress: (p) => progress.push(p.cached) });
+    expect(src.reads).toBe(reads);
+    expect(progress).toEqual([true]);
+    expect(second.data).toEqual(first.data);
+    expect(first.dim).toBe(128);
+    expect(files.paths()).toEqual([embeddingsPath(encoder.sha256, src)]);
+  });
+
+  it('pauses with a checkpoint, resumes, and writes a decoder file that imports strictly', async () => {
+    const files = new MemoryFileStore();
+    const src = source(40);
+    const { train } = splitSlots(src.count, 0.2, 0);
+    const controller = new AbortController();
+    const request = { runId: 'run-1', encoder, source: src, trainSlots: train, preprocessing, plan, resume: false };
+    const phases = new Set<string>();
+    const paused = await runTraining(runtime, files, request, {
+      signal: controller.signal,
+      onProgress: (p: RunProgress) => {
+        phases.add(p.phase);
+        if (p.phase === 'train' && p.step === 5) controller.abort();
+      },
+    });
+    expect([...phases]).toEqual(['embed', 'train']);
+    expect(paused).toMatchObject({ stoppedBy: 'cancel', steps: 5, decoderPath: null });
+    expect(await files.read(runPaths('run-1').checkpoint)).not.toBeNull();
+
+    const done = await runTraining(runtime, files, { ...request, resume: true });
+    expect(done).toMatchObject({ stoppedBy: 'epochs', steps: 16, resumedFromStep: 5, decoderPath: runPaths('run-1').decoder });
+    const decoder = importDecoder((await files.read(done.decoderPath!))!);
+    expect(decoder.cfg).toEqual(cfg);
+    expect(decoder.meta.encoder?.sha256).toBe(encoder.sha256);
+    expect(decoder.meta.training.steps).toBe(16);
+
+    // A resume with other settings is refused rather than mixing runs.
+    await expect(runTraining(runtime, files, { ...request, resume: true, plan: { ...plan, lr: 1e-2 } })).rejects.toThrow(/other settings/);
+  });
+});

@@ -1,0 +1,139 @@
+// One decoder training run as the app performs it: cached encoder embeddings of the clean images,
+// then the training loop on the training split, checkpoints into the file store (so a pause, a
+// crash or a reload resumes), and the trained decoder written as a standard ONNX file.
+import { exportDecoder, trainingInfoFrom } from '../dede/decoder-file';
+import type { EncoderSpec } from '../dede/encoder-runner';
+import { initDecoderWeights } from '../dede/init';
+import { decodeTrainingState, encodeTrainingState } from '../dede/state-file';
+import { DEDE_ADAM } from '../dede/train-step';
+import { trainDecoder, type TrainingPlan, type TrainingProgress, type TrainingResult, type TrainingState } from '../dede/train-loop';
+import { mulberry32 } from '../dede/rng';
+import type { Preprocessing } from '../images/preprocess';
+import type { Runtime } from '../runtime/session';
+import { ensureEmbeddings, normalizedRange, type EmbedProgress, type PixelSource } from './embeddings';
+import type { FileStore } from './files';
+
+export interface TrainingRunRequest {
+  readonly runId: string;
+  readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string; readonly name: string };
+  readonly source: PixelSource;
+  /** Indices of the source's images to train on; the others stay held back for calibration. */
+  readonly trainSlots: readonly number[];
+  readonly preprocessing: Preprocessing;
+  readonly plan: TrainingPlan;
+  /** Continue from this run's checkpoint when one exists. */
+  readonly resume: boolean;
+}
+
+export type RunProgress =
+  | ({ readonly phase: 'embed' } & EmbedProgress)
+  | ({ readonly phase: 'train' } & TrainingProgress);
+
+export interface TrainingRunResult {
+  readonly stoppedBy: TrainingResult['stoppedBy'];
+  readonly steps: number;
+  readonly epochs: number;
+  readonly elapsedSeconds: number;
+  readonly losses: TrainingResult['losses'];
+  /** Where the trained decoder was written (null when the run was paused/cancelled). */
+  readonly decoderPath: string | null;
+  readonly resumedFromStep: number | null;
+}
+
+export const runPaths = (runId: string) => ({
+  checkpoint: `runs/${runId}/state.ckpt`,
+  decoder: `runs/${runId}/decoder.onnx`,
+});
+
+/** A seeded split of `count` images into training and held-back calibration slots. */
+export function splitSlots(count: number, holdOutFraction: number, seed: number): { train: number[]; heldOut: number[] } {
+  if (!(holdOutFraction >= 0 && holdOutFraction < 1)) throw new Error(`hold-out fraction must be in [0, 1), got ${holdOutFraction}`);
+  const order = Array.from({ length: count }, (_, i) => i);
+  const rng = mulberry32(seed ^ 0x51ab);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const held = Math.round(count * holdOutFraction);
+  return { heldOut: order.slice(0, held).sort((a, b) => a - b), train: order.slice(held).sort((a, b) => a - b) };
+}
+
+function runMeta(req: TrainingRunRequest): Record<string, unknown> {
+  return { encoder: req.encoder.sha256, source: req.source.id, count: req.source.count, trainSlots: req.trainSlots.length, plan: req.plan };
+}
+
+export async function runTraining(
+  runtime: Runtime,
+  files: FileStore,
+  req: TrainingRunRequest,
+  hooks: { signal?: AbortSignal; onProgress?: (p: RunProgress) => void } = {},
+): Promise<TrainingRunResult> {
+  const paths = runPaths(req.runId);
+  const embeddings = await ensureEmbeddings(runtime, files, req.encoder, req.source, req.preprocessing, {
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    onProgress: (p) => hooks.onProgress?.({ phase: 'embed', ...p }),
+  });
+  const cfg = req.plan.cfg;
+  if (cfg.embedDim !== embeddings.dim) throw new Error(`The decoder expects embeddings of size ${cfg.embedDim}, the encoder gives ${embeddings.dim}.`);
+  if (cfg.imageSize !== req.source.width || cfg.imageSize !== req.source.height) {
+    throw new Error(`The decoder works at ${cfg.imageSize}×${cfg.imageSize} but the images are stored at ${req.source.width}×${req.source.height}.`);
+  }
+
+  let resumeFrom: TrainingState | undefined;
+  const meta = runMeta(req);
+  if (req.resume) {
+    const bytes = await files.read(paths.checkpoint);
+    if (bytes) {
+      const saved = decodeTrainingState(bytes);
+      if (JSON.stringify(saved.meta) !== JSON.stringify(meta)) throw new Error('The saved training state belongs to other settings or images; start a new run.');
+      resumeFrom = saved.state;
+    }
+  }
+
+  // The training split, normalised once: 3·S² floats per image.
+  const px = 3 * cfg.imageSize * cfg.imageSize;
+  const images = new Float32Array(req.trainSlots.length * px);
+  for (let k = 0; k < req.trainSlots.length; k++) {
+    images.set(await normalizedRange(req.source, req.trainSlots[k]!, 1, req.preprocessing), k * px);
+  }
+  const dim = embeddings.dim;
+  const data = {
+    count: req.trainSlots.length,
+    async batch(indices: readonly number[]) {
+      const im = new Float32Array(indices.length * px);
+      const em = new Float32Array(indices.length * dim);
+      indices.forEach((i, k) => {
+        im.set(images.subarray(i * px, (i + 1) * px), k * px);
+        const slot = req.trainSlots[i]!;
+        em.set(embeddings.data.subarray(slot * dim, (slot + 1) * dim), k * dim);
+      });
+      return { images: im, embeddings: em };
+    },
+  };
+
+  const result = await trainDecoder(runtime, data, req.plan, initDecoderWeights(cfg, req.plan.seed), {
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    ...(resumeFrom ? { resumeFrom } : {}),
+    onProgress: (p) => hooks.onProgress?.({ phase: 'train', ...p }),
+    onCheckpoint: (state) => files.write(paths.checkpoint, encodeTrainingState(state, meta)),
+  });
+  let decoderPath: string | null = null;
+  if (result.stoppedBy !== 'cancel') {
+    const bytes = exportDecoder(cfg, result.weights, {
+      training: { ...trainingInfoFrom(req.plan, result, req.trainSlots.length), weightDecay: DEDE_ADAM.weightDecay ?? 0, dataset: req.source.id },
+      encoder: { name: req.encoder.name, sha256: req.encoder.sha256, output: req.encoder.spec.outputName },
+      createdAt: new Date().toISOString(),
+    });
+    await files.write(paths.decoder, bytes);
+    decoderPath = paths.decoder;
+  }
+  return {
+    stoppedBy: result.stoppedBy,
+    steps: result.steps,
+    epochs: result.epochs,
+    elapsedSeconds: result.elapsedSeconds,
+    losses: result.losses,
+    decoderPath,
+    resumedFromStep: resumeFrom?.trainer.step ?? null,
+  };
+}
