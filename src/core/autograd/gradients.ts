@@ -1,6 +1,6 @@
 // Reverse-mode differentiation over a GraphBuilder's nodes.
 
-import { fmtShape, type GraphBuilder, type Value } from '../onnx/builder';
+import { fmtShape, type CompositeRegion, type GraphBuilder, type Value } from '../onnx/builder';
 import type { GraphNode } from '../onnx/graph';
 import { BACKWARD_OPS, GRAD_RULES, type GradRule } from './rules';
 
@@ -12,12 +12,64 @@ export interface GradientOptions {
 }
 
 /**
+ * The forward node list with every self-contained composite region (that has a rule) replaced by
+ * one pseudo-node of op `region.op`; `saved` maps those pseudo-nodes to their regions.
+ */
+function withComposites(b: GraphBuilder, rules: Readonly<Record<string, GradRule>>): { nodes: GraphNode[]; saved: Map<GraphNode, CompositeRegion> } {
+  const nodes = b.nodes;
+  const saved = new Map<GraphNode, CompositeRegion>();
+  if (b.composites.length === 0) return { nodes: nodes.slice(), saved };
+  const consumers = new Map<string, number[]>();
+  nodes.forEach((n, i) => {
+    for (const x of n.inputs) {
+      if (!x) continue;
+      const list = consumers.get(x);
+      if (list) list.push(i);
+      else consumers.set(x, [i]);
+    }
+  });
+  const graphOutputs = new Set(b.outputs.map((o) => o.name));
+  const byStart = new Map<number, CompositeRegion>();
+  for (const r of b.composites) {
+    if (!rules[r.op]) continue;
+    const inputs = new Set(r.inputs);
+    const interior = new Set<string>();
+    let ok = true;
+    for (let i = r.start; i < r.end && ok; i++) {
+      const n = nodes[i] as GraphNode;
+      // Every operand is a listed input, an earlier interior value or a constant.
+      ok = n.inputs.every((x) => !x || inputs.has(x) || interior.has(x) || b.constantOf(x) !== undefined);
+      for (const o of n.outputs) {
+        if (o === r.output) continue;
+        interior.add(o);
+        if (graphOutputs.has(o) || (consumers.get(o) ?? []).some((c) => c < r.start || c >= r.end)) ok = false;
+      }
+    }
+    if (ok) byStart.set(r.start, r);
+  }
+  const out: GraphNode[] = [];
+  for (let i = 0; i < nodes.length; ) {
+    const r = byStart.get(i);
+    if (!r) {
+      out.push(nodes[i++] as GraphNode);
+      continue;
+    }
+    const pseudo: GraphNode = { op: r.op, inputs: [...r.inputs], outputs: [r.output], attrs: {}, name: `composite_${r.op}_${r.start}` };
+    saved.set(pseudo, r);
+    out.push(pseudo);
+    i = r.end;
+  }
+  return { nodes: out, saved };
+}
+
+/**
  * Emit backward nodes on `b` computing d(sum of loss)/d(w) for each `w` in `wrt`.
  * A w that the loss does not depend on gets an explicit zero tensor.
  */
 export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], opts: GradientOptions = {}): Value[] {
   if (loss.dtype !== 'float32') throw new Error(`gradients: loss ${loss.name} must be float32, got ${loss.dtype}`);
-  const forward: readonly GraphNode[] = b.nodes.slice();
+  const rules = { ...GRAD_RULES, ...opts.rules };
+  const { nodes: forward, saved } = withComposites(b, rules);
   const wrtNames = new Set(wrt.map((w) => w.name));
 
   // Nodes both reachable from some w (forward) and reaching the loss (backward) need a rule.
@@ -39,7 +91,6 @@ export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], o
   };
   accumulate(loss.name, opts.seed ?? b.expand(b.scalar(1), loss.shape));
 
-  const rules = { ...GRAD_RULES, ...opts.rules };
   const firstBackward = b.nodes.length;
   for (const node of active) {
     const gy = grads.get(node.outputs[0] as string);
@@ -49,7 +100,8 @@ export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], o
     if (!rule) throw new Error(`gradients: no gradient rule for op ${node.op}`);
     const x = node.inputs.map((n) => (n ? b.info(n) : undefined));
     const needs = x.map((v) => v !== undefined && v.dtype === 'float32' && fromWrt.has(v.name) && toLoss.has(v.name));
-    const gx = rule({ b, node, x, y: node.outputs.map((o) => b.info(o)), gy, needs });
+    const region = saved.get(node);
+    const gx = rule({ b, node, x, y: node.outputs.map((o) => b.info(o)), gy, needs, ...(region ? { saved: region.saved } : {}) });
     gx.forEach((g, i) => {
       const xi = x[i];
       if (!g || !xi || !needs[i]) return;

@@ -16,3 +16,4 @@ export {
   type LossFn,
   type TrainStep,
 } from './trainStep';
+export { gelu } from './composites';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { GraphBuilder, Value } from '../onnx/builder';
+import { GraphBuilder, type Value } from '../onnx/builder';
 import type { Shape } from '../onnx/graph';
+import { gelu } from './composites';
 import { checkGradients, lcg, type GradCheckInput } from './gradcheck';
+import { gradients } from './gradients';
 import { GRAD_RULES, unbroadcast, type GradRule } from './rules';
 
 interface Case {
@@ -88,6 +90,16 @@ const CASES: readonly Case[] = [
     shapes: [[3, 4]],
     f: (b, v) => b.mul(b.mul(x(v, 0), b.scalar(0.5)), b.add(b.scalar(1), b.erf(b.mul(x(v, 0), b.scalar(Math.SQRT1_2))))),
   },
+  { name: 'Gelu composite region (one rule on saved z and Φ)', shapes: [[3, 4]], f: (b, v) => gelu(b, b.mul(x(v, 0), b.scalar(2.5))) },
+  {
+    name: 'Gelu region with an interior value used outside (falls back to per-node rules)',
+    shapes: [[2, 3]],
+    f: (b, v) => {
+      const y = gelu(b, x(v, 0));
+      const region = b.composites[b.composites.length - 1];
+      return b.add(y, b.info(String(region?.saved.cdf?.name)));
+    },
+  },
   { name: 'composite: value used twice (fan-out accumulation)', shapes: [[3]], f: (b, v) => b.mul(b.exp(x(v, 0)), b.tanh(x(v, 0))) },
 ];
 
@@ -111,6 +123,31 @@ describe('gradient rules vs central finite differences (float64 interpreter)', (
   it('every op with a rule is exercised by a case', () => {
     const covered = new Set(CASES.map((c) => c.name.split(' ')[0]));
     for (const op of Object.keys(GRAD_RULES)) expect(covered.has(op), op).toBe(true);
+  });
+});
+
+describe('composite regions', () => {
+  const backwardNodes = (rules?: Readonly<Record<string, GradRule>>): number => {
+    const b = new GraphBuilder('g');
+    const xv = b.input('x', [2, 3]);
+    const loss = b.reduceSum(gelu(b, xv), undefined, false);
+    const before = b.nodes.length;
+    gradients(b, loss, [xv], rules ? { rules } : {});
+    return b.nodes.length - before;
+  };
+
+  it('the Gelu rule emits fewer backward nodes than the per-node rules', () => {
+    const fused = backwardNodes();
+    // Seed and ReduceSum take 3 nodes; the Gelu rule 6, the per-node rules 10.
+    expect(fused).toBe(3 + 6);
+    expect(backwardNodes({ Gelu: undefined as unknown as GradRule })).toBe(3 + 10);
+  });
+
+  it('regions cannot nest and must end with their output', () => {
+    const b = new GraphBuilder('n');
+    const xv = b.input('x', [2]);
+    expect(() => b.composite('Gelu', [xv], () => ({ output: gelu(b, xv) }))).toThrow(/cannot nest/);
+    expect(() => b.composite('Gelu', [xv], () => ({ output: xv }))).toThrow(/last node/);
   });
 });
 

@@ -5,6 +5,7 @@
 
 import { attrFloat, attrInt, attrInts, fmtShape, normAxis, sliceRange, type GraphBuilder, type Value } from '../onnx/builder';
 import type { GraphNode, Shape } from '../onnx/graph';
+import { geluRule } from './composites';
 
 export interface GradContext {
   readonly b: GraphBuilder;
@@ -17,6 +18,8 @@ export interface GradContext {
   readonly gy: Value;
   /** needs[i]: whether the gradient of input i is wanted (skip work otherwise). */
   readonly needs: readonly boolean[];
+  /** For composite regions (GraphBuilder.composite): the forward values the region saved. */
+  readonly saved?: Readonly<Record<string, Value>>;
 }
 
 export type GradRule = (c: GradContext) => readonly (Value | undefined)[];
@@ -116,7 +119,7 @@ function unsliceAxis(b: GraphBuilder, g: Value, axis: number, dim: number, start
 
 export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Identity: ({ gy }) => [gy],
-  Add: ({ b, x, gy }) => [unbroadcast(b, gy, req(x[0]).shape), unbroadcast(b, gy, req(x[1]).shape)],
+  Add: ({ b, x, gy, needs }) => [needs[0] ? unbroadcast(b, gy, req(x[0]).shape) : undefined, needs[1] ? unbroadcast(b, gy, req(x[1]).shape) : undefined],
   Sub: ({ b, x, gy, needs }) => [unbroadcast(b, gy, req(x[0]).shape), needs[1] ? unbroadcast(b, b.neg(gy), req(x[1]).shape) : undefined],
   Mul: ({ b, x, gy, needs }) => [
     needs[0] ? unbroadcast(b, b.mul(gy, req(x[1])), req(x[0]).shape) : undefined,
@@ -255,6 +258,8 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const gC = needs[2] && C ? unbroadcast(b, beta === 1 ? gy : b.mul(gy, b.scalar(beta)), C.shape) : undefined;
     return [gA, gB, gC];
   },
+  // Composite regions (see composites.ts).
+  Gelu: geluRule,
   // Recompute the statistics with primitive ops:
   // dx = rstd ⊙ (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂)), ĝ = g ⊙ scale.
   LayerNormalization: ({ b, node, x, gy, needs }) => {

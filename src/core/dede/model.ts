@@ -2,6 +2,7 @@
 // patches, CLS output replaced by a projection of the frozen encoder's embedding, MAE decoder with
 // mask tokens, per-patch pixel prediction. Also the training loss and the scoring errors.
 
+import { gelu } from '../autograd/composites';
 import { fmtShape, GraphBuilder, type Value } from '../onnx/builder';
 import { gridSize, numPatches, patchDim, visibleCount, type DecoderConfig } from './config';
 import { declareDecoderParams, type BlockParams, type DecoderParams, type DecoderWeights, type LinearParams, type NormParams, type PatchBranchParams } from './params';
@@ -94,12 +95,6 @@ function linear(b: GraphBuilder, x: Value, p: LinearParams): Value {
 
 function norm(b: GraphBuilder, x: Value, p: NormParams, eps: number): Value {
   return b.layerNorm(x, p.w, p.b, { epsilon: eps });
-}
-
-/** Exact GELU, 0.5·x·(1 + erf(x/√2)) (timm's default, not the tanh approximation). */
-function gelu(b: GraphBuilder, x: Value): Value {
-  const cdf = b.add(b.scalar(1), b.erf(b.mul(x, b.scalar(Math.SQRT1_2))));
-  return b.mul(b.mul(x, b.scalar(0.5)), cdf);
 }
 
 /** Multi-head self-attention on [B, N, D]; qkv output layout (3, heads, headDim) as timm. */

@@ -368,6 +368,24 @@ export interface BuildOptions {
 
 type Operand = Value | undefined;
 
+/**
+ * A forward sub-graph that autograd may differentiate as one unit with the rule registered for
+ * `op` (e.g. 'Gelu'), instead of node by node. The nodes stay ordinary ONNX nodes; this is only a
+ * note for `gradients()`, which falls back to the per-node rules when the region is not
+ * self-contained (an interior value used outside it, or a non-constant operand it does not list).
+ */
+export interface CompositeRegion {
+  readonly op: string;
+  /** Differentiable inputs, in the order the rule returns gradients for them. */
+  readonly inputs: readonly string[];
+  readonly output: string;
+  /** Forward values the rule may reuse (inputs, interior values or the output). */
+  readonly saved: Readonly<Record<string, Value>>;
+  /** Node index range [start, end) in the builder's node list; the last node produces `output`. */
+  readonly start: number;
+  readonly end: number;
+}
+
 function toInt64Array(values: readonly number[]): BigInt64Array {
   // Clamp so that "to the end" sentinels like 2^63 survive the BigInt conversion.
   const max = 9223372036854775807n;
@@ -387,6 +405,8 @@ export class GraphBuilder {
   private readonly infos = new Map<string, ValueInfo>();
   private readonly counters = new Map<string, number>();
   private readonly constCache = new Map<string, Value>();
+  private readonly regionList: CompositeRegion[] = [];
+  private inComposite = false;
 
   constructor(readonly name: string = 'graph') {}
 
@@ -403,6 +423,30 @@ export class GraphBuilder {
   }
   get outputs(): readonly ValueInfo[] {
     return this.outputList;
+  }
+  get composites(): readonly CompositeRegion[] {
+    return this.regionList;
+  }
+
+  /**
+   * Emit `body`'s nodes as a composite region (see CompositeRegion): `op` names its gradient rule,
+   * `inputs` its differentiable operands, and `saved` the forward values that rule reuses.
+   */
+  composite(op: string, inputs: readonly Value[], body: () => { readonly output: Value; readonly saved?: Readonly<Record<string, Value>> }): Value {
+    if (this.inComposite) throw new Error(`composite ${op}: regions cannot nest`);
+    const start = this.nodeList.length;
+    this.inComposite = true;
+    let res: { readonly output: Value; readonly saved?: Readonly<Record<string, Value>> };
+    try {
+      res = body();
+    } finally {
+      this.inComposite = false;
+    }
+    const end = this.nodeList.length;
+    const last = this.nodeList[end - 1];
+    if (end === start || !last || last.outputs[0] !== res.output.name) throw new Error(`composite ${op}: the region's last node must produce its output`);
+    this.regionList.push({ op, inputs: inputs.map((v) => v.name), output: res.output.name, saved: { ...res.saved }, start, end });
+    return res.output;
   }
 
   /** Shape/dtype of any named value in the graph. */
