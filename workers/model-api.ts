@@ -2,6 +2,10 @@
 import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
 import type { ExternalDataFile, HostTensor } from '../src/core/runtime/session';
 import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../src/core/train/trainer';
+import type { DatasetLayout } from '../src/core/images/dataset';
+import type { Preprocessing } from '../src/core/images/preprocess';
+import type { TrainingPlan } from '../src/core/dede/train-loop';
+import type { RunProgress, TrainingRunResult } from '../src/core/workflow/training-run';
 
 export type Feeds = Readonly<Record<string, HostTensor>>;
 export type Fetches = Record<string, HostTensor>;
@@ -62,6 +66,41 @@ export interface ModelWorkerApi {
   disposeTrainer(trainerId: string): Promise<void>;
   /** Live GPU buffers created through our device (WebGPU only; null on WASM): a leak detector. */
   gpuBufferCount(): number | null;
+
+  /**
+   * A decoder training run on a stored clean dataset: embeddings (cached), training with
+   * checkpoints in OPFS, the decoder file at the end. Cancelling pauses it (resume with `resume`).
+   */
+  trainRun(jobId: string, spec: TrainRunSpec, onProgress?: (progress: RunProgress) => void): Promise<TrainingRunResult>;
+  /** A workflow file (e.g. the trained decoder) from OPFS, or null. */
+  readWorkflowFile(path: string): Promise<Uint8Array | null>;
+}
+
+/** Where the worker finds the encoder: its cached file(s) and how to call it. */
+export interface EncoderFileRef {
+  readonly key: string;
+  readonly externalData: readonly { readonly path: string; readonly key: string }[];
+  readonly name: string;
+  readonly sha256: string;
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly fixedBatch: number | null;
+}
+
+export interface DatasetRef {
+  readonly id: string;
+  readonly layout: DatasetLayout;
+  readonly count: number;
+}
+
+export interface TrainRunSpec {
+  readonly runId: string;
+  readonly encoder: EncoderFileRef;
+  readonly dataset: DatasetRef;
+  readonly trainSlots: readonly number[];
+  readonly preprocessing: Preprocessing;
+  readonly plan: TrainingPlan;
+  readonly resume: boolean;
 }
 
 export interface TrainStepsOptions {

@@ -7,11 +7,20 @@ import type { Ort, OrtSession, OrtTensor } from '../src/core/runtime/ort-types';
 import { maxAbsDiff, selfTestExpected, selfTestModel, SELF_TEST_INPUT } from '../src/core/runtime/self-test';
 import { yieldToEventLoop } from '../src/core/runtime/yield';
 import { Trainer, type StepStats } from '../src/core/train/trainer';
+import type { EncoderSpec } from '../src/core/dede/encoder-runner';
+import { CacheApiBlobStore } from '../src/core/hub/store';
+import type { PixelSource } from '../src/core/workflow/embeddings';
+import { OpfsFileStore } from '../src/core/workflow/files';
+import { runTraining } from '../src/core/workflow/training-run';
+// The dataset chunks live in OPFS, which workers can read directly.
+import { datasetStorage } from '../src/app/images/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
 import {
   CANCELLED_MESSAGE,
   type BackendEvent,
   type BackendInfo,
+  type DatasetRef,
+  type EncoderFileRef,
   type Feeds,
   type Fetches,
   type JobProgress,
@@ -26,6 +35,45 @@ const sessions = new Map<string, OrtSession>();
 const trainers = new Map<string, Trainer>();
 let liveGpuBuffers: number | null = null;
 const cancelled = new Set<string>();
+/** Long jobs that take an AbortSignal (cancel() aborts them). */
+const runningJobs = new Map<string, AbortController>();
+const workflowFiles = new OpfsFileStore();
+const modelFiles = new CacheApiBlobStore();
+
+async function encoderFromCache(ref: EncoderFileRef, size: { height: number; width: number }): Promise<{ spec: EncoderSpec; sha256: string; name: string }> {
+  const stored = await modelFiles.get(ref.key);
+  if (!stored) throw new Error(`The encoder ${ref.name} is no longer in browser storage; load it again in the Encoder step.`);
+  const externalData = [];
+  for (const ext of ref.externalData) {
+    const got = await modelFiles.get(ext.key);
+    if (!got) throw new Error(`${ext.path} of the encoder is no longer in browser storage; load the encoder again.`);
+    externalData.push({ path: ext.path, data: got.bytes });
+  }
+  return {
+    sha256: ref.sha256,
+    name: ref.name,
+    spec: {
+      bytes: stored.bytes,
+      ...(externalData.length > 0 ? { externalData } : {}),
+      inputName: ref.inputName,
+      outputName: ref.outputName,
+      height: size.height,
+      width: size.width,
+      fixedBatch: ref.fixedBatch,
+    },
+  };
+}
+
+function datasetSource(ref: DatasetRef): PixelSource {
+  const storage = datasetStorage();
+  return {
+    id: ref.id,
+    count: ref.count,
+    width: ref.layout.size,
+    height: ref.layout.size,
+    readRgb: (from, count) => storage.readPixels(ref.id, ref.layout, from, count),
+  };
+}
 let nextModelId = 1;
 
 function adapterFacts(adapter: GPUAdapter): GpuAdapterFacts {
@@ -206,6 +254,7 @@ const api: ModelWorkerApi = {
 
   cancel(jobId) {
     cancelled.add(jobId);
+    runningJobs.get(jobId)?.abort();
   },
 
   async release(modelId) {
@@ -247,6 +296,30 @@ const api: ModelWorkerApi = {
 
   gpuBufferCount() {
     return liveGpuBuffers;
+  },
+
+  async trainRun(jobId, spec, onProgress) {
+    const controller = new AbortController();
+    runningJobs.set(jobId, controller);
+    try {
+      const encoder = await encoderFromCache(spec.encoder, spec.preprocessing);
+      return await runTraining(requireRuntime(), workflowFiles, {
+        runId: spec.runId,
+        encoder,
+        source: datasetSource(spec.dataset),
+        trainSlots: spec.trainSlots,
+        preprocessing: spec.preprocessing,
+        plan: spec.plan,
+        resume: spec.resume,
+      }, { signal: controller.signal, ...(onProgress ? { onProgress } : {}) });
+    } finally {
+      runningJobs.delete(jobId);
+    }
+  },
+
+  async readWorkflowFile(path) {
+    const bytes = await workflowFiles.read(path);
+    return bytes ? Comlink.transfer(bytes, [bytes.buffer as ArrayBuffer]) : null;
   },
 };
 

@@ -1,0 +1,85 @@
+// The Train step in the built app: a local encoder and a clean folder, training in the worker,
+// the loss curve, export of the decoder file, and resume after a reload mid-training.
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import sharp from 'sharp';
+import { importDecoder } from '../src/core/dede/decoder-file';
+import { expect, test } from './fixtures';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+
+const root = mkdtempSync(join(tmpdir(), 'dede-train-e2e-'));
+const encoderDir = join(root, 'encoder');
+const cleanDir = join(root, 'clean-reference');
+
+test.beforeAll(async () => {
+  mkdirSync(encoderDir);
+  writeFileSync(join(encoderDir, 'encoder.onnx'), tinyEncoderBytes());
+  writeFileSync(join(encoderDir, 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
+  mkdirSync(cleanDir);
+  for (let i = 0; i < 40; i++) {
+    const px = new Uint8Array(32 * 32 * 3);
+    for (let p = 0; p < 32 * 32; p++) for (let c = 0; c < 3; c++) px[p * 3 + c] = Math.round(127 + 120 * Math.sin((p % 32) / (3 + c) + i + Math.cos(p / 97)));
+    await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(cleanDir, `img-${i}.png`));
+  }
+});
+
+async function prepare(page: Page, query = ''): Promise<void> {
+  await page.goto(`/${query}`);
+  await page.getByTestId('encoder-file-input').setInputFiles([join(encoderDir, 'encoder.onnx'), join(encoderDir, 'preprocessor_config.json')]);
+  await expect(page.getByTestId('encoder-summary')).toBeVisible();
+  await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Images' }).click();
+  await page.getByTestId('images-folder-input').setInputFiles(cleanDir);
+  await expect(page.getByTestId('dataset').getByTestId('count-images')).toHaveText('40');
+  await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Train' }).click();
+}
+
+test('trains a decoder in the worker, shows the loss curve, and exports a decoder file that loads strictly', async ({ page, guard }) => {
+  void guard;
+  await prepare(page);
+  await page.getByLabel('Epochs').fill('6');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const run = page.getByTestId('train-run');
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('train-step')).toContainText('6 steps of 6');
+  await expect(page.getByTestId('loss-chart')).toBeVisible();
+  await page.screenshot({ path: 'test-results/screens/train-done.png', fullPage: true });
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export decoder (.onnx)' }).click();
+  const file = await (await download).path();
+  const decoder = importDecoder(new Uint8Array(readFileSync(file)));
+  expect(decoder.cfg).toMatchObject({ imageSize: 32, patchSize: 4, embedDim: 128 });
+  expect(decoder.meta.training).toMatchObject({ steps: 6, trainImages: 30, maskRatio: 0.9 });
+});
+
+test('a reload mid-training resumes from the last checkpoint', async ({ page, guard }) => {
+  void guard;
+  await prepare(page);
+  await page.getByLabel('Epochs').fill('500');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const stepText = page.getByTestId('train-step');
+  await expect(stepText).toContainText(/^(2[3-9]|[3-9]\d|\d{3}) steps/, { timeout: 120_000 });
+  await page.reload();
+  const run = page.getByTestId('train-run');
+  await expect(run).toHaveAttribute('data-status', 'interrupted');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect(run).toHaveAttribute('data-status', 'training');
+  // The first steps after resuming continue from the checkpoint (every 20 steps), not from zero.
+  const first = Number((await stepText.textContent())!.split(' ')[0]);
+  expect(first).toBeGreaterThanOrEqual(20);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(run).toHaveAttribute('data-status', 'paused');
+  await page.screenshot({ path: 'test-results/screens/train-paused.png', fullPage: true });
+});
+
+test('a short training on forced WebGPU', async ({ page, guard }) => {
+  void guard;
+  test.setTimeout(400_000);
+  await prepare(page, '?ep=webgpu');
+  await expect(page.getByTestId('backend-badge')).toHaveAttribute('data-ep', 'webgpu');
+  await page.getByLabel('Epochs').fill('2');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 360_000 });
+  await expect(page.getByTestId('train-step')).toContainText('2 steps of 2');
+});

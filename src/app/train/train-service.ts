@@ -1,0 +1,216 @@
+// Starts, pauses and resumes decoder training in the model worker, mirroring progress into the store.
+import * as Comlink from 'comlink';
+import { defineDecoderConfig, FULL_DECODER, SMALL_DECODER } from '../../core/dede/config';
+import { importDecoder } from '../../core/dede/decoder-file';
+import type { TrainingPlan } from '../../core/dede/train-loop';
+import { OpfsFileStore } from '../../core/workflow/files';
+import { runPaths, splitSlots, type RunProgress } from '../../core/workflow/training-run';
+import { errorText } from '../../core/runtime/session';
+import type { TrainRunSpec } from '../../../workers/model-api';
+import { getBackend } from '../backend/backend-service';
+import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
+import { useImagesStore, type DatasetSummary } from '../images/images-store';
+import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
+
+export interface Readiness {
+  readonly encoder: EncoderRecord | null;
+  readonly dataset: DatasetSummary | null;
+  readonly embedDim: number | null;
+  /** What is missing, in the user's words (empty when training can start). */
+  readonly problems: readonly string[];
+}
+
+export function readiness(): Readiness {
+  const encoder = useEncoderStore.getState().encoder;
+  const testRun = useEncoderStore.getState().testRun;
+  const dataset = useImagesStore.getState().datasets.find((d) => d.role === 'clean' && d.status === 'ready') ?? null;
+  const problems: string[] = [];
+  let embedDim: number | null = null;
+  if (!encoder) problems.push('Load an encoder in the Encoder step.');
+  else if (!encoder.check.ok) problems.push(`The loaded model is not an image encoder: ${encoder.check.reason}`);
+  else {
+    embedDim = encoder.check.embeddingDim ?? (testRun ? testRun.outputDims[1] ?? null : null);
+    if (!encoder.preprocessing) problems.push('The encoder has no known normalisation (preprocessor_config.json).');
+    if (embedDim === null) problems.push('The embedding size is not fixed in the model: press Test run in the Encoder step once.');
+  }
+  if (!dataset) problems.push('Add a clean reference folder in the Images step (role: clean reference).');
+  else if (!dataset.persistent) problems.push(`${dataset.name} is only in memory (this browser has no OPFS); the training worker cannot read it.`);
+  if (encoder?.preprocessing && dataset && dataset.layout.size !== encoder.preprocessing.width) {
+    problems.push(`${dataset.name} is stored at ${dataset.layout.size}×${dataset.layout.size} but the encoder wants ${encoder.preprocessing.width}×${encoder.preprocessing.height}: add it again at that working resolution.`);
+  }
+  return { encoder, dataset, embedDim, problems };
+}
+
+function patchSizeFor(size: number): number {
+  return size <= 32 ? 4 : size <= 64 ? 8 : 16;
+}
+
+export function planFor(settings: TrainSettings, imageSize: number, embedDim: number, trainCount: number): TrainingPlan {
+  const preset = settings.preset === 'full' ? FULL_DECODER : SMALL_DECODER;
+  return {
+    cfg: defineDecoderConfig({ ...preset, imageSize, patchSize: patchSizeFor(imageSize), embedDim }),
+    batchSize: Math.min(settings.batchSize, trainCount),
+    maskRatio: settings.maskRatio,
+    lr: settings.lr,
+    epochs: settings.epochs,
+    minutes: settings.minutes,
+    seed: settings.seed,
+    // Reading the loss syncs the GPU; short runs read it every step so the curve has points.
+    readLossEvery: settings.epochs * Math.floor(trainCount / Math.min(settings.batchSize, trainCount)) < 200 ? 1 : 5,
+    checkpointEvery: 20,
+  };
+}
+
+let activeJob: string | null = null;
+
+function onProgress(p: RunProgress): void {
+  const { setLive, patchRun } = useTrainStore.getState();
+  if (p.phase === 'embed') {
+    setLive({ phase: 'embed', done: p.done, total: p.total, imagesPerSecond: null, etaSeconds: null, stepsPerSecond: null });
+    return;
+  }
+  const run = useTrainStore.getState().run;
+  const stepsPerSecond = p.elapsedSeconds > 0 ? p.step / p.elapsedSeconds : null;
+  setLive({ phase: 'train', done: p.step, total: p.totalSteps, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds, stepsPerSecond });
+  patchRun({
+    status: 'training',
+    step: p.step,
+    totalSteps: p.totalSteps,
+    elapsedSeconds: p.elapsedSeconds,
+    ...(p.loss !== null && run ? { losses: [...run.losses, { step: p.step, loss: p.loss }] } : {}),
+  });
+}
+
+async function execute(run: TrainRun, resume: boolean): Promise<void> {
+  const { encoder, dataset } = readiness();
+  if (!encoder?.check.ok || !encoder.preprocessing || !dataset) throw new Error('The encoder or the clean folder is gone; check the Encoder and Images steps.');
+  const { patchRun, setLive } = useTrainStore.getState();
+  const backend = await getBackend();
+  const jobId = `train-${run.runId}-${Date.now()}`;
+  activeJob = jobId;
+  const spec: TrainRunSpec = {
+    runId: run.runId,
+    encoder: {
+      key: encoder.key,
+      externalData: encoder.externalData,
+      name: encoder.name,
+      sha256: encoder.sha256,
+      inputName: encoder.check.input,
+      outputName: encoder.embeddingOutput ?? encoder.check.output,
+      fixedBatch: typeof encoder.info.inputs[0]?.dims?.[0] === 'number' && (encoder.info.inputs[0].dims[0] as number) > 0 ? (encoder.info.inputs[0].dims[0] as number) : null,
+    },
+    dataset: { id: dataset.id, layout: dataset.layout, count: dataset.counts.images },
+    trainSlots: run.trainSlots,
+    preprocessing: encoder.preprocessing,
+    plan: run.plan,
+    resume,
+  };
+  patchRun({ status: 'embedding', error: null });
+  try {
+    const result = await backend.api.trainRun(jobId, spec, Comlink.proxy(onProgress));
+    patchRun({
+      status: result.stoppedBy === 'cancel' ? 'paused' : 'done',
+      step: result.steps,
+      elapsedSeconds: result.elapsedSeconds,
+      losses: result.losses,
+      decoderPath: result.decoderPath,
+    });
+  } catch (err) {
+    patchRun({ status: 'failed', error: errorText(err) });
+  } finally {
+    if (activeJob === jobId) activeJob = null;
+    setLive(null);
+  }
+}
+
+export async function startTraining(): Promise<void> {
+  const r = readiness();
+  if (r.problems.length > 0 || !r.dataset || !r.encoder || r.embedDim === null) throw new Error(r.problems.join(' '));
+  const { settings, setRun } = useTrainStore.getState();
+  const split = splitSlots(r.dataset.counts.images, settings.holdOut, settings.seed);
+  if (split.train.length < 2) throw new Error(`Only ${split.train.length} clean images would be left to train on; add more clean images.`);
+  const run: TrainRun = {
+    runId: `r${Date.now().toString(36)}`,
+    status: 'embedding',
+    datasetId: r.dataset.id,
+    datasetName: r.dataset.name,
+    encoderSha256: r.encoder.sha256,
+    plan: planFor(settings, r.dataset.layout.size, r.embedDim, split.train.length),
+    trainSlots: split.train,
+    heldOutSlots: split.heldOut,
+    step: 0,
+    totalSteps: null,
+    losses: [],
+    elapsedSeconds: 0,
+    decoderPath: null,
+    error: null,
+    startedAt: new Date().toISOString(),
+    imported: false,
+  };
+  setRun(run);
+  await execute(run, false);
+}
+
+export async function resumeTraining(): Promise<void> {
+  const run = useTrainStore.getState().run;
+  if (!run) return;
+  await execute(run, true);
+}
+
+export async function pauseTraining(): Promise<void> {
+  if (!activeJob) return;
+  const backend = await getBackend();
+  await backend.api.cancel(activeJob);
+}
+
+export async function discardRun(): Promise<void> {
+  await pauseTraining();
+  const run = useTrainStore.getState().run;
+  if (run) await new OpfsFileStore().remove(`runs/${run.runId}`);
+  useTrainStore.getState().setRun(null);
+}
+
+export async function exportDecoderFile(): Promise<{ name: string; bytes: Uint8Array }> {
+  const run = useTrainStore.getState().run;
+  if (!run?.decoderPath) throw new Error('No trained decoder yet.');
+  const bytes = await new OpfsFileStore().read(run.decoderPath);
+  if (!bytes) throw new Error('The trained decoder is no longer in browser storage; train again.');
+  return { name: `dede-decoder-${run.runId}.onnx`, bytes };
+}
+
+/** Imports a decoder file (strictly validated) as the current run. */
+export async function importDecoderFile(file: File): Promise<void> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let imported;
+  try {
+    imported = importDecoder(bytes);
+  } catch (err) {
+    throw new Error(`${file.name} is not a DeDe decoder this version can load: ${errorText(err)}`);
+  }
+  const { encoder, dataset } = readiness();
+  if (encoder?.check.ok && encoder.check.embeddingDim !== null && encoder.check.embeddingDim !== imported.cfg.embedDim) {
+    throw new Error(`${file.name} expects embeddings of size ${imported.cfg.embedDim}, but the loaded encoder gives ${encoder.check.embeddingDim}.`);
+  }
+  const runId = `imported-${Date.now().toString(36)}`;
+  await new OpfsFileStore().write(runPaths(runId).decoder, bytes);
+  const split = dataset ? splitSlots(dataset.counts.images, useTrainStore.getState().settings.holdOut, useTrainStore.getState().settings.seed) : { train: [], heldOut: [] };
+  useTrainStore.getState().setRun({
+    runId,
+    status: 'done',
+    datasetId: dataset?.id ?? '',
+    datasetName: dataset?.name ?? '',
+    encoderSha256: imported.meta.encoder?.sha256 ?? encoder?.sha256 ?? '',
+    plan: { cfg: imported.cfg, batchSize: imported.meta.training.batchSize ?? 0, maskRatio: imported.meta.training.maskRatio, lr: imported.meta.training.lr ?? 0, epochs: imported.meta.training.epochs ?? null, minutes: null, seed: imported.meta.training.seed ?? 0, readLossEvery: 0, checkpointEvery: 0 },
+    // An imported decoder was trained elsewhere: every clean image here can calibrate it.
+    trainSlots: [],
+    heldOutSlots: dataset ? [...split.train, ...split.heldOut].sort((a, b) => a - b) : [],
+    step: imported.meta.training.steps ?? 0,
+    totalSteps: imported.meta.training.steps ?? null,
+    losses: [],
+    elapsedSeconds: imported.meta.training.elapsedSeconds ?? 0,
+    decoderPath: runPaths(runId).decoder,
+    error: null,
+    startedAt: imported.meta.createdAt ?? new Date().toISOString(),
+    imported: true,
+  });
+}

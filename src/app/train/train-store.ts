@@ -1,0 +1,97 @@
+// The Train step's settings and the current run. The run record persists, so a reload shows where
+// training stood and offers to resume from the last checkpoint.
+import { create } from 'zustand';
+import { persist } from 'zustand/middleware';
+import type { LossPoint, TrainingPlan } from '../../core/dede/train-loop';
+import { DEFAULT_TRAINING } from '../../core/dede/train-loop';
+
+export type PresetName = 'small' | 'full';
+
+export interface TrainSettings {
+  readonly preset: PresetName;
+  readonly epochs: number;
+  readonly minutes: number;
+  readonly batchSize: number;
+  readonly maskRatio: number;
+  readonly lr: number;
+  readonly seed: number;
+  /** Share of the clean images held back for calibration. */
+  readonly holdOut: number;
+}
+
+export const DEFAULT_SETTINGS: TrainSettings = {
+  preset: 'small',
+  epochs: DEFAULT_TRAINING.epochs ?? 50,
+  minutes: DEFAULT_TRAINING.minutes ?? 10,
+  batchSize: DEFAULT_TRAINING.batchSize,
+  maskRatio: DEFAULT_TRAINING.maskRatio,
+  lr: DEFAULT_TRAINING.lr,
+  seed: DEFAULT_TRAINING.seed,
+  holdOut: 0.25,
+};
+
+export type RunStatus = 'embedding' | 'training' | 'paused' | 'interrupted' | 'done' | 'failed';
+
+export interface TrainRun {
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly datasetId: string;
+  readonly datasetName: string;
+  readonly encoderSha256: string;
+  readonly plan: TrainingPlan;
+  readonly trainSlots: readonly number[];
+  readonly heldOutSlots: readonly number[];
+  readonly step: number;
+  readonly totalSteps: number | null;
+  readonly losses: readonly LossPoint[];
+  readonly elapsedSeconds: number;
+  readonly decoderPath: string | null;
+  readonly error: string | null;
+  readonly startedAt: string;
+  /** A decoder imported from a file rather than trained here. */
+  readonly imported: boolean;
+}
+
+export interface LiveProgress {
+  readonly phase: 'embed' | 'train';
+  readonly done: number;
+  readonly total: number | null;
+  readonly imagesPerSecond: number | null;
+  readonly etaSeconds: number | null;
+  readonly stepsPerSecond: number | null;
+}
+
+interface TrainState {
+  settings: TrainSettings;
+  run: TrainRun | null;
+  live: LiveProgress | null;
+  setSettings(patch: Partial<TrainSettings>): void;
+  setRun(run: TrainRun | null): void;
+  patchRun(patch: Partial<TrainRun>): void;
+  setLive(live: LiveProgress | null): void;
+}
+
+export const useTrainStore = create<TrainState>()(
+  persist(
+    (set) => ({
+      settings: DEFAULT_SETTINGS,
+      run: null,
+      live: null,
+      setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+      setRun: (run) => set({ run }),
+      patchRun: (patch) => set((s) => (s.run ? { run: { ...s.run, ...patch } } : {})),
+      setLive: (live) => set({ live }),
+    }),
+    {
+      name: 'dede-web/train',
+      version: 1,
+      partialize: (s) => ({ settings: s.settings, run: s.run }),
+      // A run that was active when the page went away is interrupted: its checkpoint can resume it.
+      onRehydrateStorage: () => (state) => {
+        if (state?.run && (state.run.status === 'embedding' || state.run.status === 'training')) {
+          state.patchRun({ status: 'interrupted' });
+        }
+      },
+    },
+  ),
+);
