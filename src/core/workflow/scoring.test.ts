@@ -1,0 +1,68 @@
+import * as ortNode from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../../e2e/tiny-encoder';
+import { defineDecoderConfig } from '../dede/config';
+import { exportDecoder } from '../dede/decoder-file';
+import { initDecoderWeights } from '../dede/init';
+import { Scorer } from '../dede/scorer';
+import { preprocessingFromHf } from '../images/preprocess';
+import { createRuntime } from '../runtime/session';
+import { ensureEmbeddings, normalizedRange, type PixelSource } from './embeddings';
+import { MemoryFileStore } from './files';
+import { explainImages, scoreImages, type ScoringProgress } from './scoring';
+
+const runtime = createRuntime(ortNode, 'cpu');
+const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
+const encoder = { sha256: 'f'.repeat(64), spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', outputName: 'embedding', height: 32, width: 32, fixedBatch: null } };
+const cfg = defineDecoderConfig({ imageSize: 32, patchSize: 4, embedDim: 128, encDim: 32, encDepth: 1, encHeads: 2, decDim: 32, decDepth: 1, decHeads: 2 });
+const weights = initDecoderWeights(cfg, 9);
+const source: PixelSource = {
+  id: 'ds', count: 150, width: 32, height: 32,
+  async readRgb(from, n) {
+    return Uint8Array.from({ length: n * 3072 }, (_, i) => ((from * 3072 + i) * 7919) % 251);
+  },
+};
+
+describe('workflow scoring', () => {
+  it('streams chunks and matches the Scorer run directly', async () => {
+    const files = new MemoryFileStore();
+    await files.write('runs/x/decoder.onnx', exportDecoder(cfg, weights, { training: { maskRatio: 0.9 } }));
+    const slots = [3, 4, 5, 70, 71, 149, ...Array.from({ length: 70 }, (_, i) => 75 + i)];
+    const chunks: number[] = [];
+    const result = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {} }, {
+      onProgress: (p: ScoringProgress) => p.phase === 'score' && chunks.push(p.chunk.slots.length),
+    });
+    expect(chunks).toEqual([64, 12]);
+    expect(result.slots).toEqual(slots);
+    expect(result.decoderSha256).toMatch(/^[0-9a-f]{64}$/);
+
+    const emb = await ensureEmbeddings(runtime, files, encoder, source, preprocessing);
+    const scorer = await Scorer.create(runtime, cfg, weights, {});
+    const images = new Float32Array(slots.length * 3072);
+    const e = new Float32Array(slots.length * 128);
+    for (let k = 0; k < slots.length; k++) {
+      images.set(await normalizedRange(source, slots[k]!, 1, preprocessing), k * 3072);
+      e.set(emb.data.subarray(slots[k]! * 128, (slots[k]! + 1) * 128), k * 128);
+    }
+    const direct = await scorer.scoreBatch(images, e);
+    direct.forEach((d, k) => {
+      expect(result.scores[k]).toBeCloseTo(d.score, 6);
+      expect(result.dedeScores[k]).toBeCloseTo(d.dedeScore, 3);
+    });
+    await scorer.dispose();
+
+    const [explained] = await explainImages(runtime, files, { encoder, source, slots: [70], preprocessing, decoderPath: 'runs/x/decoder.onnx' });
+    expect(explained!.reconstruction).toHaveLength(3072);
+    // The error map is (reconstruction − input)², and its masked sum is the image's dedeScore.
+    let sum = 0;
+    explained!.pixelError.forEach((v, i) => {
+      expect(v).toBeCloseTo((explained!.reconstruction[i]! - explained!.input[i]!) ** 2, 4);
+      sum += v;
+    });
+    expect(sum).toBeCloseTo(result.dedeScores[3]!, 1);
+  });
+
+  it('says when the decoder is missing', async () => {
+    await expect(scoreImages(runtime, new MemoryFileStore(), { encoder, source, slots: null, preprocessing, decoderPath: 'nope', scorer: {} })).rejects.toThrow(/no longer in browser storage/);
+  });
+});
