@@ -51,6 +51,11 @@ export function unbroadcast(b: GraphBuilder, g: Value, target: Shape): Value {
   return sameShape(summed.shape, target) ? summed : b.reshape(summed, target);
 }
 
+/** Reshape unless `v` already has `shape` (no node for no-op reshapes). */
+function reshapeTo(b: GraphBuilder, v: Value, shape: Shape): Value {
+  return sameShape(v.shape, shape) ? v : b.reshape(v, shape);
+}
+
 /** Swap the last two axes. */
 function mT(b: GraphBuilder, v: Value): Value {
   const r = v.shape.length;
@@ -70,7 +75,7 @@ const pointwise =
   (f: (b: GraphBuilder, x: Value, y: Value) => Value): GradRule =>
   ({ b, x, y, gy }) => [b.mul(gy, f(b, req(x[0]), req(y[0])))];
 
-const reshapeBack: GradRule = ({ b, x, gy }) => [b.reshape(gy, req(x[0]).shape)];
+const reshapeBack: GradRule = ({ b, x, gy }) => [reshapeTo(b, gy, req(x[0]).shape)];
 
 /** Axes reduced by a Reduce* node, normalised; all axes when omitted. */
 function reducedAxes(c: GradContext, axes: readonly number[] | undefined): number[] {
@@ -228,20 +233,20 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const M = A2.shape[A2.shape.length - 2] as number;
     const N = B2.shape[B2.shape.length - 1] as number;
     const batch = gy.shape.slice(0, gy.shape.length - (A.shape.length > 1 ? 1 : 0) - (B.shape.length > 1 ? 1 : 0));
-    const g2 = b.reshape(gy, [...batch, M, N]);
+    const g2 = reshapeTo(b, gy, [...batch, M, N]);
     let gA: Value | undefined;
     let gB: Value | undefined;
-    if (needs[0]) gA = b.reshape(unbroadcast(b, b.matmul(g2, mT(b, B2)), A2.shape), A.shape);
+    if (needs[0]) gA = reshapeTo(b, unbroadcast(b, b.matmul(g2, mT(b, B2)), A2.shape), A.shape);
     if (needs[1]) {
       if (B2.shape.length === 2 && A2.shape.length > 2) {
         // Linear layer on a batch: fold batch dims into rows for one 2-D MatMul (no ReduceSum).
         const K = A2.shape[A2.shape.length - 1] as number;
         const a2d = b.reshape(A2, [-1, K]);
-        gB = b.gemm(a2d, b.reshape(g2, [-1, N]), undefined, { transA: true });
+        gB = b.gemm(a2d, reshapeTo(b, g2, [g2.shape.slice(0, -1).reduce((p, d) => p * d, 1), N]), undefined, { transA: true });
       } else {
         gB = unbroadcast(b, b.matmul(mT(b, A2), g2), B2.shape);
       }
-      gB = b.reshape(gB, B.shape);
+      gB = reshapeTo(b, gB, B.shape);
     }
     return [gA, gB];
   },

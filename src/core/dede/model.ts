@@ -97,15 +97,23 @@ function norm(b: GraphBuilder, x: Value, p: NormParams, eps: number): Value {
   return b.layerNorm(x, p.w, p.b, { epsilon: eps });
 }
 
-/** Multi-head self-attention on [B, N, D]; qkv output layout (3, heads, headDim) as timm. */
+/**
+ * Multi-head self-attention on [B, N, D]; the qkv weight [D, 3D] keeps timm's output layout
+ * (3, heads, headDim). q, k and v come from three MatMuls with column slices of the weight, not
+ * from slicing the [B, N, 3D] activation: each slice's gradient is then a [D, D] weight slice
+ * (zero-padded to [D, 3D], small) instead of a zero-padded [B, N, 3D] activation. The 1/√headDim
+ * query scale is folded into the query weight slice.
+ */
 function attention(b: GraphBuilder, x: Value, p: BlockParams, heads: number): Value {
   const [B, N, D] = x.shape as [number, number, number];
   const hd = D / heads;
-  const qkv = b.matmul(x, p.qkv.w);
-  // Slice q/k/v out of [B, N, 3D]; k is transposed straight to [B, H, hd, N] for the score MatMul.
-  const part = (i: number, perm: number[]): Value => b.transpose(b.reshape(b.slice(qkv, [i * D], [(i + 1) * D], [2]), [B, N, heads, hd]), perm);
-  const q = b.mul(part(0, [0, 2, 1, 3]), b.scalar(hd ** -0.5));
-  const kT = part(1, [0, 2, 3, 1]);
+  const part = (i: number, perm: number[], scale?: number): Value => {
+    const w = b.slice(p.qkv.w, [i * D], [(i + 1) * D], [1]);
+    const y = b.matmul(x, scale === undefined ? w : b.mul(w, b.scalar(scale)));
+    return b.transpose(b.reshape(y, [B, N, heads, hd]), perm);
+  };
+  const q = part(0, [0, 2, 1, 3], hd ** -0.5);
+  const kT = part(1, [0, 2, 3, 1]); // straight to [B, H, hd, N] for the score MatMul
   const v = part(2, [0, 2, 1, 3]);
   const att = b.softmax(b.matmul(q, kT), -1);
   const o = b.reshape(b.transpose(b.matmul(att, v), [0, 2, 1, 3]), [B, N, D]);
