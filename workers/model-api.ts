@@ -6,6 +6,8 @@ import type { DatasetLayout } from '../src/core/images/dataset';
 import type { Preprocessing } from '../src/core/images/preprocess';
 import type { TrainingPlan } from '../src/core/dede/train-loop';
 import type { RunProgress, TrainingRunResult } from '../src/core/workflow/training-run';
+import type { ImageExplanation, ScoringProgress, ScoringResult } from '../src/core/workflow/scoring';
+import type { ScorerSettings } from '../src/core/dede/scorer';
 
 export type Feeds = Readonly<Record<string, HostTensor>>;
 export type Fetches = Record<string, HostTensor>;
@@ -74,6 +76,19 @@ export interface ModelWorkerApi {
   trainRun(jobId: string, spec: TrainRunSpec, onProgress?: (progress: RunProgress) => void): Promise<TrainingRunResult>;
   /** A workflow file (e.g. the trained decoder) from OPFS, or null. */
   readWorkflowFile(path: string): Promise<Uint8Array | null>;
+  /** Scores images of a stored dataset with the trained decoder; results stream through onProgress. */
+  scoreDataset(jobId: string, spec: ScoreSpec, onProgress?: (progress: ScoringProgress) => void): Promise<ScoringResult>;
+  /** Reconstructions and error maps of a few images, for the detail view. */
+  explain(spec: Omit<ScoreSpec, 'scorer' | 'slots'> & { readonly slots: readonly number[] }): Promise<ImageExplanation[]>;
+}
+
+export interface ScoreSpec {
+  readonly encoder: EncoderFileRef;
+  readonly dataset: DatasetRef;
+  readonly slots: readonly number[] | null;
+  readonly preprocessing: Preprocessing;
+  readonly decoderPath: string;
+  readonly scorer: ScorerSettings;
 }
 
 /** Where the worker finds the encoder: its cached file(s) and how to call it. */

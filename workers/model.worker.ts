@@ -12,6 +12,7 @@ import { CacheApiBlobStore } from '../src/core/hub/store';
 import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
 import { runTraining } from '../src/core/workflow/training-run';
+import { explainImages, scoreImages } from '../src/core/workflow/scoring';
 // The dataset chunks live in OPFS, which workers can read directly.
 import { datasetStorage } from '../src/app/images/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
@@ -315,6 +316,34 @@ const api: ModelWorkerApi = {
     } finally {
       runningJobs.delete(jobId);
     }
+  },
+
+  async scoreDataset(jobId, spec, onProgress) {
+    const controller = new AbortController();
+    runningJobs.set(jobId, controller);
+    try {
+      return await scoreImages(requireRuntime(), workflowFiles, {
+        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        source: datasetSource(spec.dataset),
+        slots: spec.slots,
+        preprocessing: spec.preprocessing,
+        decoderPath: spec.decoderPath,
+        scorer: spec.scorer,
+      }, { signal: controller.signal, ...(onProgress ? { onProgress } : {}) });
+    } finally {
+      runningJobs.delete(jobId);
+    }
+  },
+
+  async explain(spec) {
+    const out = await explainImages(requireRuntime(), workflowFiles, {
+      encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+      source: datasetSource(spec.dataset),
+      slots: spec.slots,
+      preprocessing: spec.preprocessing,
+      decoderPath: spec.decoderPath,
+    });
+    return Comlink.transfer(out, out.flatMap((e) => [e.reconstruction.buffer, e.pixelError.buffer, e.input.buffer] as ArrayBuffer[]));
   },
 
   async readWorkflowFile(path) {

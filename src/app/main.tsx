@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { installDebugHandle } from './backend/debug-handle';
 import { restartBackend } from './backend/backend-service';
+import { restoreScanRows } from './scan/scan-service';
 import './styles.css';
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
@@ -11,6 +12,8 @@ const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, ref
 installDebugHandle();
 // Start the model worker at once: loading ORT and the self-test take a few seconds.
 void restartBackend().catch(() => undefined);
+// Scan rows live in OPFS (they can be many); bring the last scan back into the review.
+void restoreScanRows().catch(() => undefined);
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html lacks #root');

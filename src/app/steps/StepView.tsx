@@ -1,5 +1,7 @@
 import { EncoderStep } from '../encoder/EncoderStep';
 import { TrainStep } from '../train/TrainStep';
+import { CalibrateStep } from '../scan/CalibrateStep';
+import { ScanStep } from '../scan/ScanStep';
 import { ImagesStep } from '../images/ImagesStep';
 import { STEPS, useAppStore, type StepId } from '../store';
 
@@ -58,7 +60,7 @@ const EMPTY: Record<StepId, EmptyState> = {
 export function StepView({ step }: { step: StepId }) {
   const empty = EMPTY[step];
   const label = STEPS.find((s) => s.id === step)?.label ?? step;
-  const body = step === 'encoder' ? <EncoderStep /> : step === 'images' ? <ImagesStep /> : step === 'train' ? <TrainStep /> : null;
+  const body = step === 'encoder' ? <EncoderStep /> : step === 'images' ? <ImagesStep /> : step === 'train' ? <TrainStep /> : step === 'calibrate' ? <CalibrateStep /> : step === 'scan' ? <ScanStep /> : null;
   return (
     <section aria-labelledby="step-title" data-testid={`step-${step}`}>
       <h2 id="step-title" className="step-title">{label}</h2>

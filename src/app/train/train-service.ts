@@ -11,6 +11,7 @@ import { getBackend } from '../backend/backend-service';
 import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
+import { datasetRef, encoderFileRef } from '../workflow/refs';
 
 export interface Readiness {
   readonly encoder: EncoderRecord | null;
@@ -90,16 +91,8 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
   activeJob = jobId;
   const spec: TrainRunSpec = {
     runId: run.runId,
-    encoder: {
-      key: encoder.key,
-      externalData: encoder.externalData,
-      name: encoder.name,
-      sha256: encoder.sha256,
-      inputName: encoder.check.input,
-      outputName: encoder.embeddingOutput ?? encoder.check.output,
-      fixedBatch: typeof encoder.info.inputs[0]?.dims?.[0] === 'number' && (encoder.info.inputs[0].dims[0] as number) > 0 ? (encoder.info.inputs[0].dims[0] as number) : null,
-    },
-    dataset: { id: dataset.id, layout: dataset.layout, count: dataset.counts.images },
+    encoder: encoderFileRef(encoder),
+    dataset: datasetRef(dataset),
     trainSlots: run.trainSlots,
     preprocessing: encoder.preprocessing,
     plan: run.plan,

@@ -1,0 +1,190 @@
+// Calibrate and Scan: scores through the model worker, threshold math in core, rows into the store
+// (and OPFS, so a reload brings the results back).
+import * as Comlink from 'comlink';
+import { isFlagged, pValues, splitCalibration, type CalibrationMethod } from '../../core/dede/calibrate';
+import { errorText } from '../../core/runtime/session';
+import { OpfsFileStore } from '../../core/workflow/files';
+import type { ScoringProgress } from '../../core/workflow/scoring';
+import { chunkCount } from '../../core/images/dataset';
+import { getBackend } from '../backend/backend-service';
+import { useEncoderStore } from '../encoder/encoder-store';
+import { datasetStorage } from '../images/dataset-storage';
+import { useImagesStore, type DatasetSummary } from '../images/images-store';
+import { useTrainStore } from '../train/train-store';
+import { datasetRef, encoderFileRef } from '../workflow/refs';
+import { useScanStore, type CalibrationState, type ScanRow } from './scan-store';
+
+const files = new OpfsFileStore();
+const ROWS_PATH = 'scans/latest.json';
+/** Share of the calibration scores kept aside to measure the realised false-positive rate. */
+export const CALIBRATION_CHECK_FRACTION = 0.3;
+
+export function calibrationProblems(): string[] {
+  const run = useTrainStore.getState().run;
+  const encoder = useEncoderStore.getState().encoder;
+  const problems: string[] = [];
+  if (!encoder?.check.ok || !encoder.preprocessing) problems.push('Load an image encoder in the Encoder step.');
+  if (!run?.decoderPath || run.status !== 'done') problems.push('Train a decoder (or import one) in the Train step.');
+  else if (run.heldOutSlots.length < 20) problems.push(`Only ${run.heldOutSlots.length} clean images were held back; at least 20 are needed (raise the held-back share, or add clean images).`);
+  if (!cleanDataset()) problems.push('The clean reference folder is missing (Images step).');
+  return problems;
+}
+
+function cleanDataset(): DatasetSummary | null {
+  const run = useTrainStore.getState().run;
+  const datasets = useImagesStore.getState().datasets;
+  return datasets.find((d) => d.id === run?.datasetId && d.status === 'ready') ?? datasets.find((d) => d.role === 'clean' && d.status === 'ready') ?? null;
+}
+
+export function scanTargets(): DatasetSummary[] {
+  return useImagesStore.getState().datasets.filter((d) => (d.role === 'suspect' || d.role === 'poisoned') && d.status === 'ready');
+}
+
+async function scoreSlots(dataset: DatasetSummary, slots: readonly number[] | null, jobId: string, onProgress: (p: ScoringProgress) => void) {
+  const encoder = useEncoderStore.getState().encoder;
+  const run = useTrainStore.getState().run;
+  if (!encoder?.preprocessing || !run?.decoderPath) throw new Error('The encoder or the decoder is missing.');
+  const backend = await getBackend();
+  return backend.api.scoreDataset(jobId, {
+    encoder: encoderFileRef(encoder),
+    dataset: datasetRef(dataset),
+    slots,
+    preprocessing: encoder.preprocessing,
+    decoderPath: run.decoderPath,
+    scorer: { rounds: 4 },
+  }, Comlink.proxy(onProgress));
+}
+
+export function applyMethod(state: Pick<CalibrationState, 'cleanScores'>, method: CalibrationMethod) {
+  const split = splitCalibration(state.cleanScores, CALIBRATION_CHECK_FRACTION, 0, method);
+  return { calibration: split.calibration, heldOut: split.heldOut };
+}
+
+export async function runCalibration(method: CalibrationMethod): Promise<void> {
+  const problems = calibrationProblems();
+  if (problems.length > 0) throw new Error(problems.join(' '));
+  const run = useTrainStore.getState().run!;
+  const dataset = cleanDataset()!;
+  const { setCalibrating, setCalibration } = useScanStore.getState();
+  setCalibrating({ done: 0, total: run.heldOutSlots.length, phase: 'embed' });
+  try {
+    const result = await scoreSlots(dataset, run.heldOutSlots, `calibrate-${Date.now()}`, (p) =>
+      setCalibrating(p.phase === 'embed' ? { done: p.done, total: p.total, phase: 'embed' } : { done: p.done, total: p.total, phase: 'score' }),
+    );
+    const state = { cleanScores: result.scores };
+    setCalibration({
+      runId: run.runId,
+      decoderSha256: result.decoderSha256,
+      datasetName: dataset.name,
+      slots: result.slots,
+      cleanScores: result.scores,
+      method,
+      ...applyMethod(state, method),
+      scoredAt: new Date().toISOString(),
+    });
+  } finally {
+    setCalibrating(null);
+  }
+}
+
+/** Re-derives the threshold for another method without rescoring. */
+export function changeMethod(method: CalibrationMethod): void {
+  const { calibration, setCalibration } = useScanStore.getState();
+  if (!calibration) return;
+  setCalibration({ ...calibration, method, ...applyMethod(calibration, method) });
+}
+
+export function scanProblems(): string[] {
+  const problems: string[] = [];
+  const cal = useScanStore.getState().calibration;
+  const run = useTrainStore.getState().run;
+  if (!cal) problems.push('Calibrate the threshold first (Calibrate step).');
+  else if (run && cal.runId !== run.runId) problems.push('The decoder changed since calibration: calibrate again.');
+  if (scanTargets().length === 0) problems.push('Add a suspect folder in the Images step (role: suspect, or known poisoned to measure detection).');
+  return problems;
+}
+
+async function pathsOf(dataset: DatasetSummary): Promise<string[]> {
+  const storage = datasetStorage();
+  const paths: string[] = [];
+  for (let c = 0; c < chunkCount(dataset.layout, dataset.counts.images); c++) {
+    for (const e of await storage.readEntries(dataset.id, c)) paths[e.slot] = e.path;
+  }
+  return paths;
+}
+
+let activeScan: string | null = null;
+
+export async function runScan(): Promise<void> {
+  const problems = scanProblems();
+  if (problems.length > 0) throw new Error(problems.join(' '));
+  const cal = useScanStore.getState().calibration!;
+  const targets = scanTargets();
+  const { setScan, patchScan, setRows, appendRows } = useScanStore.getState();
+  const scanId = `s${Date.now().toString(36)}`;
+  activeScan = scanId;
+  const total = targets.reduce((a, d) => a + d.counts.images, 0);
+  setRows([]);
+  setScan({
+    scanId,
+    status: 'scanning',
+    startedAt: new Date().toISOString(),
+    datasets: targets.map((d) => ({ id: d.id, name: d.name, role: d.role, count: d.counts.images })),
+    done: 0,
+    total,
+    flagged: 0,
+    seconds: 0,
+    decoderSha256: cal.decoderSha256,
+    threshold: cal.calibration.threshold,
+    error: null,
+  });
+  const started = performance.now();
+  let doneBefore = 0;
+  try {
+    for (const dataset of targets) {
+      const paths = await pathsOf(dataset);
+      await scoreSlots(dataset, null, scanId, (p) => {
+        if (p.phase !== 'score') return;
+        const ps = pValues(p.chunk.scores, cal.calibration);
+        const rows: ScanRow[] = p.chunk.slots.map((slot, k) => ({
+          datasetId: dataset.id,
+          datasetName: dataset.name,
+          role: dataset.role,
+          slot,
+          path: paths[slot] ?? `${dataset.name}/#${slot}`,
+          score: p.chunk.scores[k]!,
+          dedeScore: p.chunk.dedeScores[k]!,
+          pValue: ps[k]!,
+          flagged: isFlagged(p.chunk.scores[k]!, cal.calibration),
+        }));
+        appendRows(rows);
+        const s = useScanStore.getState();
+        patchScan({ done: doneBefore + p.done, flagged: (s.scan?.flagged ?? 0) + rows.filter((r) => r.flagged).length, seconds: (performance.now() - started) / 1000 });
+      });
+      doneBefore += dataset.counts.images;
+    }
+    await files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, rows: useScanStore.getState().rows })));
+    patchScan({ status: 'done', seconds: (performance.now() - started) / 1000 });
+  } catch (err) {
+    const message = errorText(err);
+    patchScan({ status: /Cancelled/.test(message) ? 'cancelled' : 'failed', error: /Cancelled/.test(message) ? null : message });
+  } finally {
+    if (activeScan === scanId) activeScan = null;
+  }
+}
+
+export async function cancelScan(): Promise<void> {
+  if (!activeScan) return;
+  await (await getBackend()).api.cancel(activeScan);
+}
+
+/** Brings the last finished scan's rows back after a reload. */
+export async function restoreScanRows(): Promise<void> {
+  const { scan, rows, setRows } = useScanStore.getState();
+  if (!scan || rows.length > 0) return;
+  const bytes = await files.read(ROWS_PATH);
+  if (!bytes) return;
+  const saved = JSON.parse(new TextDecoder().decode(bytes)) as { scanId: string; rows: ScanRow[] };
+  if (saved.scanId === scan.scanId) setRows(saved.rows);
+}
+
