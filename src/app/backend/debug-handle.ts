@@ -5,6 +5,7 @@ import type { Feeds, Fetches, JobProgress } from '../../../workers/model-api';
 import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../../core/train/trainer';
 import { errorText } from '../../core/runtime/session';
 import { getBackend } from './backend-service';
+import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { runBatches, type Backend } from './model-client';
 
 export interface BatchRunReport {
@@ -23,6 +24,8 @@ export interface DedeDebugHandle {
    * count every `sampleEvery` steps (a leak shows as a growing count).
    */
   train(graph: TrainGraph, initial: TrainCheckpoint, batches: Batch[], options: TrainRunOptions): Promise<TrainRunReport>;
+  /** The current scan's rows and threshold (what Review shows). */
+  scanResults(): { threshold: number | null; rows: readonly ScanRow[] };
 }
 
 export interface TrainRunOptions {
@@ -53,6 +56,10 @@ export function installDebugHandle(): void {
     },
     async runModel(bytes, feeds) {
       return withModel(bytes, async ({ api }, modelId) => api.run(modelId, feeds));
+    },
+    scanResults() {
+      const { calibration, rows } = useScanStore.getState();
+      return { threshold: calibration?.calibration.threshold ?? null, rows };
     },
     async train(graph, initial, batches, options) {
       const { api } = await getBackend();

@@ -78,17 +78,24 @@ export function CalibrateStep() {
           <h3 id="cal-result">Calibration{stale ? ' (for an older decoder: score again)' : ''}</h3>
           <div className="metric-row">
             <div className="metric"><strong data-testid="threshold">{calibration.calibration.threshold.toPrecision(5)}</strong><span>threshold τ</span></div>
-            <div className="metric"><strong>{calibration.calibration.n}</strong><span>clean scores fit</span></div>
-            <div className="metric">
-              <strong data-testid="realised-fpr">{(calibration.heldOut.fpr * 100).toFixed(1)}%</strong>
-              <span>realised FPR on {calibration.heldOut.n} held-back clean images ({calibration.heldOut.falsePositives} flagged)</span>
-            </div>
+            <div className="metric"><strong>{calibration.calibration.n}</strong><span>clean scores</span></div>
+            {calibration.heldOut ? (
+              <div className="metric">
+                <strong data-testid="realised-fpr">{(calibration.heldOut.fpr * 100).toFixed(1)}%</strong>
+                <span>realised FPR on {calibration.heldOut.n} kept-aside clean images ({calibration.heldOut.falsePositives} flagged)</span>
+              </div>
+            ) : (
+              <div className="metric">
+                <strong data-testid="realised-fpr">n/a</strong>
+                <span>too few clean scores to also measure the realised FPR: hold back more clean images</span>
+              </div>
+            )}
             {calibration.method.method === 'fpr' && <div className="metric"><strong>{(calibration.method.target * 100).toFixed(1)}%</strong><span>target FPR</span></div>}
           </div>
           <Histogram label={`Clean calibration scores with threshold ${calibration.calibration.threshold.toPrecision(4)}`} series={[{ label: 'clean', values: calibration.cleanScores, className: 'bar-clean' }]} threshold={calibration.calibration.threshold} />
           <p className="hint">
-            Scores are the median of per-patch reconstruction errors at mask ratio 0.99, robust to small local triggers. {Math.round(CALIBRATION_CHECK_FRACTION * 100)}% of the
-            clean scores are kept aside to measure the realised rate.
+            Scores are the median of per-patch reconstruction errors at mask ratio 0.99, robust to small local triggers. τ uses every clean
+            score; the realised rate refits τ on {100 - Math.round(CALIBRATION_CHECK_FRACTION * 100)}% of them and counts false positives on the rest.
           </p>
           <div className="row">
             <button type="button" className="button" onClick={() => setStep('scan')}>Next: scan</button>

@@ -1,7 +1,7 @@
 // Calibrate and Scan: scores through the model worker, threshold math in core, rows into the store
 // (and OPFS, so a reload brings the results back).
 import * as Comlink from 'comlink';
-import { isFlagged, pValues, splitCalibration, type CalibrationMethod } from '../../core/dede/calibrate';
+import { calibrate, isFlagged, pValues, splitCalibration, type CalibrationMethod, type HeldOutReport } from '../../core/dede/calibrate';
 import { errorText } from '../../core/runtime/session';
 import { OpfsFileStore } from '../../core/workflow/files';
 import type { ScoringProgress } from '../../core/workflow/scoring';
@@ -55,9 +55,19 @@ async function scoreSlots(dataset: DatasetSummary, slots: readonly number[] | nu
   }, Comlink.proxy(onProgress));
 }
 
+/**
+ * The threshold uses every held-back clean score; the realised FPR is measured by refitting on
+ * part of them and counting false positives on the rest, when there are enough for that.
+ */
 export function applyMethod(state: Pick<CalibrationState, 'cleanScores'>, method: CalibrationMethod) {
-  const split = splitCalibration(state.cleanScores, CALIBRATION_CHECK_FRACTION, 0, method);
-  return { calibration: split.calibration, heldOut: split.heldOut };
+  const calibration = calibrate(state.cleanScores, method);
+  let heldOut: HeldOutReport | null = null;
+  try {
+    heldOut = splitCalibration(state.cleanScores, CALIBRATION_CHECK_FRACTION, 0, method).heldOut;
+  } catch {
+    heldOut = null; // too few scores to fit on a part: the UI says so
+  }
+  return { calibration, heldOut };
 }
 
 export async function runCalibration(method: CalibrationMethod): Promise<void> {

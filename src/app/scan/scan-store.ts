@@ -13,7 +13,8 @@ export interface CalibrationState {
   readonly cleanScores: readonly number[];
   readonly method: CalibrationMethod;
   readonly calibration: Calibration;
-  readonly heldOut: HeldOutReport;
+  /** Realised FPR on a kept-aside part; null when too few clean scores to split. */
+  readonly heldOut: HeldOutReport | null;
   readonly scoredAt: string;
 }
 

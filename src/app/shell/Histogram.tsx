@@ -49,7 +49,10 @@ export function Histogram({ series, threshold, bins = 30, width = 560, height = 
         {threshold !== null && (
           <g>
             <line x1={sx(threshold)} x2={sx(threshold)} y1={pad.t} y2={height - pad.b} className="threshold-line" />
-            <text x={sx(threshold) + 4} y={pad.t + 10} className="chart-label">τ = {threshold.toPrecision(4)}</text>
+            {/* Label on whichever side of the line has room. */}
+            <text x={sx(threshold) + (sx(threshold) > width * 0.7 ? -4 : 4)} y={pad.t + 10} textAnchor={sx(threshold) > width * 0.7 ? 'end' : 'start'} className="chart-label">
+              τ = {threshold.toPrecision(4)}
+            </text>
           </g>
         )}
       </svg>

@@ -1,0 +1,109 @@
+// Calibrate and Scan in the built app, cross-checked against the same core run in Node on the
+// same PNGs with the decoder exported from the page.
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ortNode from 'onnxruntime-node';
+import sharp from 'sharp';
+import type {} from '../src/app/backend/debug-handle';
+import { importDecoder } from '../src/core/dede/decoder-file';
+import { Scorer } from '../src/core/dede/scorer';
+import { preprocessingFromHf } from '../src/core/images/preprocess';
+import { createRuntime } from '../src/core/runtime/session';
+import { EncoderRunner } from '../src/core/dede/encoder-runner';
+import { normalizeRgb } from '../src/core/images/preprocess';
+import { expect, test } from './fixtures';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+
+const root = mkdtempSync(join(tmpdir(), 'dede-scan-e2e-'));
+const encoderDir = join(root, 'encoder');
+const cleanDir = join(root, 'clean-reference');
+const suspectDir = join(root, 'suspect');
+const suspectPixels = new Map<string, Uint8Array>();
+
+function picture(seed: number, stamp: boolean): Uint8Array {
+  const px = new Uint8Array(32 * 32 * 3);
+  for (let p = 0; p < 32 * 32; p++) for (let c = 0; c < 3; c++) px[p * 3 + c] = Math.round(127 + 120 * Math.sin((p % 32) / (3 + c) + seed + Math.cos(p / 97)));
+  if (stamp) for (let y = 21; y <= 30; y++) for (let x = 21; x <= 30; x++) for (let c = 0; c < 3; c++) px[(y * 32 + x) * 3 + c] = 255;
+  return px;
+}
+
+test.beforeAll(async () => {
+  mkdirSync(encoderDir);
+  writeFileSync(join(encoderDir, 'encoder.onnx'), tinyEncoderBytes());
+  writeFileSync(join(encoderDir, 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
+  mkdirSync(cleanDir);
+  for (let i = 0; i < 120; i++) await sharp(picture(i, false), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(cleanDir, `c${i}.png`));
+  mkdirSync(suspectDir);
+  for (let i = 0; i < 24; i++) {
+    const px = picture(500 + i, i % 4 === 0);
+    const name = `s${String(i).padStart(2, '0')}.png`;
+    suspectPixels.set(name, px);
+    await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(suspectDir, name));
+  }
+});
+
+test('calibrates on held-back clean images and scans a suspect folder; scores match the Node core', async ({ page, guard }) => {
+  void guard;
+  test.setTimeout(300_000);
+  await page.goto('/');
+  await page.getByTestId('encoder-file-input').setInputFiles([join(encoderDir, 'encoder.onnx'), join(encoderDir, 'preprocessor_config.json')]);
+  await expect(page.getByTestId('encoder-summary')).toBeVisible();
+  const nav = page.getByRole('navigation', { name: 'Workflow steps' });
+  await nav.getByRole('button', { name: 'Images' }).click();
+  await page.getByTestId('images-folder-input').setInputFiles(cleanDir);
+  await expect(page.locator('[data-dataset-name="clean-reference"]').getByTestId('count-images')).toHaveText('120');
+  await page.getByTestId('images-folder-input').setInputFiles(suspectDir);
+  await expect(page.locator('[data-dataset-name="suspect"]').getByTestId('count-images')).toHaveText('24');
+
+  await nav.getByRole('button', { name: 'Train' }).click();
+  await page.getByLabel('Epochs').fill('3');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+
+  await nav.getByRole('button', { name: 'Calibrate' }).click();
+  await page.getByRole('button', { name: /Score 30 held-back clean images/ }).click();
+  const calibration = page.getByTestId('calibration');
+  await expect(calibration).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('histogram')).toBeVisible();
+  await expect(page.getByTestId('realised-fpr')).toHaveText(/^\d+\.\d%$/);
+  const tauFpr = Number(await page.getByTestId('threshold').textContent());
+  await page.getByRole('radio', { name: /Mean \+ k·σ/ }).check();
+  const tauSigma = Number(await page.getByTestId('threshold').textContent());
+  expect(tauSigma).not.toBe(tauFpr);
+  await page.screenshot({ path: 'test-results/screens/calibrate.png', fullPage: true });
+
+  await nav.getByRole('button', { name: 'Scan' }).click();
+  await page.getByRole('main').getByRole('button', { name: 'Scan', exact: true }).click();
+  const scan = page.getByTestId('scan');
+  await expect(scan).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('scan-done')).toHaveText('24');
+  await page.screenshot({ path: 'test-results/screens/scan.png', fullPage: true });
+  const { threshold, rows } = await page.evaluate(() => window.dedeDebug!.scanResults());
+  expect(threshold).toBeCloseTo(tauSigma, 3);
+  expect(rows).toHaveLength(24);
+  for (const r of rows) expect(r.flagged).toBe(r.score > threshold!);
+  await expect(page.getByTestId('scan-flagged')).toHaveText(String(rows.filter((r) => r.flagged).length));
+
+  // The same images and decoder through the Node core give the same scores.
+  await nav.getByRole('button', { name: 'Train' }).click();
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export decoder (.onnx)' }).click();
+  const decoder = importDecoder(new Uint8Array(readFileSync(await (await download).path())));
+  const runtime = createRuntime(ortNode, 'cpu');
+  const pre = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
+  const names = rows.map((r) => r.path.split('/').pop()!);
+  const images = new Float32Array(names.length * 3072);
+  names.forEach((n, i) => normalizeRgb(suspectPixels.get(n)!, pre, images.subarray(i * 3072, (i + 1) * 3072)));
+  const runner = await EncoderRunner.create(runtime, { bytes: tinyEncoderBytes(), inputName: 'pixel_values', outputName: 'embedding', height: 32, width: 32, fixedBatch: null });
+  const { data } = await runner.embed(images, names.length);
+  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, { rounds: 4 });
+  const expected = await scorer.scoreBatch(images, data);
+  rows.forEach((r, i) => expect(Math.abs(r.score - expected[i]!.score) / expected[i]!.score).toBeLessThan(1e-3));
+
+  // A reload keeps calibration and results.
+  await page.reload();
+  await nav.getByRole('button', { name: 'Scan' }).click();
+  await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'done');
+  await expect.poll(async () => (await page.evaluate(() => window.dedeDebug!.scanResults())).rows.length).toBe(24);
+});
