@@ -75,6 +75,24 @@ describe('train-step graph structure', () => {
   });
 });
 
+describe('fused Adam update of small params', () => {
+  it('matches per-param updates exactly, with a decay split, L2 decay and clipping; fewer nodes', () => {
+    const adam = { mode: 'adam', weightDecay: 0.1, maxGradNorm: 0.05, decay: (p: string) => !p.includes('ln') } as const;
+    const perParam = buildTrainStep(blockLoss(cfg, init), adam, 'a', { fusedUpdateMaxElements: 0 });
+    const fused = buildTrainStep(blockLoss(cfg, init), adam, 'b', { fusedUpdateMaxElements: 200 });
+    expect(fused.model.graph.outputs.map((o) => [o.name, o.shape])).toEqual(perParam.model.graph.outputs.map((o) => [o.name, o.shape]));
+    expect(fused.model.graph.inputs.map((i) => [i.name, i.shape])).toEqual(perParam.model.graph.inputs.map((i) => [i.name, i.shape]));
+    expect(fused.model.graph.nodes.length).toBeLessThan(perParam.model.graph.nodes.length - 50);
+    expect(fused.model.graph.nodes.filter((nd) => nd.op === 'Concat').length).toBeGreaterThanOrEqual(8); // 2 groups × p, m, v, g
+    const state = initialState(perParam);
+    for (const [k, v] of Object.entries(state)) if (k.endsWith('.adam_m') || k.endsWith('.adam_v')) v.forEach((_, i) => (v[i] = k.endsWith('_v') ? 0.01 * ((i % 5) + 1) : 0.01 * ((i % 7) - 3)));
+    const feeds = { ...state, ...scheduleFeeds(3, 1e-2, perParam.config), ...toyBatch(9) };
+    const a = evaluate(perParam.model.graph, feeds);
+    const b = evaluate(fused.model.graph, feeds);
+    for (const o of perParam.model.graph.outputs) expect(Array.from(b[o.name]?.data ?? []), o.name).toEqual(Array.from(a[o.name]?.data ?? []));
+  });
+});
+
 describe('tiny pre-norm transformer block learns a toy regression', () => {
   it('interpreter: loss falls below 1% of its initial value in 60 steps', async () => {
     const { losses } = await train(step, async (f) => evaluate(step.model.graph, f), 60, 1e-2);

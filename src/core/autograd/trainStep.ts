@@ -51,10 +51,42 @@ export interface TrainStep {
   readonly config: AdamConfig;
 }
 
+/** Params with at most this many elements share one flat Adam update per decay group. */
+export const FUSED_UPDATE_MAX_ELEMENTS = 2048;
+
+/**
+ * Index groups for the Adam update, in param order within each group: params with more than
+ * `maxFused` elements alone, the rest by decay flag (one group per flag).
+ */
+function updateGroups(params: readonly ParamEntry[], decayed: (name: string) => boolean, maxFused: number): number[][] {
+  const groups: number[][] = [];
+  const fused = new Map<boolean, number[]>();
+  params.forEach(({ value, init }, i) => {
+    if (init.length > maxFused) {
+      groups.push([i]);
+      return;
+    }
+    const key = decayed(value.name);
+    let g = fused.get(key);
+    if (!g) {
+      g = [];
+      fused.set(key, g);
+      groups.push(g);
+    }
+    g.push(i);
+  });
+  return groups;
+}
+
 /** A forward definition: declares params (b.param) and batch inputs (b.input), returns a scalar loss. */
 export type LossFn = (b: GraphBuilder) => Value;
 
-export function buildTrainStep(forward: LossFn, config: Partial<AdamConfig> = {}, name = 'train_step'): TrainStep {
+export interface TrainStepOptions {
+  /** Params with at most this many elements share one flat update (default FUSED_UPDATE_MAX_ELEMENTS; 0 = none). */
+  readonly fusedUpdateMaxElements?: number;
+}
+
+export function buildTrainStep(forward: LossFn, config: Partial<AdamConfig> = {}, name = 'train_step', opts: TrainStepOptions = {}): TrainStep {
   const cfg: AdamConfig = { ...DEFAULT_ADAM, ...(config.mode === 'adam' ? { weightDecay: 0 } : {}), ...config };
   const b = new GraphBuilder(name);
   const loss = forward(b);
@@ -69,41 +101,74 @@ export function buildTrainStep(forward: LossFn, config: Partial<AdamConfig> = {}
   const lr = b.input(trainNames.lr, []);
   const bc1 = b.input(trainNames.biasCorrection1, []);
   const bc2 = b.input(trainNames.biasCorrection2, []);
+  const decayed = (p: string): boolean => cfg.weightDecay !== 0 && (cfg.decay?.(p) ?? true);
+  const moments = params.map(({ value: p }) => ({ m: b.input(trainNames.m(p.name), p.shape), v: b.input(trainNames.v(p.name), p.shape) }));
+
+  // Small params are updated together: one Concat per state tensor, one elementwise update over the
+  // flat vector, Slice+Reshape back to the per-param outputs. Large ones keep their own update
+  // (few nodes each, cache-friendly, no copies). Graph inputs and outputs stay per param.
+  const groups = updateGroups(params, decayed, opts.fusedUpdateMaxElements ?? FUSED_UPDATE_MAX_ELEMENTS);
+  const flat = (vs: readonly Value[]): Value => (vs.length === 1 ? (vs[0] as Value) : b.concat(vs.map((v) => (v.shape.length === 1 ? v : b.reshape(v, [-1]))), 0));
+  const units = groups.map((idx) =>
+    idx.length === 1
+      ? { idx, p: params[idx[0] as number]?.value as Value, m: moments[idx[0] as number]?.m as Value, v: moments[idx[0] as number]?.v as Value, g: raw[idx[0] as number] as Value }
+      : {
+          idx,
+          p: flat(idx.map((i) => params[i]?.value as Value)),
+          m: flat(idx.map((i) => moments[i]?.m as Value)),
+          v: flat(idx.map((i) => moments[i]?.v as Value)),
+          g: flat(idx.map((i) => raw[i] as Value)),
+        },
+  );
 
   // Global L2 norm over all gradients, reported before clipping (like clip_grad_norm_'s return).
-  const sq = raw.map((g) => b.reduceSum(b.mul(g, g), undefined, false)).reduce((acc, s) => b.add(acc, s));
+  const sq = units.map((u) => b.reduceSum(b.mul(u.g, u.g), undefined, false)).reduce((acc, x) => b.add(acc, x));
   const norm = b.sqrt(sq);
-  let grads = raw;
-  if (cfg.maxGradNorm !== undefined) {
-    const coef = b.min(b.scalar(1), b.div(b.scalar(cfg.maxGradNorm), b.add(norm, b.scalar(1e-6))));
-    grads = raw.map((g) => b.mul(g, coef));
-  }
+  const coef = cfg.maxGradNorm === undefined ? undefined : b.min(b.scalar(1), b.div(b.scalar(cfg.maxGradNorm), b.add(norm, b.scalar(1e-6))));
 
   const stepSize = b.div(lr, bc1);
   const sqrtBc2 = b.sqrt(bc2);
-  const decayed = (p: string): boolean => cfg.weightDecay !== 0 && (cfg.decay?.(p) ?? true);
-  const nextP: Value[] = [];
-  const nextM: Value[] = [];
-  const nextV: Value[] = [];
-  params.forEach(({ value: p }, i) => {
-    let g = grads[i] as Value;
-    const m = b.input(trainNames.m(p.name), p.shape);
-    const v = b.input(trainNames.v(p.name), p.shape);
-    let p0 = p;
-    if (decayed(p.name)) {
-      if (cfg.mode === 'adam') g = b.add(g, b.mul(p, b.scalar(cfg.weightDecay)));
-      else p0 = b.mul(p, b.sub(b.scalar(1), b.mul(lr, b.scalar(cfg.weightDecay))));
+  const nextP = new Map<number, Value>();
+  const nextM = new Map<number, Value>();
+  const nextV = new Map<number, Value>();
+  for (const u of units) {
+    const single = u.idx.length === 1 ? (params[u.idx[0] as number]?.value.name as string) : undefined;
+    // A single param's update ends in nodes named like the graph outputs (no Identity needed).
+    const named = (op: string, ins: readonly Value[], out: string): Value => (single ? (b.node(op, ins, {}, { names: [out] })[0] as Value) : b.node(op, ins)[0] as Value);
+    let g = coef ? b.mul(u.g, coef) : u.g;
+    let p0 = u.p;
+    if (decayed(params[u.idx[0] as number]?.value.name as string)) {
+      if (cfg.mode === 'adam') g = b.add(g, b.mul(u.p, b.scalar(cfg.weightDecay)));
+      else p0 = b.mul(u.p, b.sub(b.scalar(1), b.mul(lr, b.scalar(cfg.weightDecay))));
     }
-    const m1 = b.add(b.mul(m, b.scalar(cfg.beta1)), b.mul(g, b.scalar(1 - cfg.beta1)));
-    const v1 = b.add(b.mul(v, b.scalar(cfg.beta2)), b.mul(b.mul(g, g), b.scalar(1 - cfg.beta2)));
+    const m1 = named('Add', [b.mul(u.m, b.scalar(cfg.beta1)), b.mul(g, b.scalar(1 - cfg.beta1))], trainNames.next(trainNames.m(single ?? '')));
+    const v1 = named('Add', [b.mul(u.v, b.scalar(cfg.beta2)), b.mul(b.mul(g, g), b.scalar(1 - cfg.beta2))], trainNames.next(trainNames.v(single ?? '')));
     const denom = b.add(b.div(b.sqrt(v1), sqrtBc2), b.scalar(cfg.eps));
-    nextP.push(b.sub(p0, b.mul(stepSize, b.div(m1, denom))));
-    nextM.push(m1);
-    nextV.push(v1);
-  });
-  params.forEach(({ value: p }, i) => b.output(nextP[i] as Value, trainNames.next(p.name)));
-  params.forEach(({ value: p }, i) => b.output(nextM[i] as Value, trainNames.next(trainNames.m(p.name))));
-  params.forEach(({ value: p }, i) => b.output(nextV[i] as Value, trainNames.next(trainNames.v(p.name))));
+    const p1 = named('Sub', [p0, b.mul(stepSize, b.div(m1, denom))], trainNames.next(single ?? ''));
+    if (single !== undefined) {
+      const i = u.idx[0] as number;
+      nextP.set(i, p1);
+      nextM.set(i, m1);
+      nextV.set(i, v1);
+      continue;
+    }
+    let off = 0;
+    for (const i of u.idx) {
+      const p = params[i]?.value as Value;
+      const n = p.shape.reduce((a, d) => a * d, 1);
+      const back = (x: Value, out: string): Value => {
+        if (p.shape.length === 1) return b.node('Slice', [x, b.int64([off]), b.int64([off + n])], {}, { names: [out] })[0] as Value;
+        return b.node('Reshape', [b.slice(x, [off], [off + n]), b.int64(p.shape)], {}, { names: [out] })[0] as Value;
+      };
+      nextP.set(i, back(p1, trainNames.next(p.name)));
+      nextM.set(i, back(m1, trainNames.next(trainNames.m(p.name))));
+      nextV.set(i, back(v1, trainNames.next(trainNames.v(p.name))));
+      off += n;
+    }
+  }
+  params.forEach((_, i) => b.output(nextP.get(i) as Value));
+  params.forEach((_, i) => b.output(nextM.get(i) as Value));
+  params.forEach((_, i) => b.output(nextV.get(i) as Value));
   b.output(loss.shape.length === 0 ? loss : b.reshape(loss, []), trainNames.loss);
   b.output(norm, trainNames.gradNorm);
 
