@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { histogramSvg, rocSvg } from './charts';
+import { escapeHtml } from './html-escape';
+import { buildHtmlReport, type HtmlReportInput } from './html-report';
+import { pngDataUrl } from './png';
+import { SCAN_REPORT_VERSION, type ScanReport } from './scan-report';
+
+const HOSTILE = [`<script>alert(1)</script>.png`, `=cmd<b>"x".png`, `'onerror='alert(1)'.png`, '`tick`&amp;.png', '"><img src=x onerror=alert(1)>'];
+
+describe('escapeHtml', () => {
+  it('escapes every character that can end text, a tag or an attribute', () => {
+    expect(escapeHtml(`<script>alert("x")</script>`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(escapeHtml(`=cmd<b>"x".png`)).toBe('=cmd&lt;b&gt;&quot;x&quot;.png');
+    expect(escapeHtml(`it's \`a\` & b`)).toBe('it&#39;s &#96;a&#96; &amp; b');
+    expect(escapeHtml('&lt;')).toBe('&amp;lt;'); // no double-decoding shortcuts
+    expect(escapeHtml(42)).toBe('42');
+    expect(escapeHtml(null)).toBe('null');
+  });
+  it('leaves no raw markup characters in hostile names', () => {
+    for (const s of HOSTILE) expect(escapeHtml(s)).not.toMatch(/[<>"'`]/);
+  });
+});
+
+function input(paths: readonly string[]): HtmlReportInput {
+  const images = paths.map((path, i) => ({ path, score: 1 - i * 0.1, dedeScore: 10 - i, pValue: 0.01 * (i + 1), flagged: i < 3 }));
+  const report: ScanReport = {
+    format: 'dede-scan-report',
+    version: SCAN_REPORT_VERSION,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    tool: { name: 'dede-web', version: '0.1.0' },
+    encoder: { name: '<enc>.onnx', sha256: 'a'.repeat(64) },
+    decoder: { name: 'decoder"x.onnx', sha256: 'b'.repeat(64) },
+    settings: { note: '<i>hi</i>', nested: { a: '</dd><script>' } },
+    threshold: 0.5,
+    calibration: { method: { method: 'fpr', target: 0.05 } },
+    summary: { scanned: images.length, flagged: 3, unreadable: 1 },
+    images,
+    unreadable: [{ path: '<bad>.png', reason: 'not an <image>' }],
+  };
+  const px = pngDataUrl(new Uint8Array(4 * 4 * 3).fill(200), 4, 4);
+  return {
+    report,
+    encoderFacts: { Revision: 'main<script>', Commit: null },
+    decoderFacts: { Run: 'r"1' },
+    calibratedThreshold: 0.6,
+    folders: [{ name: 'suspect<x>', role: 'Suspect', count: images.length, flagged: 3 }],
+    histogramSvg: histogramSvg([{ label: '<clean>', values: [0.1, 0.2, 0.3], color: '#4477aa' }, { label: 'suspect', values: images.map((i) => i.score), color: '#ee6677' }], 0.5, { title: 'scores "x"' }),
+    evaluation: { definition: 'pos <p>', auroc: 0.9, positives: 2, negatives: 3, tp: 2, fp: 1, tn: 2, fn: 0, tpr: 1, fpr: 1 / 3, rocSvg: rocSvg([{ fpr: 0, tpr: 0 }, { fpr: 0.5, tpr: 1 }, { fpr: 1, tpr: 1 }], { fpr: 1 / 3, tpr: 1 }, 'ROC') },
+    top: images.slice(0, 3).map((i) => ({ ...i, folder: 'suspect<x>', original: px, heatmap: px })),
+    flaggedTotal: 3,
+    triggerMap: { image: px, note: 'note <b>' },
+    colormap: 'viridis',
+  };
+}
+
+describe('buildHtmlReport', () => {
+  const html = buildHtmlReport(input(HOSTILE));
+
+  it('is one document with no scripts and no external references', () => {
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/\son\w+\s*=/i); // no event-handler attributes
+    expect(html).not.toMatch(/https?:|\/\/[a-z]/i);
+    expect(html).not.toMatch(/<link|@import|url\(/i);
+    const srcs = [...html.matchAll(/\s(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(srcs.length).toBeGreaterThan(0);
+    for (const s of srcs) expect(s).toMatch(/^data:image\/png;base64,/);
+    expect(html).toContain("default-src 'none'");
+  });
+
+  it('escapes every outside string', () => {
+    expect(html).toContain('=cmd&lt;b&gt;&quot;x&quot;.png');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;.png');
+    expect(html).toContain('&lt;enc&gt;.onnx');
+    expect(html).toContain('main&lt;script&gt;');
+    expect(html).toContain('&lt;bad&gt;.png');
+    expect(html).toContain('&lt;clean&gt;');
+    // The settings' nested JSON is escaped too.
+    expect(html).toContain('&lt;/dd&gt;&lt;script&gt;');
+    expect(html).not.toContain('<b>');
+    expect(html).not.toContain('<i>');
+  });
+
+  it('shows the summary, hashes, charts, evaluation and images', () => {
+    expect(html).toContain('a'.repeat(64));
+    expect(html).toContain('b'.repeat(64));
+    expect(html.match(/<svg/g)).toHaveLength(2);
+    expect(html).toContain('AUROC');
+    expect(html).toContain('moved in review; calibrated τ = 0.6000');
+    expect(html.match(/<img /g)).toHaveLength(7);
+  });
+
+  it('refuses images that are not inline PNGs', () => {
+    const bad = input(['a.png']);
+    expect(() => buildHtmlReport({ ...bad, top: [{ ...bad.top[0]!, original: 'https://example.com/x.png' }] })).toThrow(/data URLs/);
+    expect(() => buildHtmlReport({ ...bad, top: [{ ...bad.top[0]!, original: 'data:image/png;base64,AAA" onload="x' }] })).toThrow(/data URLs/);
+  });
+});

@@ -1,0 +1,125 @@
+// A single self-contained HTML report of a scan: no scripts, no external references; charts are
+// inline SVG, images inline PNG data URLs, and every string from the outside is HTML-escaped.
+import { escapeHtml } from './html-escape';
+import type { ScanReport } from './scan-report';
+
+export const HTML_REPORT_VERSION = 1;
+
+export interface HtmlReportImage {
+  readonly path: string;
+  readonly folder: string;
+  readonly score: number;
+  readonly dedeScore: number;
+  readonly pValue: number;
+  /** data:image/png;base64,… of the original (working resolution). */
+  readonly original: string;
+  /** data:image/png;base64,… of the error heatmap over the image, or null when unavailable. */
+  readonly heatmap: string | null;
+}
+
+export interface HtmlReportEvaluation {
+  /** Plain-language definition of positives and negatives. */
+  readonly definition: string;
+  readonly auroc: number;
+  readonly positives: number;
+  readonly negatives: number;
+  readonly tp: number;
+  readonly fp: number;
+  readonly tn: number;
+  readonly fn: number;
+  readonly tpr: number | null;
+  readonly fpr: number | null;
+  /** Inline SVG of the ROC curve (built by charts.rocSvg). */
+  readonly rocSvg: string;
+}
+
+export interface HtmlReportInput {
+  readonly report: ScanReport;
+  /** Extra model facts (revision, commit, repository) shown with the hashes. */
+  readonly encoderFacts: Readonly<Record<string, string | null>>;
+  readonly decoderFacts: Readonly<Record<string, string | null>>;
+  /** The threshold the calibration gave, when the reviewer moved it (report.threshold is the one applied). */
+  readonly calibratedThreshold: number;
+  readonly folders: readonly { readonly name: string; readonly role: string; readonly count: number; readonly flagged: number }[];
+  /** Inline SVG of the score histogram (charts.histogramSvg). */
+  readonly histogramSvg: string;
+  readonly evaluation: HtmlReportEvaluation | null;
+  readonly top: readonly HtmlReportImage[];
+  /** How many flagged images exist in all (the top list may be a part). */
+  readonly flaggedTotal: number;
+  readonly triggerMap: { readonly image: string; readonly note: string } | null;
+  readonly colormap: string;
+}
+
+const DATA_PNG = /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/;
+
+function img(src: string, alt: string, cls: string): string {
+  // Only inline PNGs: a path or URL would make the report depend on something outside it.
+  if (!DATA_PNG.test(src)) throw new Error('HTML report images must be PNG data URLs.');
+  return `<img class="${cls}" src="${src}" alt="${escapeHtml(alt)}" width="96" height="96">`;
+}
+
+const num = (v: number, digits = 5): string => (Number.isFinite(v) ? v.toPrecision(digits) : String(v));
+const pct = (v: number | null): string => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
+
+function valueText(v: unknown): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function facts(rows: readonly (readonly [string, unknown])[]): string {
+  return `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(valueText(v))}</dd>`).join('')}</dl>`;
+}
+
+const STYLE = `
+:root{color-scheme:light dark;--fg:#1a1d21;--bg:#fff;--muted:#5a6270;--border:#d9dde3;--flag:#8a1414}
+@media (prefers-color-scheme:dark){:root{--fg:#e7e9ee;--bg:#16181c;--muted:#a3abb8;--border:#343a44;--flag:#ffb4b4}svg{background:#fff;border-radius:6px}}
+body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:2rem auto;max-width:60rem;padding:0 1rem}
+h1{margin-bottom:.25rem}h2{margin-top:2rem;border-bottom:1px solid var(--border);padding-bottom:.25rem}
+.muted{color:var(--muted)}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--border);vertical-align:middle}
+td.path{overflow-wrap:anywhere;max-width:22rem}.num{font-variant-numeric:tabular-nums}
+img.px{image-rendering:pixelated;border-radius:4px;border:1px solid var(--border)}
+.metrics{display:flex;flex-wrap:wrap;gap:1.5rem}.metrics div{display:grid}.metrics strong{font-size:1.3rem}
+.flag{color:var(--flag);font-weight:600}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
+`;
+
+export function buildHtmlReport(input: HtmlReportInput): string {
+  const r = input.report;
+  const moved = r.threshold !== input.calibratedThreshold;
+  const ev = input.evaluation;
+  const rows = input.top
+    .map(
+      (t, i) => `<tr><td class="num">${i + 1}</td><td>${img(t.original, `Original of ${t.path}`, 'px')}</td><td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td><td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td></tr>`,
+    )
+    .join('');
+  const sections = [
+    `<header><h1>DeDe scan report</h1><p class="muted">${escapeHtml(r.createdAt)} · ${escapeHtml(r.tool.name)} ${escapeHtml(r.tool.version)} · report format ${escapeHtml(r.format)} v${r.version} (HTML v${HTML_REPORT_VERSION})</p></header>`,
+    `<section><h2>Summary</h2><div class="metrics"><div><strong>${r.summary.scanned}</strong><span class="muted">images scanned</span></div><div><strong class="flag">${r.summary.flagged}</strong><span class="muted">flagged (score &gt; τ)</span></div><div><strong>${escapeHtml(num(r.threshold))}</strong><span class="muted">threshold τ${moved ? ` (moved in review; calibrated τ = ${escapeHtml(num(input.calibratedThreshold))})` : ' (calibrated)'}</span></div><div><strong>${r.summary.unreadable}</strong><span class="muted">unreadable</span></div></div>`,
+    `<table><thead><tr><th>Folder</th><th>Role</th><th>Images</th><th>Flagged</th></tr></thead><tbody>${input.folders.map((f) => `<tr><td>${escapeHtml(f.name)}</td><td>${escapeHtml(f.role)}</td><td class="num">${f.count}</td><td class="num">${f.flagged}</td></tr>`).join('')}</tbody></table></section>`,
+    `<section><h2>Score distribution</h2>${input.histogramSvg}</section>`,
+    ev
+      ? `<section><h2>Detection quality</h2><p class="muted">${escapeHtml(ev.definition)}</p><div class="metrics"><div><strong>${escapeHtml(ev.auroc.toFixed(3))}</strong><span class="muted">AUROC</span></div><div><strong>${pct(ev.tpr)}</strong><span class="muted">TPR at τ</span></div><div><strong>${pct(ev.fpr)}</strong><span class="muted">FPR at τ</span></div></div>${facts([['Positives', ev.positives], ['Negatives', ev.negatives], ['True positives', ev.tp], ['False positives', ev.fp], ['True negatives', ev.tn], ['False negatives', ev.fn]])}${ev.rocSvg}</section>`
+      : '',
+    `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first. Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.</p>${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th><th>Error</th><th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th></tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
+    input.triggerMap ? `<section><h2>Trigger map</h2><p class="muted">${escapeHtml(input.triggerMap.note)}</p>${img(input.triggerMap.image, 'Mean error of flagged minus unflagged images', 'px')}</section>` : '',
+    `<section><h2>Models</h2><h3>Encoder</h3>${facts([['Name', r.encoder.name], ['SHA-256', r.encoder.sha256], ...Object.entries(input.encoderFacts)])}<h3>Decoder</h3>${facts([['Name', r.decoder.name], ['SHA-256', r.decoder.sha256], ...Object.entries(input.decoderFacts)])}</section>`,
+    `<section><h2>Settings</h2>${facts(Object.entries(r.settings))}<h3>Calibration</h3>${facts(Object.entries(r.calibration))}</section>`,
+    r.unreadable.length > 0 ? `<section><h2>Unreadable files</h2><ul>${r.unreadable.map((u) => `<li><code>${escapeHtml(u.path)}</code>: ${escapeHtml(u.reason)}</li>`).join('')}</ul></section>` : '',
+  ];
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>DeDe scan report · ${escapeHtml(r.createdAt)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${sections.filter((s) => s !== '').join('\n')}
+</body>
+</html>
+`;
+}
