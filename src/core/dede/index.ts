@@ -12,3 +12,6 @@ export * from './scorer';
 export * from './decoder-file';
 export * from './calibrate';
 export * from './metrics';
+export * from './collapse';
+export * from './fusion';
+export * from './set-scan';

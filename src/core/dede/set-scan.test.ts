@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { SyntheticWorld, type SyntheticSet } from './__fixtures__/synthetic-set';
+import { auroc, confusionAt, rocCurve } from './metrics';
+import { scoreFolderSet, type FolderSetSettings } from './set-scan';
+
+const world = new SyntheticWorld(1);
+// Clean reference: 1,000 images for the collapse p-values, 1,000 other ones for the DeDe p-values.
+const refCollapse = world.clean(1000, 900);
+const refDede = world.clean(1000, 901);
+const cleanRef = { embeddings: refCollapse.embeddings, fingerprints: refCollapse.fingerprints, dedeScores: refDede.dedeScores };
+
+function scan(f: SyntheticSet, settings: FolderSetSettings) {
+  return scoreFolderSet({ embeddings: f.embeddings, fingerprints: f.fingerprints, dedeScores: f.dedeScores, cleanRef }, settings);
+}
+
+/** Realised TPR/FPR of the `flagged` verdicts. */
+function rates(flagged: readonly boolean[], labels: readonly boolean[]): { tpr: number; fpr: number } {
+  const c = confusionAt(
+    flagged.map((f) => (f ? 1 : 0)),
+    labels,
+    0.5,
+  );
+  return { tpr: c.tpr ?? NaN, fpr: c.fpr ?? NaN };
+}
+
+describe('scoreFolderSet', () => {
+  it('keeps every component per image and flags at the fused p-value', () => {
+    const f = world.folder({ n: 300, triggered: 15, seed: 40 });
+    const r = scan(f, { targetFpr: 0.05 });
+    expect(r.images).toHaveLength(300);
+    expect(r).toMatchObject({ targetFpr: 0.05, fusion: 'bonferroni', weights: { dede: 0.75, collapse: 0.25 }, k: 5, cleanDedeCount: 1000, cleanCollapseCount: 1000 });
+    for (const [i, v] of r.images.entries()) {
+      expect(v.dedeScore).toBe(f.dedeScores[i]);
+      expect(v.fusedP).toBeCloseTo(Math.min(1, v.dedePValue / 0.75, v.collapsePValue / 0.25), 12);
+      expect(v.score).toBeCloseTo(-Math.log10(Math.min(v.dedePValue / 0.75, v.collapsePValue / 0.25)), 9);
+      expect(v.flagged).toBe(v.fusedP <= 0.05);
+    }
+    expect(r.flaggedCount).toBe(r.images.filter((v) => v.flagged).length);
+    const fisher = scan(f, { targetFpr: 0.05, fusion: 'fisher' });
+    expect(fisher.weights).toBeNull();
+  });
+
+  for (const [triggered, label] of [
+    [20, '1%'],
+    [100, '5%'],
+    [400, '20%'],
+  ] as const) {
+    it(`detects a ${label} poisoned folder of 2,000 (fused AUROC ≥ 0.99${triggered > 20 ? ', TPR ≥ 97% at FPR ≤ 3%' : ''})`, () => {
+      const f = world.folder({ n: 2000, triggered, seed: 50 + triggered });
+      const r = scan(f, { targetFpr: 0.03 });
+      const fused = auroc(
+        r.images.map((v) => v.score),
+        f.labels,
+      );
+      const dedeAlone = auroc(f.dedeScores, f.labels);
+      expect(fused).toBeGreaterThanOrEqual(0.99);
+      expect(fused).toBeGreaterThanOrEqual(dedeAlone);
+      const scores = r.images.map((v) => v.score);
+      const bestTpr = Math.max(...rocCurve(scores, f.labels).filter((pt) => pt.fpr <= 0.03).map((pt) => pt.tpr));
+      expect(bestTpr).toBeGreaterThanOrEqual(0.97);
+      // The verdict at the 3% target itself (its realised FPR varies with the reference draw).
+      const { tpr, fpr } = rates(
+        r.images.map((v) => v.flagged),
+        f.labels,
+      );
+      expect(fpr).toBeLessThanOrEqual(0.04);
+      expect(tpr).toBeGreaterThanOrEqual(0.97);
+    });
+  }
+
+  it('a single triggered image ranks about as high as with the DeDe score alone', () => {
+    let fusedSum = 0;
+    let dedeSum = 0;
+    let fusedFlags = 0;
+    let dedeFlags = 0;
+    const folders = 30;
+    for (let s = 0; s < folders; s++) {
+      const f = world.folder({ n: 400, triggered: 1, seed: 300 + s, dedeShift: 2.5 });
+      const r = scan(f, { targetFpr: 0.05 });
+      fusedSum += auroc(
+        r.images.map((v) => v.score),
+        f.labels,
+      );
+      dedeSum += auroc(f.dedeScores, f.labels);
+      const t = f.labels.indexOf(true);
+      if (r.images[t]?.flagged) fusedFlags++;
+      if ((r.images[t]?.dedePValue as number) <= 0.05) dedeFlags++;
+    }
+    expect(fusedSum / folders).toBeGreaterThan(dedeSum / folders - 0.01);
+    expect(fusedFlags).toBeGreaterThanOrEqual(dedeFlags - 2);
+  });
+
+  it('clean-encoder control: the collapse score does not separate, the verdict falls back on DeDe', () => {
+    const f = world.folder({ n: 2000, triggered: 340, seed: 60, encoder: 'clean' });
+    const r = scan(f, { targetFpr: 0.05 });
+    expect(
+      auroc(
+        r.images.map((v) => v.collapseScore),
+        f.labels,
+      ),
+    ).toBeLessThanOrEqual(0.7);
+    expect(
+      rates(
+        r.images.map((v) => v.flagged),
+        f.labels,
+      ).fpr,
+    ).toBeLessThanOrEqual(0.06);
+  });
+
+  it('a clean folder salted with exact and near duplicates keeps its realised FPR within 1 point of the target', () => {
+    // The realised FPR given one clean reference of 1,000 varies around the target (conformal
+    // coverage is exact on average over reference draws), so pool four folders, each with its own.
+    for (const targetFpr of [0.05, 0.1]) {
+      let falsePositives = 0;
+      let total = 0;
+      for (let s = 0; s < 4; s++) {
+        const ref = world.clean(1000, 700 + s);
+        const refScores = world.clean(1000, 710 + s).dedeScores;
+        // 300 duplicated pairs among 2,000 images: 30% of the folder has a near-twin.
+        const f = world.folder({ n: 2000, duplicates: 300, seed: 70 + s });
+        const r = scoreFolderSet({ embeddings: f.embeddings, fingerprints: f.fingerprints, dedeScores: f.dedeScores, cleanRef: { embeddings: ref.embeddings, fingerprints: ref.fingerprints, dedeScores: refScores } }, { targetFpr });
+        falsePositives += r.flaggedCount;
+        total += 2000;
+      }
+      expect(Math.abs(falsePositives / total - targetFpr)).toBeLessThanOrEqual(0.01);
+    }
+  });
+
+  it('refuses a clean reference too small for a component to reach the target', () => {
+    const f = world.folder({ n: 100, seed: 80 });
+    const small = world.clean(100, 81);
+    expect(() => scoreFolderSet({ embeddings: f.embeddings, fingerprints: f.fingerprints, dedeScores: f.dedeScores, cleanRef: { ...cleanRef, embeddings: small.embeddings, fingerprints: small.fingerprints } }, { targetFpr: 0.01 })).toThrow(
+      /100 clean reference embeddings.*add clean reference images/,
+    );
+    expect(() => scan(f, { targetFpr: 0 })).toThrow(/\(0, 1\)/);
+    expect(() => scoreFolderSet({ embeddings: f.embeddings, dedeScores: f.dedeScores.subarray(1), cleanRef }, { targetFpr: 0.05 })).toThrow(/99 DeDe scores for 100/);
+  });
+});

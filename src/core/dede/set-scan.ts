@@ -1,0 +1,142 @@
+// One verdict per scanned image from the per-image DeDe score and the set-level collapse score
+// (collapse.ts), each a conformal p-value on clean reference data, fused (fusion.ts) and flagged at
+// one target FPR. Pure TS: the caller supplies the embeddings and DeDe scores it already computed.
+//
+// Default fusion: weighted Bonferroni giving the DeDe p-value 3/4 of α and the collapse p-value 1/4.
+// A collapsed (triggered) image is more similar to its neighbours than any clean reference image,
+// so its collapse p-value sits at the floor 1/(M+1) and a small share of α suffices (it needs
+// M ≥ 4/α − 1 clean reference embeddings, checked); the DeDe score is graded, and its share is what
+// a folder without a collapse partner (a single triggered image, a clean encoder) is judged by:
+// 3/4 of α instead of 1/2 keeps it closer to the DeDe score alone.
+
+import { pValues } from './calibrate';
+import { calibratedCollapse, DEFAULT_COLLAPSE_K, rowCount, type CollapseSettings, type Rows } from './collapse';
+import { componentReach, DEFAULT_FUSION, flaggedAt, fusePValues, type FusionMethod, type FusionOptions } from './fusion';
+
+export interface FolderSetInput {
+  /** [n, d] encoder embeddings of the scanned folder. */
+  readonly embeddings: Rows;
+  /** [n, f] pixel fingerprints of the folder (collapse.pixelFingerprints); excludes near-duplicates. */
+  readonly fingerprints?: Rows;
+  /** [n] per-image DeDe scores of the folder (the Scorer's robust `score`, or whichever kind the clean scores are). */
+  readonly dedeScores: ArrayLike<number>;
+  readonly cleanRef: CleanReference;
+}
+
+/**
+ * Clean images for calibration. The two parts may be different images and sizes. DeDe scores must
+ * come from images the decoder did not train on (held-back); collapse reference images should not
+ * also sit in the folder (or fingerprints must be given, which excludes them as near-duplicates).
+ */
+export interface CleanReference {
+  /** [M, d] embeddings of clean images, scored against the folder for the collapse p-values. */
+  readonly embeddings: Rows;
+  /** [M, f] their fingerprints; required when the folder has fingerprints. */
+  readonly fingerprints?: Rows;
+  /** DeDe scores of clean held-back images (same kind as FolderSetInput.dedeScores). */
+  readonly dedeScores: ArrayLike<number>;
+}
+
+/** Shares of α for weighted Bonferroni (see the header). */
+export interface SetFusionWeights {
+  readonly dede: number;
+  readonly collapse: number;
+}
+
+export const DEFAULT_SET_WEIGHTS: SetFusionWeights = Object.freeze({ dede: 0.75, collapse: 0.25 });
+
+export interface FolderSetSettings extends CollapseSettings {
+  /** Target per-image false-positive rate α in (0, 1). */
+  readonly targetFpr: number;
+  /** Default DEFAULT_FUSION (Bonferroni min-p; see fusion.ts for why). */
+  readonly fusion?: FusionMethod;
+  /** Bonferroni only; default DEFAULT_SET_WEIGHTS. */
+  readonly weights?: SetFusionWeights;
+}
+
+export interface SetImageVerdict {
+  /** The fused verdict score, −log10 of the combined p-value (higher = more suspicious). */
+  readonly score: number;
+  /** The combined p-value; flagged iff fusedP ≤ targetFpr. */
+  readonly fusedP: number;
+  /** The image's DeDe score as given, and its conformal p-value on the clean DeDe scores. */
+  readonly dedeScore: number;
+  readonly dedePValue: number;
+  /** Mean cosine similarity to the k nearest other folder images, and its p-value (collapse.ts). */
+  readonly collapseScore: number;
+  readonly collapsePValue: number;
+  readonly flagged: boolean;
+}
+
+export interface FolderSetResult {
+  readonly images: SetImageVerdict[];
+  readonly targetFpr: number;
+  readonly fusion: FusionMethod;
+  /** Bonferroni shares of α actually used (null for Fisher). */
+  readonly weights: SetFusionWeights | null;
+  /** The collapse neighbour count actually used. */
+  readonly k: number;
+  /** Clean reference sizes behind each p-value (they bound the smallest p-value). */
+  readonly cleanDedeCount: number;
+  readonly cleanCollapseCount: number;
+  readonly flaggedCount: number;
+}
+
+/**
+ * Scores a folder as a set. Throws when the clean reference is too small for any image to reach
+ * the target (each p-value's floor is 1/(M + 1), and the fused floor must be ≤ α).
+ */
+export function scoreFolderSet(input: FolderSetInput, settings: FolderSetSettings): FolderSetResult {
+  const alpha = settings.targetFpr;
+  if (!(alpha > 0 && alpha < 1)) throw new Error(`set scan: target false-positive rate must be in (0, 1), got ${alpha}`);
+  const method = settings.fusion ?? DEFAULT_FUSION;
+  const n = rowCount(input.embeddings, 'folder embeddings');
+  if (input.dedeScores.length !== n) throw new Error(`set scan: ${input.dedeScores.length} DeDe scores for ${n} embeddings`);
+  const cleanDede = finiteSorted(input.cleanRef.dedeScores, 'clean DeDe score');
+  finiteSorted(input.dedeScores, 'DeDe score');
+  const M = rowCount(input.cleanRef.embeddings, 'clean reference embeddings');
+  const weights = method === 'bonferroni' ? (settings.weights ?? DEFAULT_SET_WEIGHTS) : null;
+  const fusion: FusionOptions = weights ? { method, weights: [weights.dede, weights.collapse] } : { method };
+  const reach = componentReach([cleanDede.length, M], fusion);
+  (['DeDe scores', 'reference embeddings'] as const).forEach((what, j) => {
+    const r = reach[j] as number;
+    if (!flaggedAt(r, alpha)) throw new Error(`set scan: with ${[cleanDede.length, M][j]} clean ${what} that component alone can reach a fused p-value of ${r.toPrecision(3)}, above the target ${alpha}; add clean reference images`);
+  });
+  const collapse = calibratedCollapse(
+    { embeddings: input.embeddings, ...(input.fingerprints ? { fingerprints: input.fingerprints } : {}) },
+    { embeddings: input.cleanRef.embeddings, ...(input.cleanRef.fingerprints ? { fingerprints: input.cleanRef.fingerprints } : {}) },
+    settings,
+  );
+  const dedeP = pValues(input.dedeScores, { cleanScores: cleanDede });
+  const fused = fusePValues([dedeP, collapse.pValues], fusion);
+  const images: SetImageVerdict[] = Array.from({ length: n }, (_, i) => {
+    const fusedP = fused.fusedP[i] as number;
+    return {
+      score: fused.fusedScore[i] as number,
+      fusedP,
+      dedeScore: input.dedeScores[i] as number,
+      dedePValue: dedeP[i] as number,
+      collapseScore: collapse.scores[i] as number,
+      collapsePValue: collapse.pValues[i] as number,
+      flagged: flaggedAt(fusedP, alpha),
+    };
+  });
+  return {
+    images,
+    targetFpr: alpha,
+    fusion: method,
+    weights,
+    k: settings.k ?? DEFAULT_COLLAPSE_K,
+    cleanDedeCount: cleanDede.length,
+    cleanCollapseCount: M,
+    flaggedCount: images.filter((v) => v.flagged).length,
+  };
+}
+
+function finiteSorted(values: ArrayLike<number>, what: string): number[] {
+  const out = Array.from(values);
+  out.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new Error(`set scan: ${what} #${i} is ${v}; scores must be finite`);
+  });
+  return out.sort((a, b) => a - b);
+}
