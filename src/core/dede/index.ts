@@ -15,3 +15,4 @@ export * from './metrics';
 export * from './collapse';
 export * from './fusion';
 export * from './set-scan';
+export * from './reveal';
