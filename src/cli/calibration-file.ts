@@ -17,6 +17,8 @@ export interface CalibrationFile {
   readonly calibration: Calibration;
   readonly heldOut: HeldOutReport;
   readonly images: number;
+  /** Absolute path of the clean folder: scan uses it as the collapse reference by default. */
+  readonly cleanImages: string;
 }
 
 export async function readCalibrationFile(path: string): Promise<CalibrationFile> {

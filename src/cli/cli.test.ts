@@ -69,13 +69,27 @@ describe('dede CLI', () => {
     );
     expect(report.unreadable.map((u) => u.path)).toEqual(['broken.png', 'empty.jpg', 'notes.txt']);
     expect(report.unreadable.find((u) => u.path === 'empty.jpg')!.reason).toMatch(/empty file/);
+    // The fused verdict: every component kept, flagged iff the combined p-value ≤ the target FPR.
+    expect(report.settings['verdict']).toMatchObject({ kind: 'fused', targetFpr: 0.1, fusion: 'bonferroni', referenceImages: 48 });
     for (const r of report.images) {
-      expect(r.flagged).toBe(r.score > report.threshold);
+      expect(r.flagged).toBe(r.pValue <= 0.1);
+      expect(r.score).toBeCloseTo(-Math.log10(Math.min(r.decoderPValue! / 0.75, r.collapsePValue! / 0.25)), 6);
       expect(r.pValue).toBeGreaterThan(0);
       expect(r.pValue).toBeLessThanOrEqual(1);
       expect(r.dedeScore).toBeGreaterThan(0);
+      expect(r.collapseScore).toBeGreaterThan(-1);
+      expect(r.collapseScore).toBeLessThanOrEqual(1);
     }
     expect(report.summary).toEqual({ scanned: 12, flagged: report.images.filter((r) => r.flagged).length, unreadable: 3 });
+
+    // Decoder score alone: flags follow the calibrated threshold.
+    const plainPath = join(dir, 'plain.json');
+    expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', plainPath, '--no-collapse')).toBe(0);
+    const plain = JSON.parse(await readFile(plainPath, 'utf8')) as ScanReport;
+    for (const r of plain.images) {
+      expect(r.flagged).toBe(r.score > plain.threshold);
+      expect(r.collapseScore).toBeUndefined();
+    }
 
     const csvPath = join(dir, 'report.csv');
     expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', csvPath)).toBe(0);

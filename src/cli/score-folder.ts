@@ -5,15 +5,50 @@ import { Scorer, type ScorerSettings } from '../core/dede/scorer';
 import { createRuntime } from '../core/runtime/session';
 import type { CliDecoder } from './decoder-io';
 import type { CliEncoder } from './encoder';
-import { loadImageFolder, normalizedBatch, type Unreadable } from './node-images';
+import { loadImageFolder, normalizedBatch, type LoadedImages, type Unreadable } from './node-images';
+import { pixelFingerprints, type Rows } from '../core/dede/collapse';
 import { progressLine } from './progress';
 
 export interface FolderScores {
   readonly paths: readonly string[];
   readonly scores: Float64Array;
   readonly dedeScores: Float64Array;
+  /** [n, dim] encoder embeddings (for the set-level collapse score). */
+  readonly embeddings: Rows;
+  /** [n, f] pixel fingerprints (near-duplicate exclusion in the collapse score). */
+  readonly fingerprints: Rows;
   readonly unreadable: readonly Unreadable[];
   readonly seconds: number;
+}
+
+/** Embeddings and fingerprints of a folder, without decoder scoring (the collapse reference). */
+export async function embedFolder(dir: string, encoder: CliEncoder, label: string): Promise<{ embeddings: Rows; fingerprints: Rows; paths: readonly string[] }> {
+  const runtime = createRuntime(ort, 'cpu');
+  const read = progressLine(`${label}: read`);
+  const images = await loadImageFolder(dir, encoder.preprocessing, (d, t) => read.update(d, t));
+  read.done(`${images.paths.length} images, ${images.unreadable.length} unreadable`);
+  const runner = await EncoderRunner.create(runtime, encoder.spec);
+  const n = images.paths.length;
+  let data = new Float32Array(0);
+  let dim = 0;
+  try {
+    for (let start = 0; start < n; start += CHUNK) {
+      const idx = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => start + i);
+      const r = await runner.embed(normalizedBatch(images, idx, encoder.preprocessing), idx.length);
+      if (dim === 0) {
+        dim = r.dim;
+        data = new Float32Array(n * dim);
+      }
+      data.set(r.data, start * dim);
+    }
+  } finally {
+    await runner.dispose();
+  }
+  return { embeddings: { data, dim }, fingerprints: fingerprintsOf(images), paths: images.paths };
+}
+
+function fingerprintsOf(images: LoadedImages): Rows {
+  return pixelFingerprints(images.rgb, { channels: 3, height: images.height, width: images.width }, { layout: 'hwc' });
 }
 
 const CHUNK = 256;
@@ -38,12 +73,19 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
   const n = encImages.paths.length;
   const scores = new Float64Array(n);
   const dedeScores = new Float64Array(n);
+  let embeddingData = new Float32Array(0);
+  let embeddingDim = 0;
   const bar = progressLine(`${label}: score`);
   try {
     for (let start = 0; start < n; start += CHUNK) {
       const idx = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => start + i);
       const { dim, data } = await runner.embed(normalizedBatch(encImages, idx, encoder.preprocessing), idx.length);
       if (dim !== decoder.cfg.embedDim) throw new Error(`The encoder gives embeddings of size ${dim} but the decoder expects ${decoder.cfg.embedDim}: use the encoder it was trained with.`);
+      if (embeddingDim === 0) {
+        embeddingDim = dim;
+        embeddingData = new Float32Array(n * dim);
+      }
+      embeddingData.set(data, start * dim);
       const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), data);
       results.forEach((r, k) => {
         scores[start + k] = r.score;
@@ -57,5 +99,13 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
   }
   const seconds = (Date.now() - started) / 1000;
   bar.done(`${n} images in ${seconds.toFixed(1)} s`);
-  return { paths: encImages.paths, scores, dedeScores, unreadable: encImages.unreadable, seconds };
+  return {
+    paths: encImages.paths,
+    scores,
+    dedeScores,
+    embeddings: { data: embeddingData, dim: embeddingDim },
+    fingerprints: fingerprintsOf(encImages),
+    unreadable: encImages.unreadable,
+    seconds,
+  };
 }

@@ -1,6 +1,7 @@
 // `dede calibrate`: scores clean images and fixes the flagging threshold, reporting the realised
 // false-positive rate on a held-back part of them.
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { splitCalibration, type CalibrationMethod } from '../../core/dede/calibrate';
 import { fraction, num, parse, required, UsageError, type Options } from '../args';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
@@ -45,6 +46,7 @@ export async function calibrateCommand(argv: readonly string[]): Promise<void> {
     calibration: split.calibration,
     heldOut: split.heldOut,
     images: scored.paths.length,
+    cleanImages: resolve(inputs.images),
   };
   await writeFile(out, `${JSON.stringify(file, null, 2)}\n`);
   const target = method.method === 'fpr' ? `target ${(method.target * 100).toFixed(1)}%` : `μ + ${method.k}σ`;

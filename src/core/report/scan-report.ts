@@ -7,13 +7,22 @@ export const SCAN_REPORT_VERSION = 1;
 export interface ScannedImage {
   /** Path relative to the scanned folder, with forward slashes. */
   readonly path: string;
-  /** The product's robust per-image score (what the threshold applies to). */
+  /**
+   * The verdict score the flag is decided on: with a collapse component, the fused verdict score
+   * (−log10 of the combined p-value); without, the decoder's robust per-image score.
+   */
   readonly score: number;
   /** The paper's raw score: Σ squared error over masked pixels. */
   readonly dedeScore: number;
-  /** Conformal p-value against the clean calibration scores. */
+  /** Conformal p-value of the verdict (the combined one when fused). */
   readonly pValue: number;
   readonly flagged: boolean;
+  /** The decoder's robust per-image score (median of masked patches' errors) and its p-value. */
+  readonly decoderScore?: number;
+  readonly decoderPValue?: number;
+  /** Set-level collapse: mean cosine similarity to the k nearest other images, and its p-value. */
+  readonly collapseScore?: number;
+  readonly collapsePValue?: number;
 }
 
 export interface ModelRef {
@@ -36,13 +45,13 @@ export interface ScanReport {
   readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
 }
 
-export const CSV_COLUMNS = ['path', 'score', 'dedeScore', 'pValue', 'flagged'] as const;
+export const CSV_COLUMNS = ['path', 'score', 'pValue', 'flagged', 'dedeScore', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const;
 
 export function scanReportCsv(report: Pick<ScanReport, 'images'>): string {
   return Papa.unparse(
     {
       fields: [...CSV_COLUMNS],
-      data: report.images.map((r) => [r.path, r.score, r.dedeScore, r.pValue, r.flagged]),
+      data: report.images.map((r) => [r.path, r.score, r.pValue, r.flagged, r.dedeScore, r.decoderScore ?? '', r.decoderPValue ?? '', r.collapseScore ?? '', r.collapsePValue ?? '']),
     },
     { escapeFormulae: true, newline: '\r\n', quotes: false },
   );
