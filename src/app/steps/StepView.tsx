@@ -3,6 +3,8 @@ import { TrainStep } from '../train/TrainStep';
 import { CalibrateStep } from '../scan/CalibrateStep';
 import { ScanStep } from '../scan/ScanStep';
 import { ImagesStep } from '../images/ImagesStep';
+import { ReviewStep } from '../review/ReviewStep';
+import { ReportStep } from '../report/ReportStep';
 import { STEPS, useAppStore, type StepId } from '../store';
 
 interface EmptyState {
@@ -60,7 +62,7 @@ const EMPTY: Record<StepId, EmptyState> = {
 export function StepView({ step }: { step: StepId }) {
   const empty = EMPTY[step];
   const label = STEPS.find((s) => s.id === step)?.label ?? step;
-  const body = step === 'encoder' ? <EncoderStep /> : step === 'images' ? <ImagesStep /> : step === 'train' ? <TrainStep /> : step === 'calibrate' ? <CalibrateStep /> : step === 'scan' ? <ScanStep /> : null;
+  const body = step === 'encoder' ? <EncoderStep /> : step === 'images' ? <ImagesStep /> : step === 'train' ? <TrainStep /> : step === 'calibrate' ? <CalibrateStep /> : step === 'scan' ? <ScanStep /> : step === 'review' ? <ReviewStep fallback={<EmptyStateView empty={empty} />} /> : step === 'report' ? <ReportStep fallback={<EmptyStateView empty={empty} />} /> : null;
   return (
     <section aria-labelledby="step-title" data-testid={`step-${step}`}>
       <h2 id="step-title" className="step-title">{label}</h2>

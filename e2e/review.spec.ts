@@ -1,0 +1,279 @@
+// Review and Report in the built app: encoder + clean folder (80) + suspect folder (30, a few with a
+// white-square trigger and one hostile file name) + a known-poisoned folder (10 triggered), a short
+// training, calibration and scan; then the gallery, the detail view, keyboard triage, the draggable
+// threshold, ROC/AUROC, the trigger map, every export parsed, and long tasks while scrolling
+// 20,000 rows.
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Download, Page } from '@playwright/test';
+import Papa from 'papaparse';
+import sharp from 'sharp';
+import type {} from '../src/app/backend/debug-handle';
+import type { ScanReport } from '../src/core/report/scan-report';
+import { expect, test } from './fixtures';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+
+const root = mkdtempSync(join(tmpdir(), 'dede-review-e2e-'));
+const encoderDir = join(root, 'encoder');
+const cleanDir = join(root, 'clean-reference');
+const suspectDir = join(root, 'suspect');
+const poisonedDir = join(root, 'poisoned');
+const HOSTILE = '=cmd<b>"x".png';
+
+function picture(seed: number, stamp: boolean): Uint8Array {
+  const px = new Uint8Array(32 * 32 * 3);
+  for (let p = 0; p < 32 * 32; p++) for (let c = 0; c < 3; c++) px[p * 3 + c] = Math.round(127 + 120 * Math.sin((p % 32) / (3 + c) + seed + Math.cos(p / 97)));
+  if (stamp) for (let y = 21; y <= 30; y++) for (let x = 21; x <= 30; x++) for (let c = 0; c < 3; c++) px[(y * 32 + x) * 3 + c] = 255;
+  return px;
+}
+
+const png = (px: Uint8Array, file: string) => sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(file);
+
+test.beforeAll(async () => {
+  mkdirSync(encoderDir);
+  writeFileSync(join(encoderDir, 'encoder.onnx'), tinyEncoderBytes());
+  writeFileSync(join(encoderDir, 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
+  for (const d of [cleanDir, suspectDir, poisonedDir]) mkdirSync(d);
+  for (let i = 0; i < 80; i++) await png(picture(i, false), join(cleanDir, `c${i}.png`));
+  for (let i = 0; i < 29; i++) await png(picture(500 + i, i % 5 === 0), join(suspectDir, `s${String(i).padStart(2, '0')}.png`));
+  await png(picture(900, true), join(suspectDir, HOSTILE));
+  for (let i = 0; i < 10; i++) await png(picture(700 + i, true), join(poisonedDir, `p${i}.png`));
+});
+
+async function saved(download: Promise<Download>): Promise<string> {
+  return readFileSync(await (await download).path(), 'utf8');
+}
+
+async function longTasks(page: Page): Promise<number[]> {
+  return page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks.splice(0));
+}
+
+test('reviews scan results (gallery, detail, keyboard, threshold, ROC, trigger map) and exports reports', async ({ page, guard }) => {
+  void guard;
+  test.setTimeout(420_000);
+  await page.addInitScript(() => {
+    const w = window as unknown as { __longTasks: number[] };
+    w.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longTasks.push(e.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await page.goto('/');
+  await page.getByTestId('encoder-file-input').setInputFiles([join(encoderDir, 'encoder.onnx'), join(encoderDir, 'preprocessor_config.json')]);
+  await expect(page.getByTestId('encoder-summary')).toBeVisible();
+  const nav = page.getByRole('navigation', { name: 'Workflow steps' });
+  await nav.getByRole('button', { name: 'Images' }).click();
+  await page.getByTestId('images-folder-input').setInputFiles(cleanDir);
+  await expect(page.locator('[data-dataset-name="clean-reference"]').getByTestId('count-images')).toHaveText('80');
+  await page.getByTestId('images-folder-input').setInputFiles(suspectDir);
+  await expect(page.locator('[data-dataset-name="suspect"]').getByTestId('count-images')).toHaveText('30');
+  await page.getByTestId('images-folder-input').setInputFiles(poisonedDir);
+  await expect(page.locator('[data-dataset-name="poisoned"]').getByTestId('count-images')).toHaveText('10');
+
+  await nav.getByRole('button', { name: 'Train' }).click();
+  await page.getByLabel('Epochs').fill('3');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await nav.getByRole('button', { name: 'Calibrate' }).click();
+  await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
+  await expect(page.getByTestId('calibration')).toBeVisible({ timeout: 60_000 });
+  await nav.getByRole('button', { name: 'Scan' }).click();
+  await page.getByTestId('step-scan').getByRole('button', { name: 'Scan', exact: true }).click();
+  await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  const { threshold: tau, rows } = await page.evaluate(() => window.dedeDebug!.scanResults());
+  expect(rows).toHaveLength(40);
+
+  // Gallery: highest score first, thumbnails drawn.
+  await nav.getByRole('button', { name: 'Review' }).click();
+  const items = page.getByTestId('review-item');
+  await expect(items.first()).toBeVisible();
+  const byScore = [...rows].sort((a, b) => b.score - a.score);
+  await expect(items.first()).toHaveAttribute('data-key', `${byScore[0]!.datasetId}:${byScore[0]!.slot}`);
+  await expect(page.getByTestId('review-flagged')).toHaveText(String(rows.filter((r) => r.score > tau!).length));
+  await expect(items.first().locator('canvas')).toHaveAttribute('data-drawn', 'true');
+  await expect(page.getByTestId('review-histogram')).toBeVisible();
+  await page.screenshot({ path: 'test-results/screens/review.png', fullPage: true });
+
+  // Detail view of the top image: original, masked input, reconstruction and heatmap drawn.
+  await items.first().click();
+  const dialog = page.getByTestId('detail-dialog');
+  await expect(dialog).toBeVisible();
+  for (const id of ['detail-original', 'detail-masked', 'detail-recon', 'detail-heatmap']) await expect(dialog.getByTestId(id)).toHaveAttribute('data-drawn', 'true', { timeout: 60_000 });
+  await expect(dialog).toContainText('0 of 64 patches visible');
+  await expect(dialog.getByTestId('detail-score')).toHaveText(byScore[0]!.score.toPrecision(6));
+  await dialog.getByLabel('Heatmap opacity').fill('0.8');
+  await page.screenshot({ path: 'test-results/screens/review-detail.png' });
+
+  // Keyboard triage inside the dialog: j/k move, f/c tag, Escape closes.
+  await page.keyboard.press('j');
+  await expect(dialog.getByTestId('detail-score')).toHaveText(byScore[1]!.score.toPrecision(6));
+  await page.keyboard.press('f');
+  await expect(dialog.getByTestId('detail-tag')).toHaveText('poisoned');
+  await page.keyboard.press('k');
+  await expect(dialog.getByTestId('detail-score')).toHaveText(byScore[0]!.score.toPrecision(6));
+  await page.keyboard.press('c');
+  await expect(dialog.getByTestId('detail-tag')).toHaveText('clean');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('listbox')).toBeFocused();
+  await expect(items.nth(1)).toHaveAttribute('data-tag', 'poisoned');
+  await page.keyboard.press('?');
+  await expect(page.getByTestId('review-help')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('review-help')).toBeHidden();
+
+  // Tag the hostile-named file so it shows in the HTML report.
+  await page.getByLabel('Sort', { exact: true }).selectOption('path-asc');
+  await page.getByRole('option', { name: new RegExp(HOSTILE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) }).click();
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press('f');
+  await expect(dialog.getByTestId('detail-tag')).toHaveText('poisoned');
+  await page.keyboard.press('Escape');
+  await page.getByLabel('Sort', { exact: true }).selectOption('score-desc');
+  await expect(page.getByTestId('review-tagged')).toHaveText('3');
+
+  // Drag the threshold to the middle of the axis: rows re-flag live.
+  const handle = page.getByTestId('threshold-handle');
+  await page.getByTestId('review-histogram').scrollIntoViewIfNeeded();
+  const hist = await page.getByTestId('review-histogram').boundingBox();
+  const grip = (await handle.boundingBox())!;
+  await page.mouse.move(grip.x + grip.width / 2, hist!.y + 10);
+  await page.mouse.down();
+  await page.mouse.move(hist!.x + hist!.width * 0.45, hist!.y + 40, { steps: 8 });
+  await page.mouse.up();
+  await expect.poll(async () => Number(await page.getByTestId('review-threshold').getAttribute('data-value'))).not.toBeCloseTo(tau!, 6);
+  const dragged = Number(await page.getByTestId('review-threshold').getAttribute('data-value'));
+  await expect(page.getByTestId('review-flagged')).toHaveText(String(rows.filter((r) => r.score > dragged).length));
+  // Keyboard: arrows move the slider by 1/200 of the range.
+  await handle.focus();
+  await page.keyboard.press('ArrowRight');
+  const nudged = Number(await page.getByTestId('review-threshold').getAttribute('data-value'));
+  expect(nudged).toBeGreaterThan(dragged);
+  await expect(page.getByTestId('review-flagged')).toHaveText(String(rows.filter((r) => r.score > nudged).length));
+  await page.getByLabel('Flagged only').check();
+  await expect(page.getByTestId('review-count')).toHaveText(`${rows.filter((r) => r.score > nudged).length} shown`);
+  await page.getByLabel('Flagged only').uncheck();
+
+  // Known-poisoned folder: ROC and AUROC.
+  await expect(page.getByTestId('roc-curve')).toBeVisible();
+  await expect(page.getByTestId('auroc')).toHaveText(/^[01]\.\d{3}$/);
+  await expect(page.getByTestId('label-definition')).toContainText('known-poisoned folders');
+  await page.getByRole('button', { name: 'Compute trigger map' }).click();
+  await expect(page.getByTestId('trigger-map')).toBeVisible({ timeout: 120_000 });
+  await page.screenshot({ path: 'test-results/screens/review-threshold-roc.png', fullPage: true });
+
+  // The main thread stays responsive while scrolling the gallery and moving through it.
+  await longTasks(page);
+  const gallery = page.getByTestId('gallery');
+  await gallery.hover();
+  for (let i = 0; i < 10; i++) await page.mouse.wheel(0, 400);
+  await gallery.focus();
+  for (let i = 0; i < 10; i++) await page.keyboard.press('j');
+  const tasks = await longTasks(page);
+  expect(Math.max(0, ...tasks), `long tasks: ${tasks.join(', ')}`).toBeLessThan(200);
+
+  // Exports.
+  await nav.getByRole('button', { name: 'Report' }).click();
+  const reviewTau = nudged;
+  const flaggedNow = rows.filter((r) => r.score > reviewTau).length;
+  await expect(page.getByTestId('report-flagged')).toHaveText(String(flaggedNow));
+  const csvText = await (async () => {
+    const d = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download CSV' }).click();
+    return saved(d);
+  })();
+  const parsed = Papa.parse<Record<string, string>>(csvText, { header: true, skipEmptyLines: true }).data;
+  expect(parsed).toHaveLength(40);
+  const hostileRow = rows.find((r) => r.path.endsWith(HOSTILE))!;
+  const hostileCsv = parsed.find((p) => p['path']!.endsWith(HOSTILE))!;
+  expect(hostileCsv['path']).toBe(/^[=+\-@\t\r]/.test(hostileRow.path) ? `'${hostileRow.path}` : hostileRow.path);
+  for (const p of parsed) {
+    const r = rows.find((x) => p['path']!.endsWith(x.path))!;
+    expect(Number(p['score'])).toBe(r.score);
+    expect(p['flagged']).toBe(String(r.score > reviewTau));
+  }
+
+  const jsonText = await (async () => {
+    const d = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download JSON' }).click();
+    return saved(d);
+  })();
+  const report = JSON.parse(jsonText) as ScanReport;
+  expect(report).toMatchObject({ format: 'dede-scan-report', version: 1, tool: { name: 'dede-web' }, summary: { scanned: 40, flagged: flaggedNow } });
+  expect(report.threshold).toBeCloseTo(reviewTau, 3);
+  expect(report.encoder.sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(report.decoder.sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(report.images.find((i) => i.path === hostileRow.path)!.score).toBe(hostileRow.score);
+
+  const listText = await (async () => {
+    const d = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download list' }).click();
+    return saved(d);
+  })();
+  expect(listText.split('\n').filter(Boolean)).toHaveLength(40 - flaggedNow);
+
+  const html = await (async () => {
+    const d = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download HTML' }).click();
+    return saved(d);
+  })();
+  expect(html).not.toMatch(/<script/i);
+  expect(html).not.toMatch(/https?:\/\//);
+  for (const m of html.matchAll(/\ssrc="([^"]*)"/g)) expect(m[1]).toMatch(/^data:image\/png;base64,/);
+  expect(html).toContain('=cmd&lt;b&gt;&quot;x&quot;.png');
+  expect(html).not.toContain('=cmd<b>');
+  expect(html).toContain(report.encoder.sha256);
+  expect(html).toContain('AUROC');
+
+  const zipBytes = await (async () => {
+    const d = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download zip' }).click();
+    return readFileSync(await (await d).path());
+  })();
+  const { unzipSync } = await import('fflate');
+  const entries = Object.keys(unzipSync(new Uint8Array(zipBytes)));
+  expect(entries.filter((e) => e.startsWith('flagged/'))).toHaveLength(flaggedNow);
+  expect(entries.filter((e) => e.startsWith('kept/'))).toHaveLength(40 - flaggedNow);
+  expect(entries).toContain('report.csv');
+  await page.screenshot({ path: 'test-results/screens/report.png', fullPage: true });
+
+  // The HTML report renders on its own (no requests: the guard would fail on any).
+  const view = await page.context().newPage();
+  await view.setContent(html);
+  await expect(view.getByRole('heading', { name: 'DeDe scan report' })).toBeVisible();
+  await view.screenshot({ path: 'test-results/screens/report-html.png', fullPage: true });
+  await view.close();
+
+  // 20,000 rows: the scan's saved rows are replaced by synthetic ones (real images first, the rest
+  // pointing at folders that do not exist, so their thumbnails say "no pixels"), then reloaded.
+  const scanId = await page.evaluate(() => (JSON.parse(localStorage.getItem('dede-web/scan')!) as { state: { scan: { scanId: string } } }).state.scan.scanId);
+  await page.evaluate(async ({ scanId, real }) => {
+    const big = Array.from({ length: 20_000 }, (_, i) => {
+      const r = real[i % real.length]!;
+      const score = ((i * 7919) % 20_000) / 20_000 * 2 * r.score + 1e-6 * i;
+      return i < real.length ? r : { ...r, datasetId: `synthetic-${Math.floor(i / 1000)}`, datasetName: 'synthetic', slot: i, path: `synthetic/${i}.png`, score };
+    });
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('dede-workflow', { create: true });
+    const scans = await dir.getDirectoryHandle('scans', { create: true });
+    const w = await (await scans.getFileHandle('latest.json', { create: true })).createWritable();
+    await w.write(JSON.stringify({ scanId, rows: big }));
+    await w.close();
+  }, { scanId, real: rows });
+  await page.reload();
+  await nav.getByRole('button', { name: 'Review' }).click();
+  await expect(page.getByTestId('review-count')).toHaveText('20,000 shown', { timeout: 30_000 });
+  await expect(page.getByTestId('review-tagged')).toHaveText('3'); // tags persist
+  await longTasks(page);
+  await page.getByTestId('gallery').hover();
+  for (let i = 0; i < 30; i++) await page.mouse.wheel(0, 1200);
+  await page.getByTestId('threshold-handle').focus();
+  for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowLeft');
+  await page.getByTestId('gallery').focus();
+  for (let i = 0; i < 10; i++) await page.keyboard.press('j');
+  const bigTasks = await longTasks(page);
+  console.log(`long tasks: 40 rows [${tasks.join(", ")}], 20,000 rows [${bigTasks.join(", ")}]`);
+  expect(Math.max(0, ...bigTasks), `long tasks at 20,000 rows: ${bigTasks.join(', ')}`).toBeLessThan(200);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: 'test-results/screens/review-20k-dark.png', fullPage: true });
+});
