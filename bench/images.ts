@@ -1,0 +1,137 @@
+// Image loading bench: 5,000 generated PNGs (64×48, so every one is cropped and resized) are added
+// through the Images step's folder input in Debian's Chromium against the built app (vite preview).
+// Prints images/s decoded and the page's JS heap (CDP Performance.getMetrics JSHeapUsedSize): the
+// sampled peak, and the heap after a forced GC at 1,000 / 2,500 / 5,000 images. The heap must stay
+// bounded: pixels go to OPFS chunk by chunk, so what grows per image is metadata only (the path
+// and SHA-256 kept for duplicate detection), well under the 3 KB of one stored 32×32 image.
+//
+//   npx vite build && <the bench:images command in the report>   [-- --count 5000]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from '@playwright/test';
+import { chromiumArgs } from '../playwright.config';
+import { encodePng, pattern } from '../src/testing/image-files';
+
+const argCount = process.argv.indexOf('--count');
+const COUNT = argCount > 0 ? Number(process.argv[argCount + 1]) : 5000;
+const CHECKPOINTS = [1000, 2500, 5000].map((c) => Math.round((c * COUNT) / 5000));
+const PORT = Number(process.env['BENCH_PORT'] ?? 4183);
+const RATIO_LIMIT = 2;
+/** Per-image metadata (path, SHA-256 for duplicates) is allowed; pixels (3 KB at 32×32) are not. */
+const PER_IMAGE_LIMIT_KB = 1.5;
+const MB = 1024 * 1024;
+
+async function startPreview(): Promise<ChildProcess> {
+  const child = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = `http://127.0.0.1:${PORT}/`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(url)).ok) return child;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill();
+  throw new Error(`vite preview did not answer on ${url}; run \`npx vite build\` first.`);
+}
+
+function makeFolder(): { root: string; folder: string } {
+  const root = mkdtempSync(join(tmpdir(), 'dede-bench-images-'));
+  const folder = join(root, 'bench-suspect');
+  for (let d = 0; d < Math.ceil(COUNT / 500); d++) mkdirSync(join(folder, `part-${d}`), { recursive: true });
+  for (let i = 0; i < COUNT; i++) {
+    writeFileSync(join(folder, `part-${Math.floor(i / 500)}`, `img-${String(i).padStart(5, '0')}.png`), encodePng(64, 48, pattern(64, 48, i), 1));
+  }
+  return { root, folder };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const { root, folder } = makeFolder();
+  console.log(`generated ${COUNT} PNGs (64×48) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const preview = await startPreview();
+  const browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: chromiumArgs });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${PORT}/`);
+    await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Images' }).click();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const heap = async () => {
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      return metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN;
+    };
+    // ArrayBuffer backing stores (where pixels live) are outside JSHeapUsedSize; count them too.
+    const buffers = async () => {
+      const usage = (await cdp.send('Runtime.getHeapUsage')) as { backingStorageSize?: number };
+      return usage.backingStorageSize ?? NaN;
+    };
+    const gcHeap = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      return { heap: await heap(), buffers: await buffers() };
+    };
+    const baseline = (await gcHeap()).heap;
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    console.log(`Chromium ${browser.version()}, ${cores} cores → ${Math.max(1, Math.min(4, cores - 1))} decode worker(s); heap before loading ${(baseline / MB).toFixed(1)} MB`);
+
+    const started = performance.now();
+    await page.getByTestId('images-folder-input').setInputFiles(folder);
+    const card = page.getByTestId('dataset');
+    let peak = 0;
+    let peakBuffers = 0;
+    const atCheckpoint: { images: number; seconds: number; heapMB: number; buffersMB: number }[] = [];
+    let next = 0;
+    for (;;) {
+      peak = Math.max(peak, await heap());
+      peakBuffers = Math.max(peakBuffers, await buffers());
+      const status = await card.getAttribute('data-status').catch(() => null);
+      const doneAttr = await page.getByTestId('images-progress').getAttribute('data-done', { timeout: 50 }).catch(() => null);
+      const done = status === 'ready' ? COUNT : Number(doneAttr ?? 0);
+      if (next < CHECKPOINTS.length && done >= CHECKPOINTS[next]!) {
+        while (next + 1 < CHECKPOINTS.length && done >= CHECKPOINTS[next + 1]!) next++;
+        const m = await gcHeap();
+        atCheckpoint.push({ images: done, seconds: (performance.now() - started) / 1000, heapMB: m.heap / MB, buffersMB: m.buffers / MB });
+        if (process.env['BENCH_VERBOSE']) console.log(`  … ${done} images`);
+        next++;
+      }
+      if (status === 'ready' || status === 'failed' || status === 'cancelled') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const images = Number((await card.getByTestId('count-images').textContent())!.replace(/,/g, ''));
+    const status = await card.getAttribute('data-status');
+    console.log(`status ${status}: ${images} images in ${seconds.toFixed(1)} s → ${(images / seconds).toFixed(0)} images/s decoded (resized to 32×32, hashed, stored)`);
+    console.log(`peak JS heap (JSHeapUsedSize, sampled every ~100 ms): ${(peak / MB).toFixed(1)} MB; peak ArrayBuffer backing stores: ${(peakBuffers / MB).toFixed(1)} MB`);
+    for (const c of atCheckpoint) console.log(`  after ${String(c.images).padStart(5)} images (${c.seconds.toFixed(1)} s): JS heap ${c.heapMB.toFixed(1)} MB, ArrayBuffers ${c.buffersMB.toFixed(1)} MB (after GC)`);
+    const first = atCheckpoint[0];
+    const last = atCheckpoint[atCheckpoint.length - 1];
+    if (!first || !last || images !== COUNT) throw new Error('the load did not finish');
+    const total = (c: { heapMB: number; buffersMB: number }) => c.heapMB + (Number.isFinite(c.buffersMB) ? c.buffersMB : 0);
+    const heapRatio = last.heapMB / first.heapMB;
+    const ratio = total(last) / total(first);
+    const perImageKB = ((total(last) - total(first)) * 1024) / (last.images - first.images);
+    const heapPerImageKB = ((last.heapMB - first.heapMB) * 1024) / (last.images - first.images);
+    const worst = Math.max(heapPerImageKB, perImageKB);
+    console.log(`ratio ${last.images}/${first.images} images: JS heap ${heapRatio.toFixed(2)}×, JS heap + ArrayBuffers ${ratio.toFixed(2)}×`);
+    console.log(
+      `growth per extra image: JS heap ${heapPerImageKB.toFixed(2)} KB, with ArrayBuffers ${perImageKB.toFixed(2)} KB ` +
+        `(one stored 32×32 RGB image is 3 KB, one decoded 64×48 RGBA image 12 KB) — ` +
+        `${worst < PER_IMAGE_LIMIT_KB && ratio < RATIO_LIMIT ? 'bounded: no pixels are kept per image' : 'GROWS like the pixels'} ` +
+        `(limits ${PER_IMAGE_LIMIT_KB} KB/image, ${RATIO_LIMIT}×)`,
+    );
+    if (!(worst < PER_IMAGE_LIMIT_KB && ratio < RATIO_LIMIT)) process.exitCode = 1;
+  } finally {
+    await browser.close();
+    preview.kill();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
