@@ -2,6 +2,7 @@
 // format), a self-contained HTML report, the cleaned file list and a zip of kept/flagged images.
 import { useMutation } from '@tanstack/react-query';
 import { useId, useState, type ReactNode } from 'react';
+import { CSV_COLUMNS } from '../../core/report/scan-report';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { useScanStore } from '../scan/scan-store';
 import { useAppStore } from '../store';
@@ -81,7 +82,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
       <section className="card" aria-labelledby="report-downloads">
         <h3 id="report-downloads">Downloads</h3>
         <ul className="downloads">
-          <Download label="Scan report (CSV)" action="Download CSV" hint="path, score, dedeScore, pValue, flagged per image; cells a spreadsheet would run as formulas are neutralised." onClick={() => simple.mutate('csv')} disabled={busy} />
+          <Download label="Scan report (CSV)" action="Download CSV" hint={`Columns ${CSV_COLUMNS.join(', ')} (component columns stay empty here); cells a spreadsheet would run as formulas are neutralised.`} onClick={() => simple.mutate('csv')} disabled={busy} />
           <Download label="Scan report (JSON)" action="Download JSON" hint="The versioned dede-scan-report document the CLI also writes: models with SHA-256, settings, calibration, every image." onClick={() => simple.mutate('json')} disabled={busy} />
           <Download label="HTML report" action="Download HTML" hint={`One self-contained file: summary, settings, model hashes, histogram and ROC, the top ${HTML_TOP_FLAGGED} flagged images with error heatmaps.`} onClick={() => html.mutate()} disabled={busy} status={htmlStatus} />
           <Download label="Cleaned file list" action="Download list" hint="Paths of the images not flagged, one per line." onClick={() => simple.mutate('list')} disabled={busy} />
