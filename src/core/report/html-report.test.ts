@@ -50,6 +50,7 @@ function input(paths: readonly string[]): HtmlReportInput {
     flaggedTotal: 3,
     triggerMap: { image: px, note: 'note <b>' },
     colormap: 'viridis',
+    tagged: [{ path: '<tag>".png', folder: 'f', tag: 'poisoned', score: 0.2, flagged: false }],
   };
 }
 
@@ -75,6 +76,7 @@ describe('buildHtmlReport', () => {
     expect(html).toContain('main&lt;script&gt;');
     expect(html).toContain('&lt;bad&gt;.png');
     expect(html).toContain('&lt;clean&gt;');
+    expect(html).toContain('&lt;tag&gt;&quot;.png');
     // The settings' nested JSON is escaped too.
     expect(html).toContain('&lt;/dd&gt;&lt;script&gt;');
     expect(html).not.toContain('<b>');
