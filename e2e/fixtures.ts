@@ -35,3 +35,25 @@ export const test = base.extend<{ guard: Guard }>({
 });
 
 export { expect };
+
+/**
+ * Main-thread responsiveness: call before page.goto; `window.__longTasks` then collects every
+ * long task (PerformanceObserver 'longtask', > 50 ms) with its start time.
+ */
+export async function recordLongTasks(page: import('@playwright/test').Page): Promise<void> {
+  await page.addInitScript(() => {
+    const tasks: { start: number; duration: number }[] = [];
+    (window as unknown as { __longTasks: typeof tasks }).__longTasks = tasks;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+/** The longest main-thread task that started at or after `since` (performance.now() time). */
+export async function longestTaskSince(page: import('@playwright/test').Page, since: number): Promise<number> {
+  return page.evaluate((t0) => {
+    const tasks = (window as unknown as { __longTasks?: { start: number; duration: number }[] }).__longTasks ?? [];
+    return tasks.filter((t) => t.start >= t0).reduce((m, t) => Math.max(m, t.duration), 0);
+  }, since);
+}

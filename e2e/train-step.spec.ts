@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import sharp from 'sharp';
 import { importDecoder } from '../src/core/dede/decoder-file';
-import { expect, test } from './fixtures';
+import { expect, longestTaskSince, recordLongTasks, test } from './fixtures';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-train-e2e-'));
@@ -55,11 +55,15 @@ test('trains a decoder in the worker, shows the loss curve, and exports a decode
 
 test('a reload mid-training resumes from the last checkpoint', async ({ page, guard }) => {
   void guard;
+  await recordLongTasks(page);
   await prepare(page);
   await page.getByLabel('Epochs').fill('500');
+  const trainStart = await page.evaluate(() => performance.now());
   await page.getByRole('button', { name: 'Start training' }).click();
   const stepText = page.getByTestId('train-step');
   await expect(stepText).toContainText(/^(2[3-9]|[3-9]\d|\d{3}) steps/, { timeout: 120_000 });
+  // Training runs in the worker: the page has had no task longer than 200 ms meanwhile.
+  expect(await longestTaskSince(page, trainStart)).toBeLessThan(200);
   await page.reload();
   const run = page.getByTestId('train-run');
   await expect(run).toHaveAttribute('data-status', 'interrupted');

@@ -8,6 +8,7 @@ import type { TrainingPlan } from '../src/core/dede/train-loop';
 import type { RunProgress, TrainingRunResult } from '../src/core/workflow/training-run';
 import type { ImageExplanation, ScoringProgress, ScoringResult } from '../src/core/workflow/scoring';
 import type { ScorerSettings } from '../src/core/dede/scorer';
+import type { FolderSetResult } from '../src/core/dede/set-scan';
 
 export type Feeds = Readonly<Record<string, HostTensor>>;
 export type Fetches = Record<string, HostTensor>;
@@ -78,8 +79,20 @@ export interface ModelWorkerApi {
   readWorkflowFile(path: string): Promise<Uint8Array | null>;
   /** Scores images of a stored dataset with the trained decoder; results stream through onProgress. */
   scoreDataset(jobId: string, spec: ScoreSpec, onProgress?: (progress: ScoringProgress) => void): Promise<ScoringResult>;
+  /** The set-level verdict over scanned folders (decoder score fused with the collapse score). */
+  verdict(spec: VerdictSpec): Promise<FolderSetResult>;
   /** Reconstructions and error maps of a few images, for the detail view. */
   explain(spec: Omit<ScoreSpec, 'scorer' | 'slots'> & { readonly slots: readonly number[] }): Promise<ImageExplanation[]>;
+}
+
+export interface VerdictSpec {
+  readonly encoder: EncoderFileRef;
+  readonly folders: readonly DatasetRef[];
+  readonly decoderScores: readonly number[];
+  readonly clean: DatasetRef;
+  readonly cleanDecoderScores: readonly number[];
+  readonly preprocessing: Preprocessing;
+  readonly targetFpr: number;
 }
 
 export interface ScoreSpec {

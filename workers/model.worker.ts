@@ -13,6 +13,7 @@ import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
 import { runTraining } from '../src/core/workflow/training-run';
 import { explainImages, scoreImages } from '../src/core/workflow/scoring';
+import { fusedVerdict } from '../src/core/workflow/verdict';
 // The dataset chunks live in OPFS, which workers can read directly.
 import { datasetStorage } from '../src/app/images/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
@@ -333,6 +334,18 @@ const api: ModelWorkerApi = {
     } finally {
       runningJobs.delete(jobId);
     }
+  },
+
+  async verdict(spec) {
+    return fusedVerdict(requireRuntime(), workflowFiles, {
+      encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+      folders: spec.folders.map(datasetSource),
+      decoderScores: spec.decoderScores,
+      clean: datasetSource(spec.clean),
+      cleanDecoderScores: spec.cleanDecoderScores,
+      preprocessing: spec.preprocessing,
+      targetFpr: spec.targetFpr,
+    });
   },
 
   async explain(spec) {

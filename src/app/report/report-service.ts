@@ -44,7 +44,17 @@ export function buildScanReport(threshold: number): ScanReport {
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
   const datasets = useImagesStore.getState().datasets.filter((d) => scan.datasets.some((s) => s.id === d.id));
-  const images = rows.map((r) => ({ path: r.path, score: r.score, dedeScore: r.dedeScore, pValue: r.pValue, flagged: r.score > threshold }));
+  const images = rows.map((r) => ({
+    path: r.path,
+    score: r.score,
+    dedeScore: r.dedeScore,
+    pValue: r.pValue,
+    flagged: r.score > threshold,
+    ...(r.decoderScore !== undefined ? { decoderScore: r.decoderScore } : {}),
+    ...(r.decoderPValue !== undefined ? { decoderPValue: r.decoderPValue } : {}),
+    ...(r.collapseScore !== undefined ? { collapseScore: r.collapseScore } : {}),
+    ...(r.collapsePValue !== undefined ? { collapsePValue: r.collapsePValue } : {}),
+  }));
   const unreadable = datasets.flatMap((d) => d.unreadable.map((u) => ({ path: u.path, reason: u.reason })));
   const cal = calibration?.calibration;
   return {

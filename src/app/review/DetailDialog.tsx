@@ -133,6 +133,16 @@ export function DetailDialog({ row, position, total, flagged, tag, threshold, op
         <dt>Score</dt><dd data-testid="detail-score">{row.score.toPrecision(6)}</dd>
         <dt>DeDe score</dt><dd>{row.dedeScore.toPrecision(6)}</dd>
         <dt>p-value</dt><dd>{row.pValue.toPrecision(3)}</dd>
+        {row.decoderScore !== undefined && row.decoderPValue !== undefined && (
+          <>
+            <dt>Decoder score</dt><dd data-testid="detail-decoder">{row.decoderScore.toPrecision(5)} (p = {row.decoderPValue.toPrecision(3)})</dd>
+          </>
+        )}
+        {row.collapseScore !== undefined && row.collapsePValue !== undefined && (
+          <>
+            <dt>Collapse score</dt><dd data-testid="detail-collapse">{row.collapseScore.toPrecision(4)} (p = {row.collapsePValue.toPrecision(3)}): mean similarity to its 5 nearest scanned images</dd>
+          </>
+        )}
         <dt>Flagged</dt><dd data-testid="detail-flagged">{flagged ? `yes (score > τ = ${threshold.toPrecision(4)})` : `no (score ≤ τ = ${threshold.toPrecision(4)})`}</dd>
         <dt>Your tag</dt><dd data-testid="detail-tag">{tag ?? 'none'}</dd>
       </dl>

@@ -52,7 +52,7 @@ export function ReviewStep({ fallback }: { fallback: ReactNode }) {
   const sorted = useMemo(() => sortRows(rows, review.sort), [rows, review.sort]);
   const visible = useMemo(() => filterRows(sorted, review.filters, threshold, tags), [sorted, review.filters, threshold, tags]);
   const flagged = useMemo(() => countFlagged(rows, threshold), [rows, threshold]);
-  const cleanFpr = useMemo(() => (calibration ? countFlagged(calibration.cleanScores.map((score) => ({ score })), threshold) / Math.max(1, calibration.cleanScores.length) : null), [calibration, threshold]);
+  const cleanFpr = useMemo(() => (calibration && scan?.verdict?.kind !== 'fused' ? countFlagged(calibration.cleanScores.map((score) => ({ score })), threshold) / Math.max(1, calibration.cleanScores.length) : null), [calibration, threshold]);
   const folders = useMemo(() => [...new Map(rows.map((r) => [r.datasetId, { id: r.datasetId, name: r.datasetName, role: r.role }])).values()], [rows]);
   const series = useMemo<ThresholdSeries[]>(() => {
     const out: ThresholdSeries[] = [];
@@ -60,7 +60,8 @@ export function ReviewStep({ fallback }: { fallback: ReactNode }) {
     const poisoned = rows.filter((r) => r.role === 'poisoned').map((r) => r.score);
     if (suspect.length) out.push({ label: `suspect (${suspect.length})`, values: suspect, className: 'bar-suspect' });
     if (poisoned.length) out.push({ label: `known poisoned (${poisoned.length})`, values: poisoned, className: 'bar-poisoned' });
-    if (calibration) out.push({ label: `clean calibration (${calibration.cleanScores.length})`, values: calibration.cleanScores, className: 'bar-clean' });
+    // Clean calibration scores share the decoder score's scale, not the fused verdict's.
+    if (calibration && scan?.verdict?.kind !== 'fused') out.push({ label: `clean calibration (${calibration.cleanScores.length})`, values: calibration.cleanScores, className: 'bar-clean' });
     return out;
   }, [rows, calibration]);
 

@@ -52,9 +52,20 @@ export function ScanStep() {
           )}
           <div className="metric-row">
             <div className="metric"><strong data-testid="scan-done">{scan.done.toLocaleString()}</strong><span>scanned</span></div>
-            <div className="metric"><strong data-testid="scan-flagged">{scan.flagged.toLocaleString()}</strong><span>flagged (score &gt; τ = {scan.threshold.toPrecision(4)})</span></div>
+            <div className="metric">
+              <strong data-testid="scan-flagged">{scan.flagged.toLocaleString()}</strong>
+              <span>{scan.verdict?.kind === 'fused' ? `flagged at a ${(scan.verdict.targetFpr * 100).toFixed(1)}% false-positive rate` : `flagged (decoder score > τ = ${scan.threshold.toPrecision(4)})`}</span>
+            </div>
             <div className="metric"><strong>{formatDuration(scan.seconds)}</strong><span>time</span></div>
           </div>
+          {scan.verdict?.kind === 'fused' && (
+            <p className="hint" data-testid="scan-verdict">
+              One verdict per image: the decoder’s reconstruction score and the set-level collapse score (how close an image’s embedding sits to its{' '}
+              {scan.verdict.k} nearest scanned images, against {scan.verdict.referenceImages} clean reference images), each a calibrated p-value, combined
+              (weighted Bonferroni) at the target rate.
+            </p>
+          )}
+          {scan.verdict?.kind === 'decoder' && scan.verdict.note && <p className="notice" data-testid="scan-verdict">{scan.verdict.note}</p>}
           {scan.error && <p className="error" role="alert">{scan.error}</p>}
           {scan.status === 'interrupted' && <p className="notice">The page was reloaded during the scan; scan again to finish it.</p>}
           {(scan.status === 'done' || active) && (

@@ -166,6 +166,8 @@ export async function runScan(): Promise<void> {
           dedeScore: p.chunk.dedeScores[k]!,
           pValue: ps[k]!,
           flagged: isFlagged(p.chunk.scores[k]!, cal.calibration),
+          decoderScore: p.chunk.scores[k]!,
+          decoderPValue: ps[k]!,
         }));
         appendRows(rows);
         const s = useScanStore.getState();
@@ -173,6 +175,7 @@ export async function runScan(): Promise<void> {
       });
       doneBefore += dataset.counts.images;
     }
+    await applyVerdict(targets, cal);
     await files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, rows: useScanStore.getState().rows })));
     patchScan({ status: 'done', seconds: (performance.now() - started) / 1000 });
   } catch (err) {
@@ -180,6 +183,46 @@ export async function runScan(): Promise<void> {
     patchScan({ status: /Cancelled/.test(message) ? 'cancelled' : 'failed', error: /Cancelled/.test(message) ? null : message });
   } finally {
     if (activeScan === scanId) activeScan = null;
+  }
+}
+
+/**
+ * Replaces the streamed per-image verdicts by the set-level one: decoder and collapse p-values
+ * fused at the calibration's target FPR. When that cannot be computed (e.g. too few clean images),
+ * the decoder verdict stays and the reason is kept for the UI.
+ */
+async function applyVerdict(targets: readonly DatasetSummary[], cal: CalibrationState): Promise<void> {
+  const { rows, setRows, patchScan } = useScanStore.getState();
+  const encoder = useEncoderStore.getState().encoder;
+  const clean = cleanDataset();
+  const targetFpr = cal.method.method === 'fpr' ? cal.method.target : 0.05;
+  try {
+    if (!encoder?.preprocessing || !clean) throw new Error('the encoder or the clean folder is missing');
+    const order = new Map(targets.map((d, i) => [d.id, i]));
+    const sorted = [...rows].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)! || a.slot - b.slot);
+    const backend = await getBackend();
+    const result = await backend.api.verdict({
+      encoder: encoderFileRef(encoder),
+      folders: targets.map(datasetRef),
+      decoderScores: sorted.map((r) => r.decoderScore ?? r.score),
+      clean: datasetRef(clean),
+      cleanDecoderScores: cal.cleanScores,
+      preprocessing: encoder.preprocessing,
+      targetFpr,
+    });
+    const fused = sorted.map((r, i) => {
+      const v = result.images[i]!;
+      return { ...r, score: v.score, pValue: v.fusedP, flagged: v.flagged, collapseScore: v.collapseScore, collapsePValue: v.collapsePValue };
+    });
+    setRows(fused);
+    patchScan({
+      // Rows are flagged when score > threshold; −log10(α) minus a hair makes that "fused p ≤ α".
+      threshold: -Math.log10(targetFpr) - 1e-9,
+      flagged: fused.filter((r) => r.flagged).length,
+      verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount },
+    });
+  } catch (err) {
+    patchScan({ verdict: { kind: 'decoder', note: `The set-level verdict was not computed (${errorText(err)}); images are judged by the decoder score alone.` } });
   }
 }
 

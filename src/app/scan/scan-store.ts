@@ -28,7 +28,21 @@ export interface ScanRow {
   readonly dedeScore: number;
   readonly pValue: number;
   readonly flagged: boolean;
+  /** The decoder's robust score and its p-value (absent in rows saved by older versions). */
+  readonly decoderScore?: number;
+  readonly decoderPValue?: number;
+  /** Set-level collapse component, once the fused verdict is computed. */
+  readonly collapseScore?: number;
+  readonly collapsePValue?: number;
 }
+
+/**
+ * How rows were judged: by the decoder score against the calibrated τ, or by the fused verdict
+ * (decoder and collapse p-values combined; `score` is then −log10 of the combined p-value).
+ */
+export type ScanVerdict =
+  | { readonly kind: 'decoder'; readonly note: string | null }
+  | { readonly kind: 'fused'; readonly targetFpr: number; readonly k: number; readonly referenceImages: number };
 
 export type ScanStatus = 'scanning' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
@@ -44,6 +58,7 @@ export interface ScanSummary {
   readonly decoderSha256: string;
   readonly threshold: number;
   readonly error: string | null;
+  readonly verdict?: ScanVerdict;
 }
 
 export type Tag = 'poisoned' | 'clean';

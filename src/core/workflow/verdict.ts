@@ -1,0 +1,62 @@
+// The app's set-level verdict: the scanned folders' decoder scores fused with their collapse
+// scores (how tightly the folder's embeddings bunch up), each calibrated on the clean folder.
+// Embeddings come from the per-(encoder, image set) cache, so this adds no encoder runs.
+import { pixelFingerprints, type Rows } from '../dede/collapse';
+import type { EncoderSpec } from '../dede/encoder-runner';
+import { scoreFolderSet, type FolderSetResult } from '../dede/set-scan';
+import type { Preprocessing } from '../images/preprocess';
+import type { Runtime } from '../runtime/session';
+import { ensureEmbeddings, type PixelSource } from './embeddings';
+import type { FileStore } from './files';
+
+export interface VerdictRequest {
+  readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string };
+  /** The scanned folders, treated as one set, in the order of `decoderScores`. */
+  readonly folders: readonly PixelSource[];
+  /** Per-image robust decoder scores of the folders, concatenated in folder order. */
+  readonly decoderScores: readonly number[];
+  readonly clean: PixelSource;
+  /** Decoder scores of held-back clean images (the calibration's). */
+  readonly cleanDecoderScores: readonly number[];
+  readonly preprocessing: Preprocessing;
+  readonly targetFpr: number;
+  readonly k?: number;
+}
+
+async function fingerprintsOf(source: PixelSource): Promise<Rows> {
+  const chunk = 512;
+  const parts: Float32Array[] = [];
+  let dim = 0;
+  for (let from = 0; from < source.count; from += chunk) {
+    const n = Math.min(chunk, source.count - from);
+    const rows = pixelFingerprints(await source.readRgb(from, n), { channels: 3, height: source.height, width: source.width }, { layout: 'hwc' });
+    parts.push(rows.data);
+    dim = rows.dim;
+  }
+  return { data: concat(parts), dim };
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
+  return out;
+}
+
+export async function fusedVerdict(runtime: Runtime, files: FileStore, req: VerdictRequest, signal?: AbortSignal): Promise<FolderSetResult> {
+  const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
+  const folderEmb = await Promise.all(req.folders.map(embed));
+  const dim = folderEmb[0]?.dim ?? 0;
+  const cleanEmb = await embed(req.clean);
+  const total = folderEmb.reduce((a, e) => a + e.count, 0);
+  if (total !== req.decoderScores.length) throw new Error(`verdict: ${req.decoderScores.length} decoder scores for ${total} scanned images`);
+  const folderPrints = await Promise.all(req.folders.map(fingerprintsOf));
+  return scoreFolderSet(
+    {
+      embeddings: { data: concat(folderEmb.map((e) => e.data)), dim },
+      fingerprints: { data: concat(folderPrints.map((f) => f.data)), dim: folderPrints[0]?.dim ?? 0 },
+      dedeScores: req.decoderScores,
+      cleanRef: { embeddings: { data: cleanEmb.data, dim: cleanEmb.dim }, fingerprints: await fingerprintsOf(req.clean), dedeScores: req.cleanDecoderScores },
+    },
+    { targetFpr: req.targetFpr, ...(req.k !== undefined ? { k: req.k } : {}) },
+  );
+}
