@@ -2,7 +2,7 @@
 
 import { fmtShape, type CompositeRegion, type GraphBuilder, type Value } from '../onnx/builder';
 import type { GraphNode } from '../onnx/graph';
-import { BACKWARD_OPS, GRAD_RULES, type GradRule } from './rules';
+import { BACKWARD_OPS, GRAD_RULES, sliceSpans, type GradRule } from './rules';
 
 export interface GradientOptions {
   /** Override or add rules (tests inject deliberately wrong ones to prove the checker works). */
@@ -62,6 +62,44 @@ function withComposites(b: GraphBuilder, rules: Readonly<Record<string, GradRule
   return { nodes: out, saved };
 }
 
+/** Gradient of a step-1 Slice along one axis, not yet placed into its input's shape. */
+interface SlicePiece {
+  readonly axis: number;
+  readonly start: number;
+  readonly g: Value;
+}
+
+/**
+ * Sum the slice pieces of one value's gradient. Disjoint pieces along one axis become one Concat
+ * (zero blocks only for the gaps) instead of a zero-padded full-size tensor per piece plus Adds:
+ * e.g. q/k/v slices of a [B, N, 3D] activation give back one [B, N, 3D] Concat.
+ */
+function mergePieces(b: GraphBuilder, target: Value, pieces: readonly SlicePiece[]): Value {
+  const chains: { axis: number; end: number; parts: SlicePiece[] }[] = [];
+  for (const p of [...pieces].sort((u, v) => u.axis - v.axis || u.start - v.start)) {
+    const chain = chains.find((c) => c.axis === p.axis && c.end <= p.start);
+    const end = p.start + (p.g.shape[p.axis] as number);
+    if (chain) {
+      chain.parts.push(p);
+      chain.end = end;
+    } else chains.push({ axis: p.axis, end, parts: [p] });
+  }
+  const sums = chains.map(({ axis, parts }) => {
+    const dim = target.shape[axis] as number;
+    const zeros = (n: number): Value => b.zeros(target.shape.map((d, i) => (i === axis ? n : d)));
+    const seq: Value[] = [];
+    let at = 0;
+    for (const p of parts) {
+      if (p.start > at) seq.push(zeros(p.start - at));
+      seq.push(p.g);
+      at = p.start + (p.g.shape[axis] as number);
+    }
+    if (at < dim) seq.push(zeros(dim - at));
+    return seq.length === 1 ? (seq[0] as Value) : b.concat(seq, axis);
+  });
+  return sums.reduce((acc, g) => b.add(acc, g));
+}
+
 /**
  * Emit backward nodes on `b` computing d(sum of loss)/d(w) for each `w` in `wrt`.
  * A w that the loss does not depend on gets an explicit zero tensor.
@@ -85,21 +123,41 @@ export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], o
   }
 
   const grads = new Map<string, Value>();
+  const pieces = new Map<string, SlicePiece[]>();
   const accumulate = (name: string, g: Value): void => {
     const prev = grads.get(name);
     grads.set(name, prev ? b.add(prev, g) : g);
   };
+  // A value's gradient is complete once its producer is reached (reverse topological order).
+  const gradOf = (name: string): Value | undefined => {
+    const ps = pieces.get(name);
+    if (ps) {
+      pieces.delete(name);
+      accumulate(name, mergePieces(b, b.info(name), ps));
+    }
+    return grads.get(name);
+  };
+  const sliceAsPiece = !opts.rules?.Slice;
   accumulate(loss.name, opts.seed ?? b.expand(b.scalar(1), loss.shape));
 
   const firstBackward = b.nodes.length;
   for (const node of active) {
-    const gy = grads.get(node.outputs[0] as string);
+    const gy = gradOf(node.outputs[0] as string);
     if (!gy) continue;
-    if (node.outputs.slice(1).some((o) => grads.has(o))) throw new Error(`gradients: ${node.op} differentiates only through its first output`);
+    if (node.outputs.slice(1).some((o) => grads.has(o) || pieces.has(o))) throw new Error(`gradients: ${node.op} differentiates only through its first output`);
     const rule = rules[node.op];
     if (!rule) throw new Error(`gradients: no gradient rule for op ${node.op}`);
     const x = node.inputs.map((n) => (n ? b.info(n) : undefined));
     const needs = x.map((v) => v !== undefined && v.dtype === 'float32' && fromWrt.has(v.name) && toLoss.has(v.name));
+    if (node.op === 'Slice' && sliceAsPiece) {
+      const spans = sliceSpans(b, node);
+      const sp = spans[0];
+      const input = node.inputs[0] as string;
+      if (needs[0] && spans.length === 1 && sp && sp.step === 1) {
+        pieces.set(input, [...(pieces.get(input) ?? []), { axis: sp.axis, start: sp.start, g: gy }]);
+        continue;
+      }
+    }
     const region = saved.get(node);
     const gx = rule({ b, node, x, y: node.outputs.map((o) => b.info(o)), gy, needs, ...(region ? { saved: region.saved } : {}) });
     gx.forEach((g, i) => {
@@ -112,8 +170,9 @@ export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], o
     });
   }
 
+  const out = wrt.map((w) => gradOf(w.name) ?? b.zeros(w.shape));
   for (const n of b.nodes.slice(firstBackward)) {
     if (!BACKWARD_OPS.has(n.op)) throw new Error(`gradients: backward pass emitted non-whitelisted op ${n.op}`);
   }
-  return wrt.map((w) => grads.get(w.name) ?? b.zeros(w.shape));
+  return out;
 }

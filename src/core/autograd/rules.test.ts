@@ -59,6 +59,21 @@ const CASES: readonly Case[] = [
   { name: 'Slice step 1, two axes, negative bounds', shapes: [[4, 5]], f: (b, v) => b.slice(x(v, 0), [1, -4], [3, -1], [0, 1]) },
   { name: 'Slice step 2 and negative step', shapes: [[5, 6]], f: (b, v) => b.slice(x(v, 0), [0, 5], [5, 0], [0, 1], [2, -2]) },
   { name: 'Slice to INT64 max', shapes: [[3, 4]], f: (b, v) => b.slice(x(v, 0), [2], [Number.MAX_SAFE_INTEGER * 2048], [1]) },
+  {
+    name: 'Slice pieces: disjoint, overlapping, gapped and on two axes, summed into one gradient',
+    shapes: [[3, 8]],
+    f: (b, v) => {
+      const xv = x(v, 0);
+      const cols = [
+        b.exp(b.slice(xv, [0], [2], [1])),
+        b.tanh(b.slice(xv, [2], [5], [1])),
+        b.mul(b.slice(xv, [6], [8], [1]), b.slice(xv, [6], [8], [1])), // column 5 unused: a gap
+        b.slice(xv, [1], [4], [1]), // overlaps the first two
+      ];
+      const rows = b.mul(b.slice(xv, [1], [3], [0]), b.scalar(2)); // another axis
+      return b.concat([b.reshape(b.concat(cols, 1), [-1]), b.reshape(rows, [-1])], 0);
+    },
+  },
   { name: 'Unsqueeze', shapes: [[2, 3]], f: (b, v) => b.mul(b.unsqueeze(x(v, 0), [0, -1]), b.constFloat([1, -2], [2, 1, 1, 1])) },
   { name: 'Squeeze', shapes: [[2, 1, 3]], f: (b, v) => b.squeeze(x(v, 0), [1]) },
   { name: 'Expand [3,1] -> [2,3,4]', shapes: [[3, 1]], f: (b, v) => b.expand(x(v, 0), [2, 3, 4]) },
@@ -141,6 +156,19 @@ describe('composite regions', () => {
     // Seed and ReduceSum take 3 nodes; the Gelu rule 6, the per-node rules 10.
     expect(fused).toBe(3 + 6);
     expect(backwardNodes({ Gelu: undefined as unknown as GradRule })).toBe(3 + 10);
+  });
+
+  it('disjoint slices of one value get one Concat as gradient, not zero-padded sums', () => {
+    const b = new GraphBuilder('s');
+    const xv = b.input('x', [2, 9]);
+    const parts = [0, 1, 2].map((i) => b.exp(b.slice(xv, [3 * i], [3 * i + 3], [1])));
+    const loss = b.reduceSum(b.concat(parts, 0), undefined, false);
+    const before = b.nodes.length;
+    gradients(b, loss, [xv]);
+    const ops = b.nodes.slice(before).map((n) => n.op);
+    expect(ops.filter((o) => o === 'Concat')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'Add')).toHaveLength(0);
+    expect(ops.filter((o) => o === 'Expand')).toHaveLength(2); // seed and ReduceSum only: no zero padding
   });
 
   it('regions cannot nest and must end with their output', () => {

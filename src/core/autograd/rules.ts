@@ -91,12 +91,31 @@ function keptGrad(c: GradContext, axes: readonly number[]): Value {
   return sameShape(c.gy.shape, kept) ? c.gy : c.b.reshape(c.gy, kept);
 }
 
-function int64Input(c: GradContext, i: number): number[] | undefined {
-  const v = c.x[i];
-  if (!v) return undefined;
-  const init = c.b.constantOf(v.name);
-  if (!init || !(init.data instanceof BigInt64Array)) throw new Error(`${c.node.op}: input ${i} must be a constant`);
+function constInts(b: GraphBuilder, node: GraphNode, i: number): number[] | undefined {
+  const name = node.inputs[i];
+  if (!name) return undefined;
+  const init = b.constantOf(name);
+  if (!init || !(init.data instanceof BigInt64Array)) throw new Error(`${node.op}: input ${i} must be a constant`);
   return Array.from(init.data, Number);
+}
+
+function int64Input(c: GradContext, i: number): number[] | undefined {
+  return constInts(c.b, c.node, i);
+}
+
+/** A Slice node's spans per sliced axis (constant bounds resolved and clamped as ONNX does). */
+export function sliceSpans(b: GraphBuilder, node: GraphNode): { axis: number; dim: number; start: number; step: number }[] {
+  const x = b.info(node.inputs[0] as string);
+  const starts = constInts(b, node, 1) as number[];
+  const ends = constInts(b, node, 2) as number[];
+  const axes = constInts(b, node, 3) ?? starts.map((_, i) => i);
+  const steps = constInts(b, node, 4) ?? starts.map(() => 1);
+  return axes.map((a, i) => {
+    const axis = normAxis(a, x.shape.length, 'Slice');
+    const dim = x.shape[axis] as number;
+    const [start, step] = sliceRange(dim, starts[i] as number, ends[i] as number, steps[i] as number);
+    return { axis, dim, start, step };
+  });
 }
 
 /** Gradient of a Slice along one axis: place g back into a zero tensor of length `dim`. */
@@ -209,18 +228,8 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     });
   },
   Slice: (c) => {
-    const x = req(c.x[0]);
-    const starts = int64Input(c, 1) as number[];
-    const ends = int64Input(c, 2) as number[];
-    const axes = int64Input(c, 3) ?? starts.map((_, i) => i);
-    const steps = int64Input(c, 4) ?? starts.map(() => 1);
     let g = c.gy;
-    axes.forEach((a, i) => {
-      const ax = normAxis(a, x.shape.length, 'Slice');
-      const dim = x.shape[ax] as number;
-      const [s, step] = sliceRange(dim, starts[i] as number, ends[i] as number, steps[i] as number);
-      g = unsliceAxis(c.b, g, ax, dim, s, step);
-    });
+    for (const sp of sliceSpans(c.b, c.node)) g = unsliceAxis(c.b, g, sp.axis, sp.dim, sp.start, sp.step);
     return [g];
   },
   Expand: ({ b, x, gy }) => [unbroadcast(b, gy, req(x[0]).shape)],

@@ -100,8 +100,8 @@ function norm(b: GraphBuilder, x: Value, p: NormParams, eps: number): Value {
 /**
  * Multi-head self-attention on [B, N, D]; the qkv weight [D, 3D] keeps timm's output layout
  * (3, heads, headDim). q, k and v come from three MatMuls with column slices of the weight, not
- * from slicing the [B, N, 3D] activation: each slice's gradient is then a [D, D] weight slice
- * (zero-padded to [D, 3D], small) instead of a zero-padded [B, N, 3D] activation. The 1/√headDim
+ * from slicing the [B, N, 3D] activation: the gradients are [D, D] weight slices (autograd joins
+ * them into one [D, 3D] Concat) and no [B, N, 3D] activation is split or rebuilt. The 1/√headDim
  * query scale is folded into the query weight slice.
  */
 function attention(b: GraphBuilder, x: Value, p: BlockParams, heads: number): Value {
