@@ -8,6 +8,7 @@ import { ByteProgress } from '../shell/ProgressBar';
 import { useEncoderStore, type EncoderRecord } from './encoder-store';
 import { explainLoadError, hubAccess, loadEncoderFromFile, loadEncoderFromSource, testRunEncoder, type LoadProgress } from './encoder-service';
 import { ModelManager } from './ModelManager';
+import { DemoCard } from '../demo/DemoCard';
 
 export function EncoderStep() {
   const encoder = useEncoderStore((s) => s.encoder);
@@ -17,6 +18,7 @@ export function EncoderStep() {
         The encoder is the self-supervised image model under suspicion, as an ONNX file: it takes normalised pixels
         [N, 3, H, W] and returns embeddings [N, D]. It is only ever called, never changed.
       </p>
+      <DemoCard />
       {encoder && <EncoderSummary encoder={encoder} />}
       <div className="columns">
         <HubLoader />
