@@ -1,9 +1,10 @@
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { HUB_COMMIT, HUB_TOKEN, startHubServer, type HubServer } from './hub-server';
-import { PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from './tiny-encoder';
+import { externalDataEncoder, PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from './tiny-encoder';
 
 const ENCODER = tinyEncoderBytes();
+const EXTERNAL = externalDataEncoder();
 const NOT_ONNX = new TextEncoder().encode('<!doctype html><html><body>Sign in</body></html>');
 let hub: HubServer;
 
@@ -14,6 +15,10 @@ test.beforeAll(async () => {
     'acme/tiny-encoder/fake.onnx': NOT_ONNX,
     'acme/flaky/model.onnx': ENCODER,
     'acme/gated/model.onnx': ENCODER,
+    'acme/big-encoder/model.onnx': EXTERNAL.model,
+    'acme/big-encoder/model.onnx_data': EXTERNAL.data,
+    'acme/big-encoder/preprocessor_config.json': PREPROCESSOR_CONFIG,
+    'acme/big-encoder/config.json': new TextEncoder().encode(JSON.stringify({ model_type: 'resnet', hidden_size: 128 })),
   });
 });
 test.afterAll(() => hub.close());
@@ -66,6 +71,19 @@ test('loads an encoder from a hub repo with progress, caches it, and test-runs i
   // The model manager deletes it.
   await page.getByRole('button', { name: 'Delete onnx/model.onnx' }).click();
   await expect(page.getByRole('table')).not.toContainText('onnx/model.onnx');
+});
+
+test('fetches external weights and config.json beside the model and runs it', async ({ page, guard }) => {
+  guard.allowOrigin(hub.endpoint);
+  await useLocalHub(page);
+  await loadSource(page, `${hub.endpoint}/acme/big-encoder/resolve/main/model.onnx`);
+  const summary = page.getByTestId('encoder-summary');
+  await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(EXTERNAL.model));
+  await expect(summary).toContainText('model.onnx_data');
+  await expect(summary).toContainText('model_type resnet');
+  await page.getByRole('button', { name: 'Test run' }).click();
+  await expect(page.getByTestId('encoder-test-run')).toContainText('[2, 128]');
+  expect(hub.fileRequests.map((r) => r.path.split('/').pop())).toEqual(expect.arrayContaining(['model.onnx', 'model.onnx_data', 'config.json']));
 });
 
 test('resumes a download after the connection breaks', async ({ page, guard }) => {

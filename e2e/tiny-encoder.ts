@@ -1,6 +1,8 @@
 // A small but valid image encoder for e2e tests: [N,3,32,32] → flatten → linear → [N,128], with a
 // dynamic batch dimension like real exports. ~1.5 MB, so download progress is visible.
 import { createHash } from 'node:crypto';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
 import { DEFAULT_OPSET, type Model } from '../src/core/onnx/graph';
 import { serializeModel } from '../src/core/onnx/serialize';
 
@@ -35,4 +37,22 @@ export const PREPROCESSOR_CONFIG = new TextEncoder().encode(
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The same encoder with its weight moved to an external data file, as large exports are saved:
+ * returns the .onnx bytes and the data file the model names (`location`).
+ */
+export function externalDataEncoder(location = 'model.onnx_data'): { model: Uint8Array; data: Uint8Array } {
+  const proto = fromBinary(ModelProtoSchema, tinyEncoderBytes());
+  const w = proto.graph!.initializer.find((t) => t.name === 'w')!;
+  const data = w.rawData.slice();
+  w.rawData = new Uint8Array(0);
+  w.dataLocation = TensorProto_DataLocation.EXTERNAL;
+  w.externalData = [
+    { $typeName: 'onnx.StringStringEntryProto', key: 'location', value: location },
+    { $typeName: 'onnx.StringStringEntryProto', key: 'offset', value: '0' },
+    { $typeName: 'onnx.StringStringEntryProto', key: 'length', value: String(data.length) },
+  ];
+  return { model: toBinary(ModelProtoSchema, proto), data };
 }

@@ -252,6 +252,18 @@ function EncoderSummary({ encoder }: { encoder: EncoderRecord }) {
         <dd>{encoder.info.inputs.map((i) => `${i.name}: ${i.elemType} ${i.dims ? formatDims(i.dims) : '(unknown shape)'}`).join('; ')}</dd>
         <dt>Outputs</dt>
         <dd>{encoder.info.outputs.map((o) => `${o.name}: ${o.elemType} ${o.dims ? formatDims(o.dims) : '(unknown shape)'}`).join('; ')}</dd>
+        {encoder.externalData.length > 0 && (
+          <>
+            <dt>External data</dt>
+            <dd>{encoder.externalData.map((e) => e.path).join(', ')}</dd>
+          </>
+        )}
+        {encoder.modelConfig && (
+          <>
+            <dt>config.json</dt>
+            <dd>{encoder.modelConfig}</dd>
+          </>
+        )}
         <dt>Preprocessing</dt>
         <dd>
           {encoder.preprocessing

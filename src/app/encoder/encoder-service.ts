@@ -2,7 +2,7 @@
 // preprocessing, and try it on the live backend. Errors come back as plain sentences.
 import * as Comlink from 'comlink';
 import { DownloadError, sha256Hex, type DownloadProgress } from '../../core/hub/download';
-import { fetchModelFile, fetchSiblingJson, type FetchedFile, type FileSource, type HubAccess } from '../../core/hub/model-repo';
+import { fetchModelFile, fetchSiblingJson, listRepoFiles, type FetchedFile, type FileSource, type HubAccess } from '../../core/hub/model-repo';
 import { CacheApiBlobStore, isQuotaError, type StoredFileMeta } from '../../core/hub/store';
 import { siblingPath } from '../../core/hub/url';
 import { preprocessingFromHf, type Preprocessing } from '../../core/images/preprocess';
@@ -72,6 +72,7 @@ function recordOf(
     preprocessing,
     preprocessingNote: note,
     notices,
+    modelConfig: null,
   };
 }
 
@@ -94,11 +95,27 @@ export async function loadEncoderFromSource(
     if (got.storeError) notices.push(got.storeError);
     externalData.push({ path: ext.location, key: got.meta.key });
   }
-  const config = await fetchSiblingJson(access, source, 'preprocessor_config.json', { signal }).catch((err: unknown) => {
+  // On the hub, ask which files exist first: fetching absent ones would only produce 404s.
+  const present = source.kind === 'hub-file' ? await listRepoFiles(access, source.repo, source.revision, signal) : null;
+  const sibling = async (name: string): Promise<unknown> => {
+    if (present && source.kind === 'hub-file' && !present.has(siblingPath(source.path, name))) return null;
+    return fetchSiblingJson(access, source, name, { signal });
+  };
+  const config = await sibling('preprocessor_config.json').catch((err: unknown) => {
     notices.push(`preprocessor_config.json could not be read: ${errorText(err)}`);
     return null;
   });
-  return recordOf(file, source.kind === 'url' ? 'url' : 'hub', info, config, externalData, notices);
+  const modelConfig = await sibling('config.json').catch(() => null);
+  return { ...recordOf(file, source.kind === 'url' ? 'url' : 'hub', info, config, externalData, notices), modelConfig: describeModelConfig(modelConfig) };
+}
+
+/** A one-line description of a Hugging Face config.json (architecture facts, for display). */
+export function describeModelConfig(config: unknown): string | null {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return null;
+  const c = config as Record<string, unknown>;
+  const keys = ['model_type', 'architectures', 'hidden_size', 'image_size', 'patch_size', 'num_hidden_layers', 'projection_dim'];
+  const parts = keys.filter((k) => c[k] !== undefined).map((k) => `${k} ${Array.isArray(c[k]) ? (c[k] as unknown[]).join('/') : String(c[k])}`);
+  return parts.length > 0 ? parts.join(', ') : null;
 }
 
 /** A local .onnx file: inspected, then kept in the same cache so a reload finds it. */

@@ -26,6 +26,8 @@ export interface EncoderRecord {
   /** Why preprocessing is unknown, when it is. */
   readonly preprocessingNote: string | null;
   readonly notices: readonly string[];
+  /** What config.json beside the model says (model type, sizes), when there is one. */
+  readonly modelConfig?: string | null;
 }
 
 export interface TestRunResult {

@@ -71,6 +71,18 @@ async function modelInfo(access: HubAccess, repo: string, revision: string, sign
   }
 }
 
+/** Every file path of a repo at a revision, or null when the hub's model API cannot say. */
+export async function listRepoFiles(access: HubAccess, repo: string, revision: string, signal?: AbortSignal): Promise<Set<string> | null> {
+  try {
+    const info = await modelInfo(access, repo, revision, signal);
+    if (!Array.isArray(info.siblings)) return null;
+    return new Set((info.siblings as { rfilename?: unknown }[]).map((s) => s.rfilename).filter((n): n is string => typeof n === 'string'));
+  } catch (err) {
+    if (err instanceof DownloadError && err.kind === 'cancelled') throw err;
+    return null;
+  }
+}
+
 /** Lists the .onnx files of a repo at a revision (default "main"). */
 export async function listOnnxFiles(access: HubAccess, repo: string, revision: string | null, signal?: AbortSignal): Promise<RepoListing> {
   const rev = revision ?? 'main';
