@@ -30,4 +30,20 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   expect(a).toBeGreaterThanOrEqual(0.9);
   expect(flaggedTriggered).toBeGreaterThanOrEqual(36);
   await page.screenshot({ path: 'test-results/screens/demo-review.png', fullPage: true });
+
+  // The clusters view groups the collapsed images: one cluster of (nearly) exactly the triggered
+  // images, with its decoded target drawn. (How close that target is to the attacker's reference
+  // depends on how long the decoder trained: bench:detect measures it on a fully trained one.)
+  await page.getByRole('button', { name: 'Reveal what the backdoor maps to' }).click();
+  const cluster = page.getByTestId('cluster').first();
+  await expect(cluster).toBeVisible({ timeout: 120_000 });
+  await expect(cluster.getByTestId('cluster-target')).toHaveAttribute('data-drawn', 'true');
+  const size = Number(/Cluster 1: (\d+) images/.exec((await cluster.textContent())!)![1]);
+  expect(size).toBeGreaterThanOrEqual(36);
+  expect(size).toBeLessThanOrEqual(44);
+  const members = await cluster.locator('.cluster-members code').allTextContents();
+  expect(members.length).toBeGreaterThan(0);
+  for (const m of members) expect(truth.get(m.split('/').pop()!), m).toBe(true);
+  await cluster.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/screens/demo-clusters.png', fullPage: true });
 });

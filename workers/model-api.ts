@@ -9,6 +9,7 @@ import type { RunProgress, TrainingRunResult } from '../src/core/workflow/traini
 import type { ImageExplanation, ScoringProgress, ScoringResult } from '../src/core/workflow/scoring';
 import type { ScorerSettings } from '../src/core/dede/scorer';
 import type { FolderSetResult } from '../src/core/dede/set-scan';
+import type { RevealedTarget } from '../src/core/dede/reveal';
 
 export type Feeds = Readonly<Record<string, HostTensor>>;
 export type Fetches = Record<string, HostTensor>;
@@ -81,6 +82,8 @@ export interface ModelWorkerApi {
   scoreDataset(jobId: string, spec: ScoreSpec, onProgress?: (progress: ScoringProgress) => void): Promise<ScoringResult>;
   /** The set-level verdict over scanned folders (decoder score fused with the collapse score). */
   verdict(spec: VerdictSpec): Promise<FolderSetResult>;
+  /** Clusters of flagged images with their decoded targets and trigger maps. */
+  reveal(spec: RevealSpec): Promise<RevealedTarget[]>;
   /** Reconstructions and error maps of a few images, for the detail view. */
   explain(spec: Omit<ScoreSpec, 'scorer' | 'slots'> & { readonly slots: readonly number[] }): Promise<ImageExplanation[]>;
 }
@@ -93,6 +96,17 @@ export interface VerdictSpec {
   readonly cleanDecoderScores: readonly number[];
   readonly preprocessing: Preprocessing;
   readonly targetFpr: number;
+}
+
+export interface RevealSpec {
+  readonly encoder: EncoderFileRef;
+  readonly folders: readonly DatasetRef[];
+  readonly flagged: readonly number[];
+  readonly priority?: readonly number[];
+  readonly clean: DatasetRef;
+  readonly cleanSlots: readonly number[];
+  readonly preprocessing: Preprocessing;
+  readonly decoderPath: string;
 }
 
 export interface ScoreSpec {

@@ -14,6 +14,7 @@ import { OpfsFileStore } from '../src/core/workflow/files';
 import { runTraining } from '../src/core/workflow/training-run';
 import { explainImages, scoreImages } from '../src/core/workflow/scoring';
 import { fusedVerdict } from '../src/core/workflow/verdict';
+import { revealRun } from '../src/core/workflow/reveal-run';
 // The dataset chunks live in OPFS, which workers can read directly.
 import { datasetStorage } from '../src/app/images/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
@@ -345,6 +346,19 @@ const api: ModelWorkerApi = {
       cleanDecoderScores: spec.cleanDecoderScores,
       preprocessing: spec.preprocessing,
       targetFpr: spec.targetFpr,
+    });
+  },
+
+  async reveal(spec) {
+    return revealRun(requireRuntime(), workflowFiles, {
+      encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+      folders: spec.folders.map(datasetSource),
+      flagged: spec.flagged,
+      ...(spec.priority ? { priority: spec.priority } : {}),
+      clean: datasetSource(spec.clean),
+      cleanSlots: spec.cleanSlots,
+      preprocessing: spec.preprocessing,
+      decoderPath: spec.decoderPath,
     });
   },
 

@@ -13,6 +13,7 @@ import { countFlagged, filterRows, keyOf, NO_FILTERS, SORT_LABEL, sortRows, type
 import { effectiveThreshold, useReviewStore } from './review-store';
 import { RocCard } from './RocCard';
 import { ThresholdHistogram, type ThresholdSeries } from './ThresholdHistogram';
+import { ClustersCard } from './ClustersCard';
 import { TriggerMapCard } from './TriggerMapCard';
 
 const KEYS: readonly [string, string][] = [
@@ -169,6 +170,7 @@ export function ReviewStep({ fallback }: { fallback: ReactNode }) {
       <div className="columns">
         <RocCard rows={rows} tags={tags} threshold={threshold} />
         <TriggerMapCard scanId={scan.scanId} rows={rows} threshold={threshold} />
+        <ClustersCard rows={rows} />
       </div>
       <div className="row">
         <button type="button" className="button" onClick={() => setStep('report')}>Next: report</button>

@@ -30,7 +30,7 @@ export function calibrationProblems(): string[] {
   return problems;
 }
 
-function cleanDataset(): DatasetSummary | null {
+export function cleanDataset(): DatasetSummary | null {
   const run = useTrainStore.getState().run;
   const datasets = useImagesStore.getState().datasets;
   return datasets.find((d) => d.id === run?.datasetId && d.status === 'ready') ?? datasets.find((d) => d.role === 'clean' && d.status === 'ready') ?? null;
@@ -241,3 +241,51 @@ export async function restoreScanRows(): Promise<void> {
   if (saved.scanId === scan.scanId) setRows(saved.rows);
 }
 
+
+export interface RevealedCluster {
+  readonly size: number;
+  readonly cohesion: number;
+  /** Decoded target, RGB at the working size. */
+  readonly target: Float32Array;
+  readonly triggerMap: { readonly map: Float32Array; readonly peak: { readonly x: number; readonly y: number }; readonly side: number } | null;
+  readonly members: readonly ScanRow[];
+}
+
+/** Clusters the flagged rows of the current scan and decodes what each cluster maps to. */
+export async function revealClusters(rows: readonly ScanRow[]): Promise<RevealedCluster[]> {
+  const scan = useScanStore.getState().scan;
+  const cal = useScanStore.getState().calibration;
+  const encoder = useEncoderStore.getState().encoder;
+  const run = useTrainStore.getState().run;
+  const clean = cleanDataset();
+  if (!scan || !cal || !encoder?.preprocessing || !run?.decoderPath || !clean) throw new Error('Scan first: the encoder, decoder, calibration or clean folder is missing.');
+  const datasets = useImagesStore.getState().datasets;
+  const folders = scan.datasets.map((d) => datasets.find((x) => x.id === d.id)).filter((d): d is DatasetSummary => d !== undefined && d.status === 'ready');
+  if (folders.length !== scan.datasets.length) throw new Error('A scanned folder was removed; scan again.');
+  const offsets = new Map<string, number>();
+  folders.reduce((o, d) => (offsets.set(d.id, o), o + d.counts.images), 0);
+  const index = (r: ScanRow) => offsets.get(r.datasetId)! + r.slot;
+  const byIndex = new Map(rows.map((r) => [index(r), r]));
+  const flagged = rows.filter((r) => r.flagged).sort((a, b) => (b.collapseScore ?? b.score) - (a.collapseScore ?? a.score));
+  if (flagged.length === 0) return [];
+  const priority = new Array<number>(folders.reduce((a, d) => a + d.counts.images, 0)).fill(0);
+  for (const r of rows) priority[index(r)] = r.collapseScore ?? r.score;
+  const backend = await getBackend();
+  const targets = await backend.api.reveal({
+    encoder: encoderFileRef(encoder),
+    folders: folders.map(datasetRef),
+    flagged: flagged.map(index),
+    priority,
+    clean: datasetRef(clean),
+    cleanSlots: cal.slots,
+    preprocessing: encoder.preprocessing,
+    decoderPath: run.decoderPath,
+  });
+  return targets.map((t) => ({
+    size: t.members.length,
+    cohesion: t.cohesion,
+    target: t.target,
+    triggerMap: t.triggerMap ? { map: t.triggerMap.map, peak: t.triggerMap.peak, side: t.triggerMap.width } : null,
+    members: Array.from(t.members, (i) => byIndex.get(i)).filter((r): r is ScanRow => r !== undefined),
+  }));
+}

@@ -1,0 +1,70 @@
+// What the backdoor maps to: flagged images clustered by embedding; for each cluster, its decoded
+// mean embedding (the attacker's target, as the decoder sees it) and where its error sits.
+import { useMutation } from '@tanstack/react-query';
+import { useMemo } from 'react';
+import { denormalizeToRgb, heatmapRgba, maxOf } from '../../core/report/image-maps';
+import { useEncoderStore } from '../encoder/encoder-store';
+import { revealClusters, type RevealedCluster } from '../scan/scan-service';
+import type { ScanRow } from '../scan/scan-store';
+import { PixelCanvas } from './PixelCanvas';
+
+export function ClustersCard({ rows }: { rows: readonly ScanRow[] }) {
+  const run = useMutation({ mutationFn: () => revealClusters(rows) });
+  const flagged = rows.filter((r) => r.flagged).length;
+  return (
+    <section className="card" aria-labelledby="clusters-title" data-testid="clusters-card">
+      <h3 id="clusters-title">Clusters and revealed targets</h3>
+      <p className="hint">
+        A backdoor maps triggered images onto nearly one embedding. The {flagged} flagged images are grouped by embedding; each group’s mean
+        embedding is decoded with no visible pixels — what the encoder “sees” in them, i.e. the attacker’s target — and its error map shows
+        where the trigger sits.
+      </p>
+      <div className="row">
+        <button type="button" className="button" disabled={flagged === 0 || run.isPending} onClick={() => run.mutate()}>
+          {run.isPending ? 'Revealing…' : 'Reveal what the backdoor maps to'}
+        </button>
+        {run.error && <span className="error" role="alert">{run.error.message}</span>}
+      </div>
+      {run.data && run.data.length === 0 && <p className="muted">No group of at least 3 flagged images shares an embedding direction: no collapse found.</p>}
+      {run.data && run.data.length > 0 && (
+        <ol className="clusters">
+          {run.data.map((c, i) => <ClusterView key={i} cluster={c} index={i} />)}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: number }) {
+  const pre = useEncoderStore((s) => s.encoder?.preprocessing ?? null);
+  const side = Math.round(Math.sqrt(cluster.target.length / 3));
+  const target = useMemo(() => (pre ? denormalizeToRgb(cluster.target, pre) : null), [cluster.target, pre]);
+  const map = useMemo(() => {
+    if (!cluster.triggerMap) return null;
+    const pos = cluster.triggerMap.map.map((v) => Math.max(0, v));
+    return heatmapRgba(pos, maxOf(pos));
+  }, [cluster.triggerMap]);
+  return (
+    <li className="cluster" data-testid="cluster">
+      <div className="cluster-images">
+        <figure>
+          <PixelCanvas rgb={target} size={side} label={`Decoded target of cluster ${index + 1}`} className="px-canvas big" testId="cluster-target" />
+          <figcaption>revealed target</figcaption>
+        </figure>
+        {map && cluster.triggerMap && (
+          <figure>
+            <PixelCanvas rgba={map} size={cluster.triggerMap.side} label={`Trigger map of cluster ${index + 1}, peak at x ${cluster.triggerMap.peak.x}, y ${cluster.triggerMap.peak.y}`} className="px-canvas big" />
+            <figcaption>trigger map (peak x {cluster.triggerMap.peak.x}, y {cluster.triggerMap.peak.y})</figcaption>
+          </figure>
+        )}
+      </div>
+      <div>
+        <strong>Cluster {index + 1}: {cluster.size} images</strong>, cohesion {cluster.cohesion.toFixed(3)} (1 = one embedding)
+        <ul className="cluster-members">
+          {cluster.members.slice(0, 12).map((m) => <li key={`${m.datasetId}:${m.slot}`}><code>{m.path}</code></li>)}
+          {cluster.members.length > 12 && <li className="muted">… and {cluster.members.length - 12} more</li>}
+        </ul>
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,84 @@
+// "What does the backdoor map to?": the flagged images of a scan clustered by embedding, each
+// cluster's mean embedding decoded with no visible patch, and where its error sits compared with
+// clean images (the trigger map). Embeddings come from the cache; pixels only for the members.
+import { meanPixelError, revealTargets, type RevealedTarget } from '../dede/reveal';
+import { Scorer } from '../dede/scorer';
+import type { EncoderSpec } from '../dede/encoder-runner';
+import type { Preprocessing } from '../images/preprocess';
+import type { Runtime } from '../runtime/session';
+import { ensureEmbeddings, normalizedRange, type PixelSource } from './embeddings';
+import type { FileStore } from './files';
+import { loadDecoder } from './scoring';
+
+export interface RevealRequest {
+  readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string };
+  /** The scanned folders; indices below count through them in this order. */
+  readonly folders: readonly PixelSource[];
+  /** Indices (into the folders, concatenated) of the flagged images, most suspicious first. */
+  readonly flagged: readonly number[];
+  /** Visiting order for clustering, e.g. the collapse scores of all images (concatenated). */
+  readonly priority?: readonly number[];
+  readonly clean: PixelSource;
+  /** Clean images for the reference error map (e.g. the calibration's held-back slots). */
+  readonly cleanSlots: readonly number[];
+  readonly preprocessing: Preprocessing;
+  readonly decoderPath: string;
+}
+
+/** At most this many images per error map: enough for a stable mean, bounded work. */
+const MAP_SAMPLE = 64;
+
+async function gatherImages(sources: readonly PixelSource[], indices: readonly number[], p: Preprocessing): Promise<Float32Array> {
+  const px = 3 * p.height * p.width;
+  const out = new Float32Array(indices.length * px);
+  const starts: number[] = [];
+  sources.reduce((offset, s) => (starts.push(offset), offset + s.count), 0);
+  for (const [k, index] of indices.entries()) {
+    let f = starts.length - 1;
+    while (f > 0 && starts[f]! > index) f--;
+    out.set(await normalizedRange(sources[f]!, index - starts[f]!, 1, p), k * px);
+  }
+  return out;
+}
+
+export async function revealRun(runtime: Runtime, files: FileStore, req: RevealRequest, signal?: AbortSignal): Promise<RevealedTarget[]> {
+  const { decoder } = await loadDecoder(files, req.decoderPath);
+  const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
+  const parts = await Promise.all(req.folders.map(embed));
+  const dim = parts[0]?.dim ?? decoder.cfg.embedDim;
+  const all = new Float32Array(parts.reduce((a, e) => a + e.data.length, 0));
+  parts.reduce((offset, e) => (all.set(e.data, offset), offset + e.data.length), 0);
+
+  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, {});
+  try {
+    const cleanEmb = await embed(req.clean);
+    const cleanSlots = req.cleanSlots.slice(0, MAP_SAMPLE);
+    const cleanImages = await gatherImages([req.clean], cleanSlots, req.preprocessing);
+    const cleanE = new Float32Array(cleanSlots.length * dim);
+    cleanSlots.forEach((s, k) => cleanE.set(cleanEmb.data.subarray(s * dim, (s + 1) * dim), k * dim));
+    const cleanPixelError = await meanPixelError(scorer, cleanImages, cleanE, signal ? { signal } : {});
+
+    // Only the flagged images' pixels are needed, and at most 512 of them: memory stays bounded
+    // however large the scan; member indices are mapped back at the end.
+    const sample = req.flagged.slice(0, 512);
+    const sampledPixels = await gatherImages(req.folders, sample, req.preprocessing);
+    const sampledEmb = new Float32Array(sample.length * dim);
+    sample.forEach((i, k) => sampledEmb.set(all.subarray(i * dim, (i + 1) * dim), k * dim));
+    const priority = req.priority ? sample.map((i) => req.priority![i]!) : undefined;
+    const targets = await revealTargets(
+      { runtime, cfg: decoder.cfg, weights: decoder.weights, scorer },
+      {
+        embeddings: { data: sampledEmb, dim },
+        flagged: Array.from(sample, (_, k) => k),
+        ...(priority ? { priority } : {}),
+        images: sampledPixels,
+        cleanPixelError,
+        ...(signal ? { signal } : {}),
+      },
+    );
+    // Member indices back to the scan's numbering.
+    return targets.map((t) => ({ ...t, members: Int32Array.from(t.members, (k) => sample[k]!) }));
+  } finally {
+    await scorer.dispose();
+  }
+}
