@@ -44,17 +44,8 @@ export function buildScanReport(threshold: number): ScanReport {
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
   const datasets = useImagesStore.getState().datasets.filter((d) => scan.datasets.some((s) => s.id === d.id));
-  const images = rows.map((r) => ({
-    path: r.path,
-    score: r.score,
-    dedeScore: r.dedeScore,
-    pValue: r.pValue,
-    flagged: r.score > threshold,
-    ...(r.decoderScore !== undefined ? { decoderScore: r.decoderScore } : {}),
-    ...(r.decoderPValue !== undefined ? { decoderPValue: r.decoderPValue } : {}),
-    ...(r.collapseScore !== undefined ? { collapseScore: r.collapseScore } : {}),
-    ...(r.collapsePValue !== undefined ? { collapsePValue: r.collapsePValue } : {}),
-  }));
+  // Report rows are the scan rows without where they are stored, flagged at the review threshold.
+  const images = rows.map(({ datasetId: _id, datasetName: _name, role: _role, slot: _slot, ...image }) => ({ ...image, flagged: image.score > threshold }));
   const unreadable = datasets.flatMap((d) => d.unreadable.map((u) => ({ path: u.path, reason: u.reason })));
   const cal = calibration?.calibration;
   return {

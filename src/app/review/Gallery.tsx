@@ -5,7 +5,7 @@ import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent 
 import type { ScanRow, Tag } from '../scan/scan-store';
 import { keyOf } from './review-model';
 import { readThumb } from './review-service';
-import { rgbToRgbaBytes } from '../../core/report/image-maps';
+import { rgbToRgba } from '../../core/images/pixels';
 
 const CELL_W = 136;
 const ROW_H = 184;
@@ -121,7 +121,7 @@ function Thumb({ datasetId, slot }: { datasetId: string; slot: number }) {
         if (!live || !canvas) return;
         canvas.width = size;
         canvas.height = size;
-        canvas.getContext('2d')?.putImageData(new ImageData(rgbToRgbaBytes(rgb) as Uint8ClampedArray<ArrayBuffer>, size, size), 0, 0);
+        canvas.getContext('2d')?.putImageData(new ImageData(rgbToRgba(rgb) as Uint8ClampedArray<ArrayBuffer>, size, size), 0, 0);
         canvas.dataset['drawn'] = 'true';
       },
       () => live && setFailed(true),

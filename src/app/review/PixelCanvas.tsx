@@ -1,6 +1,6 @@
 // Draws small pixel buffers (interleaved RGB or RGBA) on a canvas, scaled up crisply by CSS.
 import { useEffect, useRef } from 'react';
-import { rgbToRgbaBytes } from '../../core/report/image-maps';
+import { rgbToRgba } from '../../core/images/pixels';
 
 export function PixelCanvas({ rgb, rgba, size, label, className = 'px-canvas', testId }: {
   rgb?: Uint8Array | null;
@@ -14,7 +14,7 @@ export function PixelCanvas({ rgb, rgba, size, label, className = 'px-canvas', t
   useEffect(() => {
     const ctx = ref.current?.getContext('2d');
     if (!ctx) return;
-    const data = rgba ?? (rgb ? rgbToRgbaBytes(rgb) : null);
+    const data = rgba ?? (rgb ? rgbToRgba(rgb) : null);
     if (!data || data.length !== size * size * 4) {
       ctx.clearRect(0, 0, size, size);
       return;

@@ -4,6 +4,7 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { Calibration, CalibrationMethod, HeldOutReport } from '../../core/dede/calibrate';
 import type { DatasetRole } from '../../core/images/dataset';
+import type { ScannedImage } from '../../core/report/scan-report';
 
 export interface CalibrationState {
   readonly runId: string;
@@ -18,22 +19,12 @@ export interface CalibrationState {
   readonly scoredAt: string;
 }
 
-export interface ScanRow {
+/** A scanned image as the report describes it, plus where it is stored. */
+export interface ScanRow extends ScannedImage {
   readonly datasetId: string;
   readonly datasetName: string;
   readonly role: DatasetRole;
   readonly slot: number;
-  readonly path: string;
-  readonly score: number;
-  readonly dedeScore: number;
-  readonly pValue: number;
-  readonly flagged: boolean;
-  /** The decoder's robust score and its p-value (absent in rows saved by older versions). */
-  readonly decoderScore?: number;
-  readonly decoderPValue?: number;
-  /** Set-level collapse component, once the fused verdict is computed. */
-  readonly collapseScore?: number;
-  readonly collapsePValue?: number;
 }
 
 /**

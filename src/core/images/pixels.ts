@@ -1,5 +1,5 @@
 // Pixel helpers between the decoder's RGBA, the stored RGB and the encoder's normalised CHW input.
-import type { Preprocessing } from './preprocess';
+import { normalizeRgb, type Preprocessing } from './preprocess';
 
 /** Interleaved RGBA (canvas ImageData) → interleaved RGB, alpha dropped (PIL's convert('RGB')). */
 export function rgbaToRgb(rgba: Uint8ClampedArray | Uint8Array, out = new Uint8Array((rgba.length / 4) * 3)): Uint8Array {
@@ -30,20 +30,9 @@ export function rgbToRgba(rgb: Uint8Array, out = new Uint8ClampedArray((rgb.leng
  * batch with the encoder's statistics: (x · rescale − mean) / std per channel.
  */
 export function normalizeRgbBatch(rgb: Uint8Array, count: number, p: Preprocessing, out = new Float32Array(count * 3 * p.height * p.width)): Float32Array {
-  const plane = p.height * p.width;
-  if (rgb.length < count * plane * 3) throw new Error(`Expected ${count * plane * 3} RGB bytes for ${count} images of ${p.width}×${p.height}, got ${rgb.length}.`);
-  const scale = [0, 1, 2].map((c) => p.rescale / p.std[c]!);
-  const shift = [0, 1, 2].map((c) => p.mean[c]! / p.std[c]!);
-  for (let n = 0; n < count; n++) {
-    const src = n * plane * 3;
-    const dst = n * plane * 3;
-    for (let c = 0; c < 3; c++) {
-      const s = scale[c]!;
-      const t = shift[c]!;
-      const base = dst + c * plane;
-      for (let i = 0; i < plane; i++) out[base + i] = rgb[src + i * 3 + c]! * s - t;
-    }
-  }
+  const size = p.height * p.width * 3;
+  if (rgb.length < count * size) throw new Error(`Expected ${count * size} RGB bytes for ${count} images of ${p.width}×${p.height}, got ${rgb.length}.`);
+  for (let n = 0; n < count; n++) normalizeRgb(rgb.subarray(n * size, (n + 1) * size), p, out.subarray(n * size, (n + 1) * size));
   return out;
 }
 

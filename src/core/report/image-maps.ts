@@ -103,15 +103,3 @@ export function upscale(pixels: Uint8Array, width: number, height: number, chann
   return out;
 }
 
-/** Interleaved RGB → RGBA (opaque). */
-export function rgbToRgbaBytes(rgb: Uint8Array): Uint8ClampedArray {
-  const n = rgb.length / 3;
-  const out = new Uint8ClampedArray(n * 4);
-  for (let i = 0; i < n; i++) {
-    out[i * 4] = rgb[i * 3]!;
-    out[i * 4 + 1] = rgb[i * 3 + 1]!;
-    out[i * 4 + 2] = rgb[i * 3 + 2]!;
-    out[i * 4 + 3] = 255;
-  }
-  return out;
-}

@@ -1,7 +1,8 @@
 // Encoder embeddings of a set of images, computed once per (encoder, image set) and cached: the
 // encoder is frozen, so training epochs and rescans never run it again.
 import { EncoderRunner, type EncoderSpec } from '../dede/encoder-runner';
-import { normalizeRgb, type Preprocessing } from '../images/preprocess';
+import { normalizeRgbBatch } from '../images/pixels';
+import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { yieldToEventLoop } from '../runtime/yield';
 import type { FileStore } from './files';
@@ -40,11 +41,7 @@ export async function normalizedRange(source: PixelSource, from: number, count: 
   if (p.width !== source.width || p.height !== source.height) {
     throw new Error(`The images are stored at ${source.width}×${source.height} but ${p.width}×${p.height} is needed; add the folder again at that working resolution.`);
   }
-  const rgb = await source.readRgb(from, count);
-  const px = 3 * p.width * p.height;
-  const out = new Float32Array(count * px);
-  for (let i = 0; i < count; i++) normalizeRgb(rgb.subarray(i * px, (i + 1) * px), p, out.subarray(i * px, (i + 1) * px));
-  return out;
+  return normalizeRgbBatch(await source.readRgb(from, count), count, p);
 }
 
 export async function ensureEmbeddings(
