@@ -184,6 +184,7 @@ function DuplicateList({ dataset: d }: { dataset: DatasetSummary }) {
                 <code>{p}</code>
               </span>
             ))}
+            {g.files !== undefined && g.files > g.paths.length && ` and ${n(g.files - g.paths.length)} more`}
             <span className="hint"> · SHA-256 {g.sha256.slice(0, 12)}…</span>
           </li>
         ))}

@@ -1,7 +1,7 @@
 // Loading folders into datasets: decode in the worker pool, in path order, a chunk at a time, and
 // write each chunk to storage as soon as it fills, so memory stays bounded whatever the folder size.
 import { DatasetAccumulator } from '../../core/images/accumulator';
-import { guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
+import { chunkOfSlot, guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
 import { normalizeRgbBatch } from '../../core/images/pixels';
 import type { Preprocessing } from '../../core/images/preprocess';
 import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
@@ -9,7 +9,7 @@ import type { DecodeOptions, DecodeRequest } from '../../../workers/image-api';
 import { datasetStorage, type DatasetStorage } from './dataset-storage';
 import { sharedPool, type ImagePool } from './image-pool';
 import { LIST_CAP, useImagesStore, type DatasetSummary, type LoadProgress } from './images-store';
-import type { FolderSource } from './sources';
+import type { FolderSource, SourceFile } from './sources';
 
 const BATCH = 16;
 const PROGRESS_EVERY_MS = 150;
@@ -71,7 +71,10 @@ export async function loadFolder(
 ): Promise<DatasetSummary> {
   const layout = layoutFor(options.size);
   const role = options.role ?? guessRole(source.name);
-  const acc = new DatasetAccumulator(layout, source.files.length);
+  // Take the files over (the caller's list is left empty) and drop each batch once it is sent.
+  const files: (SourceFile | undefined)[] = source.files.splice(0);
+  const total = files.length;
+  const acc = new DatasetAccumulator(layout, total);
   const createdAt = new Date().toISOString();
   const started = performance.now();
   const decodeOptions: DecodeOptions = {
@@ -91,20 +94,45 @@ export async function loadFolder(
     const done = acc.counts.processed;
     const seconds = (now - started) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
-    const remaining = source.files.length - done;
-    options.onProgress?.({ done, total: source.files.length, imagesPerSecond: rate, etaSeconds: rate > 0 ? remaining / rate : null }, summary('loading'));
+    const remaining = total - done;
+    options.onProgress?.({ done, total, imagesPerSecond: rate, etaSeconds: rate > 0 ? remaining / rate : null }, summary('loading'));
   };
 
-  const batches: DecodeRequest[][] = [];
-  for (let i = 0; i < source.files.length; i += BATCH) {
-    batches.push(source.files.slice(i, i + BATCH).map((f, j) => ({ id: i + j, file: f.file, path: f.path })));
-  }
-  // Batches run ahead in the pool but are committed in order, so slots follow path order and the
-  // first of identical files is the one that sorts first.
-  const pending: Promise<Awaited<ReturnType<ImagePool['decode']>>>[] = [];
+  // Batches are cut from the file list as they are sent, and run ahead in the pool but are
+  // committed in order, so slots follow path order and the first of identical files is the one
+  // that sorts first. Only the batches in flight hold File objects and paths.
+  const pending: { readonly paths: readonly string[]; readonly results: ReturnType<ImagePool['decode']> }[] = [];
   let launched = 0;
   const launch = () => {
-    while (launched < batches.length && pending.length < pool.window) pending.push(pool.decode(batches[launched++]!, decodeOptions));
+    while (launched < total && pending.length < pool.window) {
+      const requests: DecodeRequest[] = [];
+      for (const end = Math.min(total, launched + BATCH); launched < end; launched++) {
+        const f = files[launched]!;
+        files[launched] = undefined;
+        requests.push({ id: requests.length, file: f.file, path: f.path });
+      }
+      pending.push({ paths: requests.map((r) => r.path), results: pool.decode(requests, decodeOptions) });
+    }
+  };
+  // The duplicate list names each group's first file; when that file's chunk is already written,
+  // its path is read back from the chunk's entries rather than kept in memory for every image.
+  const nameFirsts = async () => {
+    const slots = acc.unnamed;
+    if (slots.length === 0) return;
+    const byChunk = new Map<number, number[]>();
+    for (const slot of slots) {
+      const { chunk } = chunkOfSlot(layout, slot);
+      byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), slot]);
+    }
+    for (const [chunk, wanted] of byChunk) {
+      // A chunk that cannot be read back fails the load elsewhere; here it only costs the name.
+      const entries = await storage.readEntries(id, chunk).catch(() => []);
+      const offset = chunk * layout.imagesPerChunk;
+      for (const slot of wanted) {
+        const entry = entries[slot - offset];
+        acc.nameSlot(slot, entry?.slot === slot ? entry.path : `#${slot}`);
+      }
+    }
   };
   let status: DatasetSummary['status'] = 'ready';
   let error: string | null = null;
@@ -114,13 +142,14 @@ export async function loadFolder(
     while (pending.length > 0) {
       if (options.signal?.aborted) {
         status = 'cancelled';
-        await Promise.allSettled(pending.splice(0));
+        await Promise.allSettled(pending.splice(0).map((p) => p.results));
         break;
       }
-      const results = await pending.shift()!;
+      const batch = pending.shift()!;
+      const results = await batch.results;
       launch();
       for (const r of results) {
-        const path = source.files[r.id]!.path;
+        const path = batch.paths[r.id]!;
         if (!r.ok) {
           acc.addUnreadable({ path, bytes: r.bytes, kind: r.kind, reason: r.reason });
           continue;
@@ -128,12 +157,14 @@ export async function loadFolder(
         const ready = acc.addImage({ path, bytes: r.bytes, format: r.format, width: r.width, height: r.height, sha256: r.sha256, note: r.note, pixels: r.pixels, thumb: r.thumb });
         if (ready) await storage.writeChunk(id, ready);
       }
+      await nameFirsts();
       report(false);
     }
     const last = acc.finish();
     if (last) await storage.writeChunk(id, last);
+    await nameFirsts();
   } catch (err) {
-    await Promise.allSettled(pending.splice(0));
+    await Promise.allSettled(pending.splice(0).map((p) => p.results));
     status = 'failed';
     error = `Loading stopped: ${err instanceof Error ? err.message : String(err)}`;
   }

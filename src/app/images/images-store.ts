@@ -13,8 +13,8 @@ import {
   type UnreadableFile,
 } from '../../core/images/dataset';
 
-/** Lists kept in the summary are cut here; the manifest in storage has them all. */
-export const LIST_CAP = 500;
+/** Lists kept in the summary (and the manifest) are cut at LIST_CAP; the counts are complete. */
+export { LIST_CAP } from '../../core/images/dataset';
 
 export interface DatasetSummary {
   readonly id: string;

@@ -10,7 +10,11 @@ export interface SourceFile {
 
 export interface FolderSource {
   readonly name: string;
-  readonly files: readonly SourceFile[];
+  /**
+   * Handed over to loadFolder, which empties it at the start and lets each File go once its batch
+   * is decoded, so a 20,000-file folder's File objects do not all live until the load ends.
+   */
+  readonly files: SourceFile[];
 }
 
 /** A file's relative path: webkitRelativePath (folder inputs, and drops that lost their entries), else its name. */

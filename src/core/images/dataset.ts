@@ -2,7 +2,7 @@
 // size, so each image is kept only at working resolution (uint8 RGB, HWC, size×size×3 bytes), in
 // fixed-size chunks of consecutive slots, written once and read back on demand:
 //
-//   <root>/<datasetId>/manifest.json        DatasetManifest (small: counts, errors, duplicates)
+//   <root>/<datasetId>/manifest.json        DatasetManifest (small: counts, the first errors and duplicates)
 //   <root>/<datasetId>/chunk-00000.rgb      imagesPerChunk × size² × 3 bytes (the last one shorter)
 //   <root>/<datasetId>/chunk-00000.json     ImageEntry[] for the same slots
 //   <root>/<datasetId>/thumb-00000.rgb      only when size > THUMB_MAX: thumbSize² × 3 per image
@@ -108,8 +108,20 @@ export interface UnreadableFile {
 /** Files with identical bytes; `paths[0]` is the one that counts, the rest are its copies. */
 export interface DuplicateGroup {
   readonly sha256: string;
+  /** The first GROUP_PATHS_CAP + 1 of them (every copy's entry has `duplicateOf` in its chunk file). */
   readonly paths: readonly string[];
+  /** How many files have these bytes, when more than `paths` lists (absent: all are listed). */
+  readonly files?: number;
 }
+
+/**
+ * Lists kept in memory, in summaries and in the manifest (unreadable files, duplicate groups,
+ * misleading extensions) stop at LIST_CAP items, and a duplicate group at GROUP_PATHS_CAP copies;
+ * the counts are always complete. So a 20,000-file folder of copies or of non-images costs no more
+ * memory than a 500-file one.
+ */
+export const LIST_CAP = 500;
+export const GROUP_PATHS_CAP = 10;
 
 export type DatasetStatus = 'loading' | 'ready' | 'cancelled' | 'interrupted' | 'failed';
 
@@ -139,6 +151,7 @@ export interface DatasetManifest {
   readonly status: DatasetStatus;
   readonly counts: DatasetCounts;
   readonly chunks: number;
+  /** The first LIST_CAP of each (counts has the totals). */
   readonly unreadable: readonly UnreadableFile[];
   readonly duplicates: readonly DuplicateGroup[];
   readonly mismatched: readonly { readonly path: string; readonly note: string }[];

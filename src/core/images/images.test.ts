@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeBmp, encodePng, pattern, pngHeaderOnly, TINY_GIF } from '../../testing/image-files';
-import { DatasetAccumulator } from './accumulator';
-import { chunkOfSlot, guessRole, layoutFor, normalisePath } from './dataset';
+import { DatasetAccumulator, FirstSlotIndex } from './accumulator';
+import { chunkOfSlot, GROUP_PATHS_CAP, guessRole, layoutFor, LIST_CAP, normalisePath } from './dataset';
 import { fitRect, normalizeRgbBatch, rgbaToRgb } from './pixels';
 import { corrupt, emptyFile, notAnImage, tooLarge } from './reasons';
 import { declaredDimensions, extensionNote, sniff } from './sniff';
@@ -86,6 +86,57 @@ describe('DatasetAccumulator', () => {
     expect(last?.pixels.length).toBe(12);
     expect(acc.counts).toMatchObject({ files: 6, processed: 5, images: 4, unreadable: 1, duplicates: 2 });
     expect(acc.duplicates).toEqual([{ sha256: 'h1', paths: ['d/a.png', 'd/c.png', 'd/e.png'] }]);
+  });
+});
+
+describe('FirstSlotIndex', () => {
+  const hex = (i: number) => (i.toString(16).padStart(8, '0') + 'ab'.repeat(28)).slice(0, 64);
+
+  it('finds the first slot of 20,000 digests in typed arrays of ~33 bytes per image', () => {
+    const index = new FirstSlotIndex();
+    for (let i = 0; i < 20_000; i++) expect(index.firstOrAdd(hex(i * 7919), i)).toBe(-1);
+    for (let i = 0; i < 20_000; i += 97) expect(index.firstOrAdd(hex(i * 7919), 99_999)).toBe(i);
+    expect(index.size).toBe(20_000);
+    expect(index.byteLength / 20_000).toBeLessThan(40);
+  });
+
+  it('keys other strings too', () => {
+    const index = new FirstSlotIndex(4);
+    for (let i = 0; i < 100; i++) index.firstOrAdd(`h${i}`, i);
+    expect(index.firstOrAdd('h42', 500)).toBe(42);
+    expect(index.firstOrAdd('h100', 501)).toBe(-1);
+  });
+});
+
+describe('DatasetAccumulator memory bounds', () => {
+  const layout = { size: 1, imagesPerChunk: 4, thumbSize: 1, separateThumbs: false };
+  const image = (path: string, sha256: string) => ({
+    path, bytes: 3, format: 'png' as const, width: 1, height: 1, sha256, note: 'named .jpg but is a PNG image', pixels: new Uint8Array(3), thumb: null,
+  });
+
+  it('names a first file from an earlier chunk through nameSlot, and caps groups, copies and lists', () => {
+    const acc = new DatasetAccumulator(layout, 0);
+    acc.addImage(image('d/0.png', 'first'));
+    for (let i = 1; i < 6; i++) acc.addImage(image(`d/${i}.png`, `u${i}`));
+    acc.addImage(image('d/copy.png', 'first'));
+    expect(acc.unnamed).toEqual([0]);
+    expect(acc.duplicates[0]!.paths).toEqual(['#0', 'd/copy.png']);
+    acc.nameSlot(0, 'd/0.png');
+    expect(acc.unnamed).toEqual([]);
+    expect(acc.duplicates).toEqual([{ sha256: 'first', paths: ['d/0.png', 'd/copy.png'] }]);
+    for (let i = 0; i < GROUP_PATHS_CAP + 5; i++) acc.addImage(image(`d/more-${i}.png`, 'first'));
+    const group = acc.duplicates[0]!;
+    expect(group.paths).toHaveLength(GROUP_PATHS_CAP + 1);
+    expect(group.files).toBe(GROUP_PATHS_CAP + 7);
+    for (let i = 0; i < LIST_CAP + 10; i++) {
+      acc.addImage(image(`e/${i}.png`, `g${i}`));
+      acc.addImage(image(`e/${i}-copy.png`, `g${i}`));
+      acc.addUnreadable({ path: `e/${i}.txt`, bytes: 1, kind: 'not-image', reason: 'not an image (looks like text)' });
+    }
+    expect(acc.duplicates).toHaveLength(LIST_CAP);
+    expect(acc.unreadable).toHaveLength(LIST_CAP);
+    expect(acc.mismatched).toHaveLength(LIST_CAP);
+    expect(acc.counts).toMatchObject({ duplicates: GROUP_PATHS_CAP + 6 + LIST_CAP + 10, unreadable: LIST_CAP + 10, mismatched: acc.counts.images });
   });
 });
 
