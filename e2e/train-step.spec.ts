@@ -39,6 +39,8 @@ test('trains a decoder in the worker, shows the loss curve, and exports a decode
   void guard;
   await prepare(page);
   await page.getByLabel('Epochs').fill('6');
+  await page.getByText('Advanced').click();
+  await page.getByLabel('Patch size').selectOption({ label: '8 px (16 patches)' });
   await page.getByRole('button', { name: 'Start training' }).click();
   const run = page.getByTestId('train-run');
   await expect(run).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
@@ -49,7 +51,7 @@ test('trains a decoder in the worker, shows the loss curve, and exports a decode
   await page.getByRole('button', { name: 'Export decoder (.onnx)' }).click();
   const file = await (await download).path();
   const decoder = importDecoder(new Uint8Array(readFileSync(file)));
-  expect(decoder.cfg).toMatchObject({ imageSize: 32, patchSize: 4, embedDim: 128 });
+  expect(decoder.cfg).toMatchObject({ imageSize: 32, patchSize: 8, embedDim: 128 });
   expect(decoder.meta.training).toMatchObject({ steps: 6, trainImages: 30, maskRatio: 0.9 });
 });
 

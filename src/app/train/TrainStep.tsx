@@ -6,7 +6,7 @@ import { formatDuration } from '../shell/ProgressBar';
 import { useAppStore } from '../store';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { useImagesStore } from '../images/images-store';
-import { discardRun, exportDecoderFile, importDecoderFile, pauseTraining, planFor, readiness, resumeTraining, startTraining } from './train-service';
+import { discardRun, exportDecoderFile, importDecoderFile, patchSizeFor, patchSizesFor, pauseTraining, planFor, readiness, resumeTraining, startTraining } from './train-service';
 import { useTrainStore, type TrainSettings } from './train-store';
 
 const STATUS_LABEL = {
@@ -103,6 +103,20 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
             <select id="preset" value={settings.preset} onChange={(e) => setSettings({ preset: e.target.value === 'full' ? 'full' : 'small' })}>
               <option value="small">Small (laptop default: more epochs in the same time)</option>
               <option value="full">Full (the paper’s: 12 + 4 blocks, dim 192)</option>
+            </select>
+          </div>
+          <div className="form-field">
+            <span>Image size</span>
+            <strong>{size}×{size}</strong>
+            <span className="hint">The images’ working resolution, set when adding folders (Images step).</span>
+          </div>
+          <div className="form-field">
+            <label htmlFor="patch">Patch size</label>
+            <select id="patch" value={settings.patchSize ?? ''} onChange={(e) => setSettings({ patchSize: e.target.value === '' ? null : Number(e.target.value) })}>
+              <option value="">Automatic ({patchSizeFor(size)} px)</option>
+              {patchSizesFor(size).map((p) => (
+                <option key={p} value={p}>{p} px ({(size / p) ** 2} patches)</option>
+              ))}
             </select>
           </div>
           <NumberField label="Batch size" value={settings.batchSize} min={1} onChange={set('batchSize')} />

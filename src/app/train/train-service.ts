@@ -42,14 +42,20 @@ export function readiness(): Readiness {
   return { encoder, dataset, embedDim, problems };
 }
 
-function patchSizeFor(size: number): number {
+/** The default patch for an image size: 8×8 patches at 32 px (DESIGN), about 14×14 at 224. */
+export function patchSizeFor(size: number): number {
   return size <= 32 ? 4 : size <= 64 ? 8 : 16;
+}
+
+/** Patch sizes that tile an image of `size` pixels into at least 4×4 patches. */
+export function patchSizesFor(size: number): number[] {
+  return [2, 4, 8, 16, 32].filter((p) => size % p === 0 && size / p >= 4);
 }
 
 export function planFor(settings: TrainSettings, imageSize: number, embedDim: number, trainCount: number): TrainingPlan {
   const preset = settings.preset === 'full' ? FULL_DECODER : SMALL_DECODER;
   return {
-    cfg: defineDecoderConfig({ ...preset, imageSize, patchSize: patchSizeFor(imageSize), embedDim }),
+    cfg: defineDecoderConfig({ ...preset, imageSize, patchSize: settings.patchSize !== null && imageSize % settings.patchSize === 0 ? settings.patchSize : patchSizeFor(imageSize), embedDim }),
     batchSize: Math.min(settings.batchSize, trainCount),
     maskRatio: settings.maskRatio,
     lr: settings.lr,

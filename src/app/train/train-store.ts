@@ -17,6 +17,8 @@ export interface TrainSettings {
   readonly seed: number;
   /** Share of the clean images held back for calibration. */
   readonly holdOut: number;
+  /** Decoder patch size in pixels; null = chosen from the image size (4 at 32 px). */
+  readonly patchSize: number | null;
 }
 
 export const DEFAULT_SETTINGS: TrainSettings = {
@@ -28,6 +30,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   lr: DEFAULT_TRAINING.lr,
   seed: DEFAULT_TRAINING.seed,
   holdOut: 0.25,
+  patchSize: null,
 };
 
 export type RunStatus = 'embedding' | 'training' | 'paused' | 'interrupted' | 'done' | 'failed';
@@ -86,6 +89,11 @@ export const useTrainStore = create<TrainState>()(
       name: 'dede-web/train',
       version: 1,
       partialize: (s) => ({ settings: s.settings, run: s.run }),
+      // Settings saved by older versions lack newer fields: fill them from the defaults.
+      merge: (persisted, current) => {
+        const p = (persisted ?? {}) as Partial<Pick<TrainState, 'settings' | 'run'>>;
+        return { ...current, ...p, settings: { ...DEFAULT_SETTINGS, ...p.settings } };
+      },
       // A run that was active when the page went away is interrupted: its checkpoint can resume it.
       onRehydrateStorage: () => (state) => {
         if (state?.run && (state.run.status === 'embedding' || state.run.status === 'training')) {
