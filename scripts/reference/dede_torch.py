@@ -5,6 +5,7 @@ Never a runtime dependency of the app. Run with Debian's python3 (torch 1.13 CPU
 
   /usr/bin/python3 scripts/reference/dede_torch.py --golden src/core/dede/__golden__/forward_small.json
   /usr/bin/python3 scripts/reference/dede_torch.py --bench small full --steps 5
+  /usr/bin/python3 scripts/reference/dede_torch.py --train DIR   (written by npm run bench:detect -- --parity)
 
 It shares only the *conventions* with the TypeScript code (parameter names, [in, out] weight
 layout, the mulberry32 + Box-Muller RNG and the order in which init consumes it). The maths is
@@ -311,6 +312,68 @@ def bench(name, preset, embed_dim=512, batch=64, mask_ratio=0.9, steps=5, warmup
           % (name, batch, threads, n / 1e6, dt, 1 / dt, loss))
 
 
+# ---------------------------------------------------------------------------------------------
+# Training replay (bench/detect.ts --parity): the TS run's data, batch order and masks
+
+def train_replay(path, threads=2):
+    """Replays a TS training run exported to `path` and scores its test images at mask ratio 0.99.
+
+    Reads meta.json, train_images.f32 [n,C,H,W], train_embeddings.f32 [n,D], batch_order.i32
+    [steps,B], keep_indices.i32 [steps,B,Tk], test_images.f32, test_embeddings.f32 (little-endian
+    raw). Writes torch_scores.f32 = [robust median score of every test image, then its dedeScore]
+    and prints one JSON line {"losses": [...], "trainSeconds": s}.
+    """
+    import os
+    import numpy as np
+    torch.set_num_threads(threads)
+    with open(os.path.join(path, 'meta.json')) as f:
+        meta = json.load(f)
+    cfg = meta['config']
+    C, H, D = cfg['channels'], cfg['imageSize'], cfg['embedDim']
+    T, p = num_patches(cfg), cfg['patchSize']
+    steps, B, tk, ratio = meta['steps'], meta['batch'], meta['keepCount'], meta['maskRatio']
+
+    def load(name, dtype, shape):
+        return torch.from_numpy(np.fromfile(os.path.join(path, name), dtype=dtype).reshape(shape).copy())
+
+    imgs = load('train_images.f32', '<f4', (meta['trainCount'], C, H, H))
+    emb = load('train_embeddings.f32', '<f4', (meta['trainCount'], D))
+    order = load('batch_order.i32', '<i4', (steps, B)).long()
+    keep = load('keep_indices.i32', '<i4', (steps, B, tk)).long()
+    P = OrderedDict((k, v.requires_grad_()) for k, v in init_params(cfg, meta['paramSeed']).items())
+    opt = torch.optim.Adam(P.values(), lr=meta['lr'], weight_decay=meta['weightDecay'])
+    losses = []
+    t0 = time.perf_counter()
+    for s in range(steps):
+        idx = order[s]
+        x, e, k = imgs[idx], emb[idx], keep[s]
+        loss = loss_fn(forward(P, cfg, x, e, k), patchify(x, p), masked_indicator(B, T, k), ratio)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+        if (s + 1) % 100 == 0:
+            print('torch replay: step %d/%d, loss %.4f, %.0f s' % (s + 1, steps, losses[-1], time.perf_counter() - t0), file=__import__('sys').stderr)
+    train_seconds = time.perf_counter() - t0
+
+    n = meta['testCount']
+    timgs = load('test_images.f32', '<f4', (n, C, H, H))
+    temb = load('test_embeddings.f32', '<f4', (n, D))
+    robust, dede = [], []
+    with torch.no_grad():
+        for a in range(0, n, meta['scoreBatch']):
+            x, e = timgs[a:a + meta['scoreBatch']], temb[a:a + meta['scoreBatch']]
+            k = torch.zeros(x.shape[0], visible_count(cfg, 0.99), dtype=torch.long)
+            sq = (forward(P, cfg, x, e, k) - patchify(x, p)) ** 2  # no patch visible: all masked
+            per_patch = sq.mean(-1).sort(dim=1).values  # [b, T]
+            mid = T // 2
+            robust.append(per_patch[:, mid] if T % 2 else (per_patch[:, mid - 1] + per_patch[:, mid]) / 2)
+            dede.append(sq.sum((1, 2)))
+    out = torch.cat([torch.cat(robust), torch.cat(dede)]).numpy().astype('<f4')
+    out.tofile(os.path.join(path, 'torch_scores.f32'))
+    print(json.dumps({'losses': losses, 'trainSeconds': train_seconds}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--golden', metavar='PATH', help='write golden forward values (JSON)')
@@ -318,9 +381,12 @@ def main():
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--train', metavar='DIR', help='replay a training run exported by bench/detect.ts --parity')
     args = ap.parse_args()
-    if not args.golden and not args.bench:
-        ap.error('nothing to do: pass --golden and/or --bench')
+    if not args.golden and not args.bench and not args.train:
+        ap.error('nothing to do: pass --golden, --bench and/or --train')
+    if args.train:
+        train_replay(args.train, args.threads)
     if args.golden:
         write_golden(args.golden)
     if args.bench:

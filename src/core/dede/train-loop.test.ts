@@ -4,7 +4,7 @@ import { createRuntime } from '../runtime/session';
 import { FIXTURE_CFG } from '../../testing/train-fixture';
 import { initDecoderWeights } from './init';
 import { mulberry32, normals } from './rng';
-import { batchIndices, trainDecoder, validatePlan, type TrainingData, type TrainingPlan, type TrainingState } from './train-loop';
+import { batchIndices, trainDecoder, trainingKeepIndices, validatePlan, type TrainingData, type TrainingPlan, type TrainingState } from './train-loop';
 
 const runtime = createRuntime(ortNode, 'cpu');
 const cfg = FIXTURE_CFG;
@@ -55,6 +55,22 @@ describe('batchIndices', () => {
     expect(new Set(epoch1).size).toBe(24);
     expect(epoch0).not.toEqual(epoch1);
     expect(batchIndices(25, 8, 9, 4)).toEqual(batchIndices(25, 8, 9, 4));
+  });
+});
+
+describe('trainingKeepIndices', () => {
+  it('is a fixed function of (seed, step): ascending distinct patches per image, new masks each step', () => {
+    const a = trainingKeepIndices(3, 17, 4, 64, 6);
+    expect(a).toEqual(trainingKeepIndices(3, 17, 4, 64, 6));
+    expect(a).toHaveLength(24);
+    for (let b = 0; b < 4; b++) {
+      const row = Array.from(a.subarray(b * 6, (b + 1) * 6));
+      expect(new Set(row).size).toBe(6);
+      expect(row).toEqual([...row].sort((x, y) => x - y));
+      for (const t of row) expect(t >= 0 && t < 64).toBe(true);
+    }
+    expect(trainingKeepIndices(3, 18, 4, 64, 6)).not.toEqual(a);
+    expect(trainingKeepIndices(4, 17, 4, 64, 6)).not.toEqual(a);
   });
 });
 

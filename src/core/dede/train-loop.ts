@@ -6,7 +6,7 @@ import { initialState, toTrainGraph } from '../autograd/trainStep';
 import type { Runtime } from '../runtime/session';
 import { Trainer, type Batch, type TrainCheckpoint } from '../train/trainer';
 import { numPatches, visibleCount, type DecoderConfig } from './config';
-import { randomKeep } from './mask';
+import { keepOneHot, sampleKeepIndices } from './mask';
 import { DECODER_INPUTS } from './model';
 import { mulberry32, type Rng } from './rng';
 import { buildDecoderTrainStep } from './train-step';
@@ -132,6 +132,15 @@ function maskRng(seed: number, step: number): Rng {
   return mulberry32(mix(seed, step, 0x3a5c));
 }
 
+/**
+ * The visible patches of step `step` (0-based) of a run with this seed: flat [batch·keepCount],
+ * ascending per image, exactly what trainDecoder feeds (one-hot) as the `keep` input. Lets another
+ * implementation (the PyTorch reference) replay the same masks.
+ */
+export function trainingKeepIndices(seed: number, step: number, batch: number, numPatches: number, keepCount: number): Int32Array {
+  return sampleKeepIndices(batch, numPatches, keepCount, maskRng(seed, step));
+}
+
 export function validatePlan(plan: TrainingPlan, count: number): void {
   const problems: string[] = [];
   if (plan.epochs === null && plan.minutes === null) problems.push('set an epoch budget, a time budget, or both');
@@ -187,7 +196,7 @@ export async function trainDecoder(
       const batch: Batch = {
         [DECODER_INPUTS.images]: { dims: [batchSize, cfg.channels, cfg.imageSize, cfg.imageSize], data: images },
         [DECODER_INPUTS.embedding]: { dims: [batchSize, cfg.embedDim], data: embeddings },
-        [DECODER_INPUTS.keep]: { dims: [batchSize, Tk, T], data: randomKeep(batchSize, T, Tk, maskRng(plan.seed, step)) },
+        [DECODER_INPUTS.keep]: { dims: [batchSize, Tk, T], data: keepOneHot(trainingKeepIndices(plan.seed, step, batchSize, T, Tk), batchSize, T, Tk) },
       };
       const isLast = totalSteps !== null && step + 1 >= totalSteps;
       const readLoss = (step + 1) % Math.max(1, plan.readLossEvery) === 0 || isLast;

@@ -1,0 +1,1039 @@
+// npm run bench:detect [-- --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
+// End-to-end detection benchmark on the fixture encoders (scripts/fixtures/splits.json): the SMALL
+// decoder trained on decoder_train_clean with the backdoored encoder and with the clean-encoder
+// control; per-image AUROC (robust median score and the paper's dedeScore) on test_clean vs
+// test_triggered (the manifest's trigger stamped on uint8 pixels before normalisation);
+// calibration at 5% target FPR on calibration_clean; the fused set verdict (scoreFolderSet) on
+// folders with 1%, 5% and 20% poison; target reveal on the 20% folder; scan throughput with
+// onnxruntime-node and onnxruntime-web's WASM backend; the collapse step at 20k images.
+// --parity also trains the same config with the PyTorch reference (scripts/reference/dede_torch.py
+// --train) on the same data, batch order and masks and compares losses and AUROCs.
+// Every number printed is measured in this run; the summary goes to bench/results/detect-<date>.json.
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import {
+  auroc,
+  batchIndices,
+  calibrate,
+  calibratedCollapse,
+  confusionAt,
+  decodeEmbeddings,
+  DEFAULT_TRAINING,
+  gatherRows,
+  initDecoderWeights,
+  meanPixelError,
+  mulberry32,
+  numPatches,
+  pixelFingerprints,
+  presetConfig,
+  realisedFpr,
+  revealTargets,
+  Scorer,
+  scoreFolderSet,
+  SMALL_DECODER,
+  trainDecoder,
+  trainingKeepIndices,
+  visibleCount,
+  type DecoderConfig,
+  type DecoderWeights,
+  type Rows,
+  type TrainingData,
+  type TrainingResult,
+} from '../src/core/dede';
+import { EncoderRunner } from '../src/core/dede/encoder-runner';
+import { normalizeRgb, type Preprocessing } from '../src/core/images/preprocess';
+import { createRuntime, type Runtime } from '../src/core/runtime/session';
+import { loadCliEncoder, type CliEncoder } from '../src/cli/encoder';
+import { decodeRgb } from '../src/cli/node-images';
+
+// ---- settings -----------------------------------------------------------------------------------
+
+const SPLITS_PATH = 'scripts/fixtures/splits.json';
+const DATA_DIR = process.env.DEDE_CIFAR_DIR ?? resolve('..', 'shared', 'data', 'cifar10-train');
+// The control first: a backdoored encoder still being produced gets its training time to appear (--wait).
+const ENCODERS = [
+  { name: 'control', path: 'public/demo/encoders/clean/model.onnx' },
+  { name: 'backdoor', path: 'public/demo/encoders/badencoder/model.onnx' },
+] as const;
+type EncoderName = (typeof ENCODERS)[number]['name'];
+const THREADS = 2;
+const BATCH = DEFAULT_TRAINING.batchSize; // 64
+const SEED = 0;
+const TARGET_FPR = 0.05;
+/** A second, stricter operating point for the fused verdict (its realised FPR vs the ≤ 3% target). */
+const STRICT_FPR = 0.02;
+const POISON_RATES = [0.01, 0.05, 0.2] as const;
+const MAX_REPS = 10;
+const RANDOM_CLEAN = 100;
+const COLLAPSE_N = 20_000;
+const CACHE = 'node_modules/.cache/dede-bench';
+const PYTHON = '/usr/bin/python3';
+const TORCH_SCRIPT = 'scripts/reference/dede_torch.py';
+const TARGETS = {
+  robustAuroc: 0.8,
+  robustOverControl: 0.2,
+  fusedAuroc: 0.99,
+  fusedTpr: 0.97,
+  fusedFpr: 0.03,
+  controlFused: 0.7,
+  parityLoss: 0.05,
+  parityAuroc: 0.03,
+};
+
+interface Args {
+  readonly minutes: number;
+  readonly quick: boolean;
+  readonly parity: boolean;
+  readonly wasm: boolean;
+  /** Minutes to wait for a missing encoder (polled every minute). */
+  readonly wait: number;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  let minutes: number | null = null;
+  let quick = false;
+  let parity = false;
+  let wasm = true;
+  let wait = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') quick = true;
+    else if (a === '--parity') parity = true;
+    else if (a === '--no-wasm') wasm = false;
+    else if (a === '--wait') {
+      wait = Number(argv[++i]);
+      if (!(wait >= 0)) throw new Error(`--wait needs a number of minutes, got ${argv[i]}`);
+    } else if (a === '--minutes') {
+      minutes = Number(argv[++i]);
+      if (!(minutes > 0)) throw new Error(`--minutes needs a positive number, got ${argv[i]}`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
+  }
+  return { minutes: minutes ?? (quick ? 0.75 : 4), quick, parity, wasm, wait };
+}
+
+// ---- small helpers ------------------------------------------------------------------------------
+
+const f = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+const pct = (x: number | null | undefined, d = 1): string => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(d)}%`);
+const log = (s: string): void => console.log(s);
+const ok = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
+
+/** The runtime seam's CPU runtime, 2 intra-op threads and no spin-waiting (shared cores; see bench/train.ts). */
+function nativeRuntime(): Runtime {
+  return {
+    ...createRuntime(ortNode, 'cpu'),
+    createSession: (model) =>
+      ortNode.InferenceSession.create(model, {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: THREADS,
+        interOpNumThreads: 1,
+        extra: { session: { 'intra_op.allow_spinning': '0' } },
+      }),
+  };
+}
+
+function concat(...parts: readonly ArrayLike<number>[]): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(Array.from(p), o);
+    o += p.length;
+  }
+  return out;
+}
+
+function labels(neg: number, pos: number): boolean[] {
+  return [...Array<boolean>(neg).fill(false), ...Array<boolean>(pos).fill(true)];
+}
+
+function seededPermutation(n: number, seed: number): number[] {
+  const rng = mulberry32(seed);
+  const a = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [a[i], a[j]] = [a[j] as number, a[i] as number];
+  }
+  return a;
+}
+
+function mse(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
+  return s / a.length;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function loadLine(when: string): string {
+  const load = loadavg()[0] ?? 0;
+  return `load average ${when}: ${f(load, 2)} on ${cpus().length} CPUs${load > cpus().length - 0.5 ? ' (busy machine: times are lower bounds)' : ''}`;
+}
+
+// ---- data ---------------------------------------------------------------------------------------
+
+interface Trigger {
+  readonly top: number;
+  readonly left: number;
+  readonly height: number;
+  readonly width: number;
+  readonly value_rgb: readonly [number, number, number];
+  readonly image_size: readonly [number, number];
+}
+
+interface Splits {
+  readonly reference_image: string;
+  readonly trigger: Trigger;
+  readonly sets: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Interleaved RGB uint8 [n, 32, 32, 3]. */
+interface RgbSet {
+  readonly files: readonly string[];
+  readonly rgb: Uint8Array;
+}
+
+const SIDE = 32;
+const PIXELS = SIDE * SIDE * 3;
+
+async function loadSet(files: readonly string[]): Promise<RgbSet> {
+  const rgb = new Uint8Array(files.length * PIXELS);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      rgb.set(await decodeRgb(join(DATA_DIR, files[i] as string), SIDE, SIDE), i * PIXELS);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return { files, rgb };
+}
+
+/** The manifest's trigger stamped on a copy of the uint8 pixels (before any normalisation). */
+function stampTrigger(set: RgbSet, t: Trigger): RgbSet {
+  if (t.image_size[0] !== SIDE || t.image_size[1] !== SIDE) throw new Error(`trigger is for ${t.image_size.join('×')} images, not ${SIDE}×${SIDE}`);
+  const rgb = set.rgb.slice();
+  const n = set.files.length;
+  for (let i = 0; i < n; i++)
+    for (let y = t.top; y < t.top + t.height; y++)
+      for (let x = t.left; x < t.left + t.width; x++)
+        for (let c = 0; c < 3; c++) rgb[i * PIXELS + (y * SIDE + x) * 3 + c] = t.value_rgb[c] as number;
+  return { files: set.files, rgb };
+}
+
+function normalise(set: RgbSet, p: Preprocessing): Float32Array {
+  if (p.width !== SIDE || p.height !== SIDE) throw new Error(`the encoder expects ${p.width}×${p.height} input; this bench is for ${SIDE}×${SIDE} CIFAR-10 encoders`);
+  const n = set.files.length;
+  const out = new Float32Array(n * PIXELS);
+  for (let i = 0; i < n; i++) normalizeRgb(set.rgb.subarray(i * PIXELS, (i + 1) * PIXELS), p, out.subarray(i * PIXELS, (i + 1) * PIXELS));
+  return out;
+}
+
+function fingerprints(set: RgbSet): Rows {
+  return pixelFingerprints(set.rgb, { channels: 3, height: SIDE, width: SIDE }, { layout: 'hwc' });
+}
+
+interface Data {
+  readonly splits: Splits;
+  readonly train: RgbSet;
+  readonly cal: RgbSet;
+  readonly testClean: RgbSet;
+  readonly testTrig: RgbSet;
+  readonly randomClean: RgbSet;
+  readonly reference: RgbSet;
+}
+
+async function loadData(): Promise<Data> {
+  const splits = JSON.parse(readFileSync(SPLITS_PATH, 'utf8')) as Splits;
+  const set = (name: string): readonly string[] => {
+    const s = splits.sets[name];
+    if (!s) throw new Error(`${SPLITS_PATH} has no set ${name}`);
+    return s;
+  };
+  const pool = set('demo_clean_reference');
+  const randomFiles = seededPermutation(pool.length, 20250602).slice(0, RANDOM_CLEAN).map((i) => pool[i] as string);
+  const [train, cal, testClean, testTrigPhotos, randomClean, reference] = await Promise.all([
+    loadSet(set('decoder_train_clean')),
+    loadSet(set('calibration_clean')),
+    loadSet(set('test_clean')),
+    loadSet(set('test_triggered')),
+    loadSet(randomFiles),
+    loadSet([splits.reference_image]),
+  ]);
+  return { splits, train, cal, testClean, testTrig: stampTrigger(testTrigPhotos, splits.trigger), randomClean, reference };
+}
+
+// ---- per-encoder run ----------------------------------------------------------------------------
+
+interface Normalised {
+  readonly train: Float32Array;
+  readonly cal: Float32Array;
+  readonly testClean: Float32Array;
+  readonly testTrig: Float32Array;
+  readonly randomClean: Float32Array;
+  readonly reference: Float32Array;
+}
+
+interface Embedded {
+  readonly dim: number;
+  readonly train: Float32Array;
+  readonly cal: Float32Array;
+  readonly testClean: Float32Array;
+  readonly testTrig: Float32Array;
+  /** [1, D] the attacker's reference image. */
+  readonly reference: Float32Array;
+}
+
+interface SetScores {
+  readonly score: Float64Array;
+  readonly dedeScore: Float64Array;
+}
+
+interface FolderMetrics {
+  readonly rate: number;
+  readonly poisoned: number;
+  readonly clean: number;
+  readonly reps: number;
+  /** Mean over the reps' folders, and the worst folder. */
+  readonly fusedAuroc: number;
+  readonly fusedAurocMin: number;
+  /** Pooled over the reps: Σtp/Σpositives, Σfp/Σnegatives. */
+  readonly fusedTpr: number;
+  readonly fusedFpr: number;
+  readonly decoderAuroc: number;
+  readonly decoderTpr: number;
+  readonly decoderFpr: number;
+  readonly collapseAuroc: number;
+  /** The same folders flagged at target FPR STRICT_FPR (fused verdict and decoder score alone). */
+  readonly strict: { readonly alpha: number; readonly fusedTpr: number; readonly fusedFpr: number; readonly decoderTpr: number; readonly decoderFpr: number };
+}
+
+interface RevealMetrics {
+  readonly flagged: number;
+  readonly clusters: number;
+  readonly members: number;
+  readonly membersTriggered: number;
+  readonly cohesion: number;
+  readonly mseReference: number;
+  readonly mseRandomMin: number;
+  readonly mseRandomMedian: number;
+  readonly randomCloser: number;
+  readonly closerThanAll: boolean;
+  readonly peak: { readonly y: number; readonly x: number; readonly value: number } | null;
+  readonly peakInPatch: boolean | null;
+  /**
+   * Diagnostics (not targets): the same comparison for the decoded embedding of the reference image
+   * itself (the decoder's ceiling) and for the cluster mean rescaled to the clean embeddings' median
+   * norm (triggered embeddings can lie far outside the norms the decoder trained on).
+   */
+  readonly diagnostics?: Record<'referenceEmbedding' | 'rescaledMean', { readonly mseReference: number; readonly mseRandomMin: number; readonly randomCloser: number; readonly norm: number }>;
+}
+
+interface EncoderResult {
+  readonly name: EncoderName;
+  readonly path: string;
+  readonly sha256: string;
+  readonly modified: string;
+  readonly embedDim: number;
+  readonly train: { readonly seconds: number; readonly steps: number; readonly epochs: number; readonly finalLoss: number; readonly lastEpochLoss: number; readonly stoppedBy: string };
+  readonly auroc: { readonly score: number; readonly dedeScore: number };
+  readonly calibration: Record<'score' | 'dedeScore', { readonly threshold: number; readonly tpr: number; readonly fpr: number; readonly targetFpr: number }>;
+  readonly folders: FolderMetrics[];
+  readonly reveal: RevealMetrics | null;
+}
+
+async function embedAll(runner: EncoderRunner, norm: Normalised): Promise<Embedded> {
+  const e = async (x: Float32Array) => runner.embed(x, x.length / PIXELS);
+  const train = await e(norm.train);
+  return { dim: train.dim, train: train.data, cal: (await e(norm.cal)).data, testClean: (await e(norm.testClean)).data, testTrig: (await e(norm.testTrig)).data, reference: (await e(norm.reference)).data };
+}
+
+async function scoreSet(scorer: Scorer, images: Float32Array, embeddings: Float32Array): Promise<SetScores> {
+  const r = await scorer.scoreBatch(images, embeddings);
+  return { score: Float64Array.from(r, (x) => x.score), dedeScore: Float64Array.from(r, (x) => x.dedeScore) };
+}
+
+function trainingData(images: Float32Array, embeddings: Float32Array, dim: number): TrainingData {
+  return {
+    count: images.length / PIXELS,
+    batch: async (indices) => ({ images: gatherRows(images, PIXELS, indices), embeddings: gatherRows(embeddings, dim, indices) }),
+  };
+}
+
+async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, minutes: number, label: string): Promise<TrainingResult> {
+  let lastPrint = 0;
+  return trainDecoder(
+    rt,
+    trainingData(images, embeddings, cfg.embedDim),
+    { ...DEFAULT_TRAINING, cfg, epochs: null, minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
+    initDecoderWeights(cfg, SEED),
+    {
+      onProgress: (p) => {
+        if (p.elapsedSeconds - lastPrint < 30) return;
+        lastPrint = p.elapsedSeconds;
+        log(`  [${label}] train ${p.elapsedSeconds.toFixed(0)} s: step ${p.step}, epoch ${p.epoch.toFixed(1)}, loss ${f(p.loss, 4)}, ${p.imagesPerSecond.toFixed(0)} img/s`);
+      },
+    },
+  );
+}
+
+function lastEpochLoss(r: TrainingResult, perEpoch: number): number {
+  const tail = r.losses.filter((l) => l.step > r.steps - perEpoch);
+  return tail.reduce((a, l) => a + l.loss, 0) / Math.max(1, tail.length);
+}
+
+interface FolderPlan {
+  readonly rate: number;
+  readonly poisoned: number;
+  /** Per rep: indices into test_triggered (disjoint within a rate). */
+  readonly reps: readonly number[][];
+}
+
+function folderPlans(nClean: number, nTrig: number): FolderPlan[] {
+  const perm = seededPermutation(nTrig, 4242);
+  return POISON_RATES.map((rate) => {
+    const poisoned = Math.max(1, Math.round((nClean * rate) / (1 - rate)));
+    const reps = Math.min(MAX_REPS, Math.floor(nTrig / poisoned));
+    return { rate, poisoned, reps: Array.from({ length: reps }, (_, r) => perm.slice(r * poisoned, (r + 1) * poisoned)) };
+  });
+}
+
+interface FolderInputs {
+  readonly emb: Embedded;
+  readonly fpClean: Rows;
+  readonly fpTrig: Rows;
+  readonly fpCal: Rows;
+  readonly clean: SetScores;
+  readonly trig: SetScores;
+  readonly cal: SetScores;
+  readonly tau: number;
+  readonly tauStrict: number;
+}
+
+function buildFolder(x: FolderInputs, trigIdx: readonly number[]) {
+  const d = x.emb.dim;
+  const nClean = x.clean.score.length;
+  const embeddings: Rows = { data: concatF32(x.emb.testClean, gatherRows(x.emb.testTrig, d, trigIdx)), dim: d };
+  const fp: Rows = { data: concatF32(x.fpClean.data, gatherRows(x.fpTrig.data, x.fpTrig.dim, trigIdx)), dim: x.fpClean.dim };
+  const scores = concat(x.clean.score, trigIdx.map((i) => x.trig.score[i] as number));
+  return { embeddings, fingerprints: fp, scores, labels: labels(nClean, trigIdx.length) };
+}
+
+function concatF32(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function folderMetrics(x: FolderInputs, plan: FolderPlan) {
+  const fused: number[] = [];
+  const dec: number[] = [];
+  const col: number[] = [];
+  let tp = 0, fp = 0, pos = 0, neg = 0, dtp = 0, dfp = 0;
+  let stp = 0, sfp = 0, sdtp = 0, sdfp = 0;
+  let first: { folder: ReturnType<typeof buildFolder>; verdict: ReturnType<typeof scoreFolderSet> } | null = null;
+  for (const trigIdx of plan.reps) {
+    const folder = buildFolder(x, trigIdx);
+    const input = {
+      embeddings: folder.embeddings,
+      fingerprints: folder.fingerprints,
+      dedeScores: folder.scores,
+      cleanRef: { embeddings: { data: x.emb.cal, dim: x.emb.dim }, fingerprints: x.fpCal, dedeScores: x.cal.score },
+    };
+    const verdict = scoreFolderSet(input, { targetFpr: TARGET_FPR });
+    const strict = scoreFolderSet(input, { targetFpr: STRICT_FPR });
+    first ??= { folder, verdict };
+    fused.push(auroc(verdict.images.map((v) => v.score), folder.labels));
+    dec.push(auroc(folder.scores, folder.labels));
+    col.push(auroc(verdict.images.map((v) => v.collapseScore), folder.labels));
+    verdict.images.forEach((v, i) => {
+      const positive = folder.labels[i] as boolean;
+      const decFlag = (folder.scores[i] as number) > x.tau;
+      const sFlag = strict.images[i]?.flagged ?? false;
+      const sDecFlag = (folder.scores[i] as number) > x.tauStrict;
+      if (positive) {
+        pos++;
+        if (v.flagged) tp++;
+        if (decFlag) dtp++;
+        if (sFlag) stp++;
+        if (sDecFlag) sdtp++;
+      } else {
+        neg++;
+        if (v.flagged) fp++;
+        if (decFlag) dfp++;
+        if (sFlag) sfp++;
+        if (sDecFlag) sdfp++;
+      }
+    });
+  }
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const metrics: FolderMetrics = {
+    rate: plan.rate,
+    poisoned: plan.poisoned,
+    clean: x.clean.score.length,
+    reps: plan.reps.length,
+    fusedAuroc: mean(fused),
+    fusedAurocMin: Math.min(...fused),
+    fusedTpr: tp / pos,
+    fusedFpr: fp / neg,
+    decoderAuroc: mean(dec),
+    decoderTpr: dtp / pos,
+    decoderFpr: dfp / neg,
+    collapseAuroc: mean(col),
+    strict: { alpha: STRICT_FPR, fusedTpr: stp / pos, fusedFpr: sfp / neg, decoderTpr: sdtp / pos, decoderFpr: sdfp / neg },
+  };
+  return { metrics, first };
+}
+
+async function runEncoder(
+  rt: Runtime,
+  name: EncoderName,
+  encoder: CliEncoder,
+  data: Data,
+  minutes: number,
+  parityDir: string | null,
+): Promise<{ result: EncoderResult; cfg: DecoderConfig; weights: DecoderWeights; norm: Normalised; emb: Embedded; encoder: CliEncoder }> {
+  const p = encoder.preprocessing;
+  const norm: Normalised = {
+    train: normalise(data.train, p),
+    cal: normalise(data.cal, p),
+    testClean: normalise(data.testClean, p),
+    testTrig: normalise(data.testTrig, p),
+    randomClean: normalise(data.randomClean, p),
+    reference: normalise(data.reference, p),
+  };
+  const t0 = performance.now();
+  const runner = await EncoderRunner.create(rt, encoder.spec, 64);
+  const emb = await embedAll(runner, norm).finally(() => runner.dispose());
+  log(`  [${name}] embedded ${(norm.train.length + norm.cal.length + norm.testClean.length + norm.testTrig.length) / PIXELS} images (D = ${emb.dim}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const cfg = presetConfig(SMALL_DECODER, emb.dim);
+  const tr = await train(rt, cfg, norm.train, emb.train, minutes, name);
+  const perEpoch = Math.floor(data.train.files.length / BATCH);
+  const finalLoss = tr.losses.at(-1)?.loss ?? NaN;
+  const trainInfo = { seconds: tr.elapsedSeconds, steps: tr.steps, epochs: tr.epochs, finalLoss, lastEpochLoss: lastEpochLoss(tr, perEpoch), stoppedBy: tr.stoppedBy };
+  log(`  [${name}] trained ${trainInfo.seconds.toFixed(1)} s: ${tr.steps} steps, ${tr.epochs.toFixed(2)} epochs, final loss ${f(finalLoss, 4)} (last-epoch mean ${f(trainInfo.lastEpochLoss, 4)}), stopped by ${tr.stoppedBy}`);
+  if (parityDir) exportParity(parityDir, cfg, norm, emb, tr, data.train.files.length);
+
+  const scorer = await Scorer.create(rt, cfg, tr.weights, { batch: 64 });
+  try {
+    const cal = await scoreSet(scorer, norm.cal, emb.cal);
+    const clean = await scoreSet(scorer, norm.testClean, emb.testClean);
+    const trig = await scoreSet(scorer, norm.testTrig, emb.testTrig);
+    const lab = labels(clean.score.length, trig.score.length);
+    if (parityDir) writeF32(join(parityDir, 'ts_scores.f32'), Float32Array.from([...clean.score, ...trig.score, ...clean.dedeScore, ...trig.dedeScore]));
+    const aur = { score: auroc(concat(clean.score, trig.score), lab), dedeScore: auroc(concat(clean.dedeScore, trig.dedeScore), lab) };
+    log(`  [${name}] AUROC test_clean vs test_triggered: robust score ${f(aur.score)}, dedeScore ${f(aur.dedeScore)}`);
+
+    const calibration = {} as EncoderResult['calibration'];
+    for (const kind of ['score', 'dedeScore'] as const) {
+      const c = calibrate(cal[kind], { method: 'fpr', target: TARGET_FPR }, kind === 'score' ? scorer.scoreKind : { kind: 'dedeScore' });
+      const conf = confusionAt(concat(clean[kind], trig[kind]), lab, c.threshold);
+      const fpr = realisedFpr(c, clean[kind]).fpr;
+      calibration[kind] = { threshold: c.threshold, tpr: conf.tpr ?? NaN, fpr, targetFpr: TARGET_FPR };
+      log(`  [${name}] calibrated ${kind} on ${cal[kind].length} clean at target FPR ${pct(TARGET_FPR, 0)}: τ ${f(c.threshold, 5)}, TPR ${pct(conf.tpr)}, realised FPR ${pct(fpr)}`);
+    }
+
+    const inputs: FolderInputs = {
+      emb,
+      fpClean: fingerprints(data.testClean),
+      fpTrig: fingerprints(data.testTrig),
+      fpCal: fingerprints(data.cal),
+      clean,
+      trig,
+      cal,
+      tau: calibration.score.threshold,
+      tauStrict: calibrate(cal.score, { method: 'fpr', target: STRICT_FPR }, scorer.scoreKind).threshold,
+    };
+    const folders: FolderMetrics[] = [];
+    let reveal: RevealMetrics | null = null;
+    for (const plan of folderPlans(clean.score.length, trig.score.length)) {
+      const { metrics: m, first } = folderMetrics(inputs, plan);
+      folders.push(m);
+      log(
+        `  [${name}] ${pct(plan.rate, 0)} poison (${plan.poisoned} + ${m.clean} clean, ${m.reps} folders): fused AUROC ${f(m.fusedAuroc)} (min ${f(m.fusedAurocMin)}), ` +
+          `TPR ${pct(m.fusedTpr)} at FPR ${pct(m.fusedFpr)}; decoder alone AUROC ${f(m.decoderAuroc)}, TPR ${pct(m.decoderTpr)} at FPR ${pct(m.decoderFpr)}; collapse alone AUROC ${f(m.collapseAuroc)}; ` +
+          `at target ${pct(STRICT_FPR, 0)}: fused TPR ${pct(m.strict.fusedTpr)} at FPR ${pct(m.strict.fusedFpr)}, decoder alone TPR ${pct(m.strict.decoderTpr)} at FPR ${pct(m.strict.decoderFpr)}`,
+      );
+      if (plan.rate === 0.2 && first) reveal = await revealOn(rt, cfg, tr.weights, scorer, first, plan.reps[0] ?? [], norm, emb, data.splits.trigger, name);
+    }
+    const result: EncoderResult = { name, path: encoder.path, sha256: encoder.sha256, modified: statSync(encoder.path).mtime.toISOString(), embedDim: emb.dim, train: trainInfo, auroc: aur, calibration, folders, reveal };
+    return { result, cfg, weights: tr.weights, norm, emb, encoder };
+  } finally {
+    await scorer.dispose();
+  }
+}
+
+async function revealOn(
+  rt: Runtime,
+  cfg: DecoderConfig,
+  weights: DecoderWeights,
+  scorer: Scorer,
+  first: { folder: ReturnType<typeof buildFolder>; verdict: ReturnType<typeof scoreFolderSet> },
+  trigIdx: readonly number[],
+  norm: Normalised,
+  emb: Embedded,
+  trigger: Trigger,
+  name: string,
+): Promise<RevealMetrics> {
+  const { folder, verdict } = first;
+  const flagged = verdict.images.flatMap((v, i) => (v.flagged ? [i] : []));
+  const images = concatF32(norm.testClean, gatherRows(norm.testTrig, PIXELS, trigIdx));
+  const cleanPixelError = await meanPixelError(scorer, norm.cal, emb.cal);
+  const targets = await revealTargets(
+    { runtime: rt, cfg, weights, scorer },
+    { embeddings: folder.embeddings, flagged, priority: verdict.images.map((v) => v.collapseScore), images, cleanPixelError },
+  );
+  const top = targets[0];
+  if (!top) {
+    log(`  [${name}] reveal on the 20% folder: ${flagged.length} flagged, no cluster of ≥ 3`);
+    return { flagged: flagged.length, clusters: 0, members: 0, membersTriggered: 0, cohesion: NaN, mseReference: NaN, mseRandomMin: NaN, mseRandomMedian: NaN, randomCloser: NaN, closerThanAll: false, peak: null, peakInPatch: null };
+  }
+  const mseRef = mse(top.target, norm.reference);
+  const mseRandom = Array.from({ length: norm.randomClean.length / PIXELS }, (_, i) => mse(top.target, norm.randomClean.subarray(i * PIXELS, (i + 1) * PIXELS))).sort((a, b) => a - b);
+  const peak = top.triggerMap?.peak ?? null;
+  const inPatch = peak ? peak.y >= trigger.top && peak.y < trigger.top + trigger.height && peak.x >= trigger.left && peak.x < trigger.left + trigger.width : null;
+  const membersTriggered = Array.from(top.members).filter((i) => folder.labels[i]).length;
+  const norm2 = (v: ArrayLike<number>): number => Math.sqrt(Array.from(v).reduce((a, x) => a + x * x, 0));
+  const compare = async (embedding: Float32Array) => {
+    const img = await decodeEmbeddings(rt, cfg, weights, embedding);
+    const m = mse(img, norm.reference);
+    const rand = Array.from({ length: norm.randomClean.length / PIXELS }, (_, i) => mse(img, norm.randomClean.subarray(i * PIXELS, (i + 1) * PIXELS)));
+    return { mseReference: m, mseRandomMin: Math.min(...rand), randomCloser: rand.filter((v) => v <= m).length, norm: norm2(embedding) };
+  };
+  const cleanNorms = Array.from({ length: emb.cal.length / emb.dim }, (_, i) => norm2(emb.cal.subarray(i * emb.dim, (i + 1) * emb.dim))).sort((a, b) => a - b);
+  const medianNorm = cleanNorms[cleanNorms.length >> 1] as number;
+  const meanNorm = norm2(top.meanEmbedding);
+  const diagnostics = {
+    referenceEmbedding: await compare(emb.reference),
+    rescaledMean: await compare(top.meanEmbedding.map((x) => (x * medianNorm) / meanNorm)),
+  };
+  const m: RevealMetrics = {
+    flagged: flagged.length,
+    clusters: targets.length,
+    members: top.members.length,
+    membersTriggered,
+    cohesion: top.cohesion,
+    mseReference: mseRef,
+    mseRandomMin: mseRandom[0] ?? NaN,
+    mseRandomMedian: mseRandom[mseRandom.length >> 1] ?? NaN,
+    randomCloser: mseRandom.filter((v) => v <= mseRef).length,
+    closerThanAll: mseRandom.every((v) => mseRef < v),
+    peak,
+    peakInPatch: inPatch,
+    diagnostics,
+  };
+  log(
+    `  [${name}] reveal on the 20% folder: ${flagged.length} flagged → ${targets.length} cluster(s); largest ${m.members} members (${membersTriggered} triggered), cohesion ${f(m.cohesion)}; ` +
+      `decoded target MSE to the reference image ${f(mseRef, 4)} vs ${RANDOM_CLEAN} random clean: min ${f(m.mseRandomMin, 4)}, median ${f(m.mseRandomMedian, 4)} (${m.randomCloser} closer than the reference); ` +
+      `trigger-map peak at (row ${peak?.y}, col ${peak?.x}) ${inPatch ? 'inside' : 'outside'} the stamped patch rows/cols ${trigger.top}..${trigger.top + trigger.height - 1}`,
+  );
+  log(
+    `  [${name}] reveal diagnostics: cluster-mean norm ${f(meanNorm, 1)} vs clean median ${f(medianNorm, 1)}; decoded E(reference) (norm ${f(diagnostics.referenceEmbedding.norm, 1)}): MSE to reference ${f(diagnostics.referenceEmbedding.mseReference, 4)}, ` +
+      `${diagnostics.referenceEmbedding.randomCloser}/${RANDOM_CLEAN} random closer; cluster mean rescaled to the clean median norm: MSE ${f(diagnostics.rescaledMean.mseReference, 4)}, ${diagnostics.rescaledMean.randomCloser}/${RANDOM_CLEAN} random closer`,
+  );
+  return m;
+}
+
+// ---- throughput ---------------------------------------------------------------------------------
+
+interface Throughput {
+  readonly backend: string;
+  readonly images: number;
+  readonly scanPerSec: number;
+  readonly decoderPerSec: number;
+  readonly encoderPerSec: number;
+}
+
+async function throughput(backend: string, rt: Runtime, encoder: CliEncoder, cfg: DecoderConfig, weights: DecoderWeights, images: Float32Array): Promise<Throughput> {
+  const n = images.length / PIXELS;
+  const runner = await EncoderRunner.create(rt, encoder.spec, 64);
+  const scorer = await Scorer.create(rt, cfg, weights, { batch: 64 });
+  try {
+    const warm = images.subarray(0, 64 * PIXELS);
+    await scorer.scoreBatch(warm, (await runner.embed(warm, 64)).data); // warm-up
+    const t0 = performance.now();
+    const e = await runner.embed(images, n);
+    const t1 = performance.now();
+    await scorer.scoreBatch(images, e.data);
+    const t2 = performance.now();
+    return { backend, images: n, scanPerSec: n / ((t2 - t0) / 1000), encoderPerSec: n / ((t1 - t0) / 1000), decoderPerSec: n / ((t2 - t1) / 1000) };
+  } finally {
+    await runner.dispose();
+    await scorer.dispose();
+  }
+}
+
+// ---- collapse at 20k (in a child process, so that its peak RSS is the collapse's) ------------------
+
+interface CollapseBench {
+  readonly n: number;
+  readonly reference: number;
+  readonly dim: number;
+  readonly seconds: number;
+  readonly collapsedAuroc: number;
+  /** RSS with the inputs built, just before the collapse step. */
+  readonly rssBeforeMiB: number;
+  /** Peak process RSS during the step (sampled every 2 ms by a worker thread). */
+  readonly peakRssMiB: number;
+}
+
+async function collapseChild(n: number, dim: number): Promise<CollapseBench> {
+  const M = 300;
+  const rng = mulberry32(99);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  // Synthetic: 10 class centres + per-image noise; 20% collapsed onto one target (cosine ≈ 0.99).
+  const centres = Array.from({ length: 10 }, () => Float32Array.from({ length: dim }, gauss));
+  const target = Float32Array.from({ length: dim }, gauss);
+  const poisoned = Math.round(n * 0.2);
+  const make = (rows: number, collapsedFrom: number): Float32Array => {
+    const out = new Float32Array(rows * dim);
+    for (let i = 0; i < rows; i++) {
+      const collapsed = i >= collapsedFrom;
+      const base = collapsed ? target : (centres[i % 10] as Float32Array);
+      const noise = collapsed ? 0.1 : 1.2;
+      for (let t = 0; t < dim; t++) out[i * dim + t] = (base[t] as number) + noise * gauss();
+    }
+    return out;
+  };
+  const fp = (rows: number): Rows => {
+    const out = new Float32Array(rows * 64);
+    for (let i = 0; i < out.length; i++) out[i] = gauss();
+    return { data: out, dim: 64 };
+  };
+  const folder = { embeddings: { data: make(n, n - poisoned), dim }, fingerprints: fp(n) };
+  const ref = { embeddings: { data: make(M, M), dim }, fingerprints: fp(M) };
+  global.gc?.();
+  // A worker thread samples the process RSS every 2 ms while the (synchronous) step runs.
+  const shared = new Int32Array(new SharedArrayBuffer(8)); // [max RSS KiB, stop]
+  const sampler = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     const a = new Int32Array(workerData);
+     const tick = () => { const kib = Math.round(process.memoryUsage.rss() / 1024); if (kib > Atomics.load(a, 0)) Atomics.store(a, 0, kib); if (Atomics.load(a, 1) === 0) setTimeout(tick, 2); };
+     tick(); parentPort.postMessage('started');`,
+    { eval: true, workerData: shared.buffer },
+  );
+  await new Promise((r) => sampler.once('message', r));
+  await new Promise((r) => setTimeout(r, 50));
+  const rssBefore = process.memoryUsage().rss / 2 ** 20;
+  Atomics.store(shared, 0, 0);
+  const t0 = performance.now();
+  const r = calibratedCollapse(folder, ref);
+  const seconds = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 20));
+  Atomics.store(shared, 1, 1);
+  const peakDuring = Math.max(Atomics.load(shared, 0) / 1024, process.memoryUsage().rss / 2 ** 20);
+  await sampler.terminate();
+  return {
+    n,
+    reference: M,
+    dim,
+    seconds,
+    collapsedAuroc: auroc(r.scores, labels(n - poisoned, poisoned)),
+    rssBeforeMiB: rssBefore,
+    peakRssMiB: peakDuring,
+  };
+}
+
+function runCollapseChild(n: number, dim: number): CollapseBench {
+  const script = process.argv[1] as string;
+  const r = spawnSync(process.execPath, ['--expose-gc', script, '--collapse-child', String(n), String(dim)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`collapse child failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as CollapseBench;
+}
+
+// ---- parity with the PyTorch reference -----------------------------------------------------------
+
+function writeF32(path: string, a: Float32Array): void {
+  writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+}
+
+/** Everything dede_torch.py --train needs to replay this training: data, batch order, masks. */
+function exportParity(dir: string, cfg: DecoderConfig, norm: Normalised, emb: Embedded, tr: TrainingResult, count: number): void {
+  mkdirSync(dir, { recursive: true });
+  const T = numPatches(cfg);
+  const Tk = visibleCount(cfg, DEFAULT_TRAINING.maskRatio);
+  const order = new Int32Array(tr.steps * BATCH);
+  const keep = new Int32Array(tr.steps * BATCH * Tk);
+  for (let s = 0; s < tr.steps; s++) {
+    order.set(batchIndices(count, BATCH, SEED, s), s * BATCH);
+    keep.set(trainingKeepIndices(SEED, s, BATCH, T, Tk), s * BATCH * Tk);
+  }
+  writeF32(join(dir, 'train_images.f32'), norm.train);
+  writeF32(join(dir, 'train_embeddings.f32'), emb.train);
+  writeF32(join(dir, 'test_images.f32'), concatF32(norm.testClean, norm.testTrig));
+  writeF32(join(dir, 'test_embeddings.f32'), concatF32(emb.testClean, emb.testTrig));
+  writeFileSync(join(dir, 'batch_order.i32'), new Uint8Array(order.buffer));
+  writeFileSync(join(dir, 'keep_indices.i32'), new Uint8Array(keep.buffer));
+  writeFileSync(join(dir, 'ts_losses.json'), JSON.stringify(tr.losses));
+  writeFileSync(
+    join(dir, 'meta.json'),
+    JSON.stringify({
+      config: cfg,
+      paramSeed: SEED,
+      trainCount: count,
+      testCount: (norm.testClean.length + norm.testTrig.length) / PIXELS,
+      testClean: norm.testClean.length / PIXELS,
+      steps: tr.steps,
+      batch: BATCH,
+      keepCount: Tk,
+      maskRatio: DEFAULT_TRAINING.maskRatio,
+      lr: DEFAULT_TRAINING.lr,
+      weightDecay: 1e-6,
+      scoreBatch: 64,
+    }, null, 1),
+  );
+}
+
+interface ParityResult {
+  readonly encoder: string;
+  readonly steps: number;
+  readonly torchSeconds: number;
+  readonly ts: { readonly finalLoss: number; readonly lastEpochLoss: number; readonly aurocScore: number; readonly aurocDede: number };
+  readonly torch: { readonly finalLoss: number; readonly lastEpochLoss: number; readonly aurocScore: number; readonly aurocDede: number };
+  readonly lossRelDiff: number;
+  /** Over every step's loss, and over every test image's two scores: the largest |TS − torch| / |torch|. */
+  readonly maxStepLossRelDiff: number;
+  readonly maxScoreRelDiff: number;
+  readonly aurocScoreDiff: number;
+  readonly aurocDedeDiff: number;
+  readonly pass: boolean;
+}
+
+function runParity(dir: string, enc: EncoderResult, perEpoch: number): ParityResult {
+  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
+  log(`  [parity] ${PYTHON} ${TORCH_SCRIPT} --train ${dir} --threads ${THREADS} (${enc.train.steps} steps)`);
+  const t0 = performance.now();
+  const r = spawnSync(PYTHON, [TORCH_SCRIPT, '--train', dir, '--threads', String(THREADS)], { encoding: 'utf8', maxBuffer: 1 << 24, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const torchSeconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${TORCH_SCRIPT} --train failed (${r.status})`);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { losses: number[]; trainSeconds: number };
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { testClean: number; testCount: number };
+  const buf = readFileSync(join(dir, 'torch_scores.f32'));
+  const scores = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4); // [2, testCount]: score, dedeScore
+  const n = meta.testCount;
+  const lab = labels(meta.testClean, n - meta.testClean);
+  const torchLast = out.losses.slice(-perEpoch);
+  const torch = {
+    finalLoss: out.losses.at(-1) ?? NaN,
+    lastEpochLoss: torchLast.reduce((a, b) => a + b, 0) / torchLast.length,
+    aurocScore: auroc(scores.subarray(0, n), lab),
+    aurocDede: auroc(scores.subarray(n, 2 * n), lab),
+  };
+  const ts = { finalLoss: enc.train.finalLoss, lastEpochLoss: enc.train.lastEpochLoss, aurocScore: enc.auroc.score, aurocDede: enc.auroc.dedeScore };
+  const lossRelDiff = Math.abs(ts.lastEpochLoss - torch.lastEpochLoss) / torch.lastEpochLoss;
+  const tsLosses = JSON.parse(readFileSync(join(dir, 'ts_losses.json'), 'utf8')) as { step: number; loss: number }[];
+  const maxStepLossRelDiff = Math.max(...tsLosses.map((l) => Math.abs(l.loss - (out.losses[l.step - 1] ?? NaN)) / Math.abs(out.losses[l.step - 1] ?? NaN)));
+  const tsBuf = readFileSync(join(dir, 'ts_scores.f32'));
+  const tsScores = new Float32Array(tsBuf.buffer, tsBuf.byteOffset, tsBuf.byteLength / 4);
+  let maxScoreRelDiff = 0;
+  for (let i = 0; i < 2 * n; i++) maxScoreRelDiff = Math.max(maxScoreRelDiff, Math.abs((tsScores[i] as number) - (scores[i] as number)) / Math.abs(scores[i] as number));
+  const aurocScoreDiff = Math.abs(ts.aurocScore - torch.aurocScore);
+  const aurocDedeDiff = Math.abs(ts.aurocDede - torch.aurocDede);
+  return {
+    encoder: enc.name,
+    steps: enc.train.steps,
+    torchSeconds: out.trainSeconds ?? torchSeconds,
+    ts,
+    torch,
+    lossRelDiff,
+    maxStepLossRelDiff,
+    maxScoreRelDiff,
+    aurocScoreDiff,
+    aurocDedeDiff,
+    pass: lossRelDiff <= TARGETS.parityLoss && aurocScoreDiff <= TARGETS.parityAuroc && aurocDedeDiff <= TARGETS.parityAuroc,
+  };
+}
+
+// ---- main ---------------------------------------------------------------------------------------
+
+/** True once the encoder and its preprocessor_config.json exist and the model file stopped growing. */
+async function waitForEncoder(path: string, minutes: number): Promise<boolean> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const deadline = Date.now() + minutes * 60_000;
+  for (;;) {
+    if (existsSync(path) && existsSync(join(dirname(path), 'preprocessor_config.json'))) {
+      const size = statSync(path).size;
+      await sleep(5000);
+      if (statSync(path).size === size && size > 0) return true;
+    } else if (Date.now() >= deadline) return false;
+    else {
+      log(`  waiting for ${path} (${((deadline - Date.now()) / 60_000).toFixed(0)} min left)`);
+      await sleep(60_000);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--collapse-child') {
+    console.log(JSON.stringify(await collapseChild(Number(argv[1]), Number(argv[2]))));
+    return;
+  }
+  const args = parseArgs(argv);
+  ortWeb.env.wasm.numThreads = THREADS;
+  const started = new Date();
+  log(`DeDe detection bench — Node ${process.version}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}; ` +
+    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, mask 0.9, lr ${DEFAULT_TRAINING.lr}, ${args.minutes} min per training${args.quick ? ' (--quick)' : ''}`);
+  log(loadLine('at start'));
+  const data = await loadData();
+  log(`data: ${DATA_DIR}: train ${data.train.files.length}, calibration ${data.cal.files.length}, test clean ${data.testClean.files.length}, test triggered ${data.testTrig.files.length} ` +
+    `(trigger ${data.splits.trigger.width}×${data.splits.trigger.height} at rows ${data.splits.trigger.top}.., cols ${data.splits.trigger.left}.., RGB ${data.splits.trigger.value_rgb.join(',')}, stamped on uint8), reference ${data.splits.reference_image}`);
+
+  const rt = nativeRuntime();
+  const results: EncoderResult[] = [];
+  const missing: string[] = [];
+  let forThroughput: Awaited<ReturnType<typeof runEncoder>> | null = null;
+  const parityRoot = args.parity ? join(CACHE, 'parity') : null;
+  for (const e of ENCODERS) {
+    if (!(await waitForEncoder(e.path, args.wait))) {
+      missing.push(e.path);
+      log(`\n== ${e.name}: ${e.path} is MISSING — skipped; the numbers below have no ${e.name} encoder`);
+      continue;
+    }
+    const encoder = await loadCliEncoder(e.path, {});
+    log(`\n== ${e.name} encoder: ${e.path} (sha256 ${encoder.sha256.slice(0, 12)}…, modified ${statSync(e.path).mtime.toISOString()})`);
+    const r = await runEncoder(rt, e.name, encoder, data, args.minutes, parityRoot ? join(parityRoot, e.name) : null);
+    results.push(r.result);
+    if (!forThroughput || e.name === 'backdoor') forThroughput = r;
+  }
+
+  const through: Throughput[] = [];
+  if (forThroughput) {
+    log(`\n== scan throughput (${forThroughput.result.name} encoder + its decoder; test_clean + test_triggered, from normalised pixels; batch 64; ${THREADS} threads)`);
+    const imgs = concatF32(forThroughput.norm.testClean, forThroughput.norm.testTrig);
+    const { encoder, cfg, weights } = forThroughput;
+    through.push(await throughput(`onnxruntime-node CPU`, rt, encoder, cfg, weights, imgs));
+    if (args.wasm) through.push(await throughput(`onnxruntime-web WASM (${ortWeb.env.wasm.numThreads} threads)`, createRuntime(ortWeb, 'wasm'), encoder, cfg, weights, imgs));
+    for (const t of through) log(`  ${t.backend.padEnd(34)} scan ${t.scanPerSec.toFixed(0)} img/s (encoder ${t.encoderPerSec.toFixed(0)} img/s, decoder score ${t.decoderPerSec.toFixed(0)} img/s) over ${t.images} images`);
+  }
+
+  const collapseDim = forThroughput?.emb.dim ?? 512;
+  log(`\n== collapse step at ${COLLAPSE_N.toLocaleString('en-US')} images (synthetic embeddings, D = ${collapseDim}, 20% collapsed; + 300 clean reference; fingerprints; child process)`);
+  const collapse = runCollapseChild(COLLAPSE_N, collapseDim);
+  log(`  calibratedCollapse: ${collapse.seconds.toFixed(1)} s; peak process RSS during the step ${collapse.peakRssMiB.toFixed(0)} MiB (${collapse.rssBeforeMiB.toFixed(0)} MiB with the inputs built just before: +${(collapse.peakRssMiB - collapse.rssBeforeMiB).toFixed(0)} MiB); AUROC of the collapsed 20% ${f(collapse.collapsedAuroc)}`);
+
+  let parity: ParityResult | null = null;
+  if (parityRoot) {
+    const enc = results.find((r) => r.name === 'backdoor') ?? results[0];
+    if (enc) {
+      log(`\n== parity with the PyTorch reference (${enc.name} encoder, same data, batch order, masks and init)`);
+      parity = runParity(join(parityRoot, enc.name), enc, Math.floor(data.train.files.length / BATCH));
+      log(`  TS   : final loss ${f(parity.ts.finalLoss, 4)}, last-epoch mean ${f(parity.ts.lastEpochLoss, 4)}, AUROC robust ${f(parity.ts.aurocScore, 4)}, dedeScore ${f(parity.ts.aurocDede, 4)}`);
+      log(`  torch: final loss ${f(parity.torch.finalLoss, 4)}, last-epoch mean ${f(parity.torch.lastEpochLoss, 4)}, AUROC robust ${f(parity.torch.aurocScore, 4)}, dedeScore ${f(parity.torch.aurocDede, 4)} (${parity.torchSeconds.toFixed(0)} s)`);
+      log(`  largest relative difference of any step's loss ${parity.maxStepLossRelDiff.toExponential(2)}, of any test image's score ${parity.maxScoreRelDiff.toExponential(2)}`);
+      log(`  Δ last-epoch loss ${pct(parity.lossRelDiff, 2)} (≤ ${pct(TARGETS.parityLoss, 0)}), Δ AUROC robust ${f(parity.aurocScoreDiff, 4)}, dedeScore ${f(parity.aurocDedeDiff, 4)} (≤ ${TARGETS.parityAuroc}): ${ok(parity.pass)}`);
+    }
+  }
+
+  const summary = printSummary(results, through, collapse, parity, args, missing);
+  log(`\n${loadLine('at end')}`);
+  mkdirSync('bench/results', { recursive: true });
+  const date = started.toISOString().slice(0, 10);
+  const file = `bench/results/detect-${date}${args.quick ? '-quick' : ''}.json`;
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        bench: 'npm run bench:detect',
+        args,
+        started: started.toISOString(),
+        seconds: (Date.now() - started.getTime()) / 1000,
+        node: process.version,
+        cpus: cpus().length,
+        loadavgEnd: loadavg(),
+        missingEncoders: missing,
+        targetFpr: TARGET_FPR,
+        targets: TARGETS,
+        encoders: results,
+        throughput: through,
+        collapse,
+        parity,
+        summary,
+      },
+      null,
+      1,
+    ) + '\n',
+  );
+  log(`wrote ${file}`);
+}
+
+function printSummary(results: readonly EncoderResult[], through: readonly Throughput[], collapse: CollapseBench, parity: ParityResult | null, args: Args, missing: readonly string[]): { table: string; checks: { name: string; value: string; pass: boolean }[] } {
+  const b = results.find((r) => r.name === 'backdoor');
+  const c = results.find((r) => r.name === 'control');
+  const cell = (r: EncoderResult | undefined, get: (r: EncoderResult) => string): string => (r ? get(r) : 'missing');
+  const diff = (get: (r: EncoderResult) => number, d = 3): string => (b && c ? f(get(b) - get(c), d) : 'n/a');
+  const fold = (r: EncoderResult, rate: number): FolderMetrics => r.folders.find((x) => x.rate === rate) as FolderMetrics;
+  const rows: string[][] = [
+    ['train time s / steps / epochs', cell(b, (r) => `${r.train.seconds.toFixed(0)} / ${r.train.steps} / ${r.train.epochs.toFixed(1)}`), cell(c, (r) => `${r.train.seconds.toFixed(0)} / ${r.train.steps} / ${r.train.epochs.toFixed(1)}`), ''],
+    ['final loss (last-epoch mean)', cell(b, (r) => `${f(r.train.finalLoss, 4)} (${f(r.train.lastEpochLoss, 4)})`), cell(c, (r) => `${f(r.train.finalLoss, 4)} (${f(r.train.lastEpochLoss, 4)})`), ''],
+    ['AUROC robust score', cell(b, (r) => f(r.auroc.score)), cell(c, (r) => f(r.auroc.score)), diff((r) => r.auroc.score)],
+    ['AUROC dedeScore', cell(b, (r) => f(r.auroc.dedeScore)), cell(c, (r) => f(r.auroc.dedeScore)), diff((r) => r.auroc.dedeScore)],
+    ['robust @5%: TPR / FPR', cell(b, (r) => `${pct(r.calibration.score.tpr)} / ${pct(r.calibration.score.fpr)}`), cell(c, (r) => `${pct(r.calibration.score.tpr)} / ${pct(r.calibration.score.fpr)}`), ''],
+    ['dedeScore @5%: TPR / FPR', cell(b, (r) => `${pct(r.calibration.dedeScore.tpr)} / ${pct(r.calibration.dedeScore.fpr)}`), cell(c, (r) => `${pct(r.calibration.dedeScore.tpr)} / ${pct(r.calibration.dedeScore.fpr)}`), ''],
+  ];
+  for (const rate of POISON_RATES) {
+    rows.push([`${pct(rate, 0)} fused AUROC (min)`, cell(b, (r) => `${f(fold(r, rate).fusedAuroc)} (${f(fold(r, rate).fusedAurocMin)})`), cell(c, (r) => `${f(fold(r, rate).fusedAuroc)} (${f(fold(r, rate).fusedAurocMin)})`), diff((r) => fold(r, rate).fusedAuroc)]);
+    rows.push([`${pct(rate, 0)} fused TPR / FPR @${pct(TARGET_FPR, 0)}`, cell(b, (r) => `${pct(fold(r, rate).fusedTpr)} / ${pct(fold(r, rate).fusedFpr)}`), cell(c, (r) => `${pct(fold(r, rate).fusedTpr)} / ${pct(fold(r, rate).fusedFpr)}`), '']);
+    rows.push([`${pct(rate, 0)} fused TPR / FPR @${pct(STRICT_FPR, 0)}`, cell(b, (r) => `${pct(fold(r, rate).strict.fusedTpr)} / ${pct(fold(r, rate).strict.fusedFpr)}`), cell(c, (r) => `${pct(fold(r, rate).strict.fusedTpr)} / ${pct(fold(r, rate).strict.fusedFpr)}`), '']);
+    rows.push([`${pct(rate, 0)} decoder alone AUROC, TPR / FPR`, cell(b, (r) => `${f(fold(r, rate).decoderAuroc)}, ${pct(fold(r, rate).decoderTpr)} / ${pct(fold(r, rate).decoderFpr)}`), cell(c, (r) => `${f(fold(r, rate).decoderAuroc)}, ${pct(fold(r, rate).decoderTpr)} / ${pct(fold(r, rate).decoderFpr)}`), '']);
+  }
+  const rv = (r: EncoderResult): string => (r.reveal ? (r.reveal.clusters ? `MSE ref ${f(r.reveal.mseReference, 3)} vs min rand ${f(r.reveal.mseRandomMin, 3)} (${r.reveal.randomCloser} closer)` : `no cluster (${r.reveal.flagged} flagged)`) : 'n/a');
+  const pk = (r: EncoderResult): string => (r.reveal?.peak ? `(${r.reveal.peak.y}, ${r.reveal.peak.x}) ${r.reveal.peakInPatch ? 'inside' : 'outside'}` : 'n/a');
+  rows.push(['reveal 20%: target vs reference', cell(b, rv), cell(c, rv), '']);
+  rows.push(['reveal 20%: trigger-map peak', cell(b, pk), cell(c, pk), '']);
+  const dg = (r: EncoderResult): string => (r.reveal?.diagnostics ? `${r.reveal.diagnostics.referenceEmbedding.randomCloser} / ${r.reveal.diagnostics.rescaledMean.randomCloser}` : 'n/a');
+  rows.push(['reveal diag: rand closer, E(ref) / rescaled', cell(b, dg), cell(c, dg), '']);
+  const header = ['metric', 'backdoor', 'control', 'diff'];
+  const lines = [table(header, rows)];
+  if (through.length > 0) lines.push(table(['scan throughput', 'scan img/s', 'encoder img/s', 'decoder img/s'], through.map((t) => [t.backend, t.scanPerSec.toFixed(0), t.encoderPerSec.toFixed(0), t.decoderPerSec.toFixed(0)])));
+  lines.push(`collapse at ${collapse.n} (D ${collapse.dim}, + ${collapse.reference} ref): ${collapse.seconds.toFixed(1)} s, peak RSS ${collapse.peakRssMiB.toFixed(0)} MiB (+${(collapse.peakRssMiB - collapse.rssBeforeMiB).toFixed(0)} MiB over the ${collapse.rssBeforeMiB.toFixed(0)} MiB before the step)`);
+  if (parity) lines.push(`parity (${parity.encoder}, ${parity.steps} steps): last-epoch loss TS ${f(parity.ts.lastEpochLoss, 4)} vs torch ${f(parity.torch.lastEpochLoss, 4)} (Δ ${pct(parity.lossRelDiff, 2)}); AUROC robust ${f(parity.ts.aurocScore)} vs ${f(parity.torch.aurocScore)}, dedeScore ${f(parity.ts.aurocDede)} vs ${f(parity.torch.aurocDede)}; largest relative difference of a step's loss ${parity.maxStepLossRelDiff.toExponential(1)}, of an image's score ${parity.maxScoreRelDiff.toExponential(1)}`);
+
+  const checks: { name: string; value: string; pass: boolean }[] = [];
+  if (b) {
+    checks.push({ name: `robust AUROC backdoor ≥ ${TARGETS.robustAuroc}`, value: f(b.auroc.score), pass: b.auroc.score >= TARGETS.robustAuroc });
+    if (c) checks.push({ name: `robust AUROC backdoor − control ≥ ${TARGETS.robustOverControl}`, value: f(b.auroc.score - c.auroc.score), pass: b.auroc.score - c.auroc.score >= TARGETS.robustOverControl });
+    for (const rate of [0.05, 0.2]) {
+      const m = fold(b, rate);
+      checks.push({ name: `${pct(rate, 0)}: fused AUROC ≥ ${TARGETS.fusedAuroc}`, value: f(m.fusedAuroc), pass: m.fusedAuroc >= TARGETS.fusedAuroc });
+      for (const op of [{ alpha: TARGET_FPR, tpr: m.fusedTpr, fpr: m.fusedFpr }, { alpha: STRICT_FPR, tpr: m.strict.fusedTpr, fpr: m.strict.fusedFpr }])
+        checks.push({ name: `${pct(rate, 0)}: fused TPR ≥ ${pct(TARGETS.fusedTpr, 0)} at realised FPR ≤ ${pct(TARGETS.fusedFpr, 0)} (α ${pct(op.alpha, 0)})`, value: `${pct(op.tpr)} at ${pct(op.fpr)}`, pass: op.tpr >= TARGETS.fusedTpr && op.fpr <= TARGETS.fusedFpr });
+    }
+    const m1 = fold(b, 0.01);
+    checks.push({ name: '1%: fused AUROC ≥ decoder score alone', value: `${f(m1.fusedAuroc)} vs ${f(m1.decoderAuroc)}`, pass: m1.fusedAuroc >= m1.decoderAuroc });
+    checks.push({ name: '1%: fused TPR ≥ decoder alone (same α)', value: `${pct(m1.fusedTpr)} vs ${pct(m1.decoderTpr)}`, pass: m1.fusedTpr >= m1.decoderTpr });
+    if (b.reveal) {
+      checks.push({ name: `reveal: target closer to the reference than to all ${RANDOM_CLEAN} random clean`, value: `${f(b.reveal.mseReference, 4)} vs min ${f(b.reveal.mseRandomMin, 4)}`, pass: b.reveal.closerThanAll });
+      checks.push({ name: 'reveal: trigger-map peak inside the stamped patch', value: b.reveal.peak ? `(${b.reveal.peak.y}, ${b.reveal.peak.x})` : 'none', pass: b.reveal.peakInPatch === true });
+    }
+  }
+  if (c) for (const rate of POISON_RATES) checks.push({ name: `control ${pct(rate, 0)}: fused AUROC ≤ ${TARGETS.controlFused}`, value: f(fold(c, rate).fusedAuroc), pass: fold(c, rate).fusedAuroc <= TARGETS.controlFused });
+  if (parity) {
+    checks.push({ name: `parity: last-epoch loss within ${pct(TARGETS.parityLoss, 0)}`, value: pct(parity.lossRelDiff, 2), pass: parity.lossRelDiff <= TARGETS.parityLoss });
+    checks.push({ name: `parity: AUROCs within ${TARGETS.parityAuroc}`, value: `${f(parity.aurocScoreDiff)}, ${f(parity.aurocDedeDiff)}`, pass: parity.aurocScoreDiff <= TARGETS.parityAuroc && parity.aurocDedeDiff <= TARGETS.parityAuroc });
+  }
+  lines.push(table(['target', 'measured', 'result'], checks.map((x) => [x.name, x.value, ok(x.pass)])));
+  const title = `\n== Summary (SMALL decoder, ${args.minutes} min per training, target FPR ${pct(TARGET_FPR, 0)}${missing.length ? `; MISSING: ${missing.join(', ')}` : ''})`;
+  const text = lines.join('\n\n');
+  log(`${title}\n${text}`);
+  return { table: text, checks };
+}
+
+main().then(
+  () => process.exit(0), // ORT web's WASM worker threads would keep the process alive
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
