@@ -125,17 +125,7 @@ const ok = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
 /** The runtime seam's CPU runtime, 2 intra-op threads and no spin-waiting (shared cores; see bench/train.ts). */
 function nativeRuntime(): Runtime {
-  return {
-    ...createRuntime(ortNode, 'cpu'),
-    createSession: (model) =>
-      ortNode.InferenceSession.create(model, {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        intraOpNumThreads: THREADS,
-        interOpNumThreads: 1,
-        extra: { session: { 'intra_op.allow_spinning': '0' } },
-      }),
-  };
+  return createRuntime(ortNode, 'cpu', { intraOpThreads: THREADS, allowSpinning: false });
 }
 
 function concat(...parts: readonly ArrayLike<number>[]): Float64Array {

@@ -76,17 +76,7 @@ interface Row {
  * PyTorch, see torch.ts) look several times slower than they are, flattering the WASM ratios.
  */
 function nativeRuntime(threads: number): Runtime {
-  return {
-    ...createRuntime(ortNode, 'cpu'),
-    createSession: (model) =>
-      ortNode.InferenceSession.create(model, {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        extra: { session: { 'intra_op.allow_spinning': '0' } },
-      }),
-  };
+  return createRuntime(ortNode, 'cpu', { intraOpThreads: threads, allowSpinning: false });
 }
 
 /** One Adam train step of the decoder (torch.optim.Adam(lr, weight_decay=1e-6) as in the reference). */

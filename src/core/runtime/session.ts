@@ -32,7 +32,14 @@ export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }
 
-export function createRuntime(ort: Ort, ep: ExecutionProvider | 'cpu'): Runtime {
+/** Native-CPU tuning (onnxruntime-node): thread count, and no spin-waiting on shared cores. */
+export interface CpuOptions {
+  readonly intraOpThreads?: number;
+  /** Spinning threads burn the cores other processes need; benches on shared machines turn it off. */
+  readonly allowSpinning?: boolean;
+}
+
+export function createRuntime(ort: Ort, ep: ExecutionProvider | 'cpu', cpu: CpuOptions = {}): Runtime {
   return {
     ort,
     ep,
@@ -42,6 +49,11 @@ export function createRuntime(ort: Ort, ep: ExecutionProvider | 'cpu'): Runtime 
         graphOptimizationLevel: 'all',
         logSeverityLevel: request.verbose ? 0 : 3,
       };
+      if (cpu.intraOpThreads !== undefined) {
+        options.intraOpNumThreads = cpu.intraOpThreads;
+        options.interOpNumThreads = 1;
+      }
+      if (cpu.allowSpinning === false) options.extra = { session: { 'intra_op.allow_spinning': '0' } };
       if (request.externalData && request.externalData.length > 0) {
         options.externalData = request.externalData.map((f) => ({ path: f.path, data: f.data }));
       }
