@@ -65,6 +65,7 @@ export function buildScanReport(threshold: number): ScanReport {
       decoder: run?.plan.cfg ?? null,
       preprocessing: encoder?.preprocessing ?? null,
       workingSize: datasets[0]?.layout.size ?? null,
+      verdict: scan.verdict ?? null,
     },
     threshold,
     calibration: cal
@@ -104,7 +105,17 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
     const d = useImagesStore.getState().datasets.find((x) => x.id === r.datasetId);
     if (!d) continue;
     const rgb = await datasetStorage().readPixels(d.id, d.layout, r.slot, 1);
-    images.push({ path: r.path, folder: r.datasetName, score: r.score, dedeScore: r.dedeScore, pValue: r.pValue, original: pngDataUrl(rgb, d.layout.size, d.layout.size), heatmap: explained.get(`${r.datasetId}:${r.slot}`)?.heatmap ?? null });
+    images.push({
+      path: r.path,
+      folder: r.datasetName,
+      score: r.score,
+      dedeScore: r.dedeScore,
+      pValue: r.pValue,
+      ...(r.decoderScore !== undefined ? { decoderScore: r.decoderScore } : {}),
+      ...(r.decoderPValue !== undefined ? { decoderPValue: r.decoderPValue } : {}),
+      ...(r.collapseScore !== undefined ? { collapseScore: r.collapseScore } : {}),
+      ...(r.collapsePValue !== undefined ? { collapsePValue: r.collapsePValue } : {}),
+      original: pngDataUrl(rgb, d.layout.size, d.layout.size), heatmap: explained.get(`${r.datasetId}:${r.slot}`)?.heatmap ?? null });
   }
   const set = evaluationSet(rows, tags, negatives);
   let evaluation = null;

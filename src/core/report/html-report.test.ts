@@ -92,6 +92,21 @@ describe('buildHtmlReport', () => {
     expect(html.match(/<img /g)).toHaveLength(7);
   });
 
+  it('shows the fused verdict and its components when the scan has them', () => {
+    const base = input(HOSTILE);
+    const fused = buildHtmlReport({
+      ...base,
+      report: { ...base.report, settings: { verdict: { kind: 'fused', targetFpr: 0.05, k: 5, referenceImages: 200 } } },
+      top: base.top.map((t, i) => ({ ...t, decoderScore: 0.7 + i, decoderPValue: 0.2, collapseScore: 0.987, collapsePValue: 0.004975 })),
+    });
+    expect(fused).toContain('<th>Decoder score</th><th>Collapse score</th>');
+    expect(fused).toContain('0.987');
+    expect(fused).toContain('p 0.00498');
+    expect(fused).toMatch(/against 200 clean reference images.*5\.0% target false-positive rate/);
+    // Without components the table keeps its plain columns.
+    expect(buildHtmlReport(base)).not.toContain('Collapse score');
+  });
+
   it('refuses images that are not inline PNGs', () => {
     const bad = input(['a.png']);
     expect(() => buildHtmlReport({ ...bad, top: [{ ...bad.top[0]!, original: 'https://example.com/x.png' }] })).toThrow(/data URLs/);

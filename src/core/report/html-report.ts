@@ -11,6 +11,11 @@ export interface HtmlReportImage {
   readonly score: number;
   readonly dedeScore: number;
   readonly pValue: number;
+  /** The verdict's components, when the scan fused them (see ScannedImage). */
+  readonly decoderScore?: number;
+  readonly decoderPValue?: number;
+  readonly collapseScore?: number;
+  readonly collapsePValue?: number;
   /** data:image/png;base64,… of the original (working resolution). */
   readonly original: string;
   /** data:image/png;base64,… of the error heatmap over the image, or null when unavailable. */
@@ -91,20 +96,28 @@ export function buildHtmlReport(input: HtmlReportInput): string {
   const r = input.report;
   const moved = r.threshold !== input.calibratedThreshold;
   const ev = input.evaluation;
+  const fused = input.top.some((t) => t.collapseScore !== undefined);
+  const component = (score: number | undefined, p: number | undefined) =>
+    score === undefined ? '<td class="num muted">—</td>' : `<td class="num">${escapeHtml(num(score))}${p !== undefined ? `<br><span class="muted">p ${escapeHtml(num(p, 3))}</span>` : ''}</td>`;
   const rows = input.top
     .map(
-      (t, i) => `<tr><td class="num">${i + 1}</td><td>${img(t.original, `Original of ${t.path}`, 'px')}</td><td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td><td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td></tr>`,
+      (t, i) => `<tr><td class="num">${i + 1}</td><td>${img(t.original, `Original of ${t.path}`, 'px')}</td><td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td><td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td>${fused ? component(t.decoderScore, t.decoderPValue) + component(t.collapseScore, t.collapsePValue) : ''}</tr>`,
     )
     .join('');
+  const verdict = r.settings['verdict'] as { kind?: string; targetFpr?: number; k?: number; referenceImages?: number } | undefined;
+  const verdictNote =
+    verdict?.kind === 'fused'
+      ? `<p class="muted">One verdict per image: the decoder's reconstruction score and the set-level collapse score (mean similarity to the ${escapeHtml(verdict.k ?? 5)} nearest scanned images, against ${escapeHtml(verdict.referenceImages ?? '?')} clean reference images), each a calibrated p-value, combined by weighted Bonferroni at a ${escapeHtml(((verdict.targetFpr ?? 0) * 100).toFixed(1))}% target false-positive rate. Score = −log10 of the combined p-value.</p>`
+      : '';
   const sections = [
     `<header><h1>DeDe scan report</h1><p class="muted">${escapeHtml(r.createdAt)} · ${escapeHtml(r.tool.name)} ${escapeHtml(r.tool.version)} · report format ${escapeHtml(r.format)} v${r.version} (HTML v${HTML_REPORT_VERSION})</p></header>`,
     `<section><h2>Summary</h2><div class="metrics"><div><strong>${r.summary.scanned}</strong><span class="muted">images scanned</span></div><div><strong class="flag">${r.summary.flagged}</strong><span class="muted">flagged (score &gt; τ)</span></div><div><strong>${escapeHtml(num(r.threshold))}</strong><span class="muted">threshold τ${moved ? ` (moved in review; calibrated τ = ${escapeHtml(num(input.calibratedThreshold))})` : ' (calibrated)'}</span></div><div><strong>${r.summary.unreadable}</strong><span class="muted">unreadable</span></div></div>`,
     `<table><thead><tr><th>Folder</th><th>Role</th><th>Images</th><th>Flagged</th></tr></thead><tbody>${input.folders.map((f) => `<tr><td>${escapeHtml(f.name)}</td><td>${escapeHtml(f.role)}</td><td class="num">${f.count}</td><td class="num">${f.flagged}</td></tr>`).join('')}</tbody></table></section>`,
-    `<section><h2>Score distribution</h2>${input.histogramSvg}</section>`,
+    `<section><h2>Score distribution</h2>${verdictNote}${input.histogramSvg}</section>`,
     ev
       ? `<section><h2>Detection quality</h2><p class="muted">${escapeHtml(ev.definition)}</p><div class="metrics"><div><strong>${escapeHtml(ev.auroc.toFixed(3))}</strong><span class="muted">AUROC</span></div><div><strong>${pct(ev.tpr)}</strong><span class="muted">TPR at τ</span></div><div><strong>${pct(ev.fpr)}</strong><span class="muted">FPR at τ</span></div></div>${facts([['Positives', ev.positives], ['Negatives', ev.negatives], ['True positives', ev.tp], ['False positives', ev.fp], ['True negatives', ev.tn], ['False negatives', ev.fn]])}${ev.rocSvg}</section>`
       : '',
-    `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first. Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.</p>${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th><th>Error</th><th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th></tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
+    `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first. Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.</p>${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th><th>Error</th><th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th>${fused ? '<th>Decoder score</th><th>Collapse score</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
     input.triggerMap ? `<section><h2>Trigger map</h2><p class="muted">${escapeHtml(input.triggerMap.note)}</p>${img(input.triggerMap.image, 'Mean error of flagged minus unflagged images', 'px')}</section>` : '',
     input.tagged.length > 0
       ? `<section><h2>Reviewer tags</h2><table><thead><tr><th>Path</th><th>Folder</th><th>Tag</th><th>Score</th><th>Flagged</th></tr></thead><tbody>${input.tagged.map((t) => `<tr><td class="path"><code>${escapeHtml(t.path)}</code></td><td>${escapeHtml(t.folder)}</td><td>${escapeHtml(t.tag)}</td><td class="num">${escapeHtml(num(t.score))}</td><td>${t.flagged ? '<span class="flag">yes</span>' : 'no'}</td></tr>`).join('')}</tbody></table></section>`
