@@ -1,6 +1,6 @@
 // Calibrate and Scan in the built app, cross-checked against the same core run in Node on the
 // same PNGs with the decoder exported from the page.
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
@@ -8,15 +8,15 @@ import sharp from 'sharp';
 import type {} from '../src/app/backend/debug-handle';
 import { importDecoder } from '../src/core/dede/decoder-file';
 import { Scorer } from '../src/core/dede/scorer';
-import { preprocessingFromHf } from '../src/core/images/preprocess';
+import { normalizeRgb, preprocessingFromHf } from '../src/core/images/preprocess';
 import { createRuntime } from '../src/core/runtime/session';
 import { EncoderRunner } from '../src/core/dede/encoder-runner';
-import { normalizeRgb } from '../src/core/images/preprocess';
-import { expect, longestTaskSince, recordLongTasks, test } from './fixtures';
+import { expect, longestTaskSince, pageNow, recordLongTasks, test } from './fixtures';
+import { addFolder, loadLocalEncoder, startTraining, writeEncoderFolder } from './workflow-steps';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-scan-e2e-'));
-const encoderDir = join(root, 'encoder');
+const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
 const cleanDir = join(root, 'clean-reference');
 const suspectDir = join(root, 'suspect');
 const suspectPixels = new Map<string, Uint8Array>();
@@ -29,9 +29,6 @@ function picture(seed: number, stamp: boolean): Uint8Array {
 }
 
 test.beforeAll(async () => {
-  mkdirSync(encoderDir);
-  writeFileSync(join(encoderDir, 'encoder.onnx'), tinyEncoderBytes());
-  writeFileSync(join(encoderDir, 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
   mkdirSync(cleanDir);
   for (let i = 0; i < 120; i++) await sharp(picture(i, false), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(cleanDir, `c${i}.png`));
   mkdirSync(suspectDir);
@@ -48,19 +45,15 @@ test('calibrates on held-back clean images and scans a suspect folder; scores ma
   test.setTimeout(300_000);
   await recordLongTasks(page);
   await page.goto('/');
-  await page.getByTestId('encoder-file-input').setInputFiles([join(encoderDir, 'encoder.onnx'), join(encoderDir, 'preprocessor_config.json')]);
-  await expect(page.getByTestId('encoder-summary')).toBeVisible();
+  await loadLocalEncoder(page, encoderFiles);
   const nav = page.getByRole('navigation', { name: 'Workflow steps' });
   await nav.getByRole('button', { name: 'Images' }).click();
-  await page.getByTestId('images-folder-input').setInputFiles(cleanDir);
-  await expect(page.locator('[data-dataset-name="clean-reference"]').getByTestId('count-images')).toHaveText('120');
-  await page.getByTestId('images-folder-input').setInputFiles(suspectDir);
-  await expect(page.locator('[data-dataset-name="suspect"]').getByTestId('count-images')).toHaveText('24');
+  await addFolder(page, cleanDir, 'clean-reference', 120);
+  await addFolder(page, suspectDir, 'suspect', 24);
 
   await nav.getByRole('button', { name: 'Train' }).click();
-  await page.getByLabel('Epochs').fill('3');
-  const trainStart = await page.evaluate(() => performance.now());
-  await page.getByRole('button', { name: 'Start training' }).click();
+  const trainStart = await pageNow(page);
+  await startTraining(page, 3);
   await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   // Model work runs in the worker: the page has no task longer than 200 ms while training.
   expect(await longestTaskSince(page, trainStart)).toBeLessThan(200);
@@ -78,7 +71,7 @@ test('calibrates on held-back clean images and scans a suspect folder; scores ma
   await page.screenshot({ path: 'test-results/screens/calibrate.png', fullPage: true });
 
   await nav.getByRole('button', { name: 'Scan' }).click();
-  const scanStart = await page.evaluate(() => performance.now());
+  const scanStart = await pageNow(page);
   await page.getByRole('main').getByRole('button', { name: 'Scan', exact: true }).click();
   const scan = page.getByTestId('scan');
   await expect(scan).toHaveAttribute('data-status', 'done', { timeout: 60_000 });

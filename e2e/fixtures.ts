@@ -50,10 +50,20 @@ export async function recordLongTasks(page: import('@playwright/test').Page): Pr
   });
 }
 
-/** The longest main-thread task that started at or after `since` (performance.now() time). */
-export async function longestTaskSince(page: import('@playwright/test').Page, since: number): Promise<number> {
+/** Durations of the main-thread long tasks that started at or after `since` (performance.now()). */
+export async function longTasksSince(page: import('@playwright/test').Page, since: number): Promise<number[]> {
   return page.evaluate((t0) => {
     const tasks = (window as unknown as { __longTasks?: { start: number; duration: number }[] }).__longTasks ?? [];
-    return tasks.filter((t) => t.start >= t0).reduce((m, t) => Math.max(m, t.duration), 0);
+    return tasks.filter((t) => t.start >= t0).map((t) => t.duration);
   }, since);
+}
+
+/** The longest main-thread task that started at or after `since`. */
+export async function longestTaskSince(page: import('@playwright/test').Page, since: number): Promise<number> {
+  return Math.max(0, ...(await longTasksSince(page, since)));
+}
+
+/** The page's performance.now(), to mark the start of a measured window. */
+export function pageNow(page: import('@playwright/test').Page): Promise<number> {
+  return page.evaluate(() => performance.now());
 }

@@ -3,19 +3,19 @@
 // training, calibration and scan; then the gallery, the detail view, keyboard triage, the draggable
 // threshold, ROC/AUROC, the trigger map, every export parsed, and long tasks while scrolling
 // 20,000 rows.
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Download, Page } from '@playwright/test';
+import type { Download } from '@playwright/test';
 import Papa from 'papaparse';
 import sharp from 'sharp';
 import type {} from '../src/app/backend/debug-handle';
 import type { ScanReport } from '../src/core/report/scan-report';
-import { expect, test } from './fixtures';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+import { expect, longTasksSince, pageNow, recordLongTasks, test } from './fixtures';
+import { addFolder, loadLocalEncoder, startTraining, writeEncoderFolder } from './workflow-steps';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-review-e2e-'));
-const encoderDir = join(root, 'encoder');
+const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
 const cleanDir = join(root, 'clean-reference');
 const suspectDir = join(root, 'suspect');
 const poisonedDir = join(root, 'poisoned');
@@ -31,9 +31,6 @@ function picture(seed: number, stamp: boolean): Uint8Array {
 const png = (px: Uint8Array, file: string) => sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(file);
 
 test.beforeAll(async () => {
-  mkdirSync(encoderDir);
-  writeFileSync(join(encoderDir, 'encoder.onnx'), tinyEncoderBytes());
-  writeFileSync(join(encoderDir, 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
   for (const d of [cleanDir, suspectDir, poisonedDir]) mkdirSync(d);
   for (let i = 0; i < 80; i++) await png(picture(i, false), join(cleanDir, `c${i}.png`));
   for (let i = 0; i < 29; i++) await png(picture(500 + i, i % 5 === 0), join(suspectDir, `s${String(i).padStart(2, '0')}.png`));
@@ -45,35 +42,20 @@ async function saved(download: Promise<Download>): Promise<string> {
   return readFileSync(await (await download).path(), 'utf8');
 }
 
-async function longTasks(page: Page): Promise<number[]> {
-  return page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks.splice(0));
-}
-
 test('reviews scan results (gallery, detail, keyboard, threshold, ROC, trigger map) and exports reports', async ({ page, guard }) => {
   void guard;
   test.setTimeout(420_000);
-  await page.addInitScript(() => {
-    const w = window as unknown as { __longTasks: number[] };
-    w.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.__longTasks.push(e.duration);
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(page);
   await page.goto('/');
-  await page.getByTestId('encoder-file-input').setInputFiles([join(encoderDir, 'encoder.onnx'), join(encoderDir, 'preprocessor_config.json')]);
-  await expect(page.getByTestId('encoder-summary')).toBeVisible();
+  await loadLocalEncoder(page, encoderFiles);
   const nav = page.getByRole('navigation', { name: 'Workflow steps' });
   await nav.getByRole('button', { name: 'Images' }).click();
-  await page.getByTestId('images-folder-input').setInputFiles(cleanDir);
-  await expect(page.locator('[data-dataset-name="clean-reference"]').getByTestId('count-images')).toHaveText('80');
-  await page.getByTestId('images-folder-input').setInputFiles(suspectDir);
-  await expect(page.locator('[data-dataset-name="suspect"]').getByTestId('count-images')).toHaveText('30');
-  await page.getByTestId('images-folder-input').setInputFiles(poisonedDir);
-  await expect(page.locator('[data-dataset-name="poisoned"]').getByTestId('count-images')).toHaveText('10');
+  await addFolder(page, cleanDir, 'clean-reference', 80);
+  await addFolder(page, suspectDir, 'suspect', 30);
+  await addFolder(page, poisonedDir, 'poisoned', 10);
 
   await nav.getByRole('button', { name: 'Train' }).click();
-  await page.getByLabel('Epochs').fill('3');
-  await page.getByRole('button', { name: 'Start training' }).click();
+  await startTraining(page, 3);
   await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   await nav.getByRole('button', { name: 'Calibrate' }).click();
   await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
@@ -164,13 +146,13 @@ test('reviews scan results (gallery, detail, keyboard, threshold, ROC, trigger m
   await page.screenshot({ path: 'test-results/screens/review-threshold-roc.png', fullPage: true });
 
   // The main thread stays responsive while scrolling the gallery and moving through it.
-  await longTasks(page);
+  const scrollStart = await pageNow(page);
   const gallery = page.getByTestId('gallery');
   await gallery.hover();
   for (let i = 0; i < 10; i++) await page.mouse.wheel(0, 400);
   await gallery.focus();
   for (let i = 0; i < 10; i++) await page.keyboard.press('j');
-  const tasks = await longTasks(page);
+  const tasks = await longTasksSince(page, scrollStart);
   expect(Math.max(0, ...tasks), `long tasks: ${tasks.join(', ')}`).toBeLessThan(200);
 
   // Exports.
@@ -264,14 +246,14 @@ test('reviews scan results (gallery, detail, keyboard, threshold, ROC, trigger m
   await nav.getByRole('button', { name: 'Review' }).click();
   await expect(page.getByTestId('review-count')).toHaveText('20,000 shown', { timeout: 30_000 });
   await expect(page.getByTestId('review-tagged')).toHaveText('3'); // tags persist
-  await longTasks(page);
+  const bigStart = await pageNow(page);
   await page.getByTestId('gallery').hover();
   for (let i = 0; i < 30; i++) await page.mouse.wheel(0, 1200);
   await page.getByTestId('threshold-handle').focus();
   for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowLeft');
   await page.getByTestId('gallery').focus();
   for (let i = 0; i < 10; i++) await page.keyboard.press('j');
-  const bigTasks = await longTasks(page);
+  const bigTasks = await longTasksSince(page, bigStart);
   console.log(`long tasks: 40 rows [${tasks.join(", ")}], 20,000 rows [${bigTasks.join(", ")}]`);
   expect(Math.max(0, ...bigTasks), `long tasks at 20,000 rows: ${bigTasks.join(', ')}`).toBeLessThan(200);
   await page.emulateMedia({ colorScheme: 'dark' });

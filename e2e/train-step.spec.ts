@@ -1,22 +1,19 @@
 // The Train step in the built app: a local encoder and a clean folder, training in the worker,
 // the loss curve, export of the decoder file, and resume after a reload mid-training.
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import sharp from 'sharp';
 import { importDecoder } from '../src/core/dede/decoder-file';
-import { expect, longestTaskSince, recordLongTasks, test } from './fixtures';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+import { expect, longestTaskSince, pageNow, recordLongTasks, test } from './fixtures';
+import { addFolder, loadLocalEncoder, nav, startTraining, writeEncoderFolder } from './workflow-steps';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-train-e2e-'));
-const encoderDir = join(root, 'encoder');
+const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
 const cleanDir = join(root, 'clean-reference');
 
 test.beforeAll(async () => {
-  mkdirSync(encoderDir);
-  writeFileSync(join(encoderDir, 'encoder.onnx'), tinyEncoderBytes());
-  writeFileSync(join(encoderDir, 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
   mkdirSync(cleanDir);
   for (let i = 0; i < 40; i++) {
     const px = new Uint8Array(32 * 32 * 3);
@@ -27,12 +24,10 @@ test.beforeAll(async () => {
 
 async function prepare(page: Page, query = ''): Promise<void> {
   await page.goto(`/${query}`);
-  await page.getByTestId('encoder-file-input').setInputFiles([join(encoderDir, 'encoder.onnx'), join(encoderDir, 'preprocessor_config.json')]);
-  await expect(page.getByTestId('encoder-summary')).toBeVisible();
-  await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Images' }).click();
-  await page.getByTestId('images-folder-input').setInputFiles(cleanDir);
-  await expect(page.getByTestId('dataset').getByTestId('count-images')).toHaveText('40');
-  await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Train' }).click();
+  await loadLocalEncoder(page, encoderFiles);
+  await nav(page, 'Images').click();
+  await addFolder(page, cleanDir, 'clean-reference', 40);
+  await nav(page, 'Train').click();
 }
 
 test('trains a decoder in the worker, shows the loss curve, and exports a decoder file that loads strictly', async ({ page, guard }) => {
@@ -59,9 +54,8 @@ test('a reload mid-training resumes from the last checkpoint', async ({ page, gu
   void guard;
   await recordLongTasks(page);
   await prepare(page);
-  await page.getByLabel('Epochs').fill('500');
-  const trainStart = await page.evaluate(() => performance.now());
-  await page.getByRole('button', { name: 'Start training' }).click();
+  const trainStart = await pageNow(page);
+  await startTraining(page, 500);
   const stepText = page.getByTestId('train-step');
   await expect(stepText).toContainText(/^(2[3-9]|[3-9]\d|\d{3}) steps/, { timeout: 120_000 });
   // Training runs in the worker: the page has had no task longer than 200 ms meanwhile.
@@ -84,8 +78,7 @@ test('a short training on forced WebGPU', async ({ page, guard }) => {
   test.setTimeout(400_000);
   await prepare(page, '?ep=webgpu');
   await expect(page.getByTestId('backend-badge')).toHaveAttribute('data-ep', 'webgpu');
-  await page.getByLabel('Epochs').fill('2');
-  await page.getByRole('button', { name: 'Start training' }).click();
+  await startTraining(page, 2);
   await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 360_000 });
   await expect(page.getByTestId('train-step')).toContainText('2 steps of 2');
 });
