@@ -44,6 +44,19 @@ export async function normalizedRange(source: PixelSource, from: number, count: 
   return normalizeRgbBatch(await source.readRgb(from, count), count, p);
 }
 
+/** Normalised CHW floats for the images at `slots` (in that order); consecutive slots are read as one range. */
+export async function normalizedSlots(source: PixelSource, slots: readonly number[], p: Preprocessing): Promise<Float32Array> {
+  const px = 3 * p.height * p.width;
+  const out = new Float32Array(slots.length * px);
+  for (let k = 0; k < slots.length; ) {
+    let run = 1;
+    while (k + run < slots.length && slots[k + run] === slots[k]! + run) run++;
+    out.set(await normalizedRange(source, slots[k]!, run, p), k * px);
+    k += run;
+  }
+  return out;
+}
+
 export async function ensureEmbeddings(
   runtime: Runtime,
   files: FileStore,

@@ -6,7 +6,7 @@ import { Scorer } from '../dede/scorer';
 import type { EncoderSpec } from '../dede/encoder-runner';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
-import { ensureEmbeddings, normalizedRange, type PixelSource } from './embeddings';
+import { ensureEmbeddings, normalizedSlots, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 import { loadDecoder } from './scoring';
 
@@ -28,15 +28,16 @@ export interface RevealRequest {
 /** At most this many images per error map: enough for a stable mean, bounded work. */
 const MAP_SAMPLE = 64;
 
+/** Normalised images at `indices` counted through `sources` back to back, in that order. */
 async function gatherImages(sources: readonly PixelSource[], indices: readonly number[], p: Preprocessing): Promise<Float32Array> {
   const px = 3 * p.height * p.width;
   const out = new Float32Array(indices.length * px);
-  const starts: number[] = [];
-  sources.reduce((offset, s) => (starts.push(offset), offset + s.count), 0);
-  for (const [k, index] of indices.entries()) {
-    let f = starts.length - 1;
-    while (f > 0 && starts[f]! > index) f--;
-    out.set(await normalizedRange(sources[f]!, index - starts[f]!, 1, p), k * px);
+  let start = 0;
+  for (const source of sources) {
+    const mine = indices.map((index, k) => ({ k, slot: index - start })).filter((e) => e.slot >= 0 && e.slot < source.count);
+    const pixels = await normalizedSlots(source, mine.map((e) => e.slot), p);
+    mine.forEach((e, j) => out.set(pixels.subarray(j * px, (j + 1) * px), e.k * px));
+    start += source.count;
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { serializeModel } from '../onnx/serialize';
 import type { Preprocessing } from '../images/preprocess';
 import { readFloat32, type Runtime } from '../runtime/session';
 import { yieldToEventLoop } from '../runtime/yield';
-import { ensureEmbeddings, normalizedRange, type EmbedProgress, type PixelSource } from './embeddings';
+import { ensureEmbeddings, normalizedRange, normalizedSlots, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 
 export interface ScoringRequest {
@@ -67,22 +67,14 @@ export async function scoreImages(
   const slots = req.slots ?? Array.from({ length: req.source.count }, (_, i) => i);
   const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, req.scorer);
   const all: { slots: number[]; scores: number[]; dedeScores: number[] } = { slots: [], scores: [], dedeScores: [] };
-  const px = 3 * decoder.cfg.imageSize * decoder.cfg.imageSize;
   const dim = embeddings.dim;
   try {
     for (let from = 0; from < slots.length; from += CHUNK) {
       await yieldToEventLoop();
       if (hooks.signal?.aborted) throw new Error('Cancelled by the user.');
       const chunkSlots = slots.slice(from, from + CHUNK);
-      const images = new Float32Array(chunkSlots.length * px);
+      const images = await normalizedSlots(req.source, chunkSlots, req.preprocessing);
       const emb = new Float32Array(chunkSlots.length * dim);
-      // Consecutive slots are read as one range; scattered ones one by one.
-      for (let k = 0; k < chunkSlots.length; ) {
-        let run = 1;
-        while (k + run < chunkSlots.length && chunkSlots[k + run] === chunkSlots[k]! + run) run++;
-        images.set(await normalizedRange(req.source, chunkSlots[k]!, run, req.preprocessing), k * px);
-        k += run;
-      }
       chunkSlots.forEach((slot, k) => emb.set(embeddings.data.subarray(slot * dim, (slot + 1) * dim), k * dim));
       const results = await scorer.scoreBatch(images, emb, undefined, hooks.signal ? { signal: hooks.signal } : {});
       const chunk: ScoredChunk = { slots: chunkSlots, scores: results.map((r) => r.score), dedeScores: results.map((r) => r.dedeScore) };

@@ -10,7 +10,7 @@ import { trainDecoder, type TrainingPlan, type TrainingProgress, type TrainingRe
 import { mulberry32 } from '../dede/rng';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
-import { ensureEmbeddings, normalizedRange, type EmbedProgress, type PixelSource } from './embeddings';
+import { ensureEmbeddings, normalizedSlots, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 
 export interface TrainingRunRequest {
@@ -92,10 +92,7 @@ export async function runTraining(
 
   // The training split, normalised once: 3·S² floats per image.
   const px = 3 * cfg.imageSize * cfg.imageSize;
-  const images = new Float32Array(req.trainSlots.length * px);
-  for (let k = 0; k < req.trainSlots.length; k++) {
-    images.set(await normalizedRange(req.source, req.trainSlots[k]!, 1, req.preprocessing), k * px);
-  }
+  const images = await normalizedSlots(req.source, req.trainSlots, req.preprocessing);
   const dim = embeddings.dim;
   const data = {
     count: req.trainSlots.length,
