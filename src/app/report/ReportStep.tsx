@@ -16,6 +16,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
   const reviewThreshold = useReviewStore((s) => s.threshold);
   const negatives = useReviewStore((s) => s.negatives);
   const triggerMap = useReviewStore((s) => s.triggerMap);
+  const clusters = useReviewStore((s) => s.clusters);
   const encoder = useEncoderStore((s) => s.encoder);
   const setStep = useAppStore((s) => s.setStep);
   const [htmlStatus, setHtmlStatus] = useState<string | null>(null);
@@ -25,7 +26,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
   const html = useMutation({
     mutationFn: async () => {
       try {
-        const doc = await buildHtml(threshold!, negatives, triggerMap, setHtmlStatus);
+        const doc = await buildHtml(threshold!, negatives, triggerMap, clusters, setHtmlStatus);
         downloadBlob(doc, `${base}.html`, 'text/html;charset=utf-8');
       } finally {
         setHtmlStatus(null);

@@ -49,6 +49,7 @@ function input(paths: readonly string[]): HtmlReportInput {
     top: images.slice(0, 3).map((i) => ({ ...i, folder: 'suspect<x>', original: px, heatmap: px })),
     flaggedTotal: 3,
     triggerMap: { image: px, note: 'note <b>' },
+    clusters: [],
     colormap: 'viridis',
     tagged: [{ path: '<tag>".png', folder: 'f', tag: 'poisoned', score: 0.2, flagged: false }],
   };
@@ -105,6 +106,29 @@ describe('buildHtmlReport', () => {
     expect(fused).toMatch(/against 200 clean reference images.*5\.0% target false-positive rate/);
     // Without components the table keeps its plain columns.
     expect(buildHtmlReport(base)).not.toContain('Collapse score');
+  });
+
+  it('shows each revealed cluster with its target, trigger map and members', () => {
+    const base = input(HOSTILE);
+    const px = base.top[0]!.original;
+    const withClusters = buildHtmlReport({
+      ...base,
+      clusters: [
+        { size: 40, cohesion: 0.98765, target: px, triggerMap: px, peak: { x: 25, y: 26 }, members: [{ path: '<m1>.png', folder: 'suspect' }, { path: 'm2.png', folder: 'suspect' }] },
+        { size: 3, cohesion: 0.9, target: px, triggerMap: null, peak: null, members: [{ path: 'a.png', folder: 'x' }, { path: 'b.png', folder: 'x' }, { path: 'c.png', folder: 'x' }] },
+      ],
+    });
+    expect(withClusters).toContain('<h2>Clusters and revealed targets</h2>');
+    expect(withClusters).toContain('Cluster 1: 40 images</strong>, cohesion 0.988');
+    expect(withClusters).toContain('peak row 26, column 25');
+    expect(withClusters).toContain('&lt;m1&gt;.png');
+    expect(withClusters).toContain('… and 38 more');
+    expect(withClusters).toContain('Cluster 2: 3 images');
+    expect(withClusters).not.toContain('… and 0 more');
+    // 7 images before, plus two targets and one trigger map.
+    expect(withClusters.match(/<img /g)).toHaveLength(10);
+    expect(() => buildHtmlReport({ ...base, clusters: [{ size: 1, cohesion: 1, target: 'blob:x', triggerMap: null, peak: null, members: [] }] })).toThrow(/data URLs/);
+    expect(buildHtmlReport(base)).not.toContain('Clusters and revealed targets');
   });
 
   it('refuses images that are not inline PNGs', () => {

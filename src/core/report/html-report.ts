@@ -38,6 +38,20 @@ export interface HtmlReportEvaluation {
   readonly rocSvg: string;
 }
 
+/** One group of flagged images sharing an embedding direction, with what it decodes to. */
+export interface HtmlReportCluster {
+  readonly size: number;
+  /** Mean cosine of the members to the cluster's direction (1 = all on one embedding). */
+  readonly cohesion: number;
+  /** data:image/png;base64,… of the decoded mean embedding (no visible patches). */
+  readonly target: string;
+  /** data:image/png;base64,… of the cluster's trigger map, or null when unavailable. */
+  readonly triggerMap: string | null;
+  readonly peak: { readonly x: number; readonly y: number } | null;
+  /** Member paths (possibly the first few only) and how many there are in all. */
+  readonly members: readonly { readonly path: string; readonly folder: string }[];
+}
+
 export interface HtmlReportInput {
   readonly report: ScanReport;
   /** Extra model facts (revision, commit, repository) shown with the hashes. */
@@ -53,6 +67,8 @@ export interface HtmlReportInput {
   /** How many flagged images exist in all (the top list may be a part). */
   readonly flaggedTotal: number;
   readonly triggerMap: { readonly image: string; readonly note: string } | null;
+  /** Revealed clusters (the review's clusters view), empty when none were revealed for this scan. */
+  readonly clusters: readonly HtmlReportCluster[];
   readonly colormap: string;
   /** The reviewer's verdicts. */
   readonly tagged: readonly { readonly path: string; readonly folder: string; readonly tag: string; readonly score: number; readonly flagged: boolean }[];
@@ -89,8 +105,20 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 td.path{overflow-wrap:anywhere;max-width:22rem}.num{font-variant-numeric:tabular-nums}
 img.px{image-rendering:pixelated;border-radius:4px;border:1px solid var(--border)}
 .metrics{display:flex;flex-wrap:wrap;gap:1.5rem}.metrics div{display:grid}.metrics strong{font-size:1.3rem}
-.flag{color:var(--flag);font-weight:600}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
+.flag{color:var(--flag);font-weight:600}ol.clusters{padding-left:1.2rem}li.cluster{display:flex;gap:1rem;align-items:flex-start;margin:.75rem 0}.cluster-images{display:flex;gap:.5rem}figure{margin:0;text-align:center;font-size:.8rem}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
 `;
+
+function clustersSection(clusters: readonly HtmlReportCluster[]): string {
+  const items = clusters
+    .map((c, i) => {
+      const more = c.size - c.members.length;
+      const members = `${c.members.map((m) => `<li><code>${escapeHtml(m.path)}</code> <span class="muted">${escapeHtml(m.folder)}</span></li>`).join('')}${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}`;
+      const map = c.triggerMap ? `<figure>${img(c.triggerMap, `Trigger map of cluster ${i + 1}`, 'px')}<figcaption class="muted">trigger map${c.peak ? ` (peak row ${c.peak.y}, column ${c.peak.x})` : ''}</figcaption></figure>` : '';
+      return `<li class="cluster"><div class="cluster-images"><figure>${img(c.target, `Decoded target of cluster ${i + 1}`, 'px')}<figcaption class="muted">revealed target</figcaption></figure>${map}</div><div><strong>Cluster ${i + 1}: ${c.size} images</strong>, cohesion ${escapeHtml(c.cohesion.toFixed(3))} (1 = one embedding)<ul>${members}</ul></div></li>`;
+    })
+    .join('');
+  return `<section><h2>Clusters and revealed targets</h2><p class="muted">Flagged images grouped by embedding direction. A backdoor maps its triggered images onto nearly one embedding; each cluster's mean embedding is decoded with no visible pixels (what the encoder sees in them: the attacker's target), and its trigger map is the cluster's mean reconstruction error minus that of clean images.</p><ol class="clusters">${items}</ol></section>`;
+}
 
 export function buildHtmlReport(input: HtmlReportInput): string {
   const r = input.report;
@@ -119,6 +147,7 @@ export function buildHtmlReport(input: HtmlReportInput): string {
       : '',
     `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first. Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.</p>${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th><th>Error</th><th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th>${fused ? '<th>Decoder score</th><th>Collapse score</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
     input.triggerMap ? `<section><h2>Trigger map</h2><p class="muted">${escapeHtml(input.triggerMap.note)}</p>${img(input.triggerMap.image, 'Mean error of flagged minus unflagged images', 'px')}</section>` : '',
+    input.clusters.length > 0 ? clustersSection(input.clusters) : '',
     input.tagged.length > 0
       ? `<section><h2>Reviewer tags</h2><table><thead><tr><th>Path</th><th>Folder</th><th>Tag</th><th>Score</th><th>Flagged</th></tr></thead><tbody>${input.tagged.map((t) => `<tr><td class="path"><code>${escapeHtml(t.path)}</code></td><td>${escapeHtml(t.folder)}</td><td>${escapeHtml(t.tag)}</td><td class="num">${escapeHtml(num(t.score))}</td><td>${t.flagged ? '<span class="flag">yes</span>' : 'no'}</td></tr>`).join('')}</tbody></table></section>`
       : '',
