@@ -1,4 +1,4 @@
-// npm run bench:detect [-- --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
+// npm run bench:detect [-- --epochs 150 | --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
 // End-to-end detection benchmark on the fixture encoders (scripts/fixtures/splits.json): the SMALL
 // decoder trained on decoder_train_clean with the backdoored encoder and with the clean-encoder
 // control; per-image AUROC (robust median score and the paper's dedeScore) on test_clean vs
@@ -85,8 +85,12 @@ const TARGETS = {
   parityAuroc: 0.03,
 };
 
+/** A training budget: a fixed epoch count (the default: the same decoder whatever the machine's load) or minutes. */
+type Budget = { readonly epochs: number; readonly minutes: null } | { readonly epochs: null; readonly minutes: number };
+const budgetText = (b: Budget): string => (b.epochs !== null ? `${b.epochs} epochs` : `${b.minutes} min`);
+
 interface Args {
-  readonly minutes: number;
+  readonly budget: Budget;
   readonly quick: boolean;
   readonly parity: boolean;
   readonly wasm: boolean;
@@ -96,6 +100,7 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   let minutes: number | null = null;
+  let epochs: number | null = null;
   let quick = false;
   let parity = false;
   let wasm = true;
@@ -111,9 +116,14 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--minutes') {
       minutes = Number(argv[++i]);
       if (!(minutes > 0)) throw new Error(`--minutes needs a positive number, got ${argv[i]}`);
-    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
+    } else if (a === '--epochs') {
+      epochs = Number(argv[++i]);
+      if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`--epochs needs a positive integer, got ${argv[i]}`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
   }
-  return { minutes: minutes ?? (quick ? 0.75 : 4), quick, parity, wasm, wait };
+  if (minutes !== null && epochs !== null) throw new Error('give --epochs or --minutes, not both');
+  const budget: Budget = minutes !== null ? { epochs: null, minutes } : { epochs: epochs ?? (quick ? 20 : 150), minutes: null };
+  return { budget, quick, parity, wasm, wait };
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -359,12 +369,12 @@ function trainingData(images: Float32Array, embeddings: Float32Array, dim: numbe
   };
 }
 
-async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, minutes: number, label: string): Promise<TrainingResult> {
+async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, budget: Budget, label: string): Promise<TrainingResult> {
   let lastPrint = 0;
   return trainDecoder(
     rt,
     trainingData(images, embeddings, cfg.embedDim),
-    { ...DEFAULT_TRAINING, cfg, epochs: null, minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
+    { ...DEFAULT_TRAINING, cfg, epochs: budget.epochs, minutes: budget.minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
     initDecoderWeights(cfg, SEED),
     {
       onProgress: (p) => {
@@ -490,7 +500,7 @@ async function runEncoder(
   name: EncoderName,
   encoder: CliEncoder,
   data: Data,
-  minutes: number,
+  budget: Budget,
   parityDir: string | null,
 ): Promise<{ result: EncoderResult; cfg: DecoderConfig; weights: DecoderWeights; norm: Normalised; emb: Embedded; encoder: CliEncoder }> {
   const p = encoder.preprocessing;
@@ -508,7 +518,7 @@ async function runEncoder(
   log(`  [${name}] embedded ${(norm.train.length + norm.cal.length + norm.testClean.length + norm.testTrig.length) / PIXELS} images (D = ${emb.dim}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const cfg = presetConfig(SMALL_DECODER, emb.dim);
-  const tr = await train(rt, cfg, norm.train, emb.train, minutes, name);
+  const tr = await train(rt, cfg, norm.train, emb.train, budget, name);
   const perEpoch = Math.floor(data.train.files.length / BATCH);
   const finalLoss = tr.losses.at(-1)?.loss ?? NaN;
   const trainInfo = { seconds: tr.elapsedSeconds, steps: tr.steps, epochs: tr.epochs, finalLoss, lastEpochLoss: lastEpochLoss(tr, perEpoch), stoppedBy: tr.stoppedBy };
@@ -874,7 +884,7 @@ async function main(): Promise<void> {
   ortWeb.env.wasm.numThreads = THREADS;
   const started = new Date();
   log(`DeDe detection bench — Node ${process.version}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}; ` +
-    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, mask 0.9, lr ${DEFAULT_TRAINING.lr}, ${args.minutes} min per training${args.quick ? ' (--quick)' : ''}`);
+    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, mask 0.9, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
   log(loadLine('at start'));
   const data = await loadData();
   log(`data: ${DATA_DIR}: train ${data.train.files.length}, calibration ${data.cal.files.length}, test clean ${data.testClean.files.length}, test triggered ${data.testTrig.files.length} ` +
@@ -893,7 +903,7 @@ async function main(): Promise<void> {
     }
     const encoder = await loadCliEncoder(e.path, {});
     log(`\n== ${e.name} encoder: ${e.path} (sha256 ${encoder.sha256.slice(0, 12)}…, modified ${statSync(e.path).mtime.toISOString()})`);
-    const r = await runEncoder(rt, e.name, encoder, data, args.minutes, parityRoot ? join(parityRoot, e.name) : null);
+    const r = await runEncoder(rt, e.name, encoder, data, args.budget, parityRoot ? join(parityRoot, e.name) : null);
     results.push(r.result);
     if (!forThroughput || e.name === 'backdoor') forThroughput = r;
   }
@@ -1014,7 +1024,7 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
     checks.push({ name: `parity: AUROCs within ${TARGETS.parityAuroc}`, value: `${f(parity.aurocScoreDiff)}, ${f(parity.aurocDedeDiff)}`, pass: parity.aurocScoreDiff <= TARGETS.parityAuroc && parity.aurocDedeDiff <= TARGETS.parityAuroc });
   }
   lines.push(table(['target', 'measured', 'result'], checks.map((x) => [x.name, x.value, ok(x.pass)])));
-  const title = `\n== Summary (SMALL decoder, ${args.minutes} min per training, target FPR ${pct(TARGET_FPR, 0)}${missing.length ? `; MISSING: ${missing.join(', ')}` : ''})`;
+  const title = `\n== Summary (SMALL decoder, ${budgetText(args.budget)} per training, target FPR ${pct(TARGET_FPR, 0)}${missing.length ? `; MISSING: ${missing.join(', ')}` : ''})`;
   const text = lines.join('\n\n');
   log(`${title}\n${text}`);
   return { table: text, checks };
