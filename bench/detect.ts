@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import sharp from 'sharp';
 import {
   auroc,
   batchIndices,
@@ -70,6 +71,8 @@ const STRICT_FPR = 0.02;
 const POISON_RATES = [0.01, 0.05, 0.2] as const;
 const MAX_REPS = 10;
 const RANDOM_CLEAN = 100;
+/** Duplicates salted into a clean folder: exact copies and near copies (JPEG re-save, down-and-up resize). */
+const SALT = { exact: 40, jpeg: 40, resized: 40 } as const;
 const COLLAPSE_N = 20_000;
 const CACHE = 'node_modules/.cache/dede-bench';
 const PYTHON = '/usr/bin/python3';
@@ -250,6 +253,34 @@ interface Data {
   readonly testTrig: RgbSet;
   readonly randomClean: RgbSet;
   readonly reference: RgbSet;
+  /** Duplicates of test_clean images (exact, JPEG q70 re-saved, resized 24→32), for the salted folder. */
+  readonly salted: RgbSet;
+}
+
+/** A deterministic set of duplicates of `set`'s images: what a real folder holds when photos are re-saved. */
+async function saltDuplicates(set: RgbSet): Promise<RgbSet> {
+  const n = SALT.exact + SALT.jpeg + SALT.resized;
+  const pick = seededPermutation(set.files.length, 777).slice(0, n);
+  const raw = { raw: { width: SIDE, height: SIDE, channels: 3 as const } };
+  const rgb = new Uint8Array(n * PIXELS);
+  const files: string[] = [];
+  for (let j = 0; j < n; j++) {
+    const i = pick[j] as number;
+    const src = Buffer.from(set.rgb.subarray(i * PIXELS, (i + 1) * PIXELS));
+    let out: Buffer = src;
+    let kind = 'exact';
+    if (j >= SALT.exact + SALT.jpeg) {
+      kind = 'resized';
+      const small = await sharp(src, raw).resize(24, 24).raw().toBuffer();
+      out = await sharp(small, { raw: { width: 24, height: 24, channels: 3 } }).resize(SIDE, SIDE).raw().toBuffer();
+    } else if (j >= SALT.exact) {
+      kind = 'jpeg';
+      out = await sharp(await sharp(src, raw).jpeg({ quality: 70 }).toBuffer()).removeAlpha().raw().toBuffer();
+    }
+    rgb.set(out, j * PIXELS);
+    files.push(`${kind}:${set.files[i] as string}`);
+  }
+  return { files, rgb };
 }
 
 async function loadData(): Promise<Data> {
@@ -269,7 +300,7 @@ async function loadData(): Promise<Data> {
     loadSet(randomFiles),
     loadSet([splits.reference_image]),
   ]);
-  return { splits, train, cal, testClean, testTrig: stampTrigger(testTrigPhotos, splits.trigger), randomClean, reference };
+  return { splits, train, cal, testClean, testTrig: stampTrigger(testTrigPhotos, splits.trigger), randomClean, reference, salted: await saltDuplicates(testClean) };
 }
 
 // ---- per-encoder run ----------------------------------------------------------------------------
@@ -281,6 +312,7 @@ interface Normalised {
   readonly testTrig: Float32Array;
   readonly randomClean: Float32Array;
   readonly reference: Float32Array;
+  readonly salted: Float32Array;
 }
 
 interface Embedded {
@@ -291,11 +323,50 @@ interface Embedded {
   readonly testTrig: Float32Array;
   /** [1, D] the attacker's reference image. */
   readonly reference: Float32Array;
+  readonly salted: Float32Array;
 }
 
 interface SetScores {
   readonly score: Float64Array;
   readonly dedeScore: Float64Array;
+  /** Per image, the masked patches' errors (for the aggregate diagnostics). */
+  readonly patchErrors: readonly Float32Array[];
+}
+
+/** Candidate per-image aggregates of the patch errors, reported side by side (diagnostics, not targets). */
+const AGGREGATE_DIAGNOSTICS: readonly { readonly name: string; readonly of: (e: Float64Array) => number }[] = [
+  { name: 'mean', of: (e) => e.reduce((a, x) => a + x, 0) / e.length },
+  { name: 'trimmed mean 10%', of: (e) => sortedMean(e, 0.1, 0.1) },
+  { name: 'trimmed mean 25%', of: (e) => sortedMean(e, 0.25, 0.25) },
+  { name: 'median', of: (e) => quantileOf(e, 0.5) },
+  { name: 'quantile 0.35', of: (e) => quantileOf(e, 0.35) },
+  { name: 'quantile 0.2', of: (e) => quantileOf(e, 0.2) },
+  { name: 'lower-half mean', of: (e) => sortedMean(e, 0, 0.5) },
+];
+
+function sortedMean(e: Float64Array, low: number, high: number): number {
+  const s = Float64Array.from(e).sort();
+  const a = Math.floor(low * s.length);
+  const b = s.length - Math.floor(high * s.length);
+  let t = 0;
+  for (let i = a; i < b; i++) t += s[i] as number;
+  return t / Math.max(1, b - a);
+}
+
+function quantileOf(e: Float64Array, q: number): number {
+  const s = Float64Array.from(e).sort();
+  const pos = q * (s.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
+}
+
+function aggregateAurocs(clean: SetScores, trig: SetScores): Record<string, number> {
+  const lab = labels(clean.patchErrors.length, trig.patchErrors.length);
+  const finite = (e: Float32Array) => Float64Array.from(e).filter((x) => Number.isFinite(x));
+  return Object.fromEntries(
+    AGGREGATE_DIAGNOSTICS.map((a) => [a.name, auroc([...clean.patchErrors, ...trig.patchErrors].map((e) => a.of(finite(e))), lab)]),
+  );
 }
 
 interface FolderMetrics {
@@ -315,6 +386,40 @@ interface FolderMetrics {
   readonly collapseAuroc: number;
   /** The same folders flagged at target FPR STRICT_FPR (fused verdict and decoder score alone). */
   readonly strict: { readonly alpha: number; readonly fusedTpr: number; readonly fusedFpr: number; readonly decoderTpr: number; readonly decoderFpr: number };
+}
+
+interface SaltedMetrics {
+  readonly images: number;
+  readonly duplicates: typeof SALT;
+  /** Realised FPR of the fused verdict at TARGET_FPR and STRICT_FPR, salted and (for reference) unsalted. */
+  readonly fpr: number;
+  readonly strictFpr: number;
+  readonly unsaltedFpr: number;
+  readonly unsaltedStrictFpr: number;
+}
+
+function saltedMetrics(x: FolderInputs, saltedEmb: Float32Array, saltedFp: Rows, saltedScores: SetScores): SaltedMetrics {
+  const d = x.emb.dim;
+  const cleanRef = { embeddings: { data: x.emb.cal, dim: d }, fingerprints: x.fpCal, dedeScores: x.cal.score };
+  const salted = {
+    embeddings: { data: concatF32(x.emb.testClean, saltedEmb), dim: d },
+    fingerprints: { data: concatF32(x.fpClean.data, saltedFp.data), dim: x.fpClean.dim },
+    dedeScores: concat(x.clean.score, saltedScores.score),
+    cleanRef,
+  };
+  const plain = { embeddings: { data: x.emb.testClean, dim: d }, fingerprints: x.fpClean, dedeScores: x.clean.score, cleanRef };
+  const rate = (input: typeof plain, alpha: number) => {
+    const v = scoreFolderSet(input, { targetFpr: alpha });
+    return v.images.filter((i) => i.flagged).length / v.images.length;
+  };
+  return {
+    images: salted.dedeScores.length,
+    duplicates: SALT,
+    fpr: rate(salted, TARGET_FPR),
+    strictFpr: rate(salted, STRICT_FPR),
+    unsaltedFpr: rate(plain, TARGET_FPR),
+    unsaltedStrictFpr: rate(plain, STRICT_FPR),
+  };
 }
 
 interface RevealMetrics {
@@ -346,20 +451,24 @@ interface EncoderResult {
   readonly embedDim: number;
   readonly train: { readonly seconds: number; readonly steps: number; readonly epochs: number; readonly finalLoss: number; readonly lastEpochLoss: number; readonly stoppedBy: string };
   readonly auroc: { readonly score: number; readonly dedeScore: number };
+  /** AUROC of other aggregates of the same patch errors (diagnostics for choosing the robust score). */
+  readonly aggregates: Record<string, number>;
   readonly calibration: Record<'score' | 'dedeScore', { readonly threshold: number; readonly tpr: number; readonly fpr: number; readonly targetFpr: number }>;
   readonly folders: FolderMetrics[];
+  /** test_clean salted with duplicates: the fused verdict's realised FPR (all images clean). */
+  readonly salted: SaltedMetrics;
   readonly reveal: RevealMetrics | null;
 }
 
 async function embedAll(runner: EncoderRunner, norm: Normalised): Promise<Embedded> {
   const e = async (x: Float32Array) => runner.embed(x, x.length / PIXELS);
   const train = await e(norm.train);
-  return { dim: train.dim, train: train.data, cal: (await e(norm.cal)).data, testClean: (await e(norm.testClean)).data, testTrig: (await e(norm.testTrig)).data, reference: (await e(norm.reference)).data };
+  return { dim: train.dim, train: train.data, cal: (await e(norm.cal)).data, testClean: (await e(norm.testClean)).data, testTrig: (await e(norm.testTrig)).data, reference: (await e(norm.reference)).data, salted: (await e(norm.salted)).data };
 }
 
 async function scoreSet(scorer: Scorer, images: Float32Array, embeddings: Float32Array): Promise<SetScores> {
   const r = await scorer.scoreBatch(images, embeddings);
-  return { score: Float64Array.from(r, (x) => x.score), dedeScore: Float64Array.from(r, (x) => x.dedeScore) };
+  return { score: Float64Array.from(r, (x) => x.score), dedeScore: Float64Array.from(r, (x) => x.dedeScore), patchErrors: r.map((x) => x.patchErrors) };
 }
 
 function trainingData(images: Float32Array, embeddings: Float32Array, dim: number): TrainingData {
@@ -511,6 +620,7 @@ async function runEncoder(
     testTrig: normalise(data.testTrig, p),
     randomClean: normalise(data.randomClean, p),
     reference: normalise(data.reference, p),
+    salted: normalise(data.salted, p),
   };
   const t0 = performance.now();
   const runner = await EncoderRunner.create(rt, encoder.spec, 64);
@@ -534,6 +644,8 @@ async function runEncoder(
     if (parityDir) writeF32(join(parityDir, 'ts_scores.f32'), Float32Array.from([...clean.score, ...trig.score, ...clean.dedeScore, ...trig.dedeScore]));
     const aur = { score: auroc(concat(clean.score, trig.score), lab), dedeScore: auroc(concat(clean.dedeScore, trig.dedeScore), lab) };
     log(`  [${name}] AUROC test_clean vs test_triggered: robust score ${f(aur.score)}, dedeScore ${f(aur.dedeScore)}`);
+    const aggregates = aggregateAurocs(clean, trig);
+    log(`  [${name}] AUROC by patch-error aggregate (diagnostics): ${Object.entries(aggregates).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
 
     const calibration = {} as EncoderResult['calibration'];
     for (const kind of ['score', 'dedeScore'] as const) {
@@ -567,7 +679,12 @@ async function runEncoder(
       );
       if (plan.rate === 0.2 && first) reveal = await revealOn(rt, cfg, tr.weights, scorer, first, plan.reps[0] ?? [], norm, emb, data.splits.trigger, name);
     }
-    const result: EncoderResult = { name, path: encoder.path, sha256: encoder.sha256, modified: statSync(encoder.path).mtime.toISOString(), embedDim: emb.dim, train: trainInfo, auroc: aur, calibration, folders, reveal };
+    const salted = saltedMetrics(inputs, emb.salted, fingerprints(data.salted), await scoreSet(scorer, norm.salted, emb.salted));
+    log(
+      `  [${name}] clean folder salted with ${data.salted.files.length} duplicates (${salted.images} images): fused realised FPR ${pct(salted.fpr)} at target ${pct(TARGET_FPR, 0)} ` +
+        `(unsalted ${pct(salted.unsaltedFpr)}), ${pct(salted.strictFpr)} at ${pct(STRICT_FPR, 0)} (unsalted ${pct(salted.unsaltedStrictFpr)})`,
+    );
+    const result: EncoderResult = { name, path: encoder.path, sha256: encoder.sha256, modified: statSync(encoder.path).mtime.toISOString(), embedDim: emb.dim, train: trainInfo, auroc: aur, aggregates, calibration, folders, salted, reveal };
     return { result, cfg, weights: tr.weights, norm, emb, encoder };
   } finally {
     await scorer.dispose();
@@ -990,6 +1107,10 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
   }
   const rv = (r: EncoderResult): string => (r.reveal ? (r.reveal.clusters ? `MSE ref ${f(r.reveal.mseReference, 3)} vs min rand ${f(r.reveal.mseRandomMin, 3)} (${r.reveal.randomCloser} closer)` : `no cluster (${r.reveal.flagged} flagged)`) : 'n/a');
   const pk = (r: EncoderResult): string => (r.reveal?.peak ? `(${r.reveal.peak.y}, ${r.reveal.peak.x}) ${r.reveal.peakInPatch ? 'inside' : 'outside'}` : 'n/a');
+  const sl = (r: EncoderResult): string => `${pct(r.salted.fpr)} / ${pct(r.salted.strictFpr)} (unsalted ${pct(r.salted.unsaltedFpr)} / ${pct(r.salted.unsaltedStrictFpr)})`;
+  rows.push([`salted clean folder: fused FPR @${pct(TARGET_FPR, 0)} / @${pct(STRICT_FPR, 0)}`, cell(b, sl), cell(c, sl), '']);
+  const ag = (r: EncoderResult): string => Object.entries(r.aggregates).map(([k, v]) => `${k.replace(/ /g, '')} ${f(v)}`).join(', ');
+  rows.push(['AUROC by aggregate (diagnostic)', cell(b, ag), cell(c, ag), '']);
   rows.push(['reveal 20%: target vs reference', cell(b, rv), cell(c, rv), '']);
   rows.push(['reveal 20%: trigger-map peak', cell(b, pk), cell(c, pk), '']);
   const dg = (r: EncoderResult): string => (r.reveal?.diagnostics ? `${r.reveal.diagnostics.referenceEmbedding.randomCloser} / ${r.reveal.diagnostics.rescaledMean.randomCloser}` : 'n/a');
@@ -1017,6 +1138,11 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
       checks.push({ name: `reveal: target closer to the reference than to all ${RANDOM_CLEAN} random clean`, value: `${f(b.reveal.mseReference, 4)} vs min ${f(b.reveal.mseRandomMin, 4)}`, pass: b.reveal.closerThanAll });
       checks.push({ name: 'reveal: trigger-map peak inside the stamped patch', value: b.reveal.peak ? `(${b.reveal.peak.y}, ${b.reveal.peak.x})` : 'none', pass: b.reveal.peakInPatch === true });
     }
+  }
+  for (const r of [b, c]) {
+    if (!r) continue;
+    // At the target FPR; the strict point is reported above (Bonferroni is conservative there).
+    checks.push({ name: `${r.name}: salted clean folder, realised FPR within 1 point of ${pct(TARGET_FPR, 0)}`, value: pct(r.salted.fpr), pass: Math.abs(r.salted.fpr - TARGET_FPR) <= 0.01 });
   }
   if (c) for (const rate of POISON_RATES) checks.push({ name: `control ${pct(rate, 0)}: fused AUROC ≤ ${TARGETS.controlFused}`, value: f(fold(c, rate).fusedAuroc), pass: fold(c, rate).fusedAuroc <= TARGETS.controlFused });
   if (parity) {
