@@ -4,8 +4,9 @@
 import * as Comlink from 'comlink';
 import { sha256Hex } from '../src/core/hub/download';
 import { fitRect, rgbaToRgb } from '../src/core/images/pixels';
-import { cannotRead, corrupt, emptyFile, notAnImage, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
-import { declaredDimensions, extensionNote, sniff, SNIFF_BYTES, type ImageFormat } from '../src/core/images/sniff';
+import { cannotRead, corrupt, emptyFile, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
+import { extensionNote, type ImageFormat } from '../src/core/images/sniff';
+import { triageImage } from '../src/core/images/triage';
 import type { DecodeOptions, DecodeRequest, DecodeResult, ImageWorkerApi } from './image-api';
 
 const canvases = new Map<number, OffscreenCanvasRenderingContext2D>();
@@ -55,15 +56,9 @@ async function decodeOne(req: DecodeRequest, options: DecodeOptions): Promise<Ou
   } catch (err) {
     return { ...cannotRead(message(err)), bytes: bytesLength };
   }
-  const head = bytes.subarray(0, SNIFF_BYTES);
-  const sniffed = sniff(head);
-  if (sniffed.kind !== 'image') return { ...notAnImage(sniffed), bytes: bytesLength };
-  const format: ImageFormat = sniffed.format;
-  const declared = declaredDimensions(head, format);
-  if (declared) {
-    if (declared.width === 0 || declared.height === 0) return { ...zeroSized(declared), bytes: bytesLength };
-    if (Math.max(declared.width, declared.height) > options.maxSide) return { ...tooLarge(declared, options.maxSide), bytes: bytesLength };
-  }
+  const triage = triageImage(bytes, options.maxSide);
+  if (!triage.ok) return { kind: triage.kind, reason: triage.reason, bytes: bytesLength };
+  const format: ImageFormat = triage.format;
   const sha256 = await sha256Hex(bytes);
   let full: ImageBitmap;
   try {
