@@ -6,7 +6,7 @@ import { sha256Hex } from '../src/core/hub/download';
 import { fitRect, rgbaToRgb } from '../src/core/images/pixels';
 import { cannotRead, corrupt, emptyFile, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
 import { extensionNote, type ImageFormat } from '../src/core/images/sniff';
-import { triageImage } from '../src/core/images/triage';
+import { endsEarly, ENDS_EARLY, triageImage } from '../src/core/images/triage';
 import type { DecodeOptions, DecodeRequest, DecodeResult, ImageWorkerApi } from './image-api';
 
 const canvases = new Map<number, OffscreenCanvasRenderingContext2D>();
@@ -64,7 +64,7 @@ async function decodeOne(req: DecodeRequest, options: DecodeOptions): Promise<Ou
   try {
     full = await createImageBitmap(req.file, { premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   } catch {
-    return { ...corrupt(format), bytes: bytesLength };
+    return { ...corrupt(format, endsEarly(bytes, format) ? ENDS_EARLY : undefined), bytes: bytesLength };
   }
   try {
     const { width, height } = full;

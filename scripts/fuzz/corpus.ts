@@ -148,9 +148,22 @@ async function encoded(format: 'jpeg' | 'webp', seed: number): Promise<Uint8Arra
 }
 
 const cut = (b: Uint8Array, n: number) => b.slice(0, n);
+
+/** Sets a RIFF file's size field to its real length (a complete file, whatever its body). */
+function riffSized(b: Uint8Array): Uint8Array {
+  new DataView(b.buffer, b.byteOffset).setUint32(4, b.length - 8, true);
+  return b;
+}
 const text = (s: string) => new TextEncoder().encode(s);
 
-const CORRUPT = (format: string) => ({ outcome: 'unreadable', kind: 'corrupt', reason: new RegExp(`^corrupt ${format}: the browser could not decode it`), by: 'decoder' }) as const;
+/** A decoder failure; `cut` files must also be called incomplete (they lack their end marker). */
+const CORRUPT = (format: string, cut: boolean) =>
+  ({
+    outcome: 'unreadable',
+    kind: 'corrupt',
+    reason: new RegExp(`^corrupt ${format}: the browser could not decode it${cut ? ' \\(the file ends early: an interrupted download or copy\\? fetch or copy it again\\)$' : '$'}`),
+    by: 'decoder',
+  }) as const;
 
 export async function imageCases(seed = FUZZ_SEED): Promise<ImageCase[]> {
   const rng = mulberry32(seed);
@@ -166,19 +179,19 @@ export async function imageCases(seed = FUZZ_SEED): Promise<ImageCase[]> {
 
     { path: 'bad/empty.png', bytes: new Uint8Array(0), label: 'zero-byte .png', expect: { outcome: 'unreadable', kind: 'empty', reason: /^empty file \(0 bytes\)$/, by: 'header' } },
     { path: 'bad/empty.jpg', bytes: new Uint8Array(0), label: 'zero-byte .jpg', expect: { outcome: 'unreadable', kind: 'empty', reason: /^empty file \(0 bytes\)$/, by: 'header' } },
-    { path: 'bad/png-signature-only.png', bytes: cut(png, 8), label: 'PNG cut after signature', expect: CORRUPT('PNG') },
-    { path: 'bad/png-cut-in-header.png', bytes: cut(png, 20), label: 'PNG cut inside IHDR', expect: CORRUPT('PNG') },
-    { path: 'bad/png-cut-after-header.png', bytes: cut(png, 33), label: 'PNG cut after IHDR', expect: CORRUPT('PNG') },
-    { path: 'bad/png-cut-half.png', bytes: cut(png, png.length >> 1), label: 'PNG cut at half', expect: CORRUPT('PNG') },
-    { path: 'bad/png-garbage-body.png', bytes: concat(cut(png, 33), randomBytes(rng, 400)), label: 'PNG header, garbage body', expect: CORRUPT('PNG') },
+    { path: 'bad/png-signature-only.png', bytes: cut(png, 8), label: 'PNG cut after signature', expect: CORRUPT('PNG', true) },
+    { path: 'bad/png-cut-in-header.png', bytes: cut(png, 20), label: 'PNG cut inside IHDR', expect: CORRUPT('PNG', true) },
+    { path: 'bad/png-cut-after-header.png', bytes: cut(png, 33), label: 'PNG cut after IHDR', expect: CORRUPT('PNG', true) },
+    { path: 'bad/png-cut-half.png', bytes: cut(png, png.length >> 1), label: 'PNG cut at half', expect: CORRUPT('PNG', true) },
+    { path: 'bad/png-garbage-body.png', bytes: concat(cut(png, 33), pngChunk('IDAT', randomBytes(rng, 400)), pngChunk('IEND', new Uint8Array(0))), label: 'PNG, garbage pixel data', expect: CORRUPT('PNG', false) },
     { path: 'bad/png-zero-width.png', bytes: zeroSizePng(), label: 'PNG 0×32 header', expect: { outcome: 'unreadable', kind: 'corrupt', reason: /^image header says 0×32, which has no pixels$/, by: 'header' } },
-    { path: 'bad/jpeg-soi-only.jpg', bytes: cut(jpeg, 3), label: 'JPEG cut after SOI', expect: CORRUPT('JPEG') },
-    { path: 'bad/jpeg-cut-in-header.jpg', bytes: cut(jpeg, 100), label: 'JPEG cut in headers', expect: CORRUPT('JPEG') },
-    { path: 'bad/jpeg-cut-half.jpg', bytes: cut(jpeg, jpeg.length >> 1), label: 'JPEG cut at half', expect: CORRUPT('JPEG') },
-    { path: 'bad/jpeg-garbage-body.jpg', bytes: concat(Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), randomBytes(rng, 600)), label: 'JPEG SOI, garbage body', expect: CORRUPT('JPEG') },
-    { path: 'bad/webp-cut-in-header.webp', bytes: cut(webp, 16), label: 'WebP cut in header', expect: CORRUPT('WebP') },
-    { path: 'bad/webp-cut-half.webp', bytes: cut(webp, webp.length >> 1), label: 'WebP cut at half', expect: CORRUPT('WebP') },
-    { path: 'bad/webp-garbage-body.webp', bytes: concat(cut(webp, 20), randomBytes(rng, 400)), label: 'WebP header, garbage body', expect: CORRUPT('WebP') },
+    { path: 'bad/jpeg-soi-only.jpg', bytes: cut(jpeg, 3), label: 'JPEG cut after SOI', expect: CORRUPT('JPEG', true) },
+    { path: 'bad/jpeg-cut-in-header.jpg', bytes: cut(jpeg, 100), label: 'JPEG cut in headers', expect: CORRUPT('JPEG', true) },
+    { path: 'bad/jpeg-cut-half.jpg', bytes: cut(jpeg, jpeg.length >> 1), label: 'JPEG cut at half', expect: CORRUPT('JPEG', true) },
+    { path: 'bad/jpeg-garbage-body.jpg', bytes: concat(Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), randomBytes(rng, 600), Uint8Array.from([0xff, 0xd9])), label: 'JPEG, garbage between SOI and EOI', expect: CORRUPT('JPEG', false) },
+    { path: 'bad/webp-cut-in-header.webp', bytes: cut(webp, 16), label: 'WebP cut in header', expect: CORRUPT('WebP', true) },
+    { path: 'bad/webp-cut-half.webp', bytes: cut(webp, webp.length >> 1), label: 'WebP cut at half', expect: CORRUPT('WebP', true) },
+    { path: 'bad/webp-garbage-body.webp', bytes: riffSized(concat(cut(webp, 20), randomBytes(rng, 400))), label: 'WebP, garbage body', expect: CORRUPT('WebP', false) },
     { path: 'bad/bomb-16k-header.png', bytes: new Uint8Array(pngHeaderOnly(16384, 16384)), label: '16k×16k PNG header', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
     { path: 'bad/bomb-16k.png', bytes: bombPng(16384), label: '16k×16k PNG bomb (1 GiB decoded)', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
     { path: 'bad/bomb-16k-late-header.jpg', bytes: lateFrameJpeg(rng), label: '16k×16k JPEG, SOF after 128 KB', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },

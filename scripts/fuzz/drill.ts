@@ -83,7 +83,10 @@ export async function drillCliReader(cases: readonly ImageCase[]): Promise<Drill
       // Header refusals read exactly as in the app; decoder failures name the format and sharp's words.
       const reasonOk =
         c.expect.outcome === 'ok' ||
-        (reason !== undefined && (c.expect.by === 'header' ? c.expect.reason.test(reason) : /^corrupt (PNG|JPEG|WebP): it could not be decoded \(.+\)$/.test(reason)));
+        (reason !== undefined &&
+          (c.expect.by === 'header'
+            ? c.expect.reason.test(reason)
+            : /^corrupt (PNG|JPEG|WebP): it could not be decoded \(.+\)$/.test(reason) && reason.includes('ends early') === c.expect.reason.source.includes('ends early')));
       return { area: 'CLI reader', case: c.label, expected, got, message: reason ?? '', pass: got === expected && reasonOk };
     });
   } finally {

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { normalizeRgb, type Preprocessing } from '../core/images/preprocess';
 import { MAX_SIDE_DEFAULT } from '../core/images/reasons';
 import { FORMAT_LABEL } from '../core/images/sniff';
-import { triageImage } from '../core/images/triage';
+import { endsEarly, ENDS_EARLY, triageImage } from '../core/images/triage';
 
 export interface ImageListing {
   /** Paths relative to the folder, with forward slashes, sorted (hidden files left out). */
@@ -58,7 +58,8 @@ export async function decodeRgb(path: string, width: number, height: number): Pr
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/pixel limit/i.test(message)) throw new Error(`image is larger than the ${MAX_SIDE_DEFAULT}×${MAX_SIDE_DEFAULT} pixel limit`);
-    throw new Error(`corrupt ${FORMAT_LABEL[triage.format]}: it could not be decoded (${message.split('\n')[0]})`);
+    const detail = endsEarly(bytes, triage.format) ? ENDS_EARLY : message.split('\n')[0];
+    throw new Error(`corrupt ${FORMAT_LABEL[triage.format]}: it could not be decoded (${detail})`);
   }
 }
 
