@@ -1,0 +1,101 @@
+// The bad-input drill in the built app: the generated image corpus (truncated, corrupt, empty,
+// decompression bombs, renamed, non-image files and hostile names) through the folder input and
+// the decode workers, then every ONNX case through the local encoder input. Each bad file must be
+// named with its reason, each good one accepted, and the page must keep working. Prints the table.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imageCases, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
+import { formatTable, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
+import { expect, test } from './fixtures';
+import { nav } from './workflow-steps';
+
+const FOLDER = 'fuzz-images';
+let images: ImageCase[];
+const onnx: OnnxCase[] = onnxCases();
+let dir: string;
+
+test.beforeAll(async () => {
+  images = await imageCases();
+  dir = join(mkdtempSync(join(tmpdir(), 'dede-fuzz-e2e-')), FOLDER);
+  mkdirSync(dir);
+  writeImageCases(dir, images);
+});
+
+test('every bad image is listed with its reason, every good one is used, the page keeps working', async ({ page }) => {
+  await page.goto('/');
+  await nav(page, 'Images').click();
+  await page.getByTestId('images-folder-input').setInputFiles(dir);
+  const card = page.locator(`[data-dataset-name="${FOLDER}"]`);
+  await expect(card).toHaveAttribute('data-status', 'ready');
+
+  const good = images.filter((c) => c.expect.outcome === 'ok');
+  const bad = images.filter((c) => c.expect.outcome === 'unreadable');
+  // What the card lists, read as data: [path, reason] per unreadable row, and the thumbnails' paths.
+  const listed = await card.getByTestId('unreadable-list').locator('tbody tr').evaluateAll((rows) =>
+    rows.map((r) => {
+      const cells = r.querySelectorAll('td');
+      const reason = cells[2]!.cloneNode(true) as HTMLElement;
+      reason.querySelector('.sr-only')?.remove();
+      return [cells[0]!.textContent ?? '', reason.textContent ?? ''] as const;
+    }),
+  );
+  const reasons = new Map(listed);
+  // Accepted images keep their exact path (line breaks, quotes, markup and all): the thumbnails name them.
+  const thumbs = await card.locator('canvas[title]').evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
+  const accepted = new Set(thumbs.map((t) => t.replace(/ \(\d+×\d+(, duplicate)?\)$/, '')));
+  const cardText = (await card.textContent()) ?? '';
+  const rows: DrillRow[] = images.map((c) => {
+    const path = `${FOLDER}/${c.path}`;
+    const reason = reasons.get(path);
+    const got = accepted.has(path) ? 'ok' : reason === undefined ? 'missing' : 'unreadable';
+    if (c.expect.outcome === 'ok') {
+      const noteOk = c.expect.note === undefined || cardText.includes(`${path} — ${c.expect.note.source.slice(1, -1).replace(/\\/g, '')}`);
+      return { area: 'app images', case: c.label, expected: 'ok', got, message: noteOk ? '' : 'extension note missing', pass: got === 'ok' && noteOk };
+    }
+    const pass = reason !== undefined && c.expect.reason.test(reason);
+    return { area: 'app images', case: c.label, expected: `${c.expect.kind}`, got: reason === undefined ? got : c.expect.kind, message: reason ?? '', pass };
+  });
+  console.log(`\n${formatTable(rows)}\n`);
+  expect(rows.filter((r) => !r.pass).map((r) => `${r.case}: ${r.got} (${r.message})`)).toEqual([]);
+  await expect(card.getByTestId('count-files')).toHaveText(String(images.length));
+  await expect(card.getByTestId('count-images')).toHaveText(String(good.length));
+  await expect(card.getByTestId('count-unreadable')).toHaveText(String(bad.length));
+  expect(listed).toHaveLength(bad.length);
+  await card.getByText(`${bad.length} unreadable files (skipped)`).click();
+  await page.screenshot({ path: 'test-results/screens/fuzz-images.png', fullPage: true });
+
+  // Still responsive: the workflow navigation works and a second folder loads after the bombs.
+  await nav(page, 'Encoder').click();
+  await expect(page.getByTestId('encoder-file-input')).toBeAttached();
+  await nav(page, 'Images').click();
+  await expect(card.getByTestId('count-images')).toHaveText(String(good.length));
+});
+
+test('every bad encoder file gets its message; valid ones load', async ({ page }) => {
+  await page.goto('/');
+  const rows: DrillRow[] = [];
+  for (const c of onnx) {
+    await page.getByTestId('encoder-file-input').setInputFiles({ name: c.name, mimeType: 'application/octet-stream', buffer: Buffer.from(c.bytes) });
+    let got: string;
+    let message: string;
+    if (c.outcome === 'ok' || c.outcome === 'refused') {
+      const summary = page.getByTestId('encoder-summary');
+      await expect(summary.getByRole('heading', { level: 3 })).toHaveText(c.name);
+      const refusal = summary.getByTestId('encoder-refusal');
+      const refused = (await refusal.count()) > 0;
+      got = refused ? 'refused' : 'ok';
+      message = refused ? ((await refusal.textContent()) ?? '').replace(/^Not usable as an image encoder: /, '') : ((await summary.textContent()) ?? '');
+      if (!refused) message = /\[\S*, 3, 32, 32\]/.test(message) ? '32×32' : /\[\S*, 3, \S*, \S*\]/.test(message) ? 'dynamic' : message.slice(0, 80);
+    } else {
+      const alert = page.getByRole('alert').filter({ hasText: c.name });
+      await expect(alert).toBeVisible();
+      message = (await alert.textContent()) ?? '';
+      got = /is empty/.test(message) ? 'empty' : /not a usable ONNX model/.test(message) ? 'malformed' : /weights/.test(message) ? 'external-data' : 'other';
+    }
+    rows.push({ area: 'app encoder', case: c.label, expected: c.outcome, got, message, pass: got === c.outcome && c.message.test(message) });
+  }
+  console.log(`\n${formatTable(rows)}\n`);
+  expect(rows.filter((r) => !r.pass).map((r) => `${r.case}: ${r.got} (${r.message})`)).toEqual([]);
+  await page.screenshot({ path: 'test-results/screens/fuzz-encoder.png', fullPage: true });
+});
