@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { imageCases, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
 import { formatTable, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
 import { expect, test } from './fixtures';
+import { PREPROCESSOR_CONFIG } from './tiny-encoder';
 import { nav } from './workflow-steps';
 
 const FOLDER = 'fuzz-images';
@@ -98,4 +99,14 @@ test('every bad encoder file gets its message; valid ones load', async ({ page }
   console.log(`\n${formatTable(rows)}\n`);
   expect(rows.filter((r) => !r.pass).map((r) => `${r.case}: ${r.got} (${r.message})`)).toEqual([]);
   await page.screenshot({ path: 'test-results/screens/fuzz-encoder.png', fullPage: true });
+
+  // Dynamic height and width work once the preprocessor config gives the size.
+  const dynamic = onnx.find((c) => c.label === 'dynamic H, W')!;
+  await page.getByTestId('encoder-file-input').setInputFiles([
+    { name: dynamic.name, mimeType: 'application/octet-stream', buffer: Buffer.from(dynamic.bytes) },
+    { name: 'preprocessor_config.json', mimeType: 'application/json', buffer: Buffer.from(PREPROCESSOR_CONFIG) },
+  ]);
+  await expect(page.getByTestId('encoder-summary')).toContainText('32×32, mean [0.4914, 0.4822, 0.4465]');
+  await page.getByRole('button', { name: 'Test run' }).click();
+  await expect(page.getByTestId('encoder-test-run')).toContainText(/Batch of 2 → \[2, 16\] in [\d.]+ ms/);
 });

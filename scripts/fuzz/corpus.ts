@@ -12,7 +12,7 @@ import { DEFAULT_OPSET, type Model, type ValueInfo } from '../../src/core/onnx/g
 import { serializeModel } from '../../src/core/onnx/serialize';
 import { crc32 } from '../../src/core/report/png';
 import { encodePng, pattern, pngHeaderOnly } from '../../src/testing/image-files';
-import { tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import { externalDataEncoder, tinyEncoderBytes } from '../../e2e/tiny-encoder';
 
 export const FUZZ_SEED = 20251125;
 
@@ -41,6 +41,8 @@ export interface OnnxCase {
   readonly outcome: OnnxOutcome;
   /** Matches the user-facing message (the refusal or error); for 'ok', the input size seen. */
   readonly message: RegExp;
+  /** The outcome when loaded from a hub repo or URL, where external data files can come along. */
+  readonly viaHub?: OnnxOutcome;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,10 +143,26 @@ function zeroSizePng(): Uint8Array {
   return concat(PNG_SIG, pngChunk('IHDR', ihdr), pngChunk('IEND', new Uint8Array(0)));
 }
 
-async function encoded(format: 'jpeg' | 'webp', seed: number): Promise<Uint8Array> {
+async function encoded(format: 'jpeg' | 'webp' | 'avif' | 'tiff', seed: number): Promise<Uint8Array> {
   const img = sharp(Buffer.from(pattern(48, 32, seed)), { raw: { width: 48, height: 32, channels: 3 } });
-  const buf = format === 'jpeg' ? await img.jpeg({ quality: 90 }).toBuffer() : await img.webp({ quality: 90 }).toBuffer();
-  return new Uint8Array(buf);
+  return new Uint8Array(await img.toFormat(format, { quality: 90 }).toBuffer());
+}
+
+/** An AVIF whose `ispe` says 16384×16384 (its coded picture is still tiny). */
+function avifClaiming(avif: Uint8Array, side: number): Uint8Array {
+  const out = avif.slice();
+  const view = new DataView(out.buffer);
+  for (let at = 4; at + 16 <= out.length; at++) {
+    if (String.fromCharCode(...out.subarray(at, at + 4)) !== 'ispe') continue;
+    view.setUint32(at + 8, side);
+    view.setUint32(at + 12, side);
+  }
+  return out;
+}
+
+/** The start of an iPhone HEIC photo: an ISO-BMFF `ftyp` box with the heic brand. */
+function heicHead(rng: Rng): Uint8Array {
+  return concat(Uint8Array.from([0, 0, 0, 0x18]), text('ftypheic'), Uint8Array.from([0, 0, 0, 0]), text('mif1heic'), randomBytes(rng, 300));
 }
 
 const cut = (b: Uint8Array, n: number) => b.slice(0, n);
@@ -170,10 +188,12 @@ export async function imageCases(seed = FUZZ_SEED): Promise<ImageCase[]> {
   const png = new Uint8Array(encodePng(32, 32, pattern(32, 32, 1)));
   const jpeg = await encoded('jpeg', 2);
   const webp = await encoded('webp', 3);
+  const avif = await encoded('avif', 6);
   const cases: ImageCase[] = [
     { path: 'good/gradient.png', bytes: png, label: 'valid PNG', expect: { outcome: 'ok' } },
     { path: 'good/photo.jpg', bytes: jpeg, label: 'valid JPEG', expect: { outcome: 'ok' } },
     { path: 'good/picture.webp', bytes: webp, label: 'valid WebP', expect: { outcome: 'ok' } },
+    { path: 'good/picture.avif', bytes: avif, label: 'valid AVIF', expect: { outcome: 'ok' } },
     { path: 'good/png-named.jpg', bytes: new Uint8Array(encodePng(32, 32, pattern(32, 32, 4))), label: 'PNG named .jpg', expect: { outcome: 'ok', note: /^named \.jpg but is a PNG image$/ } },
     { path: 'good/no-extension', bytes: new Uint8Array(encodePng(32, 32, pattern(32, 32, 5))), label: 'PNG without extension', expect: { outcome: 'ok', note: /^has no extension but is a PNG image$/ } },
 
@@ -195,6 +215,9 @@ export async function imageCases(seed = FUZZ_SEED): Promise<ImageCase[]> {
     { path: 'bad/bomb-16k-header.png', bytes: new Uint8Array(pngHeaderOnly(16384, 16384)), label: '16k×16k PNG header', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
     { path: 'bad/bomb-16k.png', bytes: bombPng(16384), label: '16k×16k PNG bomb (1 GiB decoded)', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
     { path: 'bad/bomb-16k-late-header.jpg', bytes: lateFrameJpeg(rng), label: '16k×16k JPEG, SOF after 128 KB', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
+    { path: 'bad/bomb-16k.avif', bytes: avifClaiming(avif, 16384), label: '16k×16k AVIF header', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
+    { path: 'bad/scan.tiff', bytes: await encoded('tiff', 7), label: 'valid TIFF', expect: { outcome: 'unreadable', kind: 'unsupported', reason: /^not an image \(looks like a TIFF image\); browsers cannot decode TIFF; export it as PNG$/, by: 'header' } },
+    { path: 'bad/IMG_0001.HEIC', bytes: heicHead(rng), label: 'HEIC photo', expect: { outcome: 'unreadable', kind: 'unsupported', reason: /^not an image \(looks like a HEIC photo\); this browser cannot decode HEIC; export it as JPEG or PNG$/, by: 'header' } },
     { path: 'bad/text-named.png', bytes: text('name,label\ncat.png,cat\n'), label: 'text named .png', expect: { outcome: 'unreadable', kind: 'not-image', reason: /^not an image \(looks like text\)$/, by: 'header' } },
     { path: 'bad/notes.txt', bytes: text('These are my notes about the dataset.\n'), label: '.txt file', expect: { outcome: 'unreadable', kind: 'not-image', reason: /^not an image \(looks like text\)$/, by: 'header' } },
     { path: 'bad/paper.pdf', bytes: text('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n'), label: 'PDF', expect: { outcome: 'unreadable', kind: 'not-image', reason: /^not an image \(looks like a PDF\)$/, by: 'header' } },
@@ -271,6 +294,34 @@ function textEncoder(rng: Rng): Uint8Array {
   );
 }
 
+/** CLIP exported whole: token ids beside the pixels. */
+function jointTextImageModel(rng: Rng): Uint8Array {
+  return model(
+    'clip_joint',
+    [
+      { name: 'input_ids', dtype: 'int64', shape: [-1, 77] },
+      { name: 'pixel_values', dtype: 'float32', shape: [-1, 3, 32, 32] },
+    ],
+    [{ name: 'image_embeds', dtype: 'float32', shape: [-1, 3] }],
+    [
+      { op: 'GlobalAveragePool', inputs: ['pixel_values'], outputs: ['pooled'], attrs: {} },
+      { op: 'Flatten', inputs: ['pooled'], outputs: ['image_embeds'], attrs: { axis: { kind: 'int', value: 1 } } },
+    ],
+    [],
+  );
+}
+
+/** A feature extractor that stops at a pooled feature map [N,3,1,1] instead of an embedding. */
+function featureMapModel(): Uint8Array {
+  return model(
+    'feature_map',
+    [{ name: 'pixel_values', dtype: 'float32', shape: [-1, 3, 32, 32] }],
+    [{ name: 'pooled', dtype: 'float32', shape: [-1, 3, 1, 1] }],
+    [{ op: 'GlobalAveragePool', inputs: ['pixel_values'], outputs: ['pooled'], attrs: {} }],
+    [],
+  );
+}
+
 /** The tiny encoder with its weights declared in an absent 3 GB `model.onnx_data`. */
 function hugeExternalEncoder(): Uint8Array {
   const proto = fromBinary(ModelProtoSchema, tinyEncoderBytes());
@@ -318,6 +369,9 @@ export function onnxCases(seed = FUZZ_SEED): OnnxCase[] {
     { name: 'nhwc.onnx', bytes: flattenEncoder(rng, 'nhwc', { name: 'pixel_values', dtype: 'float32', shape: [-1, 32, 32, 3] }, 3072), label: 'channels-last [N,H,W,3]', outcome: 'refused', message: /channels last \(NHWC\)/ },
     { name: 'text-encoder.onnx', bytes: textEncoder(rng), label: 'text encoder (int64 input_ids)', outcome: 'refused', message: /looks like a text model/ },
     { name: 'float16.onnx', bytes: float16Encoder(), label: 'float16 image input', outcome: 'refused', message: /^input 'pixel_values' holds float16; expected float32 images/ },
-    { name: 'huge-external.onnx', bytes: hugeExternalEncoder(), label: '3 GiB external data, absent', outcome: 'external-data', message: /model\.onnx_data, 3\.2 GB/ },
+    { name: 'clip-joint.onnx', bytes: jointTextImageModel(rng), label: 'joint text-image (CLIP) model', outcome: 'refused', message: /^the model has 2 inputs \('input_ids', 'pixel_values'\); .*this looks like a joint text-image model \(CLIP-style\); pick its vision \(image\) encoder \.onnx\.$/ },
+    { name: 'feature-map.onnx', bytes: featureMapModel(), label: 'output [N,3,1,1], no embedding', outcome: 'refused', message: /^no output is a float32 embedding shaped \[batch, D\] \(outputs found: 'pooled' is float32 \[\?, 3, 1, 1\]\)\.$/ },
+    { name: 'external-weights.onnx', bytes: externalDataEncoder().model, label: 'external weights, .onnx alone', outcome: 'external-data', message: /keeps its weights in separate files \(model\.onnx_data, 1\.6 MB\); load it from its hub repo or URL instead/, viaHub: 'ok' },
+    { name: 'huge-external.onnx', bytes: hugeExternalEncoder(), label: '3 GiB external data, absent', outcome: 'external-data', message: /model\.onnx_data, 3\.2 GB, more than the 2\.1 GB a browser can load/, viaHub: 'external-data' },
   ];
 }

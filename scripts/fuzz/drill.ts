@@ -98,9 +98,9 @@ export async function drillCliReader(cases: readonly ImageCase[]): Promise<Drill
 // ONNX
 
 /** The encoder check a local file gets, reduced to its outcome and the message the user reads. */
-export function encoderVerdict(c: Pick<OnnxCase, 'name' | 'bytes'>): { outcome: string; message: string } {
+export function encoderVerdict(c: Pick<OnnxCase, 'name' | 'bytes'> & { siblingsReachable?: boolean }): { outcome: string; message: string } {
   try {
-    const { check } = readEncoderFile(c.name, c.bytes, false);
+    const { check } = readEncoderFile(c.name, c.bytes, c.siblingsReachable ?? false);
     if (!check.ok) return { outcome: 'refused', message: check.reason };
     return { outcome: 'ok', message: check.inputSize ? `${check.inputSize.h}×${check.inputSize.w}` : 'dynamic' };
   } catch (e) {
@@ -121,7 +121,14 @@ export function drillOnnx(cases: readonly OnnxCase[]): DrillRow[] {
     } catch (e) {
       strict = e instanceof OnnxFormatError ? `refused (${e.code})` : `crash: ${errorText(e)}`;
     }
-    return [row, { area: 'strict parser', case: c.label, expected: 'parsed or refused', got: strict.split(':')[0]!, message: strict, pass: !strict.startsWith('crash') }];
+    // From a hub repo or URL external files can come along, but too many bytes are refused all the same.
+    const viaHub: DrillRow[] = [];
+    if (c.viaHub !== undefined) {
+      const hub = encoderVerdict({ ...c, siblingsReachable: true });
+      const messageOk = hub.outcome === c.outcome ? c.message.test(hub.message) : true;
+      viaHub.push({ area: 'encoder (hub)', case: c.label, expected: c.viaHub, got: hub.outcome, message: hub.message, pass: hub.outcome === c.viaHub && messageOk });
+    }
+    return [row, ...viaHub, { area: 'strict parser', case: c.label, expected: 'parsed or refused', got: strict.split(':')[0]!, message: strict, pass: !strict.startsWith('crash') }];
   });
 }
 
