@@ -2,14 +2,21 @@
 // decompression bombs, renamed, non-image files and hostile names) through the folder input and
 // the decode workers, then every ONNX case through the local encoder input. Each bad file must be
 // named with its reason, each good one accepted, and the page must keep working. Prints the table.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imageCases, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
-import { formatTable, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
+import type { Download, Page } from '@playwright/test';
+import { unzipSync } from 'fflate';
+import Papa from 'papaparse';
+import type {} from '../src/app/backend/debug-handle';
+import { escapeHtml } from '../src/core/report/html-escape';
+import { FORMULA_START, type ScanReport } from '../src/core/report/scan-report';
+import { encodePng, pattern } from '../src/testing/image-files';
+import { HOSTILE_NAMES, imageCases, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
+import { csvCell, formatTable, parseCleanedList, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
 import { expect, test } from './fixtures';
 import { PREPROCESSOR_CONFIG } from './tiny-encoder';
-import { nav } from './workflow-steps';
+import { addFolder, loadLocalEncoder, nav, startTraining, writeEncoderFolder } from './workflow-steps';
 
 const FOLDER = 'fuzz-images';
 let images: ImageCase[];
@@ -109,4 +116,73 @@ test('every bad encoder file gets its message; valid ones load', async ({ page }
   await expect(page.getByTestId('encoder-summary')).toContainText('32×32, mean [0.4914, 0.4822, 0.4465]');
   await page.getByRole('button', { name: 'Test run' }).click();
   await expect(page.getByTestId('encoder-test-run')).toContainText(/Batch of 2 → \[2, 16\] in [\d.]+ ms/);
+});
+
+async function download(page: Page, button: string): Promise<Buffer> {
+  const d: Promise<Download> = page.waitForEvent('download');
+  await page.getByRole('button', { name: button }).click();
+  return readFileSync(await (await d).path());
+}
+
+test('hostile file names go through training, scan and every export intact and inert', async ({ page }) => {
+  test.setTimeout(300_000);
+  const root = mkdtempSync(join(tmpdir(), 'dede-fuzz-export-'));
+  const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
+  const clean = join(root, 'clean-reference');
+  const suspect = join(root, 'suspect');
+  mkdirSync(clean);
+  for (let i = 0; i < 80; i++) writeFileSync(join(clean, `c${i}.png`), encodePng(32, 32, pattern(32, 32, 200 + i)));
+  // Every hostile name as a valid image, and three of them again as unreadable files (the reports list those too).
+  writeImageCases(suspect, [
+    ...HOSTILE_NAMES.map((name, i) => ({ path: name, bytes: new Uint8Array(encodePng(32, 32, pattern(32, 32, 400 + i))), label: name, expect: { outcome: 'ok' as const } })),
+    ...[6, 11, 3].map((i) => ({ path: `bad/${HOSTILE_NAMES[i]!}`, bytes: new TextEncoder().encode('not a picture\n'), label: '', expect: { outcome: 'ok' as const } })),
+  ]);
+
+  await page.goto('/');
+  await loadLocalEncoder(page, encoderFiles);
+  await nav(page, 'Images').click();
+  await addFolder(page, clean, 'clean-reference', 80);
+  await addFolder(page, suspect, 'suspect', HOSTILE_NAMES.length);
+  await nav(page, 'Train').click();
+  await startTraining(page, 1);
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await nav(page, 'Calibrate').click();
+  await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
+  await expect(page.getByTestId('calibration')).toBeVisible({ timeout: 60_000 });
+  await nav(page, 'Scan').click();
+  await page.getByTestId('step-scan').getByRole('button', { name: 'Scan', exact: true }).click();
+  await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  const { rows } = await page.evaluate(() => window.dedeDebug!.scanResults());
+  const scanned = HOSTILE_NAMES.map((n) => `suspect/${n}`);
+  expect(rows.map((r) => r.path).sort()).toEqual([...scanned].sort());
+  const unreadable = [6, 11, 3].map((i) => `suspect/bad/${HOSTILE_NAMES[i]!}`);
+
+  await nav(page, 'Report').click();
+  const checks: DrillRow[] = [];
+  const check = (what: string, problem: string | null) => checks.push({ area: 'app export', case: what, expected: 'intact', got: problem === null ? 'intact' : 'corrupt', message: problem ?? `${scanned.length} names`, pass: problem === null });
+
+  const csv = Papa.parse<Record<string, string>>((await download(page, 'Download CSV')).toString('utf8'), { header: true, skipEmptyLines: true });
+  const csvPaths = csv.data.map((r) => r['path']!);
+  check('CSV', csv.errors.length > 0 ? csv.errors[0]!.message : JSON.stringify(csvPaths.sort()) === JSON.stringify(scanned.map(csvCell).sort()) ? null : `paths read back as ${JSON.stringify(csvPaths)}`);
+  check('CSV formulas', csv.data.flatMap((r) => Object.values(r)).find((v) => FORMULA_START.test(v) && !/^-?\d/.test(v)) ?? null);
+
+  const json = JSON.parse((await download(page, 'Download JSON')).toString('utf8')) as ScanReport;
+  const jsonOk = JSON.stringify(json.images.map((i) => i.path).sort()) === JSON.stringify([...scanned].sort()) && JSON.stringify(json.unreadable.map((u) => u.path).sort()) === JSON.stringify([...unreadable].sort());
+  check('JSON', jsonOk ? null : 'paths changed');
+
+  const list = parseCleanedList((await download(page, 'Download list')).toString('utf8'));
+  check('cleaned list', list.every((p) => scanned.includes(p)) && list.length === rows.filter((r) => !(r.score > json.threshold)).length ? null : `lines read back as ${JSON.stringify(list)}`);
+
+  const html = (await download(page, 'Download HTML')).toString('utf8');
+  const raw = /<script|<img src=x|<i>|<\/script>\.png/i.exec(html);
+  check('HTML', raw ? `markup from a name: ${raw[0]}` : unreadable.every((p) => html.includes(escapeHtml(p))) ? null : 'an unreadable path is missing');
+
+  const entries = Object.keys(unzipSync(new Uint8Array(await download(page, 'Download zip'))));
+  const images = entries.filter((e) => e.endsWith('.png'));
+  const unsafe = images.find((e) => /[\u0000-\u001f<>:"|?*\\]/.test(e));
+  check('zip', unsafe ? `entry ${JSON.stringify(unsafe)}` : images.length === scanned.length && new Set(images).size === images.length ? null : `${images.length} image entries`);
+
+  console.log(`\n${formatTable(checks)}\n`);
+  expect(checks.filter((c) => !c.pass).map((c) => `${c.case}: ${c.message}`)).toEqual([]);
+  await page.screenshot({ path: 'test-results/screens/fuzz-report.png', fullPage: true });
 });
