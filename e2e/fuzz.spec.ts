@@ -102,6 +102,14 @@ test('every bad encoder file gets its message; valid ones load', async ({ page }
       got = /is empty/.test(message) ? 'empty' : /not a usable ONNX model/.test(message) ? 'malformed' : /weights/.test(message) ? 'external-data' : 'other';
     }
     rows.push({ area: 'app encoder', case: c.label, expected: c.outcome, got, message, pass: got === c.outcome && c.message.test(message) });
+    if (c.testRunError) {
+      // Inspection cannot see that no runtime has the operator; the test run must say so.
+      await page.getByRole('button', { name: 'Test run' }).click();
+      const alert = page.getByTestId('encoder-summary').getByRole('alert').filter({ hasNot: page.getByTestId('encoder-refusal') });
+      await expect(alert).toBeVisible();
+      const text = (await alert.textContent()) ?? '';
+      rows.push({ area: 'app test run', case: c.label, expected: 'run error', got: text ? 'run error' : 'none', message: text, pass: c.testRunError.test(text) });
+    }
   }
   console.log(`\n${formatTable(rows)}\n`);
   expect(rows.filter((r) => !r.pass).map((r) => `${r.case}: ${r.got} (${r.message})`)).toEqual([]);

@@ -43,6 +43,8 @@ export interface OnnxCase {
   readonly message: RegExp;
   /** The outcome when loaded from a hub repo or URL, where external data files can come along. */
   readonly viaHub?: OnnxOutcome;
+  /** For a model that passes inspection but cannot run: the message its test run must give. */
+  readonly testRunError?: RegExp;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -68,6 +70,7 @@ export const HOSTILE_NAMES: readonly string[] = [
   '&amp; `tick` &lt;.png',
   'unicode-日本語-émoji-🎉-\u202eRTL.png',
   'semi;colon $(rm -rf) `x`.png',
+  ' leading and trailing space .png',
   `${'long-name-'.repeat(22)}end.png`,
 ];
 
@@ -212,6 +215,7 @@ export async function imageCases(seed = FUZZ_SEED): Promise<ImageCase[]> {
     { path: 'bad/webp-cut-in-header.webp', bytes: cut(webp, 16), label: 'WebP cut in header', expect: CORRUPT('WebP', true) },
     { path: 'bad/webp-cut-half.webp', bytes: cut(webp, webp.length >> 1), label: 'WebP cut at half', expect: CORRUPT('WebP', true) },
     { path: 'bad/webp-garbage-body.webp', bytes: riffSized(concat(cut(webp, 20), randomBytes(rng, 400))), label: 'WebP, garbage body', expect: CORRUPT('WebP', false) },
+    { path: 'good/limit-8192.png', bytes: bombPng(8192), label: '8192×8192 PNG (at the limit)', expect: { outcome: 'ok' } },
     { path: 'bad/bomb-16k-header.png', bytes: new Uint8Array(pngHeaderOnly(16384, 16384)), label: '16k×16k PNG header', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
     { path: 'bad/bomb-16k.png', bytes: bombPng(16384), label: '16k×16k PNG bomb (1 GiB decoded)', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
     { path: 'bad/bomb-16k-late-header.jpg', bytes: lateFrameJpeg(rng), label: '16k×16k JPEG, SOF after 128 KB', expect: { outcome: 'unreadable', kind: 'too-large', reason: /^image is 16384×16384, larger than the 8192 px limit$/, by: 'header' } },
@@ -294,6 +298,28 @@ function textEncoder(rng: Rng): Uint8Array {
   );
 }
 
+/** A well-formed encoder that needs an operator no runtime has: only running it can tell. */
+function customOpEncoder(): Uint8Array {
+  return serializeModel({
+    opsets: [
+      { domain: '', version: DEFAULT_OPSET },
+      { domain: 'com.example', version: 1 },
+    ],
+    producerName: 'dede-web fuzz corpus',
+    graph: {
+      name: 'custom_op',
+      inputs: [{ name: 'pixel_values', dtype: 'float32', shape: [-1, 3, 32, 32] }],
+      outputs: [{ name: 'embedding', dtype: 'float32', shape: [-1, 3] }],
+      initializers: [],
+      nodes: [
+        { op: 'MysteryPool', domain: 'com.example', inputs: ['pixel_values'], outputs: ['pooled'], attrs: {} },
+        { op: 'Flatten', inputs: ['pooled'], outputs: ['embedding'], attrs: { axis: { kind: 'int', value: 1 } } },
+      ],
+      valueInfo: new Map(),
+    },
+  });
+}
+
 /** CLIP exported whole: token ids beside the pixels. */
 function jointTextImageModel(rng: Rng): Uint8Array {
   return model(
@@ -369,6 +395,7 @@ export function onnxCases(seed = FUZZ_SEED): OnnxCase[] {
     { name: 'nhwc.onnx', bytes: flattenEncoder(rng, 'nhwc', { name: 'pixel_values', dtype: 'float32', shape: [-1, 32, 32, 3] }, 3072), label: 'channels-last [N,H,W,3]', outcome: 'refused', message: /channels last \(NHWC\)/ },
     { name: 'text-encoder.onnx', bytes: textEncoder(rng), label: 'text encoder (int64 input_ids)', outcome: 'refused', message: /looks like a text model/ },
     { name: 'float16.onnx', bytes: float16Encoder(), label: 'float16 image input', outcome: 'refused', message: /^input 'pixel_values' holds float16; expected float32 images/ },
+    { name: 'custom-op.onnx', bytes: customOpEncoder(), label: 'unknown operator com.example:MysteryPool', outcome: 'ok', message: /^32×32$/, testRunError: /MysteryPool/ },
     { name: 'clip-joint.onnx', bytes: jointTextImageModel(rng), label: 'joint text-image (CLIP) model', outcome: 'refused', message: /^the model has 2 inputs \('input_ids', 'pixel_values'\); .*this looks like a joint text-image model \(CLIP-style\); pick its vision \(image\) encoder \.onnx\.$/ },
     { name: 'feature-map.onnx', bytes: featureMapModel(), label: 'output [N,3,1,1], no embedding', outcome: 'refused', message: /^no output is a float32 embedding shaped \[batch, D\] \(outputs found: 'pooled' is float32 \[\?, 3, 1, 1\]\)\.$/ },
     { name: 'external-weights.onnx', bytes: externalDataEncoder().model, label: 'external weights, .onnx alone', outcome: 'external-data', message: /keeps its weights in separate files \(model\.onnx_data, 1\.6 MB\); load it from its hub repo or URL instead/, viaHub: 'ok' },

@@ -25,7 +25,7 @@ describe('bad input drill', () => {
     expect(again.map((c) => c.bytes)).toEqual(images.map((c) => c.bytes));
     const kinds = new Set(images.flatMap((c) => (c.expect.outcome === 'unreadable' ? [c.expect.kind] : [])));
     expect([...kinds].sort()).toEqual(['corrupt', 'empty', 'not-image', 'too-large', 'unsupported']);
-    expect(images.filter((c) => c.path.startsWith('names/'))).toHaveLength(18);
+    expect(images.filter((c) => c.path.startsWith('names/'))).toHaveLength(19);
     expect(new Set(onnx.map((c) => c.outcome))).toEqual(new Set(['ok', 'empty', 'malformed', 'refused', 'external-data']));
   });
 
