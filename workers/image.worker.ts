@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import { sha256Hex } from '../src/core/hub/download';
 import { fitRect, rgbaToRgb } from '../src/core/images/pixels';
 import { cannotRead, corrupt, emptyFile, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
-import { extensionNote, type ImageFormat } from '../src/core/images/sniff';
+import { extensionNote, SNIFF_BYTES, type ImageFormat } from '../src/core/images/sniff';
 import { endsEarly, ENDS_EARLY, triageImage } from '../src/core/images/triage';
 import type { DecodeOptions, DecodeRequest, DecodeResult, ImageWorkerApi } from './image-api';
 
@@ -52,7 +52,11 @@ async function decodeOne(req: DecodeRequest, options: DecodeOptions): Promise<Ou
   if (bytesLength === 0) return { ...emptyFile(), bytes: 0 };
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await req.file.arrayBuffer());
+    // The head alone settles most refusals, so a multi-GB video or archive is never read whole.
+    const head = new Uint8Array(await req.file.slice(0, SNIFF_BYTES).arrayBuffer());
+    const early = triageImage(head, options.maxSide);
+    if (!early.ok) return { kind: early.kind, reason: early.reason, bytes: bytesLength };
+    bytes = bytesLength <= head.length ? head : new Uint8Array(await req.file.arrayBuffer());
   } catch (err) {
     return { ...cannotRead(message(err)), bytes: bytesLength };
   }

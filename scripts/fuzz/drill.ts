@@ -11,7 +11,7 @@ import { mulberry32 } from '../../src/core/dede/rng';
 import { MAX_SIDE_DEFAULT } from '../../src/core/images/reasons';
 import { declaredDimensions, IMAGE_FORMATS, sniff } from '../../src/core/images/sniff';
 import { triageImage } from '../../src/core/images/triage';
-import { EncoderFileError, readEncoderFile } from '../../src/core/onnx/encoder-file';
+import { checkEncoderFileSize, EncoderFileError, readEncoderFile } from '../../src/core/onnx/encoder-file';
 import { OnnxFormatError } from '../../src/core/onnx/errors';
 import { inspectModel } from '../../src/core/onnx/inspect';
 import { parseModel } from '../../src/core/onnx/parse';
@@ -130,6 +130,20 @@ export function drillOnnx(cases: readonly OnnxCase[]): DrillRow[] {
     }
     return [row, ...viaHub, { area: 'strict parser', case: c.label, expected: 'parsed or refused', got: strict.split(':')[0]!, message: strict, pass: !strict.startsWith('crash') }];
   });
+}
+
+/** A 3 GB .onnx cannot be put in a corpus; its size alone must refuse it before it is read. */
+export function drillOversizedOnnx(): DrillRow[] {
+  const expected = 'malformed';
+  let got = 'accepted';
+  let message = '';
+  try {
+    checkEncoderFileSize('huge.onnx', 3.2e9);
+  } catch (e) {
+    got = e instanceof EncoderFileError ? e.problem : 'crash';
+    message = errorText(e);
+  }
+  return [{ area: 'encoder file', case: '3.2 GB .onnx (size only)', expected, got, message, pass: got === expected && /cannot exceed 2 GB/.test(message) }];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // and every export with hostile file names. Prints the summary table; any unexpected row fails.
 import { afterAll, describe, expect, it } from 'vitest';
 import { imageCases, onnxCases, type ImageCase, type OnnxCase } from '../../scripts/fuzz/corpus';
-import { drillCliReader, drillExports, drillImageTriage, drillMutations, drillOnnx, formatTable, type DrillRow } from '../../scripts/fuzz/drill';
+import { drillCliReader, drillExports, drillImageTriage, drillMutations, drillOnnx, drillOversizedOnnx, formatTable, type DrillRow } from '../../scripts/fuzz/drill';
 
 const all: DrillRow[] = [];
 let images: ImageCase[] = [];
@@ -38,7 +38,7 @@ describe('bad input drill', () => {
   });
 
   it('each bad encoder file gets its own clear message; the strict parser never throws anything else', () => {
-    expectAsPlanned(drillOnnx(onnx));
+    expectAsPlanned([...drillOnnx(onnx), ...drillOversizedOnnx()]);
   });
 
   it('seeded byte mutations of valid images and encoders never crash a reader', () => {

@@ -6,7 +6,7 @@ import { fetchModelFile, fetchSiblingJson, listRepoFiles, type FetchedFile, type
 import { CacheApiBlobStore, isQuotaError, type StoredFileMeta } from '../../core/hub/store';
 import { siblingPath } from '../../core/hub/url';
 import { preprocessingFromHf, type Preprocessing } from '../../core/images/preprocess';
-import { readEncoderFile } from '../../core/onnx/encoder-file';
+import { checkEncoderFileSize, readEncoderFile } from '../../core/onnx/encoder-file';
 import { checkImageEncoder, type ModelInfo } from '../../core/onnx/inspect';
 import { errorText } from '../../core/runtime/session';
 import { getBackend } from '../backend/backend-service';
@@ -111,6 +111,7 @@ export function describeModelConfig(config: unknown): string | null {
 
 /** A local .onnx file: inspected, then kept in the same cache so a reload finds it. */
 export async function loadEncoderFromFile(file: File, preprocessorConfig: File | null): Promise<EncoderRecord> {
+  checkEncoderFileSize(file.name, file.size);
   const bytes = new Uint8Array(await file.arrayBuffer());
   const { info } = readEncoderFile(file.name, bytes, false);
   const sha256 = await sha256Hex(bytes);

@@ -9,8 +9,10 @@ export type Triage =
   | ({ readonly ok: false } & Unreadable);
 
 /**
- * Give it the whole file: a JPEG's frame header may follow more than SNIFF_BYTES of metadata, and
- * an image whose size is not checked here is decoded at full size (16k² is 1 GiB of RGBA).
+ * A refusal made from the file's first SNIFF_BYTES is final (every header field read lies there),
+ * but an image accepted from its head must be triaged again on the whole file: a JPEG's frame
+ * header may follow more metadata than that, and an image whose size is not checked here is
+ * decoded at full size (16k² is 1 GiB of RGBA).
  */
 export function triageImage(bytes: Uint8Array, maxSide: number): Triage {
   if (bytes.length === 0) return { ok: false, ...emptyFile() };

@@ -46,3 +46,18 @@ export function readEncoderFile(name: string, bytes: Uint8Array, siblingsReachab
   }
   return { info, check: checkImageEncoder(info) };
 }
+
+/**
+ * ONNX is one protobuf message, and protobuf cannot exceed 2 GiB: a larger file is not a model this
+ * (or any) runtime can read, so it is refused from its size before it is read into memory.
+ */
+export const MAX_ONNX_FILE_BYTES = 2 * 1024 ** 3;
+
+/** @throws EncoderFileError when a file of this size cannot be an ONNX model. */
+export function checkEncoderFileSize(name: string, bytes: number): void {
+  if (bytes <= MAX_ONNX_FILE_BYTES) return;
+  throw new EncoderFileError(
+    `${name} is ${(bytes / 1e9).toFixed(1)} GB; a single .onnx file cannot exceed 2 GB (the protobuf limit), so this is not a model file ONNX Runtime can read. Large models keep their weights in external data files beside a small .onnx.`,
+    'malformed',
+  );
+}
