@@ -4,7 +4,7 @@
 // named with its reason, each good one accepted, and the page must keep working. Prints the table.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Download, Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import Papa from 'papaparse';
@@ -12,7 +12,7 @@ import type {} from '../src/app/backend/debug-handle';
 import { escapeHtml } from '../src/core/report/html-escape';
 import { FORMULA_START, type ScanReport } from '../src/core/report/scan-report';
 import { encodePng, pattern } from '../src/testing/image-files';
-import { HOSTILE_NAMES, imageCases, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
+import { HOSTILE_NAMES, imageCases, mutantImages, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
 import { csvCell, formatTable, parseCleanedList, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
 import { expect, test } from './fixtures';
 import { PREPROCESSOR_CONFIG } from './tiny-encoder';
@@ -78,7 +78,35 @@ test('every bad image is listed with its reason, every good one is used, the pag
   await expect(page.getByTestId('encoder-file-input')).toBeAttached();
   await nav(page, 'Images').click();
   await expect(card.getByTestId('count-images')).toHaveText(String(good.length));
+
+  // Damaged copies straight into the browser's decoders: each one is used or named with a known reason.
+  const mutants = mutantImages(images, 80);
+  const mutantDir = join(dirname(dir), MUTANTS);
+  mkdirSync(mutantDir);
+  for (const m of mutants) writeFileSync(join(mutantDir, m.path), m.bytes);
+  await page.getByTestId('images-folder-input').setInputFiles(mutantDir);
+  const mutantCard = page.locator(`[data-dataset-name="${MUTANTS}"]`);
+  await expect(mutantCard).toHaveAttribute('data-status', 'ready');
+  const used = Number(await mutantCard.getByTestId('count-images').textContent());
+  const refused = await mutantCard.getByTestId('unreadable-list').locator('tbody tr td:nth-child(3)').allTextContents();
+  const unknown = refused.filter((r) => !KNOWN_REASON.test(r.replace(/^[^:]+: /, '')));
+  const mutantRow: DrillRow = {
+    area: 'app mutants',
+    case: `${mutants.length} damaged images`,
+    expected: 'used or named',
+    got: `${used} used, ${refused.length} refused`,
+    message: unknown[0] ?? `reasons: ${[...new Set(refused.map((r) => r.replace(/^[^:]+: /, '').replace(/ \(.*$/, '')))].join('; ')}`,
+    pass: used + refused.length === mutants.length && unknown.length === 0,
+  };
+  console.log(`\n${formatTable([mutantRow])}\n`);
+  expect(unknown).toEqual([]);
+  expect(used + refused.length).toBe(mutants.length);
+  expect(refused.length).toBeGreaterThan(0);
 });
+
+const MUTANTS = 'fuzz-mutants';
+/** Every reason the intake gives (reasons.ts); anything else would be a raw error leaking through. */
+const KNOWN_REASON = /^(empty file \(0 bytes\)|not an image \(looks like [^)]+\)(; .+)?|not an image \(unknown file type\)|corrupt (PNG|JPEG|WebP|GIF|BMP|AVIF): the browser could not decode it( \(.+\))?|image is \d+×\d+, larger than the \d+ px limit|image header says \d+×\d+, which has no pixels)$/;
 
 test('every bad encoder file gets its message; valid ones load', async ({ page }) => {
   await page.goto('/');

@@ -235,6 +235,27 @@ export async function imageCases(seed = FUZZ_SEED): Promise<ImageCase[]> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Mutants: seeded damage to valid files, for the readers and the browser's own decoders
+
+/** Cuts the file at a random point (3 times in 10) and overwrites 1–8 random bytes. */
+export function mutate(rng: Rng, b: Uint8Array): Uint8Array {
+  const out = b.slice(0, Math.max(1, Math.floor(b.length * (rng() < 0.3 ? rng() : 1))));
+  const flips = 1 + Math.floor(rng() * 8);
+  for (let i = 0; i < flips; i++) out[Math.floor(rng() * out.length)] = Math.floor(rng() * 256);
+  return out;
+}
+
+/** `n` damaged copies of the corpus's small valid images (the 8192² one is left out: too slow). */
+export function mutantImages(cases: readonly ImageCase[], n: number, seed = FUZZ_SEED): { readonly path: string; readonly bytes: Uint8Array }[] {
+  const rng = mulberry32(seed + 3);
+  const sources = cases.filter((c) => c.path.startsWith('good/') && c.bytes.length < 64 * 1024);
+  return Array.from({ length: n }, (_, i) => {
+    const from = sources[Math.floor(rng() * sources.length)]!;
+    return { path: `mutant-${String(i).padStart(3, '0')}-${from.path.split('/').pop()!}`, bytes: mutate(rng, from.bytes) };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // ONNX files
 
 function model(name: string, inputs: ValueInfo[], outputs: ValueInfo[], nodes: Model['graph']['nodes'], initializers: Model['graph']['initializers']): Uint8Array {

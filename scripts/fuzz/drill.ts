@@ -18,7 +18,7 @@ import { parseModel } from '../../src/core/onnx/parse';
 import { escapeHtml } from '../../src/core/report/html-escape';
 import { buildHtmlReport } from '../../src/core/report/html-report';
 import { FORMULA_START, scanReportCsv, SCAN_REPORT_VERSION, type ScanReport } from '../../src/core/report/scan-report';
-import { FUZZ_SEED, HOSTILE_NAMES, type ImageCase, type OnnxCase } from './corpus';
+import { FUZZ_SEED, HOSTILE_NAMES, mutantImages, mutate, type ImageCase, type OnnxCase } from './corpus';
 
 export interface DrillRow {
   readonly area: string;
@@ -152,19 +152,12 @@ export function drillOversizedOnnx(): DrillRow[] {
 
 export function drillMutations(images: readonly ImageCase[], onnx: readonly OnnxCase[], rounds = 300, seed = FUZZ_SEED): DrillRow[] {
   const rng = mulberry32(seed + 2);
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rng() * xs.length)]!;
-  const mutate = (b: Uint8Array): Uint8Array => {
-    const out = b.slice(0, Math.max(1, Math.floor(b.length * (rng() < 0.3 ? rng() : 1))));
-    const flips = 1 + Math.floor(rng() * 8);
-    for (let i = 0; i < flips; i++) out[Math.floor(rng() * out.length)] = Math.floor(rng() * 256);
-    return out;
-  };
-  const goodImages = images.filter((c) => c.expect.outcome === 'ok' && !c.path.startsWith('names/'));
   const goodModels = onnx.filter((c) => c.outcome === 'ok');
+  const mutants = mutantImages(images, rounds, seed);
   const crashes: string[] = [];
   let refusedModels = 0;
   for (let i = 0; i < rounds; i++) {
-    const img = mutate(pick(goodImages).bytes);
+    const img = mutants[i]!.bytes;
     try {
       triageImage(img, MAX_SIDE_DEFAULT);
       for (const f of IMAGE_FORMATS) declaredDimensions(img, f);
@@ -172,8 +165,8 @@ export function drillMutations(images: readonly ImageCase[], onnx: readonly Onnx
     } catch (e) {
       crashes.push(`image round ${i}: ${errorText(e)}`);
     }
-    const m = pick(goodModels);
-    const bytes = mutate(m.bytes);
+    const m = goodModels[Math.floor(rng() * goodModels.length)]!;
+    const bytes = mutate(rng, m.bytes);
     const v = encoderVerdict({ name: m.name, bytes });
     if (v.outcome === 'crash') crashes.push(`model round ${i}: ${v.message}`);
     if (v.outcome !== 'ok') refusedModels++;
