@@ -12,7 +12,7 @@ import type {} from '../src/app/backend/debug-handle';
 import { escapeHtml } from '../src/core/report/html-escape';
 import { FORMULA_START, type ScanReport } from '../src/core/report/scan-report';
 import { encodePng, pattern } from '../src/testing/image-files';
-import { HOSTILE_NAMES, imageCases, mutantImages, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
+import { HOSTILE_NAMES, hostileName, imageCases, mutantImages, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
 import { csvCell, formatTable, parseCleanedList, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
 import { expect, test } from './fixtures';
 import { PREPROCESSOR_CONFIG } from './tiny-encoder';
@@ -154,6 +154,8 @@ test('every bad encoder file gets its message; valid ones load', async ({ page }
   await expect(page.getByTestId('encoder-test-run')).toContainText(/Batch of 2 → \[2, 16\] in [\d.]+ ms/);
 });
 
+const UNREADABLE_NAMES = [hostileName('=cmd'), hostileName('<script>'), hostileName('new\n')];
+
 async function download(page: Page, button: string): Promise<Buffer> {
   const d: Promise<Download> = page.waitForEvent('download');
   await page.getByRole('button', { name: button }).click();
@@ -171,7 +173,7 @@ test('hostile file names go through training, scan and every export intact and i
   // Every hostile name as a valid image, and three of them again as unreadable files (the reports list those too).
   writeImageCases(suspect, [
     ...HOSTILE_NAMES.map((name, i) => ({ path: name, bytes: new Uint8Array(encodePng(32, 32, pattern(32, 32, 400 + i))), label: name, expect: { outcome: 'ok' as const } })),
-    ...[6, 11, 3].map((i) => ({ path: `bad/${HOSTILE_NAMES[i]!}`, bytes: new TextEncoder().encode('not a picture\n'), label: '', expect: { outcome: 'ok' as const } })),
+    ...UNREADABLE_NAMES.map((name) => ({ path: `bad/${name}`, bytes: new TextEncoder().encode('not a picture\n'), label: '', expect: { outcome: 'ok' as const } })),
   ]);
 
   await page.goto('/');
@@ -191,7 +193,7 @@ test('hostile file names go through training, scan and every export intact and i
   const { rows } = await page.evaluate(() => window.dedeDebug!.scanResults());
   const scanned = HOSTILE_NAMES.map((n) => `suspect/${n}`);
   expect(rows.map((r) => r.path).sort()).toEqual([...scanned].sort());
-  const unreadable = [6, 11, 3].map((i) => `suspect/bad/${HOSTILE_NAMES[i]!}`);
+  const unreadable = UNREADABLE_NAMES.map((name) => `suspect/bad/${name}`);
 
   await nav(page, 'Report').click();
   const checks: DrillRow[] = [];

@@ -74,6 +74,13 @@ export const HOSTILE_NAMES: readonly string[] = [
   `${'long-name-'.repeat(22)}end.png`,
 ];
 
+/** The hostile name starting with `prefix` (for tests that need one of a given kind). */
+export function hostileName(prefix: string): string {
+  const name = HOSTILE_NAMES.find((n) => n.startsWith(prefix));
+  if (name === undefined) throw new Error(`no hostile name starts with ${prefix}`);
+  return name;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Image bytes
 

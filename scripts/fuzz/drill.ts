@@ -18,7 +18,7 @@ import { parseModel } from '../../src/core/onnx/parse';
 import { escapeHtml } from '../../src/core/report/html-escape';
 import { buildHtmlReport } from '../../src/core/report/html-report';
 import { FORMULA_START, scanReportCsv, SCAN_REPORT_VERSION, type ScanReport } from '../../src/core/report/scan-report';
-import { FUZZ_SEED, HOSTILE_NAMES, mutantImages, mutate, type ImageCase, type OnnxCase } from './corpus';
+import { FUZZ_SEED, HOSTILE_NAMES, hostileName, mutantImages, mutate, type ImageCase, type OnnxCase } from './corpus';
 
 export interface DrillRow {
   readonly area: string;
@@ -203,9 +203,9 @@ export function hostileReport(paths: readonly string[]): ScanReport {
     version: SCAN_REPORT_VERSION,
     createdAt: '2026-01-01T00:00:00.000Z',
     tool: { name: 'dede-web', version: 'fuzz' },
-    encoder: { name: HOSTILE_NAMES[6]!, sha256: 'a'.repeat(64) },
-    decoder: { name: HOSTILE_NAMES[11]!, sha256: 'b'.repeat(64) },
-    settings: { folders: [{ name: HOSTILE_NAMES[12]! }] },
+    encoder: { name: hostileName('=cmd'), sha256: 'a'.repeat(64) },
+    decoder: { name: hostileName('<script>'), sha256: 'b'.repeat(64) },
+    settings: { folders: [{ name: hostileName('"><img') }] },
     threshold: 1.5,
     calibration: {},
     summary: { scanned: images.length, flagged: images.filter((i) => i.flagged).length, unreadable: paths.length },
@@ -255,10 +255,10 @@ export function drillExports(paths = hostilePaths()): DrillRow[] {
   check('HTML report', 'no markup from names', () => {
     const html = buildHtmlReport({
       report,
-      encoderFacts: { Source: HOSTILE_NAMES[11]! },
+      encoderFacts: { Source: hostileName('<script>') },
       decoderFacts: {},
       calibratedThreshold: 1.5,
-      folders: [{ name: HOSTILE_NAMES[12]!, role: 'Suspect', count: paths.length, flagged: 1 }],
+      folders: [{ name: hostileName('"><img'), role: 'Suspect', count: paths.length, flagged: 1 }],
       histogramSvg: '',
       evaluation: null,
       top: report.images.slice(0, 12).map((i) => ({ ...i, folder: 'suspect', original: 'data:image/png;base64,AA==', heatmap: null })),
