@@ -264,10 +264,11 @@ export function drillExports(paths = hostilePaths()): DrillRow[] {
       top: report.images.slice(0, 12).map((i) => ({ ...i, folder: 'suspect', original: 'data:image/png;base64,AA==', heatmap: null })),
       flaggedTotal: 12,
       triggerMap: null,
+      clusters: [{ size: 5, cohesion: 0.99, target: 'data:image/png;base64,AA==', triggerMap: null, peak: null, members: report.images.slice(0, 5).map((i) => ({ path: i.path, folder: '<i>suspect</i>' })) }],
       colormap: 'viridis',
       tagged: report.images.slice(12).map((i) => ({ path: i.path, folder: '<b>folder</b>', tag: 'poisoned', score: i.score, flagged: i.flagged })),
     });
-    if (/<script|<img src=x|<b>/i.test(html)) return 'a name became markup';
+    if (/<script|<img src=x|<b>|<i>/i.test(html)) return 'a name became markup';
     const missing = paths.find((p) => !html.includes(escapeHtml(p)));
     return missing === undefined ? null : `${JSON.stringify(missing)} is not shown escaped`;
   });
