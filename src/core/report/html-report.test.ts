@@ -97,13 +97,13 @@ describe('buildHtmlReport', () => {
     const base = input(HOSTILE);
     const fused = buildHtmlReport({
       ...base,
-      report: { ...base.report, settings: { verdict: { kind: 'fused', targetFpr: 0.05, k: 5, referenceImages: 200 } } },
+      report: { ...base.report, settings: { verdict: { kind: 'fused', targetFpr: 0.05, k: 5, referenceImages: 200, weights: { dede: 0.7, collapse: 0.3 } } } },
       top: base.top.map((t, i) => ({ ...t, decoderScore: 0.7 + i, decoderPValue: 0.2, collapseScore: 0.987, collapsePValue: 0.004975 })),
     });
     expect(fused).toContain('<th>Decoder score</th><th>Collapse score</th>');
     expect(fused).toContain('0.987');
     expect(fused).toContain('p 0.00498');
-    expect(fused).toMatch(/against 200 clean reference images.*5\.0% target false-positive rate/);
+    expect(fused).toMatch(/against 200 clean reference images.*5\.0% target false-positive rate \(decoder 70% of it, collapse 30%\)/);
     // Without components the table keeps its plain columns.
     expect(buildHtmlReport(base)).not.toContain('Collapse score');
   });
