@@ -38,6 +38,13 @@ export interface HtmlReportEvaluation {
   readonly rocSvg: string;
 }
 
+export interface HtmlReportPrivacy {
+  /** Every Content-Security-Policy the app enforced when the report was made (all apply at once). */
+  readonly policies: readonly string[];
+  /** One line on the network use measured in the app, e.g. "2 downloads from huggingface.co · 0 bytes of your data sent". */
+  readonly network: string;
+}
+
 export interface HtmlReportInput {
   readonly report: ScanReport;
   /** Extra model facts (revision, commit, repository) shown with the hashes. */
@@ -54,6 +61,8 @@ export interface HtmlReportInput {
   readonly flaggedTotal: number;
   readonly triggerMap: { readonly image: string; readonly note: string } | null;
   readonly colormap: string;
+  /** Where the scan ran: the page's security policy and what it sent, as measured in the app. */
+  readonly privacy: HtmlReportPrivacy;
   /** The reviewer's verdicts. */
   readonly tagged: readonly { readonly path: string; readonly folder: string; readonly tag: string; readonly score: number; readonly flagged: boolean }[];
 }
@@ -89,8 +98,16 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 td.path{overflow-wrap:anywhere;max-width:22rem}.num{font-variant-numeric:tabular-nums}
 img.px{image-rendering:pixelated;border-radius:4px;border:1px solid var(--border)}
 .metrics{display:flex;flex-wrap:wrap;gap:1.5rem}.metrics div{display:grid}.metrics strong{font-size:1.3rem}
-.flag{color:var(--flag);font-weight:600}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
+.flag{color:var(--flag);font-weight:600}pre.policy{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;border:1px solid var(--border);border-radius:6px;padding:.5rem}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
 `;
+
+function privacySection(p: HtmlReportPrivacy): string {
+  const policies =
+    p.policies.length > 0
+      ? p.policies.map((policy) => `<pre class="policy">${escapeHtml(policy.split(/;\s*/).join(';\n'))}</pre>`).join('')
+      : '<p>None: the app ran without a Content-Security-Policy (development server).</p>';
+  return `<section><h2>Privacy</h2>${facts([['Network', p.network]])}<h3>Content-Security-Policy in force</h3>${policies}</section>`;
+}
 
 export function buildHtmlReport(input: HtmlReportInput): string {
   const r = input.report;
@@ -124,6 +141,7 @@ export function buildHtmlReport(input: HtmlReportInput): string {
       : '',
     `<section><h2>Models</h2><h3>Encoder</h3>${facts([['Name', r.encoder.name], ['SHA-256', r.encoder.sha256], ...Object.entries(input.encoderFacts)])}<h3>Decoder</h3>${facts([['Name', r.decoder.name], ['SHA-256', r.decoder.sha256], ...Object.entries(input.decoderFacts)])}</section>`,
     `<section><h2>Settings</h2>${facts(Object.entries(r.settings))}<h3>Calibration</h3>${facts(Object.entries(r.calibration))}</section>`,
+    privacySection(input.privacy),
     r.unreadable.length > 0 ? `<section><h2>Unreadable files</h2><ul>${r.unreadable.map((u) => `<li><code>${escapeHtml(u.path)}</code>: ${escapeHtml(u.reason)}</li>`).join('')}</ul></section>` : '',
   ];
   return `<!doctype html>

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { buildCsp, directive, documentCsp, hubConnectSources, STATIC_DOCUMENT_CSP, WORKER_CSP } from './csp';
+import { bodyBytes, ledgerHeadline, NetworkLedger } from './network-ledger';
+
+describe('Content-Security-Policy', () => {
+  it('allows Hugging Face and its download hosts for the default endpoint', () => {
+    const connect = directive(documentCsp('https://huggingface.co'), 'connect-src');
+    expect(connect).toBe("'self' https://huggingface.co https://*.huggingface.co https://hf.co https://*.hf.co");
+    expect(hubConnectSources('https://hf.co')).toContain('https://*.hf.co');
+  });
+
+  it('allows only the origin of a mirror, without its path', () => {
+    expect(hubConnectSources('http://127.0.0.1:9000/mirror')).toEqual(['http://127.0.0.1:9000']);
+    expect(hubConnectSources('https://evil-huggingface.co')).toEqual(['https://evil-huggingface.co']);
+    expect(hubConnectSources('ftp://x')).toEqual([]);
+    expect(hubConnectSources('not a url')).toEqual([]);
+  });
+
+  it('keeps scripts and workers on the own origin, with WebAssembly but no eval', () => {
+    const p = buildCsp([]);
+    expect(directive(p, 'script-src')).toBe("'self' 'wasm-unsafe-eval'");
+    expect(directive(p, 'worker-src')).toBe("'self'");
+    expect(directive(p, 'object-src')).toBe("'none'");
+    expect(p).not.toMatch(/unsafe-inline|'unsafe-eval'|\*(?!\.)/);
+    expect(directive(WORKER_CSP, 'connect-src')).toBe("'self'");
+    expect(directive(STATIC_DOCUMENT_CSP, 'connect-src')).toBe("'self' https: http:");
+  });
+});
+
+describe('NetworkLedger', () => {
+  it('counts requests by origin and the bytes that left, and says so in one line', () => {
+    const ledger = new NetworkLedger('http://app.test');
+    let changes = 0;
+    ledger.subscribe(() => changes++);
+    ledger.recordRequest('/assets/index.js');
+    ledger.recordRequest('http://app.test/demo/a.png');
+    ledger.recordRequest('data:image/png;base64,AAAA');
+    ledger.recordRequest('https://huggingface.co/api/models/a/b');
+    ledger.recordRequest('https://cdn-lfs.hf.co/x');
+    ledger.recordRequest('https://huggingface.co/a/b/resolve/main/model.onnx');
+    const s = ledger.summary();
+    expect(s.selfRequests).toBe(2);
+    expect(s.otherOrigins).toEqual([
+      { origin: 'https://huggingface.co', requests: 2 },
+      { origin: 'https://cdn-lfs.hf.co', requests: 1 },
+    ]);
+    expect(s.bytesSent).toBe(0);
+    expect(ledgerHeadline(s)).toBe('2 downloads from huggingface.co, 1 download from cdn-lfs.hf.co · 0 bytes of your data sent');
+    expect(ledger.summary()).toBe(s); // stable snapshot until something changes
+    ledger.recordSend({ channel: 'fetch', method: 'POST', url: 'http://app.test/x', bytes: 1500 });
+    ledger.recordSend({ channel: 'websocket', method: 'SEND', url: 'ws://app.test/s', bytes: null });
+    expect(ledger.summary().bytesSent).toBe(1500);
+    expect(ledgerHeadline(ledger.summary())).toMatch(/1\.5 KB \+ 1 of unknown size sent$/);
+    expect(changes).toBe(7);
+  });
+
+  it('measures bodies of every kind, and refuses to guess a stream', () => {
+    expect(bodyBytes(undefined)).toBe(0);
+    expect(bodyBytes('é')).toBe(2);
+    expect(bodyBytes(new Uint8Array(7))).toBe(7);
+    expect(bodyBytes(new ArrayBuffer(3))).toBe(3);
+    expect(bodyBytes(new Blob(['abcd']))).toBe(4);
+    expect(bodyBytes(new URLSearchParams({ a: 'b' }))).toBe(3);
+    const form = new FormData();
+    form.append('k', 'vv');
+    form.append('f', new Blob(['12345']));
+    expect(bodyBytes(form)).toBe(7);
+    expect(bodyBytes(new ReadableStream())).toBeNull();
+    expect(ledgerHeadline(new NetworkLedger('http://a').summary())).toBe('0 bytes sent');
+  });
+});
