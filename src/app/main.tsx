@@ -1,3 +1,6 @@
+// First: the security policy and the network ledger must be in place before any other code runs.
+import './privacy/document-csp';
+import './privacy/network-guard';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';

@@ -1,8 +1,9 @@
 // What this page sent over the network, kept as counts the UI can show ("0 bytes sent"). Requests
 // are counted from resource timings (every fetch, script, image and worker script the page loads
 // shows up there); what they carried out is counted where a body can leave: fetch, XMLHttpRequest,
-// sendBeacon and WebSocket. A body whose size cannot be known (a stream) is counted as unknown,
-// never as zero.
+// sendBeacon and WebSocket, once the request got an answer (a request the policy refused never
+// left; it is listed as refused, not counted as sent). A body whose size cannot be known (a stream)
+// is counted as unknown, never as zero.
 
 export type SendChannel = 'fetch' | 'xhr' | 'beacon' | 'websocket';
 
@@ -16,7 +17,10 @@ export interface SendRecord {
 
 export interface OriginCount {
   readonly origin: string;
-  readonly requests: number;
+  /** Requests that got an answer (downloads: the hub's API and files). */
+  readonly answered: number;
+  /** Requests that got none (offline, refused, unreachable). */
+  readonly unanswered: number;
 }
 
 export interface BlockedRecord {
@@ -31,6 +35,8 @@ export interface LedgerSummary {
   readonly otherOrigins: readonly OriginCount[];
   /** Requests that carried a body, to any origin (their own origin included). */
   readonly sends: readonly SendRecord[];
+  /** Requests with a body that failed before any answer (refused by the policy, offline, …). */
+  readonly failedSends: readonly SendRecord[];
   readonly bytesSent: number;
   readonly unknownSizeSends: number;
   /** Connections the Content-Security-Policy refused. */
@@ -59,8 +65,9 @@ export function bodyBytes(body: unknown): number | null {
 
 export class NetworkLedger {
   private selfRequests = 0;
-  private readonly others = new Map<string, number>();
+  private readonly others = new Map<string, { answered: number; unanswered: number }>();
   private readonly sends: SendRecord[] = [];
+  private readonly failedSends: SendRecord[] = [];
   private bytesSent = 0;
   private unknownSizeSends = 0;
   private readonly blocked: BlockedRecord[] = [];
@@ -69,20 +76,29 @@ export class NetworkLedger {
 
   constructor(private readonly selfOrigin: string) {}
 
-  /** A request seen in resource timings (or any other complete list of loads). */
-  recordRequest(url: string): void {
+  /** A request seen in resource timings; `answered` is false when no response came. */
+  recordRequest(url: string, answered = true): void {
     const origin = originOf(url, this.selfOrigin);
     if (origin === null) return; // data:/blob: URLs load nothing from the network
     if (origin === this.selfOrigin) this.selfRequests++;
-    else this.others.set(origin, (this.others.get(origin) ?? 0) + 1);
+    else {
+      const count = this.others.get(origin) ?? { answered: 0, unanswered: 0 };
+      this.others.set(origin, answered ? { ...count, answered: count.answered + 1 } : { ...count, unanswered: count.unanswered + 1 });
+    }
     this.changed();
   }
 
-  /** A request that carries a body out (any method but GET/HEAD, or a WebSocket message). */
+  /** A request that carried a body out and got an answer (any method but GET/HEAD, or a WebSocket message). */
   recordSend(record: SendRecord): void {
     if (record.bytes === null) this.unknownSizeSends++;
     else this.bytesSent += record.bytes;
     if (this.sends.length < MAX_KEPT) this.sends.push(record);
+    this.changed();
+  }
+
+  /** A request with a body that got no answer: nothing is known to have left. */
+  recordFailedSend(record: SendRecord): void {
+    if (this.failedSends.length < MAX_KEPT) this.failedSends.push(record);
     this.changed();
   }
 
@@ -95,8 +111,9 @@ export class NetworkLedger {
     this.snapshot ??= {
       selfOrigin: this.selfOrigin,
       selfRequests: this.selfRequests,
-      otherOrigins: [...this.others].map(([origin, requests]) => ({ origin, requests })).sort((a, b) => b.requests - a.requests),
+      otherOrigins: [...this.others].map(([origin, c]) => ({ origin, ...c })).sort((a, b) => b.answered - a.answered),
       sends: [...this.sends],
+      failedSends: [...this.failedSends],
       bytesSent: this.bytesSent,
       unknownSizeSends: this.unknownSizeSends,
       blocked: [...this.blocked],
@@ -124,11 +141,22 @@ function originOf(url: string, base: string): string | null {
   }
 }
 
-/** One line for the shell: what left the machine, in the user's terms. */
+function sentText(s: LedgerSummary): string {
+  return s.unknownSizeSends > 0 ? `${formatBytes(s.bytesSent)} + ${s.unknownSizeSends} of unknown size sent` : `${formatBytes(s.bytesSent)} sent`;
+}
+
+/** The shell badge's short form: what left, and how many downloads came in. */
+export function ledgerBadgeText(s: LedgerSummary): string {
+  const downloads = s.otherOrigins.reduce((a, o) => a + o.answered, 0);
+  return downloads === 0 ? sentText(s) : `${sentText(s)} · ${downloads} download${downloads === 1 ? '' : 's'}`;
+}
+
+/** One line on what left the machine, in the user's terms (the badge's details, the report). */
 export function ledgerHeadline(s: LedgerSummary): string {
-  const sent = s.unknownSizeSends > 0 ? `${formatBytes(s.bytesSent)} + ${s.unknownSizeSends} of unknown size sent` : `${formatBytes(s.bytesSent)} sent`;
-  if (s.otherOrigins.length === 0) return sent;
-  const downloads = s.otherOrigins.map((o) => `${o.requests} download${o.requests === 1 ? '' : 's'} from ${new URL(o.origin).host}`).join(', ');
+  const sent = sentText(s);
+  const from = s.otherOrigins.filter((o) => o.answered > 0);
+  if (from.length === 0) return sent;
+  const downloads = from.map((o) => `${o.answered} download${o.answered === 1 ? '' : 's'} from ${new URL(o.origin).host}`).join(', ');
   return `${downloads} · ${s.bytesSent === 0 && s.unknownSizeSends === 0 ? '0 bytes of your data sent' : sent}`;
 }
 

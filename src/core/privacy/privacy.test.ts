@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildCsp, directive, documentCsp, hubConnectSources, STATIC_DOCUMENT_CSP, WORKER_CSP } from './csp';
-import { bodyBytes, ledgerHeadline, NetworkLedger } from './network-ledger';
+import { bodyBytes, ledgerBadgeText, ledgerHeadline, NetworkLedger } from './network-ledger';
 
 describe('Content-Security-Policy', () => {
   it('allows Hugging Face and its download hosts for the default endpoint', () => {
@@ -38,20 +38,26 @@ describe('NetworkLedger', () => {
     ledger.recordRequest('https://huggingface.co/api/models/a/b');
     ledger.recordRequest('https://cdn-lfs.hf.co/x');
     ledger.recordRequest('https://huggingface.co/a/b/resolve/main/model.onnx');
+    ledger.recordRequest('https://cdn-lfs.hf.co/y', false);
     const s = ledger.summary();
     expect(s.selfRequests).toBe(2);
     expect(s.otherOrigins).toEqual([
-      { origin: 'https://huggingface.co', requests: 2 },
-      { origin: 'https://cdn-lfs.hf.co', requests: 1 },
+      { origin: 'https://huggingface.co', answered: 2, unanswered: 0 },
+      { origin: 'https://cdn-lfs.hf.co', answered: 1, unanswered: 1 },
     ]);
     expect(s.bytesSent).toBe(0);
     expect(ledgerHeadline(s)).toBe('2 downloads from huggingface.co, 1 download from cdn-lfs.hf.co · 0 bytes of your data sent');
+    expect(ledgerBadgeText(s)).toBe('0 bytes sent · 3 downloads');
     expect(ledger.summary()).toBe(s); // stable snapshot until something changes
     ledger.recordSend({ channel: 'fetch', method: 'POST', url: 'http://app.test/x', bytes: 1500 });
     ledger.recordSend({ channel: 'websocket', method: 'SEND', url: 'ws://app.test/s', bytes: null });
+    ledger.recordFailedSend({ channel: 'fetch', method: 'POST', url: 'http://elsewhere.test/x', bytes: 99 });
+    ledger.recordBlocked({ url: 'http://elsewhere.test', directive: 'connect-src' });
+    expect(ledger.summary().failedSends).toHaveLength(1);
+    expect(ledger.summary().blocked).toEqual([{ url: 'http://elsewhere.test', directive: 'connect-src' }]);
     expect(ledger.summary().bytesSent).toBe(1500);
     expect(ledgerHeadline(ledger.summary())).toMatch(/1\.5 KB \+ 1 of unknown size sent$/);
-    expect(changes).toBe(7);
+    expect(changes).toBe(10);
   });
 
   it('measures bodies of every kind, and refuses to guess a stream', () => {
@@ -67,5 +73,10 @@ describe('NetworkLedger', () => {
     expect(bodyBytes(form)).toBe(7);
     expect(bodyBytes(new ReadableStream())).toBeNull();
     expect(ledgerHeadline(new NetworkLedger('http://a').summary())).toBe('0 bytes sent');
+    const offline = new NetworkLedger('http://a');
+    offline.recordRequest('https://huggingface.co/api/models/a/b', false);
+    expect(ledgerHeadline(offline.summary())).toBe('0 bytes sent'); // a request with no answer downloaded nothing
+    expect(ledgerBadgeText(offline.summary())).toBe('0 bytes sent');
+    expect(ledgerBadgeText(new NetworkLedger('http://a').summary())).toBe('0 bytes sent');
   });
 });
