@@ -8,6 +8,7 @@ import { App } from './App';
 import { installDebugHandle } from './backend/debug-handle';
 import { restartBackend } from './backend/backend-service';
 import { restoreScanRows } from './scan/scan-service';
+import { registerServiceWorker } from './pwa/service-worker-client';
 import './styles.css';
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
@@ -17,6 +18,8 @@ installDebugHandle();
 void restartBackend().catch(() => undefined);
 // Scan rows live in OPFS (they can be many); bring the last scan back into the review.
 void restoreScanRows().catch(() => undefined);
+// Offline use: the app works without a service worker, only not offline.
+void registerServiceWorker().catch((err: unknown) => console.warn('Offline mode unavailable: the service worker did not register.', err));
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html lacks #root');

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { PrivacyBadge } from '../privacy/PrivacyBadge';
+import { UpdateBanner } from '../pwa/UpdateBanner';
 import { BackendBadge } from './BackendBadge';
 import { SettingsDialog } from './SettingsDialog';
 import { useAppStore, type ThemeChoice } from '../store';
@@ -25,6 +26,7 @@ export function Header() {
         </div>
       </div>
       <div className="header-actions">
+        <UpdateBanner />
         <PrivacyBadge />
         <BackendBadge />
         <button type="button" className="button ghost" onClick={() => setTheme(NEXT_THEME[theme])} title="Switch theme">
