@@ -11,6 +11,9 @@ import { startHubServer, type HubServer } from './hub-server';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
 import { loadHubEncoder, nav, setHubEndpoint, trainCalibrateScan, writePngFolder } from './workflow-steps';
 
+// The service worker is part of what is tested here (playwright.config.ts blocks it elsewhere).
+test.use({ serviceWorkers: 'allow' });
+
 let hub: HubServer;
 /** A live server on another origin that counts what reaches it: a refused request never does. */
 let other: { url: string; hits: string[]; close: () => Promise<void> };
@@ -72,6 +75,12 @@ test('the policy lets the page reach only the app and the hub, and workers only 
     return [await tryFetch(a), await tryFetch(b), await tryFetch('/manifest.webmanifest')];
   }, [`${other.url}/from-worker`, `${hub.endpoint}/api/models/acme/tiny-encoder`] as const);
   expect(fromWorker).toEqual(['rejected', 'rejected', 'answered']);
+  expect(other.hits).toEqual([]);
+
+  // A model link on another host is refused up front, with what to do instead.
+  await page.getByLabel('Model URL or repo id').fill(`${other.url}/model.onnx`);
+  await page.getByRole('button', { name: 'Load', exact: true }).click();
+  await expect(page.getByRole('alert')).toContainText(`${other.url} is not the model hub set in Settings (${hub.endpoint})`);
   expect(other.hits).toEqual([]);
 
   // The badge measured it all: one download from the hub, nothing sent, one refusal listed.

@@ -9,6 +9,9 @@ import { startHubServer, type HubServer } from './hub-server';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
 import { loadHubEncoder, setHubEndpoint, trainCalibrateScan, writePngFolder } from './workflow-steps';
 
+// The service worker is part of what is tested here (playwright.config.ts blocks it elsewhere).
+test.use({ serviceWorkers: 'allow' });
+
 let hub: HubServer;
 const root = mkdtempSync(join(tmpdir(), 'dede-offline-e2e-'));
 

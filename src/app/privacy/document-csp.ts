@@ -25,9 +25,10 @@ export function policiesInForce(): string[] {
 }
 
 /**
- * Whether a new hub endpoint needs a reload to be reachable: the policy installed at start-up can
- * only be tightened, never widened, while the page lives.
+ * Whether the start-up policy is in force (production builds). Then a new hub endpoint needs a
+ * reload to be reachable (a policy can be tightened, never widened, while the page lives), and no
+ * other host can be reached at all.
  */
-export function endpointChangeNeedsReload(): boolean {
+export function documentPolicyInstalled(): boolean {
   return installed;
 }

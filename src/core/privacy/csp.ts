@@ -69,3 +69,22 @@ export function directive(policy: string, name: string): string | null {
   const found = policy.split(';').map((d) => d.trim()).find((d) => d === name || d.startsWith(`${name} `));
   return found ? found.slice(name.length).trim() : null;
 }
+
+/**
+ * Whether the document policy for `hubEndpoint` lets the page connect to `url` (the same matching
+ * the browser applies to the sources above: exact origins, and `*.` for any subdomain).
+ */
+export function connectAllowed(url: string, hubEndpoint: string, selfOrigin: string): boolean {
+  let target: URL;
+  try {
+    target = new URL(url, selfOrigin);
+  } catch {
+    return false;
+  }
+  if (target.origin === selfOrigin) return true;
+  return hubConnectSources(hubEndpoint).some((source) => {
+    const wildcard = /^(https?:)\/\/\*\.(.+)$/.exec(source);
+    if (!wildcard) return source === target.origin;
+    return target.protocol === wildcard[1] && target.hostname.endsWith(`.${wildcard[2]}`) && target.port === '';
+  });
+}

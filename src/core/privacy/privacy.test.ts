@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCsp, directive, documentCsp, hubConnectSources, STATIC_DOCUMENT_CSP, WORKER_CSP } from './csp';
+import { buildCsp, connectAllowed, directive, documentCsp, hubConnectSources, STATIC_DOCUMENT_CSP, WORKER_CSP } from './csp';
 import { bodyBytes, ledgerBadgeText, ledgerHeadline, NetworkLedger } from './network-ledger';
 
 describe('Content-Security-Policy', () => {
@@ -14,6 +14,18 @@ describe('Content-Security-Policy', () => {
     expect(hubConnectSources('https://evil-huggingface.co')).toEqual(['https://evil-huggingface.co']);
     expect(hubConnectSources('ftp://x')).toEqual([]);
     expect(hubConnectSources('not a url')).toEqual([]);
+  });
+
+  it('says which URLs the policy lets the page reach', () => {
+    const self = 'http://127.0.0.1:4173';
+    expect(connectAllowed('/assets/x.wasm', 'https://huggingface.co', self)).toBe(true);
+    expect(connectAllowed('https://huggingface.co/a/b/resolve/main/m.onnx', 'https://huggingface.co', self)).toBe(true);
+    expect(connectAllowed('https://cas-bridge.xethub.hf.co/x', 'https://huggingface.co', self)).toBe(true);
+    expect(connectAllowed('https://evilhf.co/x', 'https://huggingface.co', self)).toBe(false);
+    expect(connectAllowed('http://cdn-lfs.hf.co/x', 'https://huggingface.co', self)).toBe(false);
+    expect(connectAllowed('https://example.com/m.onnx', 'https://huggingface.co', self)).toBe(false);
+    expect(connectAllowed('http://127.0.0.1:9000/m.onnx', 'http://127.0.0.1:9000/mirror', self)).toBe(true);
+    expect(connectAllowed('http://127.0.0.1:9001/m.onnx', 'http://127.0.0.1:9000', self)).toBe(false);
   });
 
   it('keeps scripts and workers on the own origin, with WebAssembly but no eval', () => {
