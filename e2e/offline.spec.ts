@@ -70,3 +70,25 @@ test('after one visit the app opens offline, loads the cached encoder and scans'
   expect(Number(await badge.getAttribute('data-other-requests'))).toBeGreaterThan(0);
   await page.screenshot({ path: 'test-results/screens/offline-scan.png' });
 });
+
+test('the app is installable, and a new version waits until the user reloads onto it', async ({ page, context, guard }) => {
+  void guard;
+  await page.goto('/');
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+  // Playwright's contexts are incognito-like, which alone keeps Chromium from offering an install.
+  expect(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito')).toEqual([]);
+
+  // A new version: registering the worker under another URL for the same scope installs it as an
+  // update (Playwright cannot rewrite the browser's own fetch of /sw.js to fake a new build). It
+  // waits beside the running one; the page keeps its worker until the user reloads onto the new one.
+  const oldScript = await page.evaluate(() => navigator.serviceWorker.controller!.scriptURL);
+  await page.evaluate(() => navigator.serviceWorker.register('/sw.js?version=2', { type: 'module', scope: '/' }));
+  const banner = page.getByTestId('update-ready');
+  await expect(banner).toContainText('New version ready');
+  expect(await page.evaluate(() => navigator.serviceWorker.controller!.scriptURL)).toBe(oldScript);
+  await Promise.all([page.waitForEvent('load'), banner.getByRole('button', { name: 'Reload' }).click()]);
+  expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toMatch(/\/sw\.js\?version=2$/);
+  await expect(page.getByTestId('backend-badge')).toHaveAttribute('data-state', 'ready');
+});
