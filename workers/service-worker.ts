@@ -11,12 +11,10 @@
 // The worker lib types `self` as a plain worker; this file only ever runs as a service worker.
 const sw = self as unknown as ServiceWorkerGlobalScope;
 
-interface PrecacheManifest {
-  readonly version: string;
-  readonly urls: readonly string[];
-}
+import type { PrecacheManifest } from './precache-manifest';
 
-// Replaced by the build with the JSON of a PrecacheManifest.
+// The literal is PRECACHE_PLACEHOLDER, replaced by the build with the manifest's JSON (kept as a
+// literal here, so the bundler cannot fold it away).
 const MANIFEST = JSON.parse('__DEDE_PRECACHE_MANIFEST__') as PrecacheManifest;
 
 const APP_CACHE_PREFIX = 'dede-app-';
