@@ -83,15 +83,17 @@ test('the policy lets the page reach only the app and the hub, and workers only 
   await expect(page.getByRole('alert')).toContainText(`${other.url} is not the model hub set in Settings (${hub.endpoint})`);
   expect(other.hits).toEqual([]);
 
-  // The badge measured it all: one download from the hub, nothing sent, one refusal listed.
+  // The badge measured it all: one download from the hub, nothing sent, the refusals listed.
   const badge = page.getByTestId('privacy-badge');
   await expect(badge).toHaveText('0 bytes sent · 1 download');
   await expect(badge).toHaveAttribute('title', `1 download from ${new URL(hub.endpoint).host} · 0 bytes of your data sent (click for details)`);
   await expect(badge).toHaveAttribute('data-bytes-sent', '0');
-  await expect(badge).toHaveAttribute('data-blocked', '1');
+  // Three refusals: the page's, and the worker's two (workers report to the page's ledger).
+  await expect(badge).toHaveAttribute('data-blocked', '3');
   await badge.click();
   const dialog = page.getByRole('dialog', { name: 'Network activity' });
   await expect(dialog.getByTestId('privacy-blocked')).toContainText(`${other.url}/collect (connect-src)`);
+  await expect(dialog.getByTestId('privacy-blocked')).toContainText(`${other.url}/from-worker (connect-src)`);
   await expect(dialog.getByTestId('privacy-policy').last()).toContainText(`connect-src 'self' ${hub.endpoint};`);
   await page.screenshot({ path: 'test-results/screens/privacy-dialog.png' });
   await dialog.getByRole('button', { name: 'Close' }).click();

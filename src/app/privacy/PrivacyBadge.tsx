@@ -45,8 +45,8 @@ function PrivacyDialog({ summary, onClose }: { summary: LedgerSummary; onClose: 
     <dialog ref={ref} className="dialog privacy-dialog" aria-labelledby="privacy-title" onClose={onClose}>
       <h2 id="privacy-title">Network activity</h2>
       <p className="hint">
-        Measured in this page since it opened: every request it made (resource timings) and every request body it sent (fetch,
-        XMLHttpRequest, beacons, WebSockets). Images, embeddings and results are processed here and never sent.
+        Measured in this page and its workers since it opened: every request they made (resource timings) and every request body
+        they sent (fetch, XMLHttpRequest, beacons, WebSockets). Images, embeddings and results are processed here and never sent.
       </p>
       <p data-testid="privacy-headline"><strong>{ledgerHeadline(summary)}</strong></p>
       <dl className="facts">

@@ -77,7 +77,7 @@ export class NetworkLedger {
   constructor(private readonly selfOrigin: string) {}
 
   /** A request seen in resource timings; `answered` is false when no response came. */
-  recordRequest(url: string, answered = true): void {
+  recordRequest(url: string, answered: boolean): void {
     const origin = originOf(url, this.selfOrigin);
     if (origin === null) return; // data:/blob: URLs load nothing from the network
     if (origin === this.selfOrigin) this.selfRequests++;

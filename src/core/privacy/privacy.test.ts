@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildCsp, connectAllowed, directive, documentCsp, hubConnectSources, STATIC_DOCUMENT_CSP, WORKER_CSP } from './csp';
 import { bodyBytes, ledgerBadgeText, ledgerHeadline, NetworkLedger } from './network-ledger';
+import { channelSink, deliver, type NetworkMessage } from './network-watch';
 
 describe('Content-Security-Policy', () => {
   it('allows Hugging Face and its download hosts for the default endpoint', () => {
@@ -44,12 +45,12 @@ describe('NetworkLedger', () => {
     const ledger = new NetworkLedger('http://app.test');
     let changes = 0;
     ledger.subscribe(() => changes++);
-    ledger.recordRequest('/assets/index.js');
-    ledger.recordRequest('http://app.test/demo/a.png');
-    ledger.recordRequest('data:image/png;base64,AAAA');
-    ledger.recordRequest('https://huggingface.co/api/models/a/b');
-    ledger.recordRequest('https://cdn-lfs.hf.co/x');
-    ledger.recordRequest('https://huggingface.co/a/b/resolve/main/model.onnx');
+    ledger.recordRequest('/assets/index.js', true);
+    ledger.recordRequest('http://app.test/demo/a.png', true);
+    ledger.recordRequest('data:image/png;base64,AAAA', true);
+    ledger.recordRequest('https://huggingface.co/api/models/a/b', true);
+    ledger.recordRequest('https://cdn-lfs.hf.co/x', true);
+    ledger.recordRequest('https://huggingface.co/a/b/resolve/main/model.onnx', true);
     ledger.recordRequest('https://cdn-lfs.hf.co/y', false);
     const s = ledger.summary();
     expect(s.selfRequests).toBe(2);
@@ -90,5 +91,25 @@ describe('NetworkLedger', () => {
     expect(ledgerHeadline(offline.summary())).toBe('0 bytes sent'); // a request with no answer downloaded nothing
     expect(ledgerBadgeText(offline.summary())).toBe('0 bytes sent');
     expect(ledgerBadgeText(new NetworkLedger('http://a').summary())).toBe('0 bytes sent');
+  });
+});
+
+describe('worker reports', () => {
+  it('arrive in the page ledger exactly as if the page had seen them', () => {
+    const posted: NetworkMessage[] = [];
+    const worker = channelSink({ postMessage: (m) => posted.push(structuredClone(m)) });
+    worker.recordRequest('http://app.test/assets/ort.wasm', true);
+    worker.recordRequest('https://huggingface.co/x', false);
+    worker.recordSend({ channel: 'fetch', method: 'PUT', url: 'http://app.test/y', bytes: 12 });
+    worker.recordFailedSend({ channel: 'xhr', method: 'POST', url: 'http://evil.test/', bytes: 3 });
+    worker.recordBlocked({ url: 'http://evil.test/', directive: 'connect-src' });
+    const page = new NetworkLedger('http://app.test');
+    for (const m of posted) deliver(page, m);
+    const s = page.summary();
+    expect(s.selfRequests).toBe(1);
+    expect(s.otherOrigins).toEqual([{ origin: 'https://huggingface.co', answered: 0, unanswered: 1 }]);
+    expect(s.bytesSent).toBe(12);
+    expect(s.failedSends).toHaveLength(1);
+    expect(s.blocked).toEqual([{ url: 'http://evil.test/', directive: 'connect-src' }]);
   });
 });
