@@ -64,7 +64,7 @@ export const WORKER_CSP = buildCsp([]);
  */
 export const STATIC_DOCUMENT_CSP = buildCsp(['https:', 'http:']);
 
-/** connect-src of a policy string, for display. */
+/** The sources of one directive of a policy string (null when absent), e.g. to check a policy. */
 export function directive(policy: string, name: string): string | null {
   const found = policy.split(';').map((d) => d.trim()).find((d) => d === name || d.startsWith(`${name} `));
   return found ? found.slice(name.length).trim() : null;
