@@ -39,6 +39,8 @@ function PrivacyDialog({ summary, onClose }: { summary: LedgerSummary; onClose: 
   useEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
+    // Focus lands on Close at the bottom; the summary at the top is what the user came for.
+    if (dialog) dialog.scrollTop = 0;
   }, []);
   const policies = policiesInForce();
   return (
@@ -98,6 +100,7 @@ function PrivacyDialog({ summary, onClose }: { summary: LedgerSummary; onClose: 
         </>
       )}
       <h3>Content-Security-Policy in force</h3>
+      {policies.length > 1 && <p className="hint">All apply at once: the one from index.html, and the one set at start-up that limits connections to the saved hub.</p>}
       {policies.length === 0 ? (
         <p className="hint">None: this is the development server (hot reload needs inline scripts). Production builds carry the policy.</p>
       ) : (
