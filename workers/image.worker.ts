@@ -1,6 +1,7 @@
 // Image decode worker: reads a file, identifies it by its bytes, hashes it, and decodes it straight
 // to working resolution with createImageBitmap (resizeQuality 'high') and an OffscreenCanvas. A bad
 // file becomes a plain-language reason, never an exception. Several of these run as a pool.
+import './network-report';
 import * as Comlink from 'comlink';
 import { sha256Hex } from '../src/core/hub/download';
 import { fitRect, rgbaToRgb } from '../src/core/images/pixels';

@@ -5,6 +5,8 @@ import { DownloadError, sha256Hex, type DownloadProgress } from '../../core/hub/
 import { fetchModelFile, fetchSiblingJson, listRepoFiles, type FetchedFile, type FileSource, type HubAccess } from '../../core/hub/model-repo';
 import { CacheApiBlobStore, isQuotaError, type StoredFileMeta } from '../../core/hub/store';
 import { siblingPath } from '../../core/hub/url';
+import { connectAllowed } from '../../core/privacy/csp';
+import { documentPolicyInstalled } from '../privacy/document-csp';
 import { preprocessingFromHf, type Preprocessing } from '../../core/images/preprocess';
 import { checkEncoderFileSize, readEncoderFile } from '../../core/onnx/encoder-file';
 import { checkImageEncoder, type ModelInfo } from '../../core/onnx/inspect';
@@ -74,6 +76,10 @@ export async function loadEncoderFromSource(
   signal: AbortSignal,
 ): Promise<EncoderRecord> {
   const access = hubAccess();
+  if (source.kind === 'url' && documentPolicyInstalled() && !connectAllowed(source.url, access.endpoint, location.origin)) {
+    const origin = new URL(source.url).origin;
+    throw new Error(`${origin} is not the model hub set in Settings (${access.endpoint}), and this page's security policy lets it download from that hub only. Set ${origin} as the hub endpoint in Settings, or download the file and drop it here.`);
+  }
   const name = source.kind === 'url' ? source.url : source.path;
   const file = await fetchModelFile(access, source, { signal, onProgress: (progress) => onProgress({ file: name, progress }) });
   const notices = [file.offlineNotice, file.storeError].filter((n): n is string => n !== null);

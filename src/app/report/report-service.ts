@@ -11,6 +11,9 @@ import { encodePng, pngDataUrl } from '../../core/report/png';
 import { scanReportCsv, SCAN_REPORT_VERSION, type ScanReport } from '../../core/report/scan-report';
 import { chunkCount, ROLE_LABEL } from '../../core/images/dataset';
 import { useEncoderStore } from '../encoder/encoder-store';
+import { ledgerHeadline } from '../../core/privacy/network-ledger';
+import { policiesInForce } from '../privacy/document-csp';
+import { networkLedger } from '../privacy/network-guard';
 import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
@@ -184,6 +187,7 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
     triggerMap: trigger,
     clusters: reportClusters(clusters, scan?.scanId, encoder?.preprocessing ?? null),
     colormap: COLORMAP_NAME,
+    privacy: { policies: policiesInForce(), network: ledgerHeadline(networkLedger.summary()) },
     tagged: rows.filter((r) => tags[`${r.datasetId}:${r.slot}`]).map((r) => ({ path: r.path, folder: r.datasetName, tag: tags[`${r.datasetId}:${r.slot}`]!, score: r.score, flagged: r.score > threshold })),
   });
 }

@@ -52,6 +52,7 @@ function input(paths: readonly string[]): HtmlReportInput {
     clusters: [],
     colormap: 'viridis',
     tagged: [{ path: '<tag>".png', folder: 'f', tag: 'poisoned', score: 0.2, flagged: false }],
+    privacy: { policies: ["default-src 'self'; connect-src 'self' https://huggingface.co", "connect-src 'self' <x>"], network: '2 downloads from huggingface.co · 0 bytes of your data sent' },
   };
 }
 
@@ -62,7 +63,8 @@ describe('buildHtmlReport', () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/\son\w+\s*=/i); // no event-handler attributes
-    expect(html).not.toMatch(/https?:|\/\/[a-z]/i);
+    // The policies in force name hosts as text; nothing else may.
+    expect(html.replace(/<pre class="policy">[^<]*<\/pre>/g, '')).not.toMatch(/https?:|\/\/[a-z]/i);
     expect(html).not.toMatch(/<link|@import|url\(/i);
     const srcs = [...html.matchAll(/\s(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
     expect(srcs.length).toBeGreaterThan(0);
@@ -129,6 +131,15 @@ describe('buildHtmlReport', () => {
     expect(withClusters.match(/<img /g)).toHaveLength(10);
     expect(() => buildHtmlReport({ ...base, clusters: [{ size: 1, cohesion: 1, target: 'blob:x', triggerMap: null, peak: null, members: [] }] })).toThrow(/data URLs/);
     expect(buildHtmlReport(base)).not.toContain('Clusters and revealed targets');
+  });
+
+  it('records the security policies in force and the measured network use', () => {
+    const section = /<section><h2>Privacy<\/h2>.*?<\/section>/s.exec(html)?.[0] ?? '';
+    expect(section).toContain('<dd>2 downloads from huggingface.co · 0 bytes of your data sent</dd>');
+    const policies = [...section.matchAll(/<pre class="policy">([^<]*)<\/pre>/g)].map((m) => m[1]);
+    expect(policies).toEqual(["default-src &#39;self&#39;;\nconnect-src &#39;self&#39; https://huggingface.co", "connect-src &#39;self&#39; &lt;x&gt;"]);
+    const none = buildHtmlReport({ ...input(HOSTILE), privacy: { policies: [], network: '0 bytes sent' } });
+    expect(none).toContain('ran without a Content-Security-Policy');
   });
 
   it('refuses images that are not inline PNGs', () => {

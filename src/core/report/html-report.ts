@@ -52,6 +52,13 @@ export interface HtmlReportCluster {
   readonly members: readonly { readonly path: string; readonly folder: string }[];
 }
 
+export interface HtmlReportPrivacy {
+  /** Every Content-Security-Policy the app enforced when the report was made (all apply at once). */
+  readonly policies: readonly string[];
+  /** One line on the network use measured in the app, e.g. "2 downloads from huggingface.co · 0 bytes of your data sent". */
+  readonly network: string;
+}
+
 export interface HtmlReportInput {
   readonly report: ScanReport;
   /** Extra model facts (revision, commit, repository) shown with the hashes. */
@@ -70,6 +77,8 @@ export interface HtmlReportInput {
   /** Revealed clusters (the review's clusters view), empty when none were revealed for this scan. */
   readonly clusters: readonly HtmlReportCluster[];
   readonly colormap: string;
+  /** Where the scan ran: the page's security policy and what it sent, as measured in the app. */
+  readonly privacy: HtmlReportPrivacy;
   /** The reviewer's verdicts. */
   readonly tagged: readonly { readonly path: string; readonly folder: string; readonly tag: string; readonly score: number; readonly flagged: boolean }[];
 }
@@ -105,7 +114,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 td.path{overflow-wrap:anywhere;max-width:22rem}.num{font-variant-numeric:tabular-nums}
 img.px{image-rendering:pixelated;border-radius:4px;border:1px solid var(--border)}
 .metrics{display:flex;flex-wrap:wrap;gap:1.5rem}.metrics div{display:grid}.metrics strong{font-size:1.3rem}
-.flag{color:var(--flag);font-weight:600}ol.clusters{padding-left:1.2rem}li.cluster{display:flex;gap:1rem;align-items:flex-start;margin:.75rem 0}.cluster-images{display:flex;gap:.5rem}figure{margin:0;text-align:center;font-size:.8rem}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
+.flag{color:var(--flag);font-weight:600}ol.clusters{padding-left:1.2rem}li.cluster{display:flex;gap:1rem;align-items:flex-start;margin:.75rem 0}.cluster-images{display:flex;gap:.5rem}figure{margin:0;text-align:center;font-size:.8rem}pre.policy{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;border:1px solid var(--border);border-radius:6px;padding:.5rem}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
 `;
 
 function clustersSection(clusters: readonly HtmlReportCluster[]): string {
@@ -118,6 +127,14 @@ function clustersSection(clusters: readonly HtmlReportCluster[]): string {
     })
     .join('');
   return `<section><h2>Clusters and revealed targets</h2><p class="muted">Flagged images grouped by embedding direction. A backdoor maps its triggered images onto nearly one embedding; each cluster's mean embedding is decoded with no visible pixels (what the encoder sees in them: the attacker's target), and its trigger map is the cluster's mean reconstruction error minus that of clean images.</p><ol class="clusters">${items}</ol></section>`;
+}
+
+function privacySection(p: HtmlReportPrivacy): string {
+  const policies =
+    p.policies.length > 0
+      ? p.policies.map((policy) => `<pre class="policy">${escapeHtml(policy.split(/;\s*/).join(';\n'))}</pre>`).join('')
+      : '<p>None: the app ran without a Content-Security-Policy (development server).</p>';
+  return `<section><h2>Privacy</h2>${facts([['Network', p.network]])}<h3>Content-Security-Policy in force</h3>${policies}</section>`;
 }
 
 export function buildHtmlReport(input: HtmlReportInput): string {
@@ -154,6 +171,7 @@ export function buildHtmlReport(input: HtmlReportInput): string {
       : '',
     `<section><h2>Models</h2><h3>Encoder</h3>${facts([['Name', r.encoder.name], ['SHA-256', r.encoder.sha256], ...Object.entries(input.encoderFacts)])}<h3>Decoder</h3>${facts([['Name', r.decoder.name], ['SHA-256', r.decoder.sha256], ...Object.entries(input.decoderFacts)])}</section>`,
     `<section><h2>Settings</h2>${facts(Object.entries(r.settings))}<h3>Calibration</h3>${facts(Object.entries(r.calibration))}</section>`,
+    privacySection(input.privacy),
     r.unreadable.length > 0 ? `<section><h2>Unreadable files</h2><ul>${r.unreadable.map((u) => `<li><code>${escapeHtml(u.path)}</code>: ${escapeHtml(u.reason)}</li>`).join('')}</ul></section>` : '',
   ];
   return `<!doctype html>
