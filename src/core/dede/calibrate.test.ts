@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrate, calibrationFromJSON, calibrationToJSON, conformalRank, isFlagged, minCleanScores, pValue, pValues, realisedFpr, splitCalibration } from './calibrate';
+import { calibrate, calibrationFromJSON, calibrationToJSON, conformalRank, isFlagged, minCleanScores, pValue, pValues, rankingPValues, realisedFpr, splitCalibration } from './calibrate';
 import { mulberry32, normal } from './rng';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1); // 1..n
@@ -59,6 +59,24 @@ describe('target false-positive rate', () => {
     // Exact expectation ⌊30 · 0.1⌋ / 30 = 0.1; 10,000 draws give a standard error of ~0.003.
     expect(fp / total).toBeGreaterThan(0.085);
     expect(fp / total).toBeLessThan(0.115);
+  });
+});
+
+describe('ranking p-values', () => {
+  it('equal the conformal ones above the floor and keep ordering beyond the largest clean score', () => {
+    const cal = calibrate([1, 2, 3, 4, 5, 6, 7, 8, 9], { method: 'fpr', target: 0.2 });
+    const scores = [0, 5, 9, 9.5, 10, 20, 1e6];
+    const conformal = pValues(scores, cal);
+    const ranking = rankingPValues(scores, cal);
+    for (let i = 0; i < 3; i++) expect(ranking[i]).toBe(conformal[i]);
+    // 9.5 onwards: beyond the maximum 9, below the floor 1/10 and strictly decreasing.
+    for (let i = 3; i < scores.length; i++) {
+      expect(conformal[i]).toBe(0.1);
+      expect(ranking[i]).toBeLessThan(i === 3 ? 0.1 : ranking[i - 1]!);
+      expect(ranking[i]).toBeGreaterThan(0);
+    }
+    // floor · exp(−(s − max)/σ), σ the population standard deviation of 1..9.
+    expect(ranking[4]).toBeCloseTo(0.1 * Math.exp(-1 / Math.sqrt(60 / 9)), 12);
   });
 });
 

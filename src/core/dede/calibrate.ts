@@ -138,6 +138,31 @@ export function pValues(scores: ArrayLike<number>, cal: Pick<Calibration, 'clean
   return Float64Array.from({ length: scores.length }, (_, i) => (1 + countAtLeast(cal.cleanScores, scores[i] as number)) / (n + 1));
 }
 
+/**
+ * For ranking only: the conformal p-value, except beyond the largest clean score, where its floor
+ * 1/(n + 1) is continued as floor · exp(−(s − max)/σ) (σ = the clean scores' standard deviation), so
+ * that images beyond every clean image keep their order by how far beyond they lie instead of all
+ * tying at the floor. Equal to the conformal p-value wherever that is above its floor, and never
+ * larger: a decision taken on pValues is unchanged, only the order among floor images is refined.
+ * `cleanScores` must be sorted ascending (Calibration.cleanScores is).
+ */
+export function rankingPValues(scores: ArrayLike<number>, cal: Pick<Calibration, 'cleanScores'>): Float64Array {
+  const sorted = cal.cleanScores;
+  const n = sorted.length;
+  const p = pValues(scores, cal);
+  if (n === 0) return p;
+  const max = sorted[n - 1] as number;
+  const mean = sorted.reduce((a, x) => a + x, 0) / n;
+  const sd = Math.sqrt(sorted.reduce((a, x) => a + (x - mean) ** 2, 0) / n);
+  if (!(sd > 0)) return p;
+  for (let i = 0; i < p.length; i++) {
+    const excess = ((scores[i] as number) - max) / sd;
+    // Never underflows to 0: p-values must stay in (0, 1] for the fusion.
+    if (excess > 0) p[i] = Math.max(Number.MIN_VALUE, (p[i] as number) * Math.exp(-excess));
+  }
+  return p;
+}
+
 export function realisedFpr(cal: Pick<Calibration, 'threshold'>, cleanScores: ArrayLike<number>): HeldOutReport {
   let falsePositives = 0;
   for (let i = 0; i < cleanScores.length; i++) if (isFlagged(cleanScores[i] as number, cal)) falsePositives++;

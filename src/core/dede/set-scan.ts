@@ -9,7 +9,7 @@
 // a folder without a collapse partner (a single triggered image, a clean encoder) is judged by:
 // 3/4 of α instead of 1/2 keeps it closer to the DeDe score alone.
 
-import { pValues } from './calibrate';
+import { pValues, rankingPValues } from './calibrate';
 import { calibratedCollapse, DEFAULT_COLLAPSE_K, rowCount, type CollapseSettings, type Rows } from './collapse';
 import { componentReach, DEFAULT_FUSION, flaggedAt, fusePValues, type FusionMethod, type FusionOptions } from './fusion';
 
@@ -55,7 +55,12 @@ export interface FolderSetSettings extends CollapseSettings {
 }
 
 export interface SetImageVerdict {
-  /** The fused verdict score, −log10 of the combined p-value (higher = more suspicious). */
+  /**
+   * The fused verdict score for ranking, −log10 of the combined p-value (higher = more suspicious);
+   * where a component lies beyond every clean reference its p-value's floor is continued
+   * (calibrate.rankingPValues) so that such images stay ordered. Those images are flagged already
+   * (the floors reach α: checked), so score > −log10(α) ⟺ flagged still holds.
+   */
   readonly score: number;
   /** The combined p-value; flagged iff fusedP ≤ targetFpr. */
   readonly fusedP: number;
@@ -109,10 +114,11 @@ export function scoreFolderSet(input: FolderSetInput, settings: FolderSetSetting
   );
   const dedeP = pValues(input.dedeScores, { cleanScores: cleanDede });
   const fused = fusePValues([dedeP, collapse.pValues], fusion);
+  const ranking = fusePValues([rankingPValues(input.dedeScores, { cleanScores: cleanDede }), rankingPValues(collapse.scores, { cleanScores: collapse.cleanScores })], fusion);
   const images: SetImageVerdict[] = Array.from({ length: n }, (_, i) => {
     const fusedP = fused.fusedP[i] as number;
     return {
-      score: fused.fusedScore[i] as number,
+      score: ranking.fusedScore[i] as number,
       fusedP,
       dedeScore: input.dedeScores[i] as number,
       dedePValue: dedeP[i] as number,
