@@ -40,6 +40,13 @@ export { expect };
  * Main-thread responsiveness: call before page.goto; `window.__longTasks` then collects every
  * long task (PerformanceObserver 'longtask', > 50 ms) with its start time.
  */
+/**
+ * The longest main-thread task the app may take during long work (training, scanning, scrolling).
+ * 200 ms on an idle machine (CI); E2E_LONG_TASK_MS loosens it on a machine shared with other heavy
+ * jobs, where the scheduler, not the app, stretches tasks.
+ */
+export const LONG_TASK_BUDGET_MS = Number(process.env['E2E_LONG_TASK_MS'] ?? 200);
+
 export async function recordLongTasks(page: import('@playwright/test').Page): Promise<void> {
   await page.addInitScript(() => {
     const tasks: { start: number; duration: number }[] = [];
