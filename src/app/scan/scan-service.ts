@@ -6,7 +6,8 @@ import { errorText } from '../../core/runtime/session';
 import { OpfsFileStore } from '../../core/workflow/files';
 import type { ScoringProgress } from '../../core/workflow/scoring';
 import { chunkCount } from '../../core/images/dataset';
-import { getBackend } from '../backend/backend-service';
+import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
+import type { Backend } from '../backend/model-client';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
@@ -40,11 +41,10 @@ export function scanTargets(): DatasetSummary[] {
   return useImagesStore.getState().datasets.filter((d) => (d.role === 'suspect' || d.role === 'poisoned') && d.status === 'ready');
 }
 
-async function scoreSlots(dataset: DatasetSummary, slots: readonly number[] | null, jobId: string, onProgress: (p: ScoringProgress) => void) {
+async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: readonly number[] | null, jobId: string, onProgress: (p: ScoringProgress) => void) {
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
   if (!encoder?.preprocessing || !run?.decoderPath) throw new Error('The encoder or the decoder is missing.');
-  const backend = await getBackend();
   return backend.api.scoreDataset(jobId, {
     encoder: encoderFileRef(encoder),
     dataset: datasetRef(dataset),
@@ -78,9 +78,11 @@ export async function runCalibration(method: CalibrationMethod): Promise<void> {
   const { setCalibrating, setCalibration } = useScanStore.getState();
   setCalibrating({ done: 0, total: run.heldOutSlots.length, phase: 'embed' });
   try {
-    const result = await scoreSlots(dataset, run.heldOutSlots, `calibrate-${Date.now()}`, (p) =>
+    const jobId = `calibrate-${Date.now()}`;
+    // After a backend fault the held-back images are scored again from the start (they are few).
+    const result = await runOnBackend((backend) => scoreSlots(backend, dataset, run.heldOutSlots, jobId, (p) =>
       setCalibrating(p.phase === 'embed' ? { done: p.done, total: p.total, phase: 'embed' } : { done: p.done, total: p.total, phase: 'score' }),
-    );
+    ));
     const state = { cleanScores: result.scores };
     setCalibration({
       runId: run.runId,
@@ -125,6 +127,11 @@ async function pathsOf(dataset: DatasetSummary): Promise<string[]> {
 
 let activeScan: string | null = null;
 
+function unscoredSlots(dataset: DatasetSummary): number[] {
+  const scored = new Set(useScanStore.getState().rows.filter((r) => r.datasetId === dataset.id).map((r) => r.slot));
+  return Array.from({ length: dataset.counts.images }, (_, i) => i).filter((i) => !scored.has(i));
+}
+
 export async function runScan(): Promise<void> {
   const problems = scanProblems();
   if (problems.length > 0) throw new Error(problems.join(' '));
@@ -149,11 +156,10 @@ export async function runScan(): Promise<void> {
     error: null,
   });
   const started = performance.now();
-  let doneBefore = 0;
   try {
     for (const dataset of targets) {
       const paths = await pathsOf(dataset);
-      await scoreSlots(dataset, null, scanId, (p) => {
+      const onProgress = (p: ScoringProgress) => {
         if (p.phase !== 'score') return;
         const ps = pValues(p.chunk.scores, cal.calibration);
         const rows: ScanRow[] = p.chunk.slots.map((slot, k) => ({
@@ -171,9 +177,14 @@ export async function runScan(): Promise<void> {
         }));
         appendRows(rows);
         const s = useScanStore.getState();
-        patchScan({ done: doneBefore + p.done, flagged: (s.scan?.flagged ?? 0) + rows.filter((r) => r.flagged).length, seconds: (performance.now() - started) / 1000 });
+        patchScan({ done: s.rows.length, flagged: (s.scan?.flagged ?? 0) + rows.filter((r) => r.flagged).length, seconds: (performance.now() - started) / 1000 });
+      };
+      await runOnBackend(async (backend, retry) => {
+        // After a backend fault only the images without a row yet are scored: finished rows stay.
+        const slots = retry ? unscoredSlots(dataset) : null;
+        if (retry) noteResumed(`The scan continues with image ${useScanStore.getState().rows.length + 1} of ${total}; finished rows are kept.`);
+        return scoreSlots(backend, dataset, slots, scanId, onProgress);
       });
-      doneBefore += dataset.counts.images;
     }
     await applyVerdict(targets, cal);
     await files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, rows: useScanStore.getState().rows })));
