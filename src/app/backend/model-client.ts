@@ -1,7 +1,7 @@
 // Starts the model worker with the best execution provider, falling back to WASM in a *fresh*
 // worker when WebGPU fails to start (a failed WebGPU init poisons its JS context).
 import * as Comlink from 'comlink';
-import { chooseExecutionProvider, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
+import { chooseExecutionProvider, wasmThreadCount, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
 import { errorText } from '../../core/runtime/session';
 import {
   CANCELLED_MESSAGE,
@@ -109,6 +109,11 @@ export interface StartOptions {
 }
 
 export async function startBackend(preference: EpPreference, onSignal: (signal: BackendSignal) => void, options: StartOptions = {}): Promise<Backend> {
+  if (options.wasmBecause !== undefined) {
+    // No probe: asking for a GPU adapter can wait behind the lost device's unfinished work.
+    const threads = wasmThreadCount({ crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency });
+    return startWasm(threads, options.wasmBecause, onSignal);
+  }
   const first = spawn(onSignal);
   let choice: EpChoice;
   try {
@@ -116,10 +121,6 @@ export async function startBackend(preference: EpPreference, onSignal: (signal: 
   } catch (err) {
     first.stop(new Error('The model worker did not start.'));
     throw new Error(`The model worker did not start: ${errorText(err)}`);
-  }
-  if (options.wasmBecause !== undefined) {
-    first.stop(namedError(BACKEND_REPLACED_ERROR, 'The probe worker is not used.'));
-    return startWasm(choice.wasmThreads, options.wasmBecause, onSignal);
   }
   try {
     const info = await initIn(first, choice, onSignal);
