@@ -143,3 +143,35 @@ test('GPU device lost mid-training and mid-scan: WASM in a fresh worker resumes 
   // Rows scored on the GPU before the loss and on WASM after it agree with the all-WASM scan.
   for (const r of rows) expect(Math.abs(r.decoderScore! - reference.get(r.slot)!) / reference.get(r.slot)!).toBeLessThan(1e-3);
 });
+
+test('a crashed model worker is restarted once and training resumes; a second crash offers a reload', async ({ page, guard }) => {
+  guard.allowConsoleErrors(/simulated worker crash/);
+  test.setTimeout(180_000);
+  await page.goto('/?ep=wasm');
+  await prepareTraining(page, 12);
+  await startTraining(page, 6);
+  await stepReached(page, 21);
+  const crashedAt = (await storedRun(page))!.step;
+  await page.evaluate(() => window.dedeDebug!.simulateFault('crash'));
+  const notice = page.locator('[data-testid="fault-notice"][data-fault="worker-crash"]');
+  await expect(notice).toContainText('The model worker stopped unexpectedly (Uncaught Error: simulated worker crash); restarted.');
+  await expect(notice).toContainText(/Training resumed from step \d+ \(its last checkpoint\)\./);
+  const resumedFrom = Number(/from step (\d+)/.exec((await notice.textContent())!)![1]);
+  expect(resumedFrom).toBeGreaterThanOrEqual(20);
+  expect(resumedFrom).toBeLessThanOrEqual(crashedAt + 1);
+  await expect(notice).toHaveAttribute('data-level', 'warn');
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expectUnbrokenCurve(page, 30);
+
+  // A second crash: no restart loop, a persistent error and a reload button instead.
+  await page.evaluate(() => window.dedeDebug!.simulateFault('crash'));
+  await expect(notice).toHaveAttribute('data-level', 'error');
+  await expect(notice).toContainText('stopped unexpectedly (Uncaught Error: simulated worker crash) again, so it was not restarted. Reload the page');
+  await expect(page.getByTestId('backend-badge')).toHaveAttribute('data-state', 'failed');
+  await page.screenshot({ path: 'test-results/screens/faults-worker-crash.png', fullPage: true });
+  await notice.getByRole('button', { name: 'Reload the page' }).click();
+  await badge(page, 'wasm');
+  await expect(page.getByTestId('fault-notice')).toHaveCount(0);
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done');
+  await expectUnbrokenCurve(page, 30);
+});

@@ -75,7 +75,7 @@ function onSignal(signal: BackendSignal): void {
   generation++;
   current = null;
   starting = null;
-  useAppStore.getState().setBackend({ state: 'failed', error: fatal.message });
+  useAppStore.getState().setBackend({ state: 'failed', error: 'the model worker crashed twice; reload the page.' });
   post({ id: 'worker-crash', level: 'error', text: fatal.message, reload: true });
 }
 
