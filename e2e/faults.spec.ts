@@ -175,3 +175,50 @@ test('a crashed model worker is restarted once and training resumes; a second cr
   await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done');
   await expectUnbrokenCurve(page, 30);
 });
+
+/**
+ * Chromium's own quota for this origin, shrunk through CDP: OPFS writes past it throw
+ * QuotaExceededError. The override lives as long as the CDP session, which stays open.
+ */
+async function setQuota(page: Page, bytes: number | null): Promise<void> {
+  cdpSessions.set(page, cdpSessions.get(page) ?? (await page.context().newCDPSession(page)));
+  await cdpSessions.get(page)!.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, ...(bytes === null ? {} : { quotaSize: bytes }) });
+}
+const cdpSessions = new WeakMap<Page, import('@playwright/test').CDPSession>();
+
+test('storage full: adding images and saving a checkpoint fail with a clear message; what was saved survives a reload', async ({ page, guard }) => {
+  void guard;
+  test.setTimeout(180_000);
+  await page.goto('/?ep=wasm');
+  // 9 epochs of 5 steps: checkpoints at steps 20 and 40; paused at 21, so 21 is on disk.
+  await prepareTraining(page, 12);
+  await startTraining(page, 9);
+  const pausedAt = await pauseAt(page, 21);
+
+  // Below what is already stored: every new write fails, what is on disk stays readable.
+  await setQuota(page, 1024);
+  await nav(page, 'Images').click();
+  await page.getByTestId('images-folder-input').setInputFiles(suspectDir);
+  const suspect = page.locator('[data-dataset-name="suspect"]');
+  await expect(suspect).toHaveAttribute('data-status', 'failed');
+  await expect(suspect.getByRole('alert').first()).toHaveText(/^Browser storage is full: the images of “suspect” could not be saved\. Nothing saved before was lost\. Free space by deleting saved models \(Encoder step, Saved models\) or image folders you no longer need \(Images step\), then try again\.$/);
+
+  await nav(page, 'Train').click();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'failed', { timeout: 120_000 });
+  await expect(page.getByTestId('train-run').getByRole('alert')).toContainText('Browser storage is full: the training checkpoint at step 40 could not be saved. Nothing saved before was lost.');
+  await page.screenshot({ path: 'test-results/screens/faults-storage-full.png', fullPage: true });
+
+  // After a reload (space freed): the clean folder is whole, and training resumes from the pause's checkpoint.
+  await setQuota(page, null);
+  await page.reload();
+  await nav(page, 'Images').click();
+  const clean = page.locator('[data-dataset-name="clean-reference"]');
+  await expect(clean).toHaveAttribute('data-status', 'ready');
+  await expect(clean.getByTestId('count-images')).toHaveText(String(CLEAN));
+  await nav(page, 'Train').click();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  expect(pausedAt).toBeLessThan(40);
+  await expectUnbrokenCurve(page, 45);
+});

@@ -4,6 +4,7 @@ import * as Comlink from 'comlink';
 import { calibrate, isFlagged, pValues, splitCalibration, type CalibrationMethod, type HeldOutReport } from '../../core/dede/calibrate';
 import { errorText } from '../../core/runtime/session';
 import { OpfsFileStore } from '../../core/workflow/files';
+import { saving } from '../../core/workflow/storage-full';
 import type { ScoringProgress } from '../../core/workflow/scoring';
 import { chunkCount } from '../../core/images/dataset';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
@@ -187,7 +188,7 @@ export async function runScan(): Promise<void> {
       });
     }
     await applyVerdict(targets, cal);
-    await files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, rows: useScanStore.getState().rows })));
+    await saving('the scan results', () => files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, rows: useScanStore.getState().rows }))));
     patchScan({ status: 'done', seconds: (performance.now() - started) / 1000 });
   } catch (err) {
     const message = errorText(err);
