@@ -222,3 +222,41 @@ test('storage full: adding images and saving a checkpoint fail with a clear mess
   expect(pausedAt).toBeLessThan(40);
   await expectUnbrokenCurve(page, 45);
 });
+
+test('a reload mid-scan keeps the rows already saved and Resume scan scores only the rest', async ({ page, guard }) => {
+  void guard;
+  test.setTimeout(180_000);
+  const largeDir = join(root, 'suspect-large');
+  mkdirSync(largeDir, { recursive: true });
+  for (let i = 0; i < 256; i++) await sharp(picture(5000 + i), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(largeDir, `l${i}.png`));
+  await page.goto('/?ep=wasm');
+  await prepareTraining(page, 12);
+  await startTraining(page, 2);
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await nav(page, 'Images').click();
+  await addFolder(page, largeDir, 'suspect-large', 256);
+  await nav(page, 'Calibrate').click();
+  await page.getByRole('button', { name: /Score 20 held-back clean images/ }).click();
+  await expect(page.getByTestId('calibration')).toBeVisible();
+  await nav(page, 'Scan').click();
+  await page.getByRole('main').getByRole('button', { name: 'Scan', exact: true }).click();
+  const scanState = () => page.evaluate(() => (JSON.parse(localStorage.getItem('dede-web/scan') ?? '{}') as { state?: { scan?: { status: string; savedRows?: number } } }).state?.scan);
+  await expect.poll(async () => (await scanState())?.savedRows ?? 0, { timeout: 120_000, intervals: [50] }).toBeGreaterThan(0);
+  const before = await scanState();
+  expect(before?.status).toBe('scanning');
+  await page.reload();
+  await nav(page, 'Scan').click();
+  await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'interrupted');
+  const kept = before!.savedRows!;
+  await expect(page.getByTestId('scan-interrupted')).toHaveText(`The page was reloaded during the scan. The ${kept} images scored before it are kept; Resume scan scores the other ${256 - kept}.`);
+  expect((await scanRows(page)).length).toBe(kept);
+  const keptRows = new Map((await scanRows(page)).map((r) => [r.slot, r.decoderScore]));
+  await page.screenshot({ path: 'test-results/screens/faults-reload-mid-scan.png', fullPage: true });
+  await page.getByRole('button', { name: `Resume scan (${kept} of 256 done)` }).click();
+  await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('scan-done')).toHaveText('256');
+  const rows = await scanRows(page);
+  expect(rows.map((r) => r.slot).sort((a, b) => a - b)).toEqual(Array.from({ length: 256 }, (_, i) => i));
+  // Each image has exactly one row (the kept ones were not scored twice), and kept rows are unchanged.
+  for (const r of rows) if (keptRows.has(r.slot)) expect(r.decoderScore).toBe(keptRows.get(r.slot));
+});
