@@ -1,5 +1,6 @@
 // Starts the model worker with the best execution provider, falling back to WASM in a *fresh*
-// worker when WebGPU fails to start (a failed WebGPU init poisons its JS context).
+// worker when WebGPU fails to start or its device is lost (a failed WebGPU device poisons its JS
+// context). A worker that dies (error event, or no answer to pings) rejects its pending calls.
 import * as Comlink from 'comlink';
 import { chooseExecutionProvider, wasmThreadCount, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
 import { errorText } from '../../core/runtime/session';
@@ -112,7 +113,7 @@ export async function startBackend(preference: EpPreference, onSignal: (signal: 
   if (options.wasmBecause !== undefined) {
     // No probe: asking for a GPU adapter can wait behind the lost device's unfinished work.
     const threads = wasmThreadCount({ crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency });
-    return startWasm(threads, options.wasmBecause, onSignal);
+    return startWasm(threads, options.wasmBecause, 'The GPU device was lost, so WASM is used instead (details under Fallback).', onSignal);
   }
   const first = spawn(onSignal);
   let choice: EpChoice;
@@ -128,15 +129,15 @@ export async function startBackend(preference: EpPreference, onSignal: (signal: 
   } catch (err) {
     first.stop(new Error('The model worker failed to start.'));
     if (choice.ep !== 'webgpu') throw err;
-    return startWasm(choice.wasmThreads, errorText(err), onSignal);
+    return startWasm(choice.wasmThreads, errorText(err), 'WebGPU failed to start, so WASM is used instead (details under Fallback).', onSignal);
   }
 }
 
 /** WASM in a fresh worker: a failed or lost WebGPU device stays broken in its JS context (DESIGN §3). */
-async function startWasm(wasmThreads: number, reason: string, onSignal: (signal: BackendSignal) => void): Promise<Backend> {
+async function startWasm(wasmThreads: number, reason: string, summary: string, onSignal: (signal: BackendSignal) => void): Promise<Backend> {
   const second = spawn(onSignal);
   try {
-    const info = await initIn(second, { ep: 'wasm', wasmThreads, reason: 'WebGPU failed or was lost, so WASM is used instead (details under Fallback).' }, onSignal);
+    const info = await initIn(second, { ep: 'wasm', wasmThreads, reason: summary }, onSignal);
     return backendOf(second, info, reason);
   } catch (wasmErr) {
     second.stop(new Error('The WASM worker failed to start.'));
