@@ -32,6 +32,9 @@ export default defineConfig({
     viewport: { width: 1280, height: 800 },
     launchOptions: { executablePath, args: chromiumArgs },
     trace: 'off',
+    // The app's offline service worker would answer requests that page.route should see, and
+    // precaches ~45 MB on every first visit; specs that test it opt in (e2e/offline.spec.ts).
+    serviceWorkers: 'block',
     screenshot: 'only-on-failure',
   },
   webServer: {

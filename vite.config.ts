@@ -1,5 +1,7 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
+import { cspPlugin } from './scripts/build/csp-plugin';
+import { pwaPlugin } from './scripts/build/pwa-plugin';
 
 // Cross-origin isolation: ORT's multithreaded WASM needs SharedArrayBuffer.
 const isolationHeaders = {
@@ -9,7 +11,8 @@ const isolationHeaders = {
 };
 
 export default defineConfig({
-  plugins: [react()],
+  // Production builds carry the Content-Security-Policy and the offline service worker.
+  plugins: [react(), cspPlugin(), pwaPlugin()],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
   // ORT ships its own .mjs/.wasm loaders; pre-bundling breaks their relative lookups.

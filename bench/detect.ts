@@ -1,4 +1,4 @@
-// npm run bench:detect [-- --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
+// npm run bench:detect [-- --epochs 150 | --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
 // End-to-end detection benchmark on the fixture encoders (scripts/fixtures/splits.json): the SMALL
 // decoder trained on decoder_train_clean with the backdoored encoder and with the clean-encoder
 // control; per-image AUROC (robust median score and the paper's dedeScore) on test_clean vs
@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import sharp from 'sharp';
 import {
   auroc,
   batchIndices,
@@ -70,6 +71,8 @@ const STRICT_FPR = 0.02;
 const POISON_RATES = [0.01, 0.05, 0.2] as const;
 const MAX_REPS = 10;
 const RANDOM_CLEAN = 100;
+/** Duplicates salted into a clean folder: exact copies and near copies (JPEG re-save, down-and-up resize). */
+const SALT = { exact: 40, jpeg: 40, resized: 40 } as const;
 const COLLAPSE_N = 20_000;
 const CACHE = 'node_modules/.cache/dede-bench';
 const PYTHON = '/usr/bin/python3';
@@ -85,8 +88,12 @@ const TARGETS = {
   parityAuroc: 0.03,
 };
 
+/** A training budget: a fixed epoch count (the default: the same decoder whatever the machine's load) or minutes. */
+type Budget = { readonly epochs: number; readonly minutes: null } | { readonly epochs: null; readonly minutes: number };
+const budgetText = (b: Budget): string => (b.epochs !== null ? `${b.epochs} epochs` : `${b.minutes} min`);
+
 interface Args {
-  readonly minutes: number;
+  readonly budget: Budget;
   readonly quick: boolean;
   readonly parity: boolean;
   readonly wasm: boolean;
@@ -96,6 +103,7 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   let minutes: number | null = null;
+  let epochs: number | null = null;
   let quick = false;
   let parity = false;
   let wasm = true;
@@ -111,9 +119,14 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--minutes') {
       minutes = Number(argv[++i]);
       if (!(minutes > 0)) throw new Error(`--minutes needs a positive number, got ${argv[i]}`);
-    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
+    } else if (a === '--epochs') {
+      epochs = Number(argv[++i]);
+      if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`--epochs needs a positive integer, got ${argv[i]}`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
   }
-  return { minutes: minutes ?? (quick ? 0.75 : 4), quick, parity, wasm, wait };
+  if (minutes !== null && epochs !== null) throw new Error('give --epochs or --minutes, not both');
+  const budget: Budget = minutes !== null ? { epochs: null, minutes } : { epochs: epochs ?? (quick ? 20 : 150), minutes: null };
+  return { budget, quick, parity, wasm, wait };
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -240,6 +253,34 @@ interface Data {
   readonly testTrig: RgbSet;
   readonly randomClean: RgbSet;
   readonly reference: RgbSet;
+  /** Duplicates of test_clean images (exact, JPEG q70 re-saved, resized 24→32), for the salted folder. */
+  readonly salted: RgbSet;
+}
+
+/** A deterministic set of duplicates of `set`'s images: what a real folder holds when photos are re-saved. */
+async function saltDuplicates(set: RgbSet): Promise<RgbSet> {
+  const n = SALT.exact + SALT.jpeg + SALT.resized;
+  const pick = seededPermutation(set.files.length, 777).slice(0, n);
+  const raw = { raw: { width: SIDE, height: SIDE, channels: 3 as const } };
+  const rgb = new Uint8Array(n * PIXELS);
+  const files: string[] = [];
+  for (let j = 0; j < n; j++) {
+    const i = pick[j] as number;
+    const src = Buffer.from(set.rgb.subarray(i * PIXELS, (i + 1) * PIXELS));
+    let out: Buffer = src;
+    let kind = 'exact';
+    if (j >= SALT.exact + SALT.jpeg) {
+      kind = 'resized';
+      const small = await sharp(src, raw).resize(24, 24).raw().toBuffer();
+      out = await sharp(small, { raw: { width: 24, height: 24, channels: 3 } }).resize(SIDE, SIDE).raw().toBuffer();
+    } else if (j >= SALT.exact) {
+      kind = 'jpeg';
+      out = await sharp(await sharp(src, raw).jpeg({ quality: 70 }).toBuffer()).removeAlpha().raw().toBuffer();
+    }
+    rgb.set(out, j * PIXELS);
+    files.push(`${kind}:${set.files[i] as string}`);
+  }
+  return { files, rgb };
 }
 
 async function loadData(): Promise<Data> {
@@ -259,7 +300,7 @@ async function loadData(): Promise<Data> {
     loadSet(randomFiles),
     loadSet([splits.reference_image]),
   ]);
-  return { splits, train, cal, testClean, testTrig: stampTrigger(testTrigPhotos, splits.trigger), randomClean, reference };
+  return { splits, train, cal, testClean, testTrig: stampTrigger(testTrigPhotos, splits.trigger), randomClean, reference, salted: await saltDuplicates(testClean) };
 }
 
 // ---- per-encoder run ----------------------------------------------------------------------------
@@ -271,6 +312,7 @@ interface Normalised {
   readonly testTrig: Float32Array;
   readonly randomClean: Float32Array;
   readonly reference: Float32Array;
+  readonly salted: Float32Array;
 }
 
 interface Embedded {
@@ -281,11 +323,50 @@ interface Embedded {
   readonly testTrig: Float32Array;
   /** [1, D] the attacker's reference image. */
   readonly reference: Float32Array;
+  readonly salted: Float32Array;
 }
 
 interface SetScores {
   readonly score: Float64Array;
   readonly dedeScore: Float64Array;
+  /** Per image, the masked patches' errors (for the aggregate diagnostics). */
+  readonly patchErrors: readonly Float32Array[];
+}
+
+/** Candidate per-image aggregates of the patch errors, reported side by side (diagnostics, not targets). */
+const AGGREGATE_DIAGNOSTICS: readonly { readonly name: string; readonly of: (e: Float64Array) => number }[] = [
+  { name: 'mean', of: (e) => e.reduce((a, x) => a + x, 0) / e.length },
+  { name: 'trimmed mean 10%', of: (e) => sortedMean(e, 0.1, 0.1) },
+  { name: 'trimmed mean 25%', of: (e) => sortedMean(e, 0.25, 0.25) },
+  { name: 'median', of: (e) => quantileOf(e, 0.5) },
+  { name: 'quantile 0.35', of: (e) => quantileOf(e, 0.35) },
+  { name: 'quantile 0.2', of: (e) => quantileOf(e, 0.2) },
+  { name: 'lower-half mean', of: (e) => sortedMean(e, 0, 0.5) },
+];
+
+function sortedMean(e: Float64Array, low: number, high: number): number {
+  const s = Float64Array.from(e).sort();
+  const a = Math.floor(low * s.length);
+  const b = s.length - Math.floor(high * s.length);
+  let t = 0;
+  for (let i = a; i < b; i++) t += s[i] as number;
+  return t / Math.max(1, b - a);
+}
+
+function quantileOf(e: Float64Array, q: number): number {
+  const s = Float64Array.from(e).sort();
+  const pos = q * (s.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
+}
+
+function aggregateAurocs(clean: SetScores, trig: SetScores): Record<string, number> {
+  const lab = labels(clean.patchErrors.length, trig.patchErrors.length);
+  const finite = (e: Float32Array) => Float64Array.from(e).filter((x) => Number.isFinite(x));
+  return Object.fromEntries(
+    AGGREGATE_DIAGNOSTICS.map((a) => [a.name, auroc([...clean.patchErrors, ...trig.patchErrors].map((e) => a.of(finite(e))), lab)]),
+  );
 }
 
 interface FolderMetrics {
@@ -305,6 +386,40 @@ interface FolderMetrics {
   readonly collapseAuroc: number;
   /** The same folders flagged at target FPR STRICT_FPR (fused verdict and decoder score alone). */
   readonly strict: { readonly alpha: number; readonly fusedTpr: number; readonly fusedFpr: number; readonly decoderTpr: number; readonly decoderFpr: number };
+}
+
+interface SaltedMetrics {
+  readonly images: number;
+  readonly duplicates: typeof SALT;
+  /** Realised FPR of the fused verdict at TARGET_FPR and STRICT_FPR, salted and (for reference) unsalted. */
+  readonly fpr: number;
+  readonly strictFpr: number;
+  readonly unsaltedFpr: number;
+  readonly unsaltedStrictFpr: number;
+}
+
+function saltedMetrics(x: FolderInputs, saltedEmb: Float32Array, saltedFp: Rows, saltedScores: SetScores): SaltedMetrics {
+  const d = x.emb.dim;
+  const cleanRef = { embeddings: { data: x.emb.cal, dim: d }, fingerprints: x.fpCal, dedeScores: x.cal.score };
+  const salted = {
+    embeddings: { data: concatF32(x.emb.testClean, saltedEmb), dim: d },
+    fingerprints: { data: concatF32(x.fpClean.data, saltedFp.data), dim: x.fpClean.dim },
+    dedeScores: concat(x.clean.score, saltedScores.score),
+    cleanRef,
+  };
+  const plain = { embeddings: { data: x.emb.testClean, dim: d }, fingerprints: x.fpClean, dedeScores: x.clean.score, cleanRef };
+  const rate = (input: typeof plain, alpha: number) => {
+    const v = scoreFolderSet(input, { targetFpr: alpha });
+    return v.images.filter((i) => i.flagged).length / v.images.length;
+  };
+  return {
+    images: salted.dedeScores.length,
+    duplicates: SALT,
+    fpr: rate(salted, TARGET_FPR),
+    strictFpr: rate(salted, STRICT_FPR),
+    unsaltedFpr: rate(plain, TARGET_FPR),
+    unsaltedStrictFpr: rate(plain, STRICT_FPR),
+  };
 }
 
 interface RevealMetrics {
@@ -336,20 +451,24 @@ interface EncoderResult {
   readonly embedDim: number;
   readonly train: { readonly seconds: number; readonly steps: number; readonly epochs: number; readonly finalLoss: number; readonly lastEpochLoss: number; readonly stoppedBy: string };
   readonly auroc: { readonly score: number; readonly dedeScore: number };
+  /** AUROC of other aggregates of the same patch errors (diagnostics for choosing the robust score). */
+  readonly aggregates: Record<string, number>;
   readonly calibration: Record<'score' | 'dedeScore', { readonly threshold: number; readonly tpr: number; readonly fpr: number; readonly targetFpr: number }>;
   readonly folders: FolderMetrics[];
+  /** test_clean salted with duplicates: the fused verdict's realised FPR (all images clean). */
+  readonly salted: SaltedMetrics;
   readonly reveal: RevealMetrics | null;
 }
 
 async function embedAll(runner: EncoderRunner, norm: Normalised): Promise<Embedded> {
   const e = async (x: Float32Array) => runner.embed(x, x.length / PIXELS);
   const train = await e(norm.train);
-  return { dim: train.dim, train: train.data, cal: (await e(norm.cal)).data, testClean: (await e(norm.testClean)).data, testTrig: (await e(norm.testTrig)).data, reference: (await e(norm.reference)).data };
+  return { dim: train.dim, train: train.data, cal: (await e(norm.cal)).data, testClean: (await e(norm.testClean)).data, testTrig: (await e(norm.testTrig)).data, reference: (await e(norm.reference)).data, salted: (await e(norm.salted)).data };
 }
 
 async function scoreSet(scorer: Scorer, images: Float32Array, embeddings: Float32Array): Promise<SetScores> {
   const r = await scorer.scoreBatch(images, embeddings);
-  return { score: Float64Array.from(r, (x) => x.score), dedeScore: Float64Array.from(r, (x) => x.dedeScore) };
+  return { score: Float64Array.from(r, (x) => x.score), dedeScore: Float64Array.from(r, (x) => x.dedeScore), patchErrors: r.map((x) => x.patchErrors) };
 }
 
 function trainingData(images: Float32Array, embeddings: Float32Array, dim: number): TrainingData {
@@ -359,12 +478,12 @@ function trainingData(images: Float32Array, embeddings: Float32Array, dim: numbe
   };
 }
 
-async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, minutes: number, label: string): Promise<TrainingResult> {
+async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, budget: Budget, label: string): Promise<TrainingResult> {
   let lastPrint = 0;
   return trainDecoder(
     rt,
     trainingData(images, embeddings, cfg.embedDim),
-    { ...DEFAULT_TRAINING, cfg, epochs: null, minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
+    { ...DEFAULT_TRAINING, cfg, epochs: budget.epochs, minutes: budget.minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
     initDecoderWeights(cfg, SEED),
     {
       onProgress: (p) => {
@@ -490,7 +609,7 @@ async function runEncoder(
   name: EncoderName,
   encoder: CliEncoder,
   data: Data,
-  minutes: number,
+  budget: Budget,
   parityDir: string | null,
 ): Promise<{ result: EncoderResult; cfg: DecoderConfig; weights: DecoderWeights; norm: Normalised; emb: Embedded; encoder: CliEncoder }> {
   const p = encoder.preprocessing;
@@ -501,6 +620,7 @@ async function runEncoder(
     testTrig: normalise(data.testTrig, p),
     randomClean: normalise(data.randomClean, p),
     reference: normalise(data.reference, p),
+    salted: normalise(data.salted, p),
   };
   const t0 = performance.now();
   const runner = await EncoderRunner.create(rt, encoder.spec, 64);
@@ -508,7 +628,7 @@ async function runEncoder(
   log(`  [${name}] embedded ${(norm.train.length + norm.cal.length + norm.testClean.length + norm.testTrig.length) / PIXELS} images (D = ${emb.dim}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const cfg = presetConfig(SMALL_DECODER, emb.dim);
-  const tr = await train(rt, cfg, norm.train, emb.train, minutes, name);
+  const tr = await train(rt, cfg, norm.train, emb.train, budget, name);
   const perEpoch = Math.floor(data.train.files.length / BATCH);
   const finalLoss = tr.losses.at(-1)?.loss ?? NaN;
   const trainInfo = { seconds: tr.elapsedSeconds, steps: tr.steps, epochs: tr.epochs, finalLoss, lastEpochLoss: lastEpochLoss(tr, perEpoch), stoppedBy: tr.stoppedBy };
@@ -524,6 +644,8 @@ async function runEncoder(
     if (parityDir) writeF32(join(parityDir, 'ts_scores.f32'), Float32Array.from([...clean.score, ...trig.score, ...clean.dedeScore, ...trig.dedeScore]));
     const aur = { score: auroc(concat(clean.score, trig.score), lab), dedeScore: auroc(concat(clean.dedeScore, trig.dedeScore), lab) };
     log(`  [${name}] AUROC test_clean vs test_triggered: robust score ${f(aur.score)}, dedeScore ${f(aur.dedeScore)}`);
+    const aggregates = aggregateAurocs(clean, trig);
+    log(`  [${name}] AUROC by patch-error aggregate (diagnostics): ${Object.entries(aggregates).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
 
     const calibration = {} as EncoderResult['calibration'];
     for (const kind of ['score', 'dedeScore'] as const) {
@@ -557,7 +679,12 @@ async function runEncoder(
       );
       if (plan.rate === 0.2 && first) reveal = await revealOn(rt, cfg, tr.weights, scorer, first, plan.reps[0] ?? [], norm, emb, data.splits.trigger, name);
     }
-    const result: EncoderResult = { name, path: encoder.path, sha256: encoder.sha256, modified: statSync(encoder.path).mtime.toISOString(), embedDim: emb.dim, train: trainInfo, auroc: aur, calibration, folders, reveal };
+    const salted = saltedMetrics(inputs, emb.salted, fingerprints(data.salted), await scoreSet(scorer, norm.salted, emb.salted));
+    log(
+      `  [${name}] clean folder salted with ${data.salted.files.length} duplicates (${salted.images} images): fused realised FPR ${pct(salted.fpr)} at target ${pct(TARGET_FPR, 0)} ` +
+        `(unsalted ${pct(salted.unsaltedFpr)}), ${pct(salted.strictFpr)} at ${pct(STRICT_FPR, 0)} (unsalted ${pct(salted.unsaltedStrictFpr)})`,
+    );
+    const result: EncoderResult = { name, path: encoder.path, sha256: encoder.sha256, modified: statSync(encoder.path).mtime.toISOString(), embedDim: emb.dim, train: trainInfo, auroc: aur, aggregates, calibration, folders, salted, reveal };
     return { result, cfg, weights: tr.weights, norm, emb, encoder };
   } finally {
     await scorer.dispose();
@@ -874,7 +1001,7 @@ async function main(): Promise<void> {
   ortWeb.env.wasm.numThreads = THREADS;
   const started = new Date();
   log(`DeDe detection bench — Node ${process.version}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}; ` +
-    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, mask 0.9, lr ${DEFAULT_TRAINING.lr}, ${args.minutes} min per training${args.quick ? ' (--quick)' : ''}`);
+    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, mask 0.9, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
   log(loadLine('at start'));
   const data = await loadData();
   log(`data: ${DATA_DIR}: train ${data.train.files.length}, calibration ${data.cal.files.length}, test clean ${data.testClean.files.length}, test triggered ${data.testTrig.files.length} ` +
@@ -893,7 +1020,7 @@ async function main(): Promise<void> {
     }
     const encoder = await loadCliEncoder(e.path, {});
     log(`\n== ${e.name} encoder: ${e.path} (sha256 ${encoder.sha256.slice(0, 12)}…, modified ${statSync(e.path).mtime.toISOString()})`);
-    const r = await runEncoder(rt, e.name, encoder, data, args.minutes, parityRoot ? join(parityRoot, e.name) : null);
+    const r = await runEncoder(rt, e.name, encoder, data, args.budget, parityRoot ? join(parityRoot, e.name) : null);
     results.push(r.result);
     if (!forThroughput || e.name === 'backdoor') forThroughput = r;
   }
@@ -980,6 +1107,10 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
   }
   const rv = (r: EncoderResult): string => (r.reveal ? (r.reveal.clusters ? `MSE ref ${f(r.reveal.mseReference, 3)} vs min rand ${f(r.reveal.mseRandomMin, 3)} (${r.reveal.randomCloser} closer)` : `no cluster (${r.reveal.flagged} flagged)`) : 'n/a');
   const pk = (r: EncoderResult): string => (r.reveal?.peak ? `(${r.reveal.peak.y}, ${r.reveal.peak.x}) ${r.reveal.peakInPatch ? 'inside' : 'outside'}` : 'n/a');
+  const sl = (r: EncoderResult): string => `${pct(r.salted.fpr)} / ${pct(r.salted.strictFpr)} (unsalted ${pct(r.salted.unsaltedFpr)} / ${pct(r.salted.unsaltedStrictFpr)})`;
+  rows.push([`salted clean folder: fused FPR @${pct(TARGET_FPR, 0)} / @${pct(STRICT_FPR, 0)}`, cell(b, sl), cell(c, sl), '']);
+  const ag = (r: EncoderResult): string => Object.entries(r.aggregates).map(([k, v]) => `${k.replace(/ /g, '')} ${f(v)}`).join(', ');
+  rows.push(['AUROC by aggregate (diagnostic)', cell(b, ag), cell(c, ag), '']);
   rows.push(['reveal 20%: target vs reference', cell(b, rv), cell(c, rv), '']);
   rows.push(['reveal 20%: trigger-map peak', cell(b, pk), cell(c, pk), '']);
   const dg = (r: EncoderResult): string => (r.reveal?.diagnostics ? `${r.reveal.diagnostics.referenceEmbedding.randomCloser} / ${r.reveal.diagnostics.rescaledMean.randomCloser}` : 'n/a');
@@ -1008,13 +1139,18 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
       checks.push({ name: 'reveal: trigger-map peak inside the stamped patch', value: b.reveal.peak ? `(${b.reveal.peak.y}, ${b.reveal.peak.x})` : 'none', pass: b.reveal.peakInPatch === true });
     }
   }
+  for (const r of [b, c]) {
+    if (!r) continue;
+    // At the target FPR; the strict point is reported above (Bonferroni is conservative there).
+    checks.push({ name: `${r.name}: salted clean folder, realised FPR within 1 point of ${pct(TARGET_FPR, 0)}`, value: pct(r.salted.fpr), pass: Math.abs(r.salted.fpr - TARGET_FPR) <= 0.01 });
+  }
   if (c) for (const rate of POISON_RATES) checks.push({ name: `control ${pct(rate, 0)}: fused AUROC ≤ ${TARGETS.controlFused}`, value: f(fold(c, rate).fusedAuroc), pass: fold(c, rate).fusedAuroc <= TARGETS.controlFused });
   if (parity) {
     checks.push({ name: `parity: last-epoch loss within ${pct(TARGETS.parityLoss, 0)}`, value: pct(parity.lossRelDiff, 2), pass: parity.lossRelDiff <= TARGETS.parityLoss });
     checks.push({ name: `parity: AUROCs within ${TARGETS.parityAuroc}`, value: `${f(parity.aurocScoreDiff)}, ${f(parity.aurocDedeDiff)}`, pass: parity.aurocScoreDiff <= TARGETS.parityAuroc && parity.aurocDedeDiff <= TARGETS.parityAuroc });
   }
   lines.push(table(['target', 'measured', 'result'], checks.map((x) => [x.name, x.value, ok(x.pass)])));
-  const title = `\n== Summary (SMALL decoder, ${args.minutes} min per training, target FPR ${pct(TARGET_FPR, 0)}${missing.length ? `; MISSING: ${missing.join(', ')}` : ''})`;
+  const title = `\n== Summary (SMALL decoder, ${budgetText(args.budget)} per training, target FPR ${pct(TARGET_FPR, 0)}${missing.length ? `; MISSING: ${missing.join(', ')}` : ''})`;
   const text = lines.join('\n\n');
   log(`${title}\n${text}`);
   return { table: text, checks };

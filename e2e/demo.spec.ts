@@ -46,4 +46,14 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   for (const m of members) expect(truth.get(m.split('/').pop()!), m).toBe(true);
   await cluster.scrollIntoViewIfNeeded();
   await page.screenshot({ path: 'test-results/screens/demo-clusters.png', fullPage: true });
+
+  // The HTML report carries the revealed cluster: its size, target image and members.
+  await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Report' }).click();
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download HTML' }).click();
+  const html = readFileSync(await (await download).path(), 'utf8');
+  expect(html).toContain('<h2>Clusters and revealed targets</h2>');
+  expect(html).toContain(`Cluster 1: ${size} images`);
+  expect(html).toMatch(/<img class="px" src="data:image\/png;base64,[^"]+" alt="Decoded target of cluster 1"/);
+  expect(html).toContain(members[0]!);
 });

@@ -1,6 +1,7 @@
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { HUB_COMMIT, HUB_TOKEN, startHubServer, type HubServer } from './hub-server';
+import { setHubEndpoint } from './workflow-steps';
 import { externalDataEncoder, PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from './tiny-encoder';
 
 const ENCODER = tinyEncoderBytes();
@@ -25,11 +26,7 @@ test.afterAll(() => hub.close());
 
 async function useLocalHub(page: Page): Promise<void> {
   await page.goto('/');
-  await page.getByRole('button', { name: 'Settings' }).click();
-  const dialog = page.getByRole('dialog');
-  await dialog.getByLabel(/Hub endpoint/).fill(hub.endpoint);
-  await dialog.getByRole('button', { name: 'Save' }).click();
-  await dialog.getByRole('button', { name: 'Close' }).click();
+  await setHubEndpoint(page, hub.endpoint);
 }
 
 async function loadSource(page: Page, text: string): Promise<void> {

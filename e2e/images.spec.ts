@@ -59,8 +59,8 @@ function buildFolder(name: string, enc: { jpeg: Buffer; webp: Buffer }): Built {
   put('made/mislabeled.png', Buffer.concat([enc.jpeg, Buffer.from('trailing bytes after the end of the image')]));
   put('copy-of-cat.png', cat);
   const unreadable: Record<string, RegExp> = {
-    'bad/broken.png': /^corrupt PNG: the browser could not decode it$/,
-    'bad/truncated.jpg': /^corrupt JPEG: the browser could not decode it$/,
+    'bad/broken.png': /^corrupt PNG: the browser could not decode it \(the file ends early: an interrupted download or copy\? fetch or copy it again\)$/,
+    'bad/truncated.jpg': /^corrupt JPEG: the browser could not decode it \(the file ends early: an interrupted download or copy\? fetch or copy it again\)$/,
     'bad/empty.png': /^empty file \(0 bytes\)$/,
     'bad/notes.txt': /^not an image \(looks like text\)$/,
     'bad/report.pdf': /^not an image \(looks like a PDF\)$/,

@@ -1,11 +1,13 @@
 // Image decode worker: reads a file, identifies it by its bytes, hashes it, and decodes it straight
 // to working resolution with createImageBitmap (resizeQuality 'high') and an OffscreenCanvas. A bad
 // file becomes a plain-language reason, never an exception. Several of these run as a pool.
+import './network-report';
 import * as Comlink from 'comlink';
 import { sha256Hex } from '../src/core/hub/download';
 import { fitRect, rgbaToRgb } from '../src/core/images/pixels';
-import { cannotRead, corrupt, emptyFile, notAnImage, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
-import { declaredDimensions, extensionNote, sniff, SNIFF_BYTES, type ImageFormat } from '../src/core/images/sniff';
+import { cannotRead, corrupt, emptyFile, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
+import { extensionNote, SNIFF_BYTES, type ImageFormat } from '../src/core/images/sniff';
+import { endsEarly, ENDS_EARLY, triageImage } from '../src/core/images/triage';
 import type { DecodeOptions, DecodeRequest, DecodeResult, ImageWorkerApi } from './image-api';
 
 const canvases = new Map<number, OffscreenCanvasRenderingContext2D>();
@@ -51,25 +53,23 @@ async function decodeOne(req: DecodeRequest, options: DecodeOptions): Promise<Ou
   if (bytesLength === 0) return { ...emptyFile(), bytes: 0 };
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await req.file.arrayBuffer());
+    // The head alone settles most refusals, so a multi-GB video or archive is never read whole.
+    const head = new Uint8Array(await req.file.slice(0, SNIFF_BYTES).arrayBuffer());
+    const early = triageImage(head, options.maxSide);
+    if (!early.ok) return { kind: early.kind, reason: early.reason, bytes: bytesLength };
+    bytes = bytesLength <= head.length ? head : new Uint8Array(await req.file.arrayBuffer());
   } catch (err) {
     return { ...cannotRead(message(err)), bytes: bytesLength };
   }
-  const head = bytes.subarray(0, SNIFF_BYTES);
-  const sniffed = sniff(head);
-  if (sniffed.kind !== 'image') return { ...notAnImage(sniffed), bytes: bytesLength };
-  const format: ImageFormat = sniffed.format;
-  const declared = declaredDimensions(head, format);
-  if (declared) {
-    if (declared.width === 0 || declared.height === 0) return { ...zeroSized(declared), bytes: bytesLength };
-    if (Math.max(declared.width, declared.height) > options.maxSide) return { ...tooLarge(declared, options.maxSide), bytes: bytesLength };
-  }
+  const triage = triageImage(bytes, options.maxSide);
+  if (!triage.ok) return { kind: triage.kind, reason: triage.reason, bytes: bytesLength };
+  const format: ImageFormat = triage.format;
   const sha256 = await sha256Hex(bytes);
   let full: ImageBitmap;
   try {
     full = await createImageBitmap(req.file, { premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   } catch {
-    return { ...corrupt(format), bytes: bytesLength };
+    return { ...corrupt(format, endsEarly(bytes, format) ? ENDS_EARLY : undefined), bytes: bytesLength };
   }
   try {
     const { width, height } = full;

@@ -1,5 +1,6 @@
 // Model worker: owns one ONNX Runtime instance pinned to one execution provider. A failed WebGPU
 // start is final for a JS context (DESIGN §3), so the client falls back in a fresh worker.
+import './network-report';
 import * as Comlink from 'comlink';
 import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
 import { loadBrowserOrt } from '../src/core/runtime/ort-browser';

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { preprocessingFromHf, type Preprocessing } from '../core/images/preprocess';
-import { checkImageEncoder, inspectModel } from '../core/onnx/inspect';
+import { readEncoderFile } from '../core/onnx/encoder-file';
+import { describeExternalData } from '../core/onnx/inspect';
 import type { EncoderSpec } from '../core/dede/encoder-runner';
 
 export interface CliEncoder {
@@ -24,14 +25,8 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags): P
   const bytes = new Uint8Array(await readFile(path).catch(() => {
     throw new Error(`Cannot read the encoder file ${path}.`);
   }));
-  let info;
-  try {
-    info = inspectModel(bytes);
-  } catch (err) {
-    throw new Error(`${path} is not a usable ONNX model: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (info.externalData.length > 0) throw new Error(`${path} keeps weights in external files; external data is not supported by the CLI yet.`);
-  const check = checkImageEncoder(info);
+  const { info, check } = readEncoderFile(path, bytes, true);
+  if (info.externalData.length > 0) throw new Error(`${path} keeps its weights in separate files (${describeExternalData(info)}); the CLI cannot read external data yet.`);
   if (!check.ok) throw new Error(`${path} is not an image encoder: ${check.reason}`);
   const input = info.inputs.find((i) => i.name === check.input);
   const batchDim = input?.dims?.[0];

@@ -1,16 +1,18 @@
 // Reads image folders for the CLI: recursive walk, decode + resize with sharp, normalise. Unreadable
-// files are collected with a reason, never fatal.
+// files are collected with a reason, never fatal. Files are judged by their bytes with the app's own
+// triage (never by their names), so the CLI and the browser accept and refuse the same files.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import { normalizeRgb, type Preprocessing } from '../core/images/preprocess';
-
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|bmp|avif|tiff?)$/i;
+import { MAX_SIDE_DEFAULT } from '../core/images/reasons';
+import { FORMAT_LABEL } from '../core/images/sniff';
+import { endsEarly, ENDS_EARLY, triageImage } from '../core/images/triage';
 
 export interface ImageListing {
-  /** Paths relative to the folder, with forward slashes, sorted. */
+  /** Paths relative to the folder, with forward slashes, sorted (hidden files left out). */
   readonly files: readonly string[];
-  /** Files skipped because they are not images by name (reported, not fatal). */
+  /** Files that could not be listed (reported, not fatal). */
   readonly skipped: readonly Unreadable[];
 }
 
@@ -31,8 +33,8 @@ export async function listImages(dir: string): Promise<ImageListing> {
       const rel = relative(dir, full).split(sep).join('/');
       if (e.isDirectory()) await walk(full);
       else if (e.name.startsWith('.')) continue;
-      else if (IMAGE_EXTENSIONS.test(e.name)) files.push(rel);
-      else skipped.push({ path: rel, reason: 'not an image file (by its extension)' });
+      else if (e.isFile()) files.push(rel);
+      else skipped.push({ path: rel, reason: 'not a regular file' });
     }
   };
   await walk(dir);
@@ -43,9 +45,10 @@ export async function listImages(dir: string): Promise<ImageListing> {
 /** Decodes one image to RGB uint8 at the given size; throws a readable error. */
 export async function decodeRgb(path: string, width: number, height: number): Promise<Uint8Array> {
   const bytes = await readFile(path);
-  if (bytes.length === 0) throw new Error('empty file (0 bytes)');
+  const triage = triageImage(bytes, MAX_SIDE_DEFAULT);
+  if (!triage.ok) throw new Error(triage.reason);
   try {
-    const { data } = await sharp(bytes, { failOn: 'error', limitInputPixels: 8192 * 8192 })
+    const { data } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_SIDE_DEFAULT * MAX_SIDE_DEFAULT })
       .removeAlpha()
       .toColourspace('srgb')
       .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
@@ -54,9 +57,9 @@ export async function decodeRgb(path: string, width: number, height: number): Pr
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (/pixel limit/i.test(message)) throw new Error('image is larger than the 8192×8192 pixel limit');
-    if (/unsupported image format/i.test(message)) throw new Error('not a readable image (unsupported or unknown format)');
-    throw new Error(`corrupt image: ${message}`);
+    if (/pixel limit/i.test(message)) throw new Error(`image is larger than the ${MAX_SIDE_DEFAULT}×${MAX_SIDE_DEFAULT} pixel limit`);
+    const detail = endsEarly(bytes, triage.format) ? ENDS_EARLY : message.split('\n')[0];
+    throw new Error(`corrupt ${FORMAT_LABEL[triage.format]}: it could not be decoded (${detail})`);
   }
 }
 

@@ -110,6 +110,7 @@ function HubLoader() {
       {repo && listing.isPending && <p role="status">Listing the .onnx files of {repo.repo}…</p>}
       {repo && listing.data && (
         <div className="file-list" role="group" aria-label={`ONNX files in ${repo.repo}`}>
+          {listing.data.offlineNotice && <p className="notice">{listing.data.offlineNotice}</p>}
           {listing.data.onnxFiles.length === 0 && <p>{repo.repo} has no .onnx files at {listing.data.revision}.</p>}
           {listing.data.onnxFiles.map((f) => (
             <div key={f.path} className="file-row">

@@ -5,9 +5,11 @@ import { DownloadError, sha256Hex, type DownloadProgress } from '../../core/hub/
 import { fetchModelFile, fetchSiblingJson, listRepoFiles, type FetchedFile, type FileSource, type HubAccess } from '../../core/hub/model-repo';
 import { CacheApiBlobStore, isQuotaError, type StoredFileMeta } from '../../core/hub/store';
 import { siblingPath } from '../../core/hub/url';
+import { connectAllowed } from '../../core/privacy/csp';
+import { documentPolicyInstalled } from '../privacy/document-csp';
 import { preprocessingFromHf, type Preprocessing } from '../../core/images/preprocess';
-import { OnnxFormatError } from '../../core/onnx/errors';
-import { checkImageEncoder, inspectModel, type ModelInfo } from '../../core/onnx/inspect';
+import { checkEncoderFileSize, readEncoderFile } from '../../core/onnx/encoder-file';
+import { checkImageEncoder, type ModelInfo } from '../../core/onnx/inspect';
 import { errorText } from '../../core/runtime/session';
 import { getBackend } from '../backend/backend-service';
 import { useEncoderStore, type EncoderRecord, type TestRunResult } from './encoder-store';
@@ -22,15 +24,6 @@ export function hubAccess(): HubAccess {
 export interface LoadProgress {
   readonly file: string;
   readonly progress: DownloadProgress;
-}
-
-function inspect(bytes: Uint8Array, name: string): ModelInfo {
-  try {
-    return inspectModel(bytes);
-  } catch (err) {
-    if (err instanceof OnnxFormatError) throw new Error(`${name} is not a usable ONNX model: ${err.message}`);
-    throw err;
-  }
 }
 
 function preprocessingFor(config: unknown, check: ReturnType<typeof checkImageEncoder>): { preprocessing: Preprocessing | null; note: string | null } {
@@ -83,10 +76,14 @@ export async function loadEncoderFromSource(
   signal: AbortSignal,
 ): Promise<EncoderRecord> {
   const access = hubAccess();
+  if (source.kind === 'url' && documentPolicyInstalled() && !connectAllowed(source.url, access.endpoint, location.origin)) {
+    const origin = new URL(source.url).origin;
+    throw new Error(`${origin} is not the model hub set in Settings (${access.endpoint}), and this page's security policy lets it download from that hub only. Set ${origin} as the hub endpoint in Settings, or download the file and drop it here.`);
+  }
   const name = source.kind === 'url' ? source.url : source.path;
   const file = await fetchModelFile(access, source, { signal, onProgress: (progress) => onProgress({ file: name, progress }) });
   const notices = [file.offlineNotice, file.storeError].filter((n): n is string => n !== null);
-  const info = inspect(file.bytes, name);
+  const { info } = readEncoderFile(name, file.bytes, true);
   const externalData: { path: string; key: string }[] = [];
   for (const ext of info.externalData) {
     const extSource: FileSource =
@@ -120,12 +117,9 @@ export function describeModelConfig(config: unknown): string | null {
 
 /** A local .onnx file: inspected, then kept in the same cache so a reload finds it. */
 export async function loadEncoderFromFile(file: File, preprocessorConfig: File | null): Promise<EncoderRecord> {
-  if (file.size === 0) throw new Error(`${file.name} is empty (0 bytes).`);
+  checkEncoderFileSize(file.name, file.size);
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const info = inspect(bytes, file.name);
-  if (info.externalData.length > 0) {
-    throw new Error(`${file.name} keeps its weights in separate files (${info.externalData.map((e) => e.location).join(', ')}); load it from its hub repo or URL instead, where those files can be fetched beside it.`);
-  }
+  const { info } = readEncoderFile(file.name, bytes, false);
   const sha256 = await sha256Hex(bytes);
   const meta: StoredFileMeta = {
     key: new URL(`/__local-models__/${sha256}/${encodeURIComponent(file.name)}`, self.location.origin).href,

@@ -16,6 +16,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
   const reviewThreshold = useReviewStore((s) => s.threshold);
   const negatives = useReviewStore((s) => s.negatives);
   const triggerMap = useReviewStore((s) => s.triggerMap);
+  const clusters = useReviewStore((s) => s.clusters);
   const encoder = useEncoderStore((s) => s.encoder);
   const setStep = useAppStore((s) => s.setStep);
   const [htmlStatus, setHtmlStatus] = useState<string | null>(null);
@@ -25,7 +26,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
   const html = useMutation({
     mutationFn: async () => {
       try {
-        const doc = await buildHtml(threshold!, negatives, triggerMap, setHtmlStatus);
+        const doc = await buildHtml(threshold!, negatives, triggerMap, clusters, setHtmlStatus);
         downloadBlob(doc, `${base}.html`, 'text/html;charset=utf-8');
       } finally {
         setHtmlStatus(null);
@@ -85,7 +86,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
           <Download label="Scan report (CSV)" action="Download CSV" hint={`Columns ${CSV_COLUMNS.join(', ')} (component columns stay empty here); cells a spreadsheet would run as formulas are neutralised.`} onClick={() => simple.mutate('csv')} disabled={busy} />
           <Download label="Scan report (JSON)" action="Download JSON" hint="The versioned dede-scan-report document the CLI also writes: models with SHA-256, settings, calibration, every image." onClick={() => simple.mutate('json')} disabled={busy} />
           <Download label="HTML report" action="Download HTML" hint={`One self-contained file: summary, settings, model hashes, histogram and ROC, the top ${HTML_TOP_FLAGGED} flagged images with error heatmaps.`} onClick={() => html.mutate()} disabled={busy} status={htmlStatus} />
-          <Download label="Cleaned file list" action="Download list" hint="Paths of the images not flagged, one per line." onClick={() => simple.mutate('list')} disabled={busy} />
+          <Download label="Cleaned file list" action="Download list" hint="Paths of the images not flagged, one per line (a name holding a line break is written as a JSON string)." onClick={() => simple.mutate('list')} disabled={busy} />
           <Download label="Images (.zip)" action="Download zip" hint="kept/ and flagged/ folders; images re-encoded as PNG from the stored pixels at working resolution (not the original files)." onClick={() => zip.mutate()} disabled={busy} status={zipStatus} />
         </ul>
         {error && <p className="error" role="alert">{error.message}</p>}

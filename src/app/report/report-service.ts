@@ -5,12 +5,15 @@ import { Zip, ZipPassThrough, strToU8 } from 'fflate';
 import { version as APP_VERSION, name as APP_NAME } from '../../../package.json';
 import { auroc, confusionAt, rocCurve } from '../../core/dede/metrics';
 import { histogramSvg, rocSvg } from '../../core/report/charts';
-import { buildHtmlReport, type HtmlReportImage } from '../../core/report/html-report';
+import { buildHtmlReport, type HtmlReportCluster, type HtmlReportImage } from '../../core/report/html-report';
 import { COLORMAP_NAME, denormalizeToRgb, maxOf, overlayHeatmap, planarSide, sumChannels } from '../../core/report/image-maps';
 import { encodePng, pngDataUrl } from '../../core/report/png';
 import { scanReportCsv, SCAN_REPORT_VERSION, type ScanReport } from '../../core/report/scan-report';
 import { chunkCount, ROLE_LABEL } from '../../core/images/dataset';
 import { useEncoderStore } from '../encoder/encoder-store';
+import { ledgerHeadline } from '../../core/privacy/network-ledger';
+import { policiesInForce } from '../privacy/document-csp';
+import { networkLedger } from '../privacy/network-guard';
 import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
@@ -20,9 +23,13 @@ import { explainProblems, explainRows } from '../review/review-service';
 import { triggerMapDisplay } from '../review/TriggerMapCard';
 import { zipEntryName } from './report-files';
 export { cleanedFileList } from './report-files';
-import type { TriggerMap } from '../review/review-store';
+import type { RevealedClusters, TriggerMap } from '../review/review-store';
+import { clusterMapRgba } from '../review/ClustersCard';
+import type { Preprocessing } from '../../core/images/preprocess';
 
 export const TOOL = { name: APP_NAME, version: APP_VERSION } as const;
+/** Members listed per cluster in the HTML report. */
+export const HTML_CLUSTER_MEMBERS = 40;
 /** Flagged images shown with heatmaps in the HTML report. */
 export const HTML_TOP_FLAGGED = 24;
 
@@ -82,7 +89,23 @@ export const reportCsv = scanReportCsv;
 
 const yieldToPage = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-export async function buildHtml(threshold: number, negatives: NegativesMode, triggerMap: TriggerMap | null, onProgress: (text: string) => void): Promise<string> {
+function reportClusters(revealed: RevealedClusters | null, scanId: string | undefined, pre: Preprocessing | null): HtmlReportCluster[] {
+  if (!revealed || revealed.scanId !== scanId || !pre) return [];
+  return revealed.clusters.map((c) => {
+    const side = Math.round(Math.sqrt(c.target.length / 3));
+    const map = clusterMapRgba(c);
+    return {
+      size: c.size,
+      cohesion: c.cohesion,
+      target: pngDataUrl(denormalizeToRgb(c.target, pre), side, side),
+      triggerMap: map && c.triggerMap ? pngDataUrl(map, c.triggerMap.side, c.triggerMap.side, 4) : null,
+      peak: c.triggerMap?.peak ?? null,
+      members: c.members.slice(0, HTML_CLUSTER_MEMBERS).map((m) => ({ path: m.path, folder: m.datasetName })),
+    };
+  });
+}
+
+export async function buildHtml(threshold: number, negatives: NegativesMode, triggerMap: TriggerMap | null, clusters: RevealedClusters | null, onProgress: (text: string) => void): Promise<string> {
   const report = buildScanReport(threshold);
   const { rows, tags, calibration, scan } = useScanStore.getState();
   const encoder = useEncoderStore.getState().encoder;
@@ -162,7 +185,9 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
     top: images,
     flaggedTotal: flagged.length,
     triggerMap: trigger,
+    clusters: reportClusters(clusters, scan?.scanId, encoder?.preprocessing ?? null),
     colormap: COLORMAP_NAME,
+    privacy: { policies: policiesInForce(), network: ledgerHeadline(networkLedger.summary()) },
     tagged: rows.filter((r) => tags[`${r.datasetId}:${r.slot}`]).map((r) => ({ path: r.path, folder: r.datasetName, tag: tags[`${r.datasetId}:${r.slot}`]!, score: r.score, flagged: r.score > threshold })),
   });
 }

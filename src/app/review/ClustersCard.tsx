@@ -7,9 +7,17 @@ import { useEncoderStore } from '../encoder/encoder-store';
 import { revealClusters, type RevealedCluster } from '../scan/scan-service';
 import type { ScanRow } from '../scan/scan-store';
 import { PixelCanvas } from './PixelCanvas';
+import { useReviewStore } from './review-store';
 
-export function ClustersCard({ rows }: { rows: readonly ScanRow[] }) {
-  const run = useMutation({ mutationFn: () => revealClusters(rows) });
+export function ClustersCard({ scan, rows }: { scan: { scanId: string; threshold: number }; rows: readonly ScanRow[] }) {
+  const setClusters = useReviewStore((s) => s.setClusters);
+  const stored = useReviewStore((s) => s.clusters);
+  // Kept in the review store so the report can include them; only this scan's count.
+  const revealed = stored && stored.scanId === scan.scanId ? stored.clusters : null;
+  const run = useMutation({
+    mutationFn: () => revealClusters(rows),
+    onSuccess: (clusters) => setClusters({ scanId: scan.scanId, threshold: scan.threshold, clusters }),
+  });
   const flagged = rows.filter((r) => r.flagged).length;
   return (
     <section className="card" aria-labelledby="clusters-title" data-testid="clusters-card">
@@ -25,25 +33,28 @@ export function ClustersCard({ rows }: { rows: readonly ScanRow[] }) {
         </button>
         {run.error && <span className="error" role="alert">{run.error.message}</span>}
       </div>
-      {run.data && run.data.length === 0 && <p className="muted">No group of at least 3 flagged images shares an embedding direction: no collapse found.</p>}
-      {run.data && run.data.length > 0 && (
+      {revealed && revealed.length === 0 && <p className="muted">No group of at least 3 flagged images shares an embedding direction: no collapse found.</p>}
+      {revealed && revealed.length > 0 && (
         <ol className="clusters">
-          {run.data.map((c, i) => <ClusterView key={i} cluster={c} index={i} />)}
+          {revealed.map((c, i) => <ClusterView key={i} cluster={c} index={i} />)}
         </ol>
       )}
     </section>
   );
 }
 
+/** The positive part of a cluster's trigger map as a heatmap (what the view and the report draw). */
+export function clusterMapRgba(cluster: RevealedCluster): Uint8ClampedArray | null {
+  if (!cluster.triggerMap) return null;
+  const pos = cluster.triggerMap.map.map((v) => Math.max(0, v));
+  return heatmapRgba(pos, maxOf(pos));
+}
+
 function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: number }) {
   const pre = useEncoderStore((s) => s.encoder?.preprocessing ?? null);
   const side = Math.round(Math.sqrt(cluster.target.length / 3));
   const target = useMemo(() => (pre ? denormalizeToRgb(cluster.target, pre) : null), [cluster.target, pre]);
-  const map = useMemo(() => {
-    if (!cluster.triggerMap) return null;
-    const pos = cluster.triggerMap.map.map((v) => Math.max(0, v));
-    return heatmapRgba(pos, maxOf(pos));
-  }, [cluster.triggerMap]);
+  const map = useMemo(() => clusterMapRgba(cluster), [cluster]);
   return (
     <li className="cluster" data-testid="cluster">
       <div className="cluster-images">

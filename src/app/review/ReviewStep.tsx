@@ -170,7 +170,7 @@ export function ReviewStep({ fallback }: { fallback: ReactNode }) {
       <div className="columns">
         <RocCard rows={rows} tags={tags} threshold={threshold} />
         <TriggerMapCard scanId={scan.scanId} rows={rows} threshold={threshold} />
-        <ClustersCard rows={rows} />
+        <ClustersCard scan={scan} rows={rows} />
       </div>
       <div className="row">
         <button type="button" className="button" onClick={() => setStep('report')}>Next: report</button>

@@ -80,6 +80,6 @@ describe('report files', () => {
     expect(zipEntryName('kept', 'a/b.jpeg', taken)).toBe('kept/a/b~2.png');
     expect(zipEntryName('flagged', '../../etc/passwd', taken)).toBe('flagged/etc/passwd.png');
     expect(zipEntryName('flagged', '/abs\\win.png', taken)).toBe('flagged/abs/win.png');
-    expect(zipEntryName('flagged', '=cmd<b>"x".png', taken)).toBe('flagged/=cmd<b>"x".png');
+    expect(zipEntryName('flagged', '=cmd<b>"x".png', taken)).toBe('flagged/=cmd_b__x_.png');
   });
 });

@@ -2,6 +2,7 @@
 // sort, filters, label mode and heatmap opacity. Tags live in the scan store.
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
+import type { RevealedCluster } from '../scan/scan-service';
 import { NO_FILTERS, type NegativesMode, type ReviewFilters, type SortKey } from './review-model';
 
 export interface TriggerMap {
@@ -16,6 +17,13 @@ export interface TriggerMap {
   readonly unflaggedN: number;
 }
 
+/** Clusters revealed for one scan at one threshold (the report shows them while both still hold). */
+export interface RevealedClusters {
+  readonly scanId: string;
+  readonly threshold: number;
+  readonly clusters: readonly RevealedCluster[];
+}
+
 interface ReviewState {
   /** The reviewer's threshold, valid for one scan only. */
   threshold: { scanId: string; value: number } | null;
@@ -24,6 +32,7 @@ interface ReviewState {
   negatives: NegativesMode;
   opacity: number;
   triggerMap: TriggerMap | null;
+  clusters: RevealedClusters | null;
   setThreshold(scanId: string, value: number | null): void;
   setSort(sort: SortKey): void;
   setFilters(patch: Partial<ReviewFilters>): void;
@@ -31,6 +40,7 @@ interface ReviewState {
   setNegatives(mode: NegativesMode): void;
   setOpacity(opacity: number): void;
   setTriggerMap(map: TriggerMap | null): void;
+  setClusters(clusters: RevealedClusters | null): void;
 }
 
 export const useReviewStore = create<ReviewState>()(
@@ -42,6 +52,7 @@ export const useReviewStore = create<ReviewState>()(
       negatives: 'suspect',
       opacity: 0.6,
       triggerMap: null,
+      clusters: null,
       setThreshold: (scanId, value) => set({ threshold: value === null ? null : { scanId, value } }),
       setSort: (sort) => set({ sort }),
       setFilters: (patch) => set((s) => ({ filters: { ...s.filters, ...patch } })),
@@ -49,6 +60,7 @@ export const useReviewStore = create<ReviewState>()(
       setNegatives: (negatives) => set({ negatives }),
       setOpacity: (opacity) => set({ opacity }),
       setTriggerMap: (triggerMap) => set({ triggerMap }),
+      setClusters: (clusters) => set({ clusters }),
     }),
     {
       name: 'dede-web/review',

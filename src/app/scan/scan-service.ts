@@ -264,7 +264,7 @@ async function applyVerdict(targets: readonly DatasetSummary[], cal: Calibration
       // Rows are flagged when score > threshold; −log10(α) minus a hair makes that "fused p ≤ α".
       threshold: -Math.log10(targetFpr) - 1e-9,
       flagged: fused.filter((r) => r.flagged).length,
-      verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount },
+      verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount, weights: result.weights },
     });
   } catch (err) {
     patchScan({ verdict: { kind: 'decoder', note: `The set-level verdict was not computed (${errorText(err)}); images are judged by the decoder score alone.` } });

@@ -33,7 +33,14 @@ export interface ScanRow extends ScannedImage {
  */
 export type ScanVerdict =
   | { readonly kind: 'decoder'; readonly note: string | null }
-  | { readonly kind: 'fused'; readonly targetFpr: number; readonly k: number; readonly referenceImages: number };
+  | {
+      readonly kind: 'fused';
+      readonly targetFpr: number;
+      readonly k: number;
+      readonly referenceImages: number;
+      /** Each component's share of α (weighted Bonferroni); absent in scans saved before it was recorded. */
+      readonly weights?: { readonly dede: number; readonly collapse: number } | null;
+    };
 
 export type ScanStatus = 'scanning' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 

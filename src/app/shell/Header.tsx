@@ -1,4 +1,6 @@
 import { useState } from 'react';
+import { PrivacyBadge } from '../privacy/PrivacyBadge';
+import { UpdateBanner } from '../pwa/UpdateBanner';
 import { BackendBadge } from './BackendBadge';
 import { SettingsDialog } from './SettingsDialog';
 import { useAppStore, type ThemeChoice } from '../store';
@@ -24,6 +26,8 @@ export function Header() {
         </div>
       </div>
       <div className="header-actions">
+        <UpdateBanner />
+        <PrivacyBadge />
         <BackendBadge />
         <button type="button" className="button ghost" onClick={() => setTheme(NEXT_THEME[theme])} title="Switch theme">
           {THEME_LABEL[theme]}

@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { DEFAULT_HUB_ENDPOINT, normaliseEndpoint } from '../../core/hub/url';
 import { useEncoderStore } from '../encoder/encoder-store';
+import { documentPolicyInstalled } from '../privacy/document-csp';
 import type { EpPreference } from '../../core/runtime/ep-choice';
 import { effectivePreference, restartBackend } from '../backend/backend-service';
 import { useAppStore } from '../store';
@@ -91,6 +92,8 @@ function HubEndpointField() {
     try {
       const normalised = normaliseEndpoint(value || DEFAULT_HUB_ENDPOINT);
       setEndpoint(normalised);
+      // The page's security policy names the hub it may connect to; a new one takes a reload.
+      if (normalised !== endpoint && documentPolicyInstalled()) return void location.reload();
       setText(normalised);
       setError(null);
     } catch (err) {
@@ -108,6 +111,7 @@ function HubEndpointField() {
         </button>
       </div>
       {error && <p className="error" role="alert">{error}</p>}
+      {documentPolicyInstalled() && <p className="hint">Saving a new endpoint reloads the page: its security policy lets it connect only to this app and the saved hub.</p>}
     </fieldset>
   );
 }

@@ -92,6 +92,18 @@ describe('hub model repository', () => {
     await expect(fetchModelFile({ endpoint, store: new MemoryBlobStore(), fetch: offline }, source)).rejects.toMatchObject({ kind: 'network' });
   });
 
+  it('lists the cached .onnx files of a repo when the hub is unreachable', async () => {
+    const store = new MemoryBlobStore();
+    await fetchModelFile({ endpoint, store }, source);
+    const offline: typeof fetch = () => Promise.reject(new TypeError('Failed to fetch'));
+    const listing = await listOnnxFiles({ endpoint, store, fetch: offline }, 'acme/enc', null);
+    expect(listing).toMatchObject({ repo: 'acme/enc', revision: 'main', commit: COMMIT, onnxFiles: [{ path: 'onnx/model.onnx', size: 5000 }] });
+    expect(listing.offlineNotice).toMatch(/could not be reached.*saved on this device/);
+    // Another revision, or nothing cached: the network error stands.
+    await expect(listOnnxFiles({ endpoint, store, fetch: offline }, 'acme/enc', 'v2')).rejects.toMatchObject({ kind: 'network' });
+    await expect(listOnnxFiles({ endpoint, store: new MemoryBlobStore(), fetch: offline }, 'acme/enc', null)).rejects.toMatchObject({ kind: 'network' });
+  });
+
   it('keeps a file usable when storage is full, and says so', async () => {
     const got = await fetchModelFile({ endpoint, store: new MemoryBlobStore(1000) }, source);
     expect(got.bytes).toEqual(MODEL);

@@ -40,6 +40,8 @@ export interface RepoListing {
   readonly revision: string;
   readonly commit: string | null;
   readonly onnxFiles: readonly RepoFile[];
+  /** Set when the hub could not be reached and the listing comes from the files cached here. */
+  readonly offlineNotice?: string;
 }
 
 export const isCommitSha = (revision: string): boolean => /^[0-9a-f]{40}$/.test(revision);
@@ -83,10 +85,28 @@ export async function listRepoFiles(access: HubAccess, repo: string, revision: s
   }
 }
 
-/** Lists the .onnx files of a repo at a revision (default "main"). */
+/** Whether a cached file is of `repo` at `revision` (asked for by that name, or resolved to that commit). */
+const cachedAt = (m: StoredFileMeta, repo: string, revision: string): boolean => m.repo === repo && (m.revision === revision || m.commit === revision);
+
+/** The .onnx files of a repo at a revision that are cached here, for when the hub is unreachable. */
+async function cachedListing(access: HubAccess, repo: string, revision: string): Promise<RepoListing | null> {
+  const files = (await access.store.list()).filter((m) => cachedAt(m, repo, revision) && /\.onnx$/i.test(m.path)).sort((a, b) => b.savedAt.localeCompare(a.savedAt));
+  if (files.length === 0) return null;
+  const onnxFiles = [...new Map(files.map((m) => [m.path, { path: m.path, size: m.size }])).values()].sort((a, b) => a.path.localeCompare(b.path));
+  return { repo, revision, commit: files[0]!.commit, onnxFiles, offlineNotice: `The hub could not be reached; these are the files of ${repo} saved on this device.` };
+}
+
+/** Lists the .onnx files of a repo at a revision (default "main"); offline, the cached ones. */
 export async function listOnnxFiles(access: HubAccess, repo: string, revision: string | null, signal?: AbortSignal): Promise<RepoListing> {
   const rev = revision ?? 'main';
-  const info = await modelInfo(access, repo, rev, signal);
+  let info: ModelInfoJson;
+  try {
+    info = await modelInfo(access, repo, rev, signal);
+  } catch (err) {
+    const offline = err instanceof DownloadError && err.kind === 'network' ? await cachedListing(access, repo, rev) : null;
+    if (offline) return offline;
+    throw err;
+  }
   const siblings = Array.isArray(info.siblings) ? (info.siblings as { rfilename?: unknown; size?: unknown }[]) : [];
   const onnxFiles = siblings
     .filter((s): s is { rfilename: string; size?: unknown } => typeof s.rfilename === 'string' && /\.onnx$/i.test(s.rfilename))
@@ -127,7 +147,7 @@ export async function fetchModelFile(access: HubAccess, source: FileSource, opti
   if (!reachable) {
     // Offline (or the API is unreachable): any cached copy of this file at this revision will do.
     const cached = (await access.store.list())
-      .filter((m) => m.repo === source.repo && m.path === source.path && (m.revision === source.revision || m.commit === source.revision))
+      .filter((m) => m.path === source.path && cachedAt(m, source.repo, source.revision))
       .sort((a, b) => b.savedAt.localeCompare(a.savedAt))[0];
     if (cached) {
       const hit = await access.store.get(cached.key);

@@ -179,8 +179,23 @@ function webpDimensions(b: Uint8Array): Dimensions | null {
 }
 
 /**
- * The size an image header declares, or null when the header does not say (AVIF, a cut-off JPEG
- * header): then the decoded size is checked instead.
+ * AVIF states sizes in `ispe` (image spatial extent) properties: one per item, and a grid image's
+ * own one covers its tiles, so the largest is the picture's. The box is: size, 'ispe', version and
+ * flags (4 bytes), width, height (u32 each).
+ */
+function avifDimensions(b: Uint8Array): Dimensions | null {
+  let best: Dimensions | null = null;
+  for (let at = 4; at + 16 <= b.length; at++) {
+    if (b[at] !== 0x69 || ascii(b, at, at + 4) !== 'ispe' || u32be(b, at - 4) !== 20) continue;
+    const d = { width: u32be(b, at + 8), height: u32be(b, at + 12) };
+    if (best === null || d.width * d.height > best.width * best.height) best = d;
+  }
+  return best;
+}
+
+/**
+ * The size an image header declares, or null when the header does not say (a cut-off JPEG header,
+ * an AVIF without `ispe`): then the decoded size is checked instead.
  */
 export function declaredDimensions(b: Uint8Array, format: ImageFormat): Dimensions | null {
   switch (format) {
@@ -199,6 +214,6 @@ export function declaredDimensions(b: Uint8Array, format: ImageFormat): Dimensio
     case 'webp':
       return webpDimensions(b);
     case 'avif':
-      return null;
+      return avifDimensions(b.subarray(0, SNIFF_BYTES));
   }
 }

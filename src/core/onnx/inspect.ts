@@ -466,6 +466,33 @@ function explainFailure(e: unknown, bytes: Uint8Array): OnnxFormatError {
 }
 
 // ---------------------------------------------------------------------------------------------
+// External data
+
+/**
+ * The most external weight bytes a model may declare. ONNX Runtime Web runs in 32-bit WebAssembly
+ * (a 4 GiB heap) and holds the weights there beside the model's working memory, while the page
+ * keeps its own copy until the session is built: past 2 GiB loading cannot succeed, so it is
+ * refused before anything is downloaded or allocated.
+ */
+export const MAX_EXTERNAL_DATA_BYTES = 2 * 1024 ** 3;
+
+/** The reason the model's external data cannot be loaded here, or null when it can. */
+export function externalDataProblem(info: Pick<ModelInfo, 'externalData'>, limit = MAX_EXTERNAL_DATA_BYTES): string | null {
+  const total = info.externalData.reduce((n, f) => n + f.bytes, 0);
+  if (total <= limit) return null;
+  return `its weights are kept in ${describeExternalData(info)}, more than the ${formatGB(limit)} a browser can load; use a smaller export (e.g. float16 or a smaller model)`;
+}
+
+/** "model.onnx_data, 3.2 GB" for each external file. */
+export function describeExternalData(info: Pick<ModelInfo, 'externalData'>): string {
+  return info.externalData.map((f) => `${f.location}, ${formatGB(f.bytes)}`).join('; ');
+}
+
+function formatGB(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Image encoder check
 
 export type ImageEncoderCheck =
@@ -508,8 +535,14 @@ export function checkImageEncoder(info: ModelInfo): ImageEncoderCheck {
 function checkImageInput(inputs: readonly TensorInfo[]): TensorInfo | string {
   const expected = 'expected float32 images shaped [batch, 3, height, width]';
   if (inputs.length === 0) return `the model has no inputs; ${expected}.`;
+  const tokens = inputs.filter(isTokenInput);
+  const tokenNames = tokens.map((i) => `'${i.name}'`).join(', ');
+  if (tokens.length > 0 && tokens.length === inputs.length) {
+    return `this looks like a text model (token input${tokens.length > 1 ? 's' : ''} ${tokenNames}), not an image encoder; for a CLIP-style model pick its vision (image) encoder .onnx; ${expected}.`;
+  }
   if (inputs.length > 1) {
-    return `the model has ${inputs.length} inputs (${inputs.map((i) => `'${i.name}'`).join(', ')}); an image encoder takes a single image input (${expected}).`;
+    const joint = tokens.length > 0 ? ` ${tokenNames} ${tokens.length > 1 ? 'hold' : 'holds'} text tokens: this looks like a joint text-image model (CLIP-style); pick its vision (image) encoder .onnx.` : '';
+    return `the model has ${inputs.length} inputs (${inputs.map((i) => `'${i.name}'`).join(', ')}); an image encoder takes a single image input (${expected}).${joint}`;
   }
   const input = inputs[0]!;
   const prefix = `input '${input.name}'`;
@@ -518,10 +551,18 @@ function checkImageInput(inputs: readonly TensorInfo[]): TensorInfo | string {
   if (input.dims === null) return `${prefix} does not declare its shape; ${expected}.`;
   if (input.dims.length !== 4) return `${prefix} is shaped ${formatDims(input.dims)} (rank ${input.dims.length}); ${expected}.`;
   const channels = input.dims[1];
+  if (input.dims[3] === 3 && channels !== 3) {
+    return `${prefix} is shaped ${formatDims(input.dims)}: channels last (NHWC); export the encoder channels first, as [batch, 3, height, width] (e.g. put a Transpose at its input).`;
+  }
   if (typeof channels === 'number' && channels !== 3) {
     return `${prefix} is shaped ${formatDims(input.dims)}: it takes ${channels} channels, an RGB encoder takes 3; ${expected}.`;
   }
   return input;
+}
+
+/** Integer ids (input_ids, token_type_ids, attention_mask, …) are what text models take, never images. */
+function isTokenInput(i: TensorInfo): boolean {
+  return i.kind === 'tensor' && /^u?int(8|16|32|64)$/.test(i.elemType) && /ids|token|mask|text/i.test(i.name);
 }
 
 function isEmbedding(o: TensorInfo): boolean {

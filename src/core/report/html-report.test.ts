@@ -49,8 +49,10 @@ function input(paths: readonly string[]): HtmlReportInput {
     top: images.slice(0, 3).map((i) => ({ ...i, folder: 'suspect<x>', original: px, heatmap: px })),
     flaggedTotal: 3,
     triggerMap: { image: px, note: 'note <b>' },
+    clusters: [],
     colormap: 'viridis',
     tagged: [{ path: '<tag>".png', folder: 'f', tag: 'poisoned', score: 0.2, flagged: false }],
+    privacy: { policies: ["default-src 'self'; connect-src 'self' https://huggingface.co", "connect-src 'self' <x>"], network: '2 downloads from huggingface.co · 0 bytes of your data sent' },
   };
 }
 
@@ -61,7 +63,8 @@ describe('buildHtmlReport', () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/\son\w+\s*=/i); // no event-handler attributes
-    expect(html).not.toMatch(/https?:|\/\/[a-z]/i);
+    // The policies in force name hosts as text; nothing else may.
+    expect(html.replace(/<pre class="policy">[^<]*<\/pre>/g, '')).not.toMatch(/https?:|\/\/[a-z]/i);
     expect(html).not.toMatch(/<link|@import|url\(/i);
     const srcs = [...html.matchAll(/\s(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
     expect(srcs.length).toBeGreaterThan(0);
@@ -96,15 +99,47 @@ describe('buildHtmlReport', () => {
     const base = input(HOSTILE);
     const fused = buildHtmlReport({
       ...base,
-      report: { ...base.report, settings: { verdict: { kind: 'fused', targetFpr: 0.05, k: 5, referenceImages: 200 } } },
+      report: { ...base.report, settings: { verdict: { kind: 'fused', targetFpr: 0.05, k: 5, referenceImages: 200, weights: { dede: 0.7, collapse: 0.3 } } } },
       top: base.top.map((t, i) => ({ ...t, decoderScore: 0.7 + i, decoderPValue: 0.2, collapseScore: 0.987, collapsePValue: 0.004975 })),
     });
     expect(fused).toContain('<th>Decoder score</th><th>Collapse score</th>');
     expect(fused).toContain('0.987');
     expect(fused).toContain('p 0.00498');
-    expect(fused).toMatch(/against 200 clean reference images.*5\.0% target false-positive rate/);
+    expect(fused).toMatch(/against 200 clean reference images.*5\.0% target false-positive rate \(decoder 70% of it, collapse 30%\)/);
     // Without components the table keeps its plain columns.
     expect(buildHtmlReport(base)).not.toContain('Collapse score');
+  });
+
+  it('shows each revealed cluster with its target, trigger map and members', () => {
+    const base = input(HOSTILE);
+    const px = base.top[0]!.original;
+    const withClusters = buildHtmlReport({
+      ...base,
+      clusters: [
+        { size: 40, cohesion: 0.98765, target: px, triggerMap: px, peak: { x: 25, y: 26 }, members: [{ path: '<m1>.png', folder: 'suspect' }, { path: 'm2.png', folder: 'suspect' }] },
+        { size: 3, cohesion: 0.9, target: px, triggerMap: null, peak: null, members: [{ path: 'a.png', folder: 'x' }, { path: 'b.png', folder: 'x' }, { path: 'c.png', folder: 'x' }] },
+      ],
+    });
+    expect(withClusters).toContain('<h2>Clusters and revealed targets</h2>');
+    expect(withClusters).toContain('Cluster 1: 40 images</strong>, cohesion 0.988');
+    expect(withClusters).toContain('peak row 26, column 25');
+    expect(withClusters).toContain('&lt;m1&gt;.png');
+    expect(withClusters).toContain('… and 38 more');
+    expect(withClusters).toContain('Cluster 2: 3 images');
+    expect(withClusters).not.toContain('… and 0 more');
+    // 7 images before, plus two targets and one trigger map.
+    expect(withClusters.match(/<img /g)).toHaveLength(10);
+    expect(() => buildHtmlReport({ ...base, clusters: [{ size: 1, cohesion: 1, target: 'blob:x', triggerMap: null, peak: null, members: [] }] })).toThrow(/data URLs/);
+    expect(buildHtmlReport(base)).not.toContain('Clusters and revealed targets');
+  });
+
+  it('records the security policies in force and the measured network use', () => {
+    const section = /<section><h2>Privacy<\/h2>.*?<\/section>/s.exec(html)?.[0] ?? '';
+    expect(section).toContain('<dd>2 downloads from huggingface.co · 0 bytes of your data sent</dd>');
+    const policies = [...section.matchAll(/<pre class="policy">([^<]*)<\/pre>/g)].map((m) => m[1]);
+    expect(policies).toEqual(["default-src &#39;self&#39;;\nconnect-src &#39;self&#39; https://huggingface.co", "connect-src &#39;self&#39; &lt;x&gt;"]);
+    const none = buildHtmlReport({ ...input(HOSTILE), privacy: { policies: [], network: '0 bytes sent' } });
+    expect(none).toContain('ran without a Content-Security-Policy');
   });
 
   it('refuses images that are not inline PNGs', () => {

@@ -38,6 +38,27 @@ export interface HtmlReportEvaluation {
   readonly rocSvg: string;
 }
 
+/** One group of flagged images sharing an embedding direction, with what it decodes to. */
+export interface HtmlReportCluster {
+  readonly size: number;
+  /** Mean cosine of the members to the cluster's direction (1 = all on one embedding). */
+  readonly cohesion: number;
+  /** data:image/png;base64,… of the decoded mean embedding (no visible patches). */
+  readonly target: string;
+  /** data:image/png;base64,… of the cluster's trigger map, or null when unavailable. */
+  readonly triggerMap: string | null;
+  readonly peak: { readonly x: number; readonly y: number } | null;
+  /** Member paths (possibly the first few only) and how many there are in all. */
+  readonly members: readonly { readonly path: string; readonly folder: string }[];
+}
+
+export interface HtmlReportPrivacy {
+  /** Every Content-Security-Policy the app enforced when the report was made (all apply at once). */
+  readonly policies: readonly string[];
+  /** One line on the network use measured in the app, e.g. "2 downloads from huggingface.co · 0 bytes of your data sent". */
+  readonly network: string;
+}
+
 export interface HtmlReportInput {
   readonly report: ScanReport;
   /** Extra model facts (revision, commit, repository) shown with the hashes. */
@@ -53,7 +74,11 @@ export interface HtmlReportInput {
   /** How many flagged images exist in all (the top list may be a part). */
   readonly flaggedTotal: number;
   readonly triggerMap: { readonly image: string; readonly note: string } | null;
+  /** Revealed clusters (the review's clusters view), empty when none were revealed for this scan. */
+  readonly clusters: readonly HtmlReportCluster[];
   readonly colormap: string;
+  /** Where the scan ran: the page's security policy and what it sent, as measured in the app. */
+  readonly privacy: HtmlReportPrivacy;
   /** The reviewer's verdicts. */
   readonly tagged: readonly { readonly path: string; readonly folder: string; readonly tag: string; readonly score: number; readonly flagged: boolean }[];
 }
@@ -89,8 +114,28 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 td.path{overflow-wrap:anywhere;max-width:22rem}.num{font-variant-numeric:tabular-nums}
 img.px{image-rendering:pixelated;border-radius:4px;border:1px solid var(--border)}
 .metrics{display:flex;flex-wrap:wrap;gap:1.5rem}.metrics div{display:grid}.metrics strong{font-size:1.3rem}
-.flag{color:var(--flag);font-weight:600}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
+.flag{color:var(--flag);font-weight:600}ol.clusters{padding-left:1.2rem}li.cluster{display:flex;gap:1rem;align-items:flex-start;margin:.75rem 0}.cluster-images{display:flex;gap:.5rem}figure{margin:0;text-align:center;font-size:.8rem}pre.policy{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;border:1px solid var(--border);border-radius:6px;padding:.5rem}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
 `;
+
+function clustersSection(clusters: readonly HtmlReportCluster[]): string {
+  const items = clusters
+    .map((c, i) => {
+      const more = c.size - c.members.length;
+      const members = `${c.members.map((m) => `<li><code>${escapeHtml(m.path)}</code> <span class="muted">${escapeHtml(m.folder)}</span></li>`).join('')}${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}`;
+      const map = c.triggerMap ? `<figure>${img(c.triggerMap, `Trigger map of cluster ${i + 1}`, 'px')}<figcaption class="muted">trigger map${c.peak ? ` (peak row ${c.peak.y}, column ${c.peak.x})` : ''}</figcaption></figure>` : '';
+      return `<li class="cluster"><div class="cluster-images"><figure>${img(c.target, `Decoded target of cluster ${i + 1}`, 'px')}<figcaption class="muted">revealed target</figcaption></figure>${map}</div><div><strong>Cluster ${i + 1}: ${c.size} images</strong>, cohesion ${escapeHtml(c.cohesion.toFixed(3))} (1 = one embedding)<ul>${members}</ul></div></li>`;
+    })
+    .join('');
+  return `<section><h2>Clusters and revealed targets</h2><p class="muted">Flagged images grouped by embedding direction. A backdoor maps its triggered images onto nearly one embedding; each cluster's mean embedding is decoded with no visible pixels (what the encoder sees in them: the attacker's target), and its trigger map is the cluster's mean reconstruction error minus that of clean images.</p><ol class="clusters">${items}</ol></section>`;
+}
+
+function privacySection(p: HtmlReportPrivacy): string {
+  const policies =
+    p.policies.length > 0
+      ? p.policies.map((policy) => `<pre class="policy">${escapeHtml(policy.split(/;\s*/).join(';\n'))}</pre>`).join('')
+      : '<p>None: the app ran without a Content-Security-Policy (development server).</p>';
+  return `<section><h2>Privacy</h2>${facts([['Network', p.network]])}<h3>Content-Security-Policy in force</h3>${policies}</section>`;
+}
 
 export function buildHtmlReport(input: HtmlReportInput): string {
   const r = input.report;
@@ -104,10 +149,11 @@ export function buildHtmlReport(input: HtmlReportInput): string {
       (t, i) => `<tr><td class="num">${i + 1}</td><td>${img(t.original, `Original of ${t.path}`, 'px')}</td><td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td><td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td>${fused ? component(t.decoderScore, t.decoderPValue) + component(t.collapseScore, t.collapsePValue) : ''}</tr>`,
     )
     .join('');
-  const verdict = r.settings['verdict'] as { kind?: string; targetFpr?: number; k?: number; referenceImages?: number } | undefined;
+  const verdict = r.settings['verdict'] as { kind?: string; targetFpr?: number; k?: number; referenceImages?: number; weights?: { dede: number; collapse: number } | null } | undefined;
+  const shares = verdict?.weights ? ` (decoder ${escapeHtml((verdict.weights.dede * 100).toFixed(0))}% of it, collapse ${escapeHtml((verdict.weights.collapse * 100).toFixed(0))}%)` : '';
   const verdictNote =
     verdict?.kind === 'fused'
-      ? `<p class="muted">One verdict per image: the decoder's reconstruction score and the set-level collapse score (mean similarity to the ${escapeHtml(verdict.k ?? 5)} nearest scanned images, against ${escapeHtml(verdict.referenceImages ?? '?')} clean reference images), each a calibrated p-value, combined by weighted Bonferroni at a ${escapeHtml(((verdict.targetFpr ?? 0) * 100).toFixed(1))}% target false-positive rate. Score = −log10 of the combined p-value.</p>`
+      ? `<p class="muted">One verdict per image: the decoder's reconstruction score and the set-level collapse score (mean similarity to the ${escapeHtml(verdict.k ?? 5)} nearest scanned images, against ${escapeHtml(verdict.referenceImages ?? '?')} clean reference images), each a calibrated p-value, combined by weighted Bonferroni at a ${escapeHtml(((verdict.targetFpr ?? 0) * 100).toFixed(1))}% target false-positive rate${shares}. Score = −log10 of the combined p-value.</p>`
       : '';
   const sections = [
     `<header><h1>DeDe scan report</h1><p class="muted">${escapeHtml(r.createdAt)} · ${escapeHtml(r.tool.name)} ${escapeHtml(r.tool.version)} · report format ${escapeHtml(r.format)} v${r.version} (HTML v${HTML_REPORT_VERSION})</p></header>`,
@@ -119,11 +165,13 @@ export function buildHtmlReport(input: HtmlReportInput): string {
       : '',
     `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first. Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.</p>${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th><th>Error</th><th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th>${fused ? '<th>Decoder score</th><th>Collapse score</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
     input.triggerMap ? `<section><h2>Trigger map</h2><p class="muted">${escapeHtml(input.triggerMap.note)}</p>${img(input.triggerMap.image, 'Mean error of flagged minus unflagged images', 'px')}</section>` : '',
+    input.clusters.length > 0 ? clustersSection(input.clusters) : '',
     input.tagged.length > 0
       ? `<section><h2>Reviewer tags</h2><table><thead><tr><th>Path</th><th>Folder</th><th>Tag</th><th>Score</th><th>Flagged</th></tr></thead><tbody>${input.tagged.map((t) => `<tr><td class="path"><code>${escapeHtml(t.path)}</code></td><td>${escapeHtml(t.folder)}</td><td>${escapeHtml(t.tag)}</td><td class="num">${escapeHtml(num(t.score))}</td><td>${t.flagged ? '<span class="flag">yes</span>' : 'no'}</td></tr>`).join('')}</tbody></table></section>`
       : '',
     `<section><h2>Models</h2><h3>Encoder</h3>${facts([['Name', r.encoder.name], ['SHA-256', r.encoder.sha256], ...Object.entries(input.encoderFacts)])}<h3>Decoder</h3>${facts([['Name', r.decoder.name], ['SHA-256', r.decoder.sha256], ...Object.entries(input.decoderFacts)])}</section>`,
     `<section><h2>Settings</h2>${facts(Object.entries(r.settings))}<h3>Calibration</h3>${facts(Object.entries(r.calibration))}</section>`,
+    privacySection(input.privacy),
     r.unreadable.length > 0 ? `<section><h2>Unreadable files</h2><ul>${r.unreadable.map((u) => `<li><code>${escapeHtml(u.path)}</code>: ${escapeHtml(u.reason)}</li>`).join('')}</ul></section>` : '',
   ];
   return `<!doctype html>

@@ -45,6 +45,9 @@ export interface ScanReport {
   readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
 }
 
+/** Cells starting with one of these run as formulas in spreadsheets; they get a leading '. */
+export const FORMULA_START = /^[=+\-@\t\r]/;
+
 export const CSV_COLUMNS = ['path', 'score', 'pValue', 'flagged', 'dedeScore', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const;
 
 export function scanReportCsv(report: Pick<ScanReport, 'images'>): string {
@@ -53,6 +56,8 @@ export function scanReportCsv(report: Pick<ScanReport, 'images'>): string {
       fields: [...CSV_COLUMNS],
       data: report.images.map((r) => [r.path, r.score, r.pValue, r.flagged, r.dedeScore, r.decoderScore ?? '', r.decoderPValue ?? '', r.collapseScore ?? '', r.collapsePValue ?? '']),
     },
-    { escapeFormulae: true, newline: '\r\n', quotes: false },
+    // Papa's own `escapeFormulae: true` pattern ends in `.*$`, which misses a formula followed by a
+    // line break (a file name may hold one): test the first character only.
+    { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false },
   );
 }
