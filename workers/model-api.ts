@@ -35,6 +35,8 @@ export interface JobProgress {
 /** Events the worker pushes without being asked (e.g. the GPU went away). */
 export type BackendEvent = { readonly kind: 'device-lost'; readonly message: string };
 
+export type SimulatedFault = 'device-lost' | 'crash';
+
 export interface ModelWorkerApi {
   /** Facts for the EP choice: adapter, isolation, cores. Creates no device. */
   probe(): Promise<PlatformFacts>;
@@ -76,6 +78,12 @@ export interface ModelWorkerApi {
    * checkpoints in OPFS, the decoder file at the end. Cancelling pauses it (resume with `resume`).
    */
   trainRun(jobId: string, spec: TrainRunSpec, onProgress?: (progress: RunProgress) => void): Promise<TrainingRunResult>;
+  /** The step of a training run's saved checkpoint, or null when it has none. */
+  checkpointStep(runId: string): Promise<number | null>;
+  /** Liveness check: a worker that stops answering this is treated as crashed. */
+  ping(): 'pong';
+  /** Test-only faults (window.dedeDebug): lose the GPU device, or crash the worker. */
+  simulateFault(fault: SimulatedFault): void;
   /** A workflow file (e.g. the trained decoder) from OPFS, or null. */
   readWorkflowFile(path: string): Promise<Uint8Array | null>;
   /** Scores images of a stored dataset with the trained decoder; results stream through onProgress. */

@@ -12,13 +12,15 @@ import type { EncoderSpec } from '../src/core/dede/encoder-runner';
 import { CacheApiBlobStore } from '../src/core/hub/store';
 import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
-import { runTraining } from '../src/core/workflow/training-run';
+import { runPaths, runTraining } from '../src/core/workflow/training-run';
 import { explainImages, scoreImages } from '../src/core/workflow/scoring';
 import { fusedVerdict } from '../src/core/workflow/verdict';
 import { revealRun } from '../src/core/workflow/reveal-run';
 // The dataset chunks live in OPFS, which workers can read directly.
 import { datasetStorage } from '../src/app/images/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
+import { DeviceLossSwitch, guardRuntime } from '../src/core/runtime/device-loss';
+import { decodeTrainingState } from '../src/core/dede/state-file';
 import {
   CANCELLED_MESSAGE,
   type BackendEvent,
@@ -30,11 +32,15 @@ import {
   type JobProgress,
   type LoadedModel,
   type ModelWorkerApi,
+  type SimulatedFault,
 } from './model-api';
 
 const SELF_TEST_TOLERANCE = 1e-4;
 
 let runtime: Runtime | null = null;
+/** Trips when the GPU device is lost; every session of `runtime` then refuses to run. */
+const deviceLoss = new DeviceLossSwitch();
+let pushEvent: ((event: BackendEvent) => void) | undefined;
 const sessions = new Map<string, OrtSession>();
 const trainers = new Map<string, Trainer>();
 let liveGpuBuffers: number | null = null;
@@ -181,6 +187,11 @@ function transferablesOf(fetches: Fetches | Fetches[]): Transferable[] {
   return list.flatMap((f) => Object.values(f).map((t) => t.data.buffer as ArrayBuffer));
 }
 
+/** One path for a real `device.lost` and a simulated one: runs stop, the client is told once. */
+function loseDevice(reason: string): void {
+  if (deviceLoss.trip(reason)) pushEvent?.({ kind: 'device-lost', message: reason });
+}
+
 const api: ModelWorkerApi = {
   async probe(): Promise<PlatformFacts> {
     const { adapter, error } = await requestAdapter();
@@ -194,6 +205,7 @@ const api: ModelWorkerApi = {
 
   async init(choice: EpChoice, onEvent?: (event: BackendEvent) => void): Promise<BackendInfo> {
     const started = performance.now();
+    pushEvent = onEvent;
     let adapter: GpuAdapterFacts | null = null;
     const ort = await loadBrowserOrt(choice.ep, choice.wasmThreads);
     if (choice.ep === 'webgpu') {
@@ -208,10 +220,10 @@ const api: ModelWorkerApi = {
           maxComputeWorkgroupStorageSize: found.adapter.limits.maxComputeWorkgroupStorageSize,
         },
       });
-      void device.lost.then((info) => onEvent?.({ kind: 'device-lost', message: info.message || info.reason }));
+      void device.lost.then((info) => loseDevice(info.message || info.reason));
       ort.env.webgpu.device = device;
     }
-    runtime = createRuntime(ort, choice.ep);
+    runtime = guardRuntime(createRuntime(ort, choice.ep), deviceLoss);
     let session: OrtSession;
     try {
       session = await runtime.createSession(selfTestModel());
@@ -372,6 +384,28 @@ const api: ModelWorkerApi = {
       decoderPath: spec.decoderPath,
     });
     return Comlink.transfer(out, out.flatMap((e) => [e.reconstruction.buffer, e.pixelError.buffer, e.input.buffer] as ArrayBuffer[]));
+  },
+
+  async checkpointStep(runId) {
+    const bytes = await workflowFiles.read(runPaths(runId).checkpoint);
+    return bytes ? decodeTrainingState(bytes).state.trainer.step : null;
+  },
+
+  ping() {
+    return 'pong';
+  },
+
+  simulateFault(fault: SimulatedFault) {
+    if (fault === 'device-lost') {
+      if (runtime?.ep !== 'webgpu') throw new Error('Only a WebGPU backend has a GPU device to lose.');
+      loseDevice('simulated for a test');
+      return;
+    }
+    // An uncaught error outside any call (the client sees the worker's error event), then silence.
+    setTimeout(() => {
+      throw new Error('simulated worker crash');
+    });
+    setTimeout(() => self.close(), 10);
   },
 
   async readWorkflowFile(path) {

@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { FaultNotices } from './shell/FaultNotices';
 import { Header } from './shell/Header';
 import { StepNav } from './shell/StepNav';
 import { StepView } from './steps/StepView';
@@ -15,6 +16,7 @@ export function App() {
     <div className="app">
       <a className="skip-link" href="#main">Skip to content</a>
       <Header />
+      <FaultNotices />
       <div className="layout">
         <StepNav />
         <main id="main" className="main" tabIndex={-1}>

@@ -1,10 +1,10 @@
 // `window.dedeDebug`: a small console/automation handle onto the live backend (the e2e tests use
 // it to run models they build). It exposes nothing the UI cannot already do.
 import * as Comlink from 'comlink';
-import type { Feeds, Fetches, JobProgress } from '../../../workers/model-api';
+import type { Feeds, Fetches, JobProgress, SimulatedFault } from '../../../workers/model-api';
 import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../../core/train/trainer';
 import { errorText } from '../../core/runtime/session';
-import { getBackend } from './backend-service';
+import { getBackend, simulateFault } from './backend-service';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { runBatches, type Backend } from './model-client';
 
@@ -24,6 +24,8 @@ export interface DedeDebugHandle {
    * count every `sampleEvery` steps (a leak shows as a growing count).
    */
   train(graph: TrainGraph, initial: TrainCheckpoint, batches: Batch[], options: TrainRunOptions): Promise<TrainRunReport>;
+  /** Test-only fault at the runtime seam: the worker's GPU device is lost, or the worker crashes. */
+  simulateFault(fault: SimulatedFault): Promise<void>;
   /** The current scan's rows and threshold (what Review shows). */
   scanResults(): { threshold: number | null; rows: readonly ScanRow[] };
 }
@@ -57,6 +59,7 @@ export function installDebugHandle(): void {
     async runModel(bytes, feeds) {
       return withModel(bytes, async ({ api }, modelId) => api.run(modelId, feeds));
     },
+    simulateFault,
     scanResults() {
       const { calibration, rows } = useScanStore.getState();
       return { threshold: calibration?.calibration.threshold ?? null, rows };

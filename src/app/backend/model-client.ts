@@ -1,7 +1,8 @@
 // Starts the model worker with the best execution provider, falling back to WASM in a *fresh*
-// worker when WebGPU fails to start (a failed WebGPU init poisons its JS context).
+// worker when WebGPU fails to start or its device is lost (a failed WebGPU device poisons its JS
+// context). A worker that dies (error event, or no answer to pings) rejects its pending calls.
 import * as Comlink from 'comlink';
-import { chooseExecutionProvider, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
+import { chooseExecutionProvider, wasmThreadCount, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
 import { errorText } from '../../core/runtime/session';
 import {
   CANCELLED_MESSAGE,
@@ -16,52 +17,131 @@ import {
 export interface Backend {
   readonly api: Comlink.Remote<ModelWorkerApi>;
   readonly info: BackendInfo;
-  /** Set when the preferred EP failed and this backend is the WASM fallback. */
+  /** Set when the preferred EP failed (or the GPU was lost) and this backend is the WASM fallback. */
   readonly fallbackReason: string | null;
   terminate(): void;
 }
 
-interface SpawnedWorker {
-  readonly worker: Worker;
-  readonly api: Comlink.Remote<ModelWorkerApi>;
+/** What the client learns about its worker: the worker's own events, and its death. */
+export type BackendSignal = BackendEvent | { readonly kind: 'worker-crashed'; readonly message: string };
+
+export const WORKER_CRASHED_ERROR = 'WorkerCrashedError';
+export const BACKEND_REPLACED_ERROR = 'BackendReplacedError';
+
+/** A call whose worker died or was replaced while it ran: the job may be run again on the new one. */
+export function isInterruptedByBackend(err: unknown): boolean {
+  return err instanceof Error && (err.name === WORKER_CRASHED_ERROR || err.name === BACKEND_REPLACED_ERROR);
 }
 
-function spawn(): SpawnedWorker {
+function namedError(name: string, message: string): Error {
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
+
+/** How often the client pings the worker, and how long a silent worker is given before it counts as dead. */
+export const HEARTBEAT_EVERY_MS = 5_000;
+// Generous: one long WASM run (a large encoder batch) blocks the worker's event loop.
+export const HEARTBEAT_TIMEOUT_MS = 120_000;
+
+interface SpawnedWorker {
+  readonly worker: Worker;
+  /** Calls race the worker's death: a dead worker's calls reject instead of hanging. */
+  readonly api: Comlink.Remote<ModelWorkerApi>;
+  /** Stops the worker; pending calls reject with `error`. */
+  stop(error: Error): void;
+}
+
+function spawn(onSignal: (signal: BackendSignal) => void): SpawnedWorker {
   const worker = new Worker(new URL('../../../workers/model.worker.ts', import.meta.url), {
     type: 'module',
     name: 'dede-model',
   });
-  return { worker, api: Comlink.wrap<ModelWorkerApi>(worker) };
+  const remote = Comlink.wrap<ModelWorkerApi>(worker);
+  let fail: (err: Error) => void = () => undefined;
+  const dead = new Promise<never>((_, reject) => (fail = reject));
+  dead.catch(() => undefined);
+  let stopped = false;
+  let lastAnswer = performance.now();
+  const stop = (error: Error) => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(heartbeat);
+    remote[Comlink.releaseProxy]();
+    worker.terminate();
+    fail(error);
+  };
+  const crashed = (why: string) => {
+    if (stopped) return;
+    const message = `The model worker stopped unexpectedly (${why})`;
+    onSignal({ kind: 'worker-crashed', message });
+    stop(namedError(WORKER_CRASHED_ERROR, `${message}.`));
+  };
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    crashed(event.message || 'an uncaught error in the worker');
+  });
+  worker.addEventListener('messageerror', () => crashed('a message could not be read'));
+  const heartbeat = setInterval(() => {
+    if (performance.now() - lastAnswer > HEARTBEAT_TIMEOUT_MS) {
+      crashed(`no answer for ${Math.round(HEARTBEAT_TIMEOUT_MS / 1000)} s`);
+      return;
+    }
+    void remote.ping().then(() => (lastAnswer = performance.now()), () => undefined);
+  }, HEARTBEAT_EVERY_MS);
+  const api = new Proxy(remote, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || prop === 'then' || typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      return (...args: unknown[]) => Promise.race([method(...args), dead]);
+    },
+  });
+  return { worker, api, stop };
 }
 
-async function initIn(spawned: SpawnedWorker, choice: EpChoice, onEvent: (e: BackendEvent) => void): Promise<BackendInfo> {
-  return spawned.api.init(choice, Comlink.proxy(onEvent));
+async function initIn(spawned: SpawnedWorker, choice: EpChoice, onSignal: (signal: BackendSignal) => void): Promise<BackendInfo> {
+  return spawned.api.init(choice, Comlink.proxy(onSignal));
 }
 
-export async function startBackend(preference: EpPreference, onEvent: (e: BackendEvent) => void): Promise<Backend> {
-  const first = spawn();
+export interface StartOptions {
+  /** Why WASM is forced (e.g. the GPU was lost): skips WebGPU and is shown as the fallback reason. */
+  readonly wasmBecause?: string;
+}
+
+export async function startBackend(preference: EpPreference, onSignal: (signal: BackendSignal) => void, options: StartOptions = {}): Promise<Backend> {
+  if (options.wasmBecause !== undefined) {
+    // No probe: asking for a GPU adapter can wait behind the lost device's unfinished work.
+    const threads = wasmThreadCount({ crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency });
+    return startWasm(threads, options.wasmBecause, 'The GPU device was lost, so WASM is used instead (details under Fallback).', onSignal);
+  }
+  const first = spawn(onSignal);
   let choice: EpChoice;
   try {
     choice = chooseExecutionProvider(preference, await first.api.probe());
   } catch (err) {
-    first.worker.terminate();
+    first.stop(new Error('The model worker did not start.'));
     throw new Error(`The model worker did not start: ${errorText(err)}`);
   }
   try {
-    const info = await initIn(first, choice, onEvent);
+    const info = await initIn(first, choice, onSignal);
     return backendOf(first, info, null);
   } catch (err) {
-    first.worker.terminate();
+    first.stop(new Error('The model worker failed to start.'));
     if (choice.ep !== 'webgpu') throw err;
-    const reason = errorText(err);
-    const second = spawn();
-    try {
-      const info = await initIn(second, { ep: 'wasm', wasmThreads: choice.wasmThreads, reason: "WebGPU failed to start, so WASM is used instead (details under Fallback)." }, onEvent);
-      return backendOf(second, info, reason);
-    } catch (wasmErr) {
-      second.worker.terminate();
-      throw new Error(`Neither backend started. WebGPU: ${reason} WASM: ${errorText(wasmErr)}`);
-    }
+    return startWasm(choice.wasmThreads, errorText(err), 'WebGPU failed to start, so WASM is used instead (details under Fallback).', onSignal);
+  }
+}
+
+/** WASM in a fresh worker: a failed or lost WebGPU device stays broken in its JS context (DESIGN §3). */
+async function startWasm(wasmThreads: number, reason: string, summary: string, onSignal: (signal: BackendSignal) => void): Promise<Backend> {
+  const second = spawn(onSignal);
+  try {
+    const info = await initIn(second, { ep: 'wasm', wasmThreads, reason: summary }, onSignal);
+    return backendOf(second, info, reason);
+  } catch (wasmErr) {
+    second.stop(new Error('The WASM worker failed to start.'));
+    throw new Error(`Neither backend started. WebGPU: ${reason} WASM: ${errorText(wasmErr)}`);
   }
 }
 
@@ -71,8 +151,7 @@ function backendOf(spawned: SpawnedWorker, info: BackendInfo, fallbackReason: st
     info,
     fallbackReason,
     terminate() {
-      spawned.api[Comlink.releaseProxy]();
-      spawned.worker.terminate();
+      spawned.stop(namedError(BACKEND_REPLACED_ERROR, 'The model backend was replaced while this ran.'));
     },
   };
 }

@@ -5,6 +5,8 @@ import { chunkOfSlot, guessRole, layoutFor, type DatasetManifest, type DatasetRo
 import { normalizeRgbBatch } from '../../core/images/pixels';
 import type { Preprocessing } from '../../core/images/preprocess';
 import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
+import { isQuotaError } from '../../core/hub/store';
+import { storageFullMessage } from '../../core/workflow/storage-full';
 import type { DecodeOptions, DecodeRequest } from '../../../workers/image-api';
 import { datasetStorage, type DatasetStorage } from './dataset-storage';
 import { sharedPool, type ImagePool } from './image-pool';
@@ -166,7 +168,9 @@ export async function loadFolder(
   } catch (err) {
     await Promise.allSettled(pending.splice(0).map((p) => p.results));
     status = 'failed';
-    error = `Loading stopped: ${err instanceof Error ? err.message : String(err)}`;
+    error = isQuotaError(err)
+      ? storageFullMessage(`the images of “${source.name}”`)
+      : `Loading stopped: ${err instanceof Error ? err.message : String(err)}`;
   }
   const final = summary(status, error);
   const manifest: DatasetManifest = {
@@ -188,7 +192,9 @@ export async function loadFolder(
   try {
     await storage.writeManifest(manifest);
   } catch (err) {
-    return { ...final, status: 'failed', error: `Could not save the dataset: ${err instanceof Error ? err.message : String(err)}` };
+    // When loading already failed, that is the cause worth showing; the manifest failing follows from it.
+    const why = isQuotaError(err) ? storageFullMessage(`the list of “${source.name}”`) : `Could not save the dataset: ${err instanceof Error ? err.message : String(err)}`;
+    return { ...final, status: 'failed', error: final.error ?? why };
   }
   return final;
 }

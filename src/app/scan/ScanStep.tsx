@@ -11,10 +11,11 @@ export function ScanStep() {
   useScanStore((s) => s.calibration);
   const scan = useScanStore((s) => s.scan);
   const setStep = useAppStore((s) => s.setStep);
-  const start = useMutation({ mutationFn: runScan });
+  const start = useMutation({ mutationFn: (resume: boolean) => runScan(resume) });
   const problems = scanProblems();
   const targets = scanTargets();
   const active = scan?.status === 'scanning';
+  const canResume = scan !== null && scan.status !== 'done' && !active && scan.done > 0 && scan.done < scan.total;
   const rate = scan && scan.seconds > 0 ? scan.done / scan.seconds : null;
   return (
     <div className="stack">
@@ -31,7 +32,12 @@ export function ScanStep() {
           <ul>{targets.map((d) => <li key={d.id}>{d.name} — {d.counts.images.toLocaleString()} images ({ROLE_LABEL[d.role]})</li>)}</ul>
         )}
         <div className="row">
-          <button type="button" className="button" disabled={problems.length > 0 || active || start.isPending} onClick={() => start.mutate()}>
+          {canResume && (
+            <button type="button" className="button" disabled={problems.length > 0 || start.isPending} onClick={() => start.mutate(true)}>
+              Resume scan ({scan.done.toLocaleString()} of {scan.total.toLocaleString()} done)
+            </button>
+          )}
+          <button type="button" className={canResume ? 'button ghost' : 'button'} disabled={problems.length > 0 || active || start.isPending} onClick={() => start.mutate(false)}>
             {scan ? 'Scan again' : 'Scan'}
           </button>
           {active && <button type="button" className="button ghost" onClick={() => void cancelScan()}>Cancel</button>}
@@ -67,7 +73,11 @@ export function ScanStep() {
           )}
           {scan.verdict?.kind === 'decoder' && scan.verdict.note && <p className="notice" data-testid="scan-verdict">{scan.verdict.note}</p>}
           {scan.error && <p className="error" role="alert">{scan.error}</p>}
-          {scan.status === 'interrupted' && <p className="notice">The page was reloaded during the scan; scan again to finish it.</p>}
+          {scan.status === 'interrupted' && (
+            <p className="notice" data-testid="scan-interrupted">
+              The page was reloaded during the scan. {scan.done > 0 ? `The ${scan.done.toLocaleString()} images scored before it are kept; Resume scan scores the other ${(scan.total - scan.done).toLocaleString()}.` : 'Nothing was saved yet; scan again.'}
+            </p>
+          )}
           {(scan.status === 'done' || active) && (
             <div className="row">
               <button type="button" className="button" onClick={() => setStep('review')}>Review results</button>

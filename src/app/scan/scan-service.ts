@@ -4,9 +4,11 @@ import * as Comlink from 'comlink';
 import { calibrate, isFlagged, pValues, splitCalibration, type CalibrationMethod, type HeldOutReport } from '../../core/dede/calibrate';
 import { errorText } from '../../core/runtime/session';
 import { OpfsFileStore } from '../../core/workflow/files';
+import { saving } from '../../core/workflow/storage-full';
 import type { ScoringProgress } from '../../core/workflow/scoring';
 import { chunkCount } from '../../core/images/dataset';
-import { getBackend } from '../backend/backend-service';
+import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
+import type { Backend } from '../backend/model-client';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
@@ -40,11 +42,10 @@ export function scanTargets(): DatasetSummary[] {
   return useImagesStore.getState().datasets.filter((d) => (d.role === 'suspect' || d.role === 'poisoned') && d.status === 'ready');
 }
 
-async function scoreSlots(dataset: DatasetSummary, slots: readonly number[] | null, jobId: string, onProgress: (p: ScoringProgress) => void) {
+async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: readonly number[] | null, jobId: string, onProgress: (p: ScoringProgress) => void) {
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
   if (!encoder?.preprocessing || !run?.decoderPath) throw new Error('The encoder or the decoder is missing.');
-  const backend = await getBackend();
   return backend.api.scoreDataset(jobId, {
     encoder: encoderFileRef(encoder),
     dataset: datasetRef(dataset),
@@ -78,9 +79,11 @@ export async function runCalibration(method: CalibrationMethod): Promise<void> {
   const { setCalibrating, setCalibration } = useScanStore.getState();
   setCalibrating({ done: 0, total: run.heldOutSlots.length, phase: 'embed' });
   try {
-    const result = await scoreSlots(dataset, run.heldOutSlots, `calibrate-${Date.now()}`, (p) =>
+    const jobId = `calibrate-${Date.now()}`;
+    // After a backend fault the held-back images are scored again from the start (they are few).
+    const result = await runOnBackend((backend) => scoreSlots(backend, dataset, run.heldOutSlots, jobId, (p) =>
       setCalibrating(p.phase === 'embed' ? { done: p.done, total: p.total, phase: 'embed' } : { done: p.done, total: p.total, phase: 'score' }),
-    );
+    ));
     const state = { cleanScores: result.scores };
     setCalibration({
       runId: run.runId,
@@ -125,35 +128,69 @@ async function pathsOf(dataset: DatasetSummary): Promise<string[]> {
 
 let activeScan: string | null = null;
 
-export async function runScan(): Promise<void> {
+function unscoredSlots(dataset: DatasetSummary): number[] {
+  const scored = new Set(useScanStore.getState().rows.filter((r) => r.datasetId === dataset.id).map((r) => r.slot));
+  return Array.from({ length: dataset.counts.images }, (_, i) => i).filter((i) => !scored.has(i));
+}
+
+/** How often a running scan saves its rows, so a reload keeps them (each save writes all rows). */
+const SAVE_ROWS_EVERY_MS = 3_000;
+
+function saveRows(scanId: string, complete: boolean): Promise<void> {
+  const rows = useScanStore.getState().rows;
+  return saving('the scan results', () => files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, complete, rows }))));
+}
+
+/**
+ * Scans every suspect folder. With `resume`, an interrupted scan (page reloaded, cancelled,
+ * failed) continues: its rows stay and only the images without a row are scored.
+ */
+export async function runScan(resume = false): Promise<void> {
   const problems = scanProblems();
   if (problems.length > 0) throw new Error(problems.join(' '));
   const cal = useScanStore.getState().calibration!;
   const targets = scanTargets();
   const { setScan, patchScan, setRows, appendRows } = useScanStore.getState();
-  const scanId = `s${Date.now().toString(36)}`;
+  const previous = useScanStore.getState().scan;
+  const resuming = resume && previous !== null && previous.status !== 'done' && previous.decoderSha256 === cal.decoderSha256 &&
+    previous.datasets.length === targets.length && previous.datasets.every((d, i) => d.id === targets[i]!.id);
+  const scanId = resuming ? previous.scanId : `s${Date.now().toString(36)}`;
   activeScan = scanId;
   const total = targets.reduce((a, d) => a + d.counts.images, 0);
-  setRows([]);
-  setScan({
-    scanId,
-    status: 'scanning',
-    startedAt: new Date().toISOString(),
-    datasets: targets.map((d) => ({ id: d.id, name: d.name, role: d.role, count: d.counts.images })),
-    done: 0,
-    total,
-    flagged: 0,
-    seconds: 0,
-    decoderSha256: cal.decoderSha256,
-    threshold: cal.calibration.threshold,
-    error: null,
-  });
-  const started = performance.now();
-  let doneBefore = 0;
+  if (resuming) {
+    patchScan({ status: 'scanning', error: null, done: useScanStore.getState().rows.length });
+  } else {
+    setRows([]);
+    setScan({
+      scanId,
+      status: 'scanning',
+      startedAt: new Date().toISOString(),
+      datasets: targets.map((d) => ({ id: d.id, name: d.name, role: d.role, count: d.counts.images })),
+      done: 0,
+      total,
+      flagged: 0,
+      seconds: 0,
+      decoderSha256: cal.decoderSha256,
+      threshold: cal.calibration.threshold,
+      error: null,
+      savedRows: 0,
+    });
+  }
+  const started = performance.now() - (resuming ? previous.seconds * 1000 : 0);
+  let lastSave = 0;
+  let pendingSave: Promise<void> | null = null;
+  const saveSoon = () => {
+    if (pendingSave || performance.now() - lastSave < SAVE_ROWS_EVERY_MS) return;
+    const count = useScanStore.getState().rows.length;
+    lastSave = performance.now();
+    pendingSave = saveRows(scanId, false)
+      .then(() => patchScan({ savedRows: count }), () => undefined) // the final save reports a failure
+      .finally(() => (pendingSave = null));
+  };
   try {
     for (const dataset of targets) {
       const paths = await pathsOf(dataset);
-      await scoreSlots(dataset, null, scanId, (p) => {
+      const onProgress = (p: ScoringProgress) => {
         if (p.phase !== 'score') return;
         const ps = pValues(p.chunk.scores, cal.calibration);
         const rows: ScanRow[] = p.chunk.slots.map((slot, k) => ({
@@ -171,13 +208,21 @@ export async function runScan(): Promise<void> {
         }));
         appendRows(rows);
         const s = useScanStore.getState();
-        patchScan({ done: doneBefore + p.done, flagged: (s.scan?.flagged ?? 0) + rows.filter((r) => r.flagged).length, seconds: (performance.now() - started) / 1000 });
+        patchScan({ done: s.rows.length, flagged: (s.scan?.flagged ?? 0) + rows.filter((r) => r.flagged).length, seconds: (performance.now() - started) / 1000 });
+        saveSoon();
+      };
+      await runOnBackend(async (backend, retry) => {
+        // After a backend fault only the images without a row yet are scored: finished rows stay.
+        const slots = retry || resuming ? unscoredSlots(dataset) : null;
+        if (slots?.length === 0) return;
+        if (retry) noteResumed(`The scan continues with image ${useScanStore.getState().rows.length + 1} of ${total}; finished rows are kept.`);
+        return scoreSlots(backend, dataset, slots, scanId, onProgress);
       });
-      doneBefore += dataset.counts.images;
     }
     await applyVerdict(targets, cal);
-    await files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, rows: useScanStore.getState().rows })));
-    patchScan({ status: 'done', seconds: (performance.now() - started) / 1000 });
+    await pendingSave;
+    await saveRows(scanId, true);
+    patchScan({ status: 'done', seconds: (performance.now() - started) / 1000, savedRows: useScanStore.getState().rows.length });
   } catch (err) {
     const message = errorText(err);
     patchScan({ status: /Cancelled/.test(message) ? 'cancelled' : 'failed', error: /Cancelled/.test(message) ? null : message });
@@ -231,14 +276,19 @@ export async function cancelScan(): Promise<void> {
   await (await getBackend()).api.cancel(activeScan);
 }
 
-/** Brings the last finished scan's rows back after a reload. */
+/** Brings the last scan's rows back after a reload: all of a finished scan, the saved part of an interrupted one. */
 export async function restoreScanRows(): Promise<void> {
-  const { scan, rows, setRows } = useScanStore.getState();
+  const { scan, rows, setRows, patchScan } = useScanStore.getState();
   if (!scan || rows.length > 0) return;
   const bytes = await files.read(ROWS_PATH);
-  if (!bytes) return;
-  const saved = JSON.parse(new TextDecoder().decode(bytes)) as { scanId: string; rows: ScanRow[] };
-  if (saved.scanId === scan.scanId) setRows(saved.rows);
+  const saved = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as { scanId: string; rows: ScanRow[] }) : null;
+  if (saved?.scanId !== scan.scanId) {
+    // Interrupted before its first save: nothing of it is kept.
+    if (scan.status !== 'done') patchScan({ done: 0, flagged: 0, savedRows: 0 });
+    return;
+  }
+  setRows(saved.rows);
+  if (scan.status !== 'done') patchScan({ done: saved.rows.length, flagged: saved.rows.filter((r) => r.flagged).length, savedRows: saved.rows.length });
 }
 
 

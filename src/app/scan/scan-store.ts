@@ -57,6 +57,8 @@ export interface ScanSummary {
   readonly threshold: number;
   readonly error: string | null;
   readonly verdict?: ScanVerdict;
+  /** Rows already in OPFS while the scan runs: what a reload mid-scan keeps. */
+  readonly savedRows?: number;
 }
 
 export type Tag = 'poisoned' | 'clean';

@@ -7,7 +7,8 @@ import { OpfsFileStore } from '../../core/workflow/files';
 import { runPaths, splitSlots, type RunProgress } from '../../core/workflow/training-run';
 import { errorText } from '../../core/runtime/session';
 import type { TrainRunSpec } from '../../../workers/model-api';
-import { getBackend } from '../backend/backend-service';
+import type { Backend } from '../backend/model-client';
+import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
 import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
@@ -92,7 +93,6 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
   const { encoder, dataset } = readiness();
   if (!encoder?.check.ok || !encoder.preprocessing || !dataset) throw new Error('The encoder or the clean folder is gone; check the Encoder and Images steps.');
   const { patchRun, setLive } = useTrainStore.getState();
-  const backend = await getBackend();
   const jobId = `train-${run.runId}-${Date.now()}`;
   activeJob = jobId;
   const spec: TrainRunSpec = {
@@ -106,7 +106,10 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
   };
   patchRun({ status: 'embedding', error: null });
   try {
-    const result = await backend.api.trainRun(jobId, spec, Comlink.proxy(onProgress));
+    const result = await runOnBackend(async (backend, retry) => {
+      if (retry) await rewindToCheckpoint(backend, run.runId);
+      return backend.api.trainRun(jobId, { ...spec, resume: resume || retry }, Comlink.proxy(onProgress));
+    });
     patchRun({
       status: result.stoppedBy === 'cancel' ? 'paused' : 'done',
       step: result.steps,
@@ -120,6 +123,14 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
     if (activeJob === jobId) activeJob = null;
     setLive(null);
   }
+}
+
+/** After a backend fault: the curve and step go back to the last checkpoint, where training resumes. */
+async function rewindToCheckpoint(backend: Backend, runId: string): Promise<void> {
+  const step = (await backend.api.checkpointStep(runId)) ?? 0;
+  const run = useTrainStore.getState().run;
+  useTrainStore.getState().patchRun({ step, losses: (run?.losses ?? []).filter((p) => p.step <= step) });
+  noteResumed(step > 0 ? `Training resumed from step ${step} (its last checkpoint).` : 'Training restarted (no checkpoint had been saved yet).');
 }
 
 export async function startTraining(): Promise<void> {

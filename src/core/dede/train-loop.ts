@@ -4,6 +4,7 @@
 // checkpoint continues exactly as the uninterrupted run would.
 import { initialState, toTrainGraph } from '../autograd/trainStep';
 import type { Runtime } from '../runtime/session';
+import { yieldToEventLoop } from '../runtime/yield';
 import { Trainer, type Batch, type TrainCheckpoint } from '../train/trainer';
 import { numPatches, visibleCount, type DecoderConfig } from './config';
 import { keepOneHot, sampleKeepIndices } from './mask';
@@ -187,6 +188,8 @@ export async function trainDecoder(
         stoppedBy = 'time';
         break;
       }
+      // A pause request (and a fault) is a message: without this it would wait for the next checkpoint's I/O.
+      await yieldToEventLoop();
       if (hooks.signal?.aborted) {
         stoppedBy = 'cancel';
         break;

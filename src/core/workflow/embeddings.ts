@@ -6,6 +6,7 @@ import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { yieldToEventLoop } from '../runtime/yield';
 import type { FileStore } from './files';
+import { saving } from './storage-full';
 
 /** Images as interleaved RGB uint8 at one size, read in ranges (e.g. a stored dataset). */
 export interface PixelSource {
@@ -96,6 +97,6 @@ export async function ensureEmbeddings(
   const all = out ?? new Float32Array(HEADER_FLOATS);
   all[0] = source.count;
   all[1] = dim;
-  await files.write(path, new Uint8Array(all.buffer));
+  await saving(`the embeddings of ${source.count} images`, () => files.write(path, new Uint8Array(all.buffer)));
   return { count: source.count, dim, data: all.slice(HEADER_FLOATS) };
 }

@@ -12,6 +12,7 @@ import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { ensureEmbeddings, normalizedSlots, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
+import { saving } from './storage-full';
 
 export interface TrainingRunRequest {
   readonly runId: string;
@@ -112,7 +113,7 @@ export async function runTraining(
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(resumeFrom ? { resumeFrom } : {}),
     onProgress: (p) => hooks.onProgress?.({ phase: 'train', ...p }),
-    onCheckpoint: (state) => files.write(paths.checkpoint, encodeTrainingState(state, meta)),
+    onCheckpoint: (state) => saving(`the training checkpoint at step ${state.trainer.step}`, () => files.write(paths.checkpoint, encodeTrainingState(state, meta))),
   });
   let decoderPath: string | null = null;
   if (result.stoppedBy !== 'cancel') {
@@ -121,7 +122,7 @@ export async function runTraining(
       encoder: { name: req.encoder.name, sha256: req.encoder.sha256, output: req.encoder.spec.outputName },
       createdAt: new Date().toISOString(),
     });
-    await files.write(paths.decoder, bytes);
+    await saving('the trained decoder', () => files.write(paths.decoder, bytes));
     decoderPath = paths.decoder;
   }
   return {
