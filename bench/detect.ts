@@ -1,4 +1,4 @@
-// npm run bench:detect [-- --epochs 150 | --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
+// npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
 // End-to-end detection benchmark on the fixture encoders (scripts/fixtures/splits.json): the SMALL
 // decoder trained on decoder_train_clean with the backdoored encoder and with the clean-encoder
 // control; per-image AUROC (robust median score and the paper's dedeScore) on test_clean vs
@@ -25,6 +25,9 @@ import {
   confusionAt,
   decodeEmbeddings,
   DEFAULT_TRAINING,
+  exportDecoder,
+  importDecoder,
+  trainingInfoFrom,
   gatherRows,
   initDecoderWeights,
   meanPixelError,
@@ -66,8 +69,8 @@ const THREADS = 2;
 const BATCH = DEFAULT_TRAINING.batchSize; // 64
 const SEED = 0;
 const TARGET_FPR = 0.05;
-/** A second, stricter operating point for the fused verdict (its realised FPR vs the ≤ 3% target). */
-const STRICT_FPR = 0.02;
+/** The fused verdict's operating point for the issue's target (TPR ≥ 97% at a realised FPR ≤ 3%): α = 3%. */
+const STRICT_FPR = 0.03;
 const POISON_RATES = [0.01, 0.05, 0.2] as const;
 const MAX_REPS = 10;
 const RANDOM_CLEAN = 100;
@@ -94,6 +97,10 @@ const budgetText = (b: Budget): string => (b.epochs !== null ? `${b.epochs} epoc
 
 interface Args {
   readonly budget: Budget;
+  /** Training mask ratio (DESIGN: 0.9; scoring stays at 0.99). */
+  readonly mask: number;
+  /** Reuse a decoder this bench trained before with the same encoder, config, budget and mask (for iterating on scoring). */
+  readonly reuse: boolean;
   readonly quick: boolean;
   readonly parity: boolean;
   readonly wasm: boolean;
@@ -104,6 +111,8 @@ interface Args {
 function parseArgs(argv: readonly string[]): Args {
   let minutes: number | null = null;
   let epochs: number | null = null;
+  let mask = DEFAULT_TRAINING.maskRatio;
+  let reuse = false;
   let quick = false;
   let parity = false;
   let wasm = true;
@@ -113,20 +122,26 @@ function parseArgs(argv: readonly string[]): Args {
     if (a === '--quick') quick = true;
     else if (a === '--parity') parity = true;
     else if (a === '--no-wasm') wasm = false;
+    else if (a === '--reuse-decoders') reuse = true;
     else if (a === '--wait') {
       wait = Number(argv[++i]);
       if (!(wait >= 0)) throw new Error(`--wait needs a number of minutes, got ${argv[i]}`);
     } else if (a === '--minutes') {
       minutes = Number(argv[++i]);
       if (!(minutes > 0)) throw new Error(`--minutes needs a positive number, got ${argv[i]}`);
+    } else if (a === '--mask') {
+      mask = Number(argv[++i]);
+      if (!(mask > 0 && mask < 1)) throw new Error(`--mask needs a ratio in (0, 1), got ${argv[i]}`);
     } else if (a === '--epochs') {
       epochs = Number(argv[++i]);
       if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`--epochs needs a positive integer, got ${argv[i]}`);
-    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
   }
   if (minutes !== null && epochs !== null) throw new Error('give --epochs or --minutes, not both');
+  if (reuse && parity) throw new Error('--parity replays the training itself; it cannot reuse a decoder');
+  if (reuse && minutes !== null) throw new Error('--reuse-decoders needs an epoch budget (a time budget is not reproducible)');
   const budget: Budget = minutes !== null ? { epochs: null, minutes } : { epochs: epochs ?? (quick ? 20 : 150), minutes: null };
-  return { budget, quick, parity, wasm, wait };
+  return { budget, mask, reuse, quick, parity, wasm, wait };
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -478,12 +493,12 @@ function trainingData(images: Float32Array, embeddings: Float32Array, dim: numbe
   };
 }
 
-async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, budget: Budget, label: string): Promise<TrainingResult> {
+async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, budget: Budget, maskRatio: number, label: string): Promise<TrainingResult> {
   let lastPrint = 0;
   return trainDecoder(
     rt,
     trainingData(images, embeddings, cfg.embedDim),
-    { ...DEFAULT_TRAINING, cfg, epochs: budget.epochs, minutes: budget.minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
+    { ...DEFAULT_TRAINING, cfg, maskRatio, epochs: budget.epochs, minutes: budget.minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
     initDecoderWeights(cfg, SEED),
     {
       onProgress: (p) => {
@@ -495,7 +510,36 @@ async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embe
   );
 }
 
-function lastEpochLoss(r: TrainingResult, perEpoch: number): number {
+/** What the rest of the bench reads of a training run (a reused decoder has no optimizer state). */
+type TrainedDecoder = Omit<TrainingResult, 'state'>;
+
+/**
+ * Trains, or with `reuse` loads the decoder saved by an earlier run with the same encoder, config,
+ * budget and mask (decoder-file format, strict import) plus its loss history. Always saves.
+ */
+async function trainOrReuse(rt: Runtime, encoderSha: string, cfg: DecoderConfig, norm: Normalised, emb: Embedded, budget: Budget, maskRatio: number, reuse: boolean, label: string): Promise<TrainedDecoder & { readonly reused: boolean; readonly full: TrainingResult | null }> {
+  const key = `${encoderSha.slice(0, 16)}-${budgetText(budget).replace(/ /g, '')}-mask${maskRatio}-seed${SEED}`;
+  const dir = join(CACHE, 'decoders');
+  const onnxPath = join(dir, `${key}.onnx`);
+  const infoPath = join(dir, `${key}.json`);
+  if (reuse && existsSync(onnxPath) && existsSync(infoPath)) {
+    const imported = importDecoder(new Uint8Array(readFileSync(onnxPath)));
+    const differs = (Object.keys(cfg) as (keyof DecoderConfig)[]).filter((k) => imported.cfg[k] !== cfg[k]);
+    if (differs.length > 0) throw new Error(`${onnxPath}: its ${differs.join(', ')} differ from this bench's config; delete it`);
+    const info = JSON.parse(readFileSync(infoPath, 'utf8')) as Omit<TrainedDecoder, 'weights'>;
+    log(`  [${label}] reusing the decoder in ${onnxPath} (${info.steps} steps, ${info.epochs} epochs)`);
+    return { ...info, weights: imported.weights as DecoderWeights, reused: true, full: null };
+  }
+  const tr = await train(rt, cfg, norm.train, emb.train, budget, maskRatio, label);
+  mkdirSync(dir, { recursive: true });
+  const plan = { ...DEFAULT_TRAINING, maskRatio, epochs: budget.epochs, minutes: budget.minutes, seed: SEED };
+  writeFileSync(onnxPath, exportDecoder(cfg, tr.weights, { training: trainingInfoFrom(plan, tr, norm.train.length / PIXELS), encoder: { sha256: encoderSha } }));
+  const { weights: _w, state: _s, ...info } = tr;
+  writeFileSync(infoPath, JSON.stringify(info));
+  return { ...tr, reused: false, full: tr };
+}
+
+function lastEpochLoss(r: TrainedDecoder, perEpoch: number): number {
   const tail = r.losses.filter((l) => l.step > r.steps - perEpoch);
   return tail.reduce((a, l) => a + l.loss, 0) / Math.max(1, tail.length);
 }
@@ -610,6 +654,8 @@ async function runEncoder(
   encoder: CliEncoder,
   data: Data,
   budget: Budget,
+  maskRatio: number,
+  reuse: boolean,
   parityDir: string | null,
 ): Promise<{ result: EncoderResult; cfg: DecoderConfig; weights: DecoderWeights; norm: Normalised; emb: Embedded; encoder: CliEncoder }> {
   const p = encoder.preprocessing;
@@ -628,12 +674,12 @@ async function runEncoder(
   log(`  [${name}] embedded ${(norm.train.length + norm.cal.length + norm.testClean.length + norm.testTrig.length) / PIXELS} images (D = ${emb.dim}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const cfg = presetConfig(SMALL_DECODER, emb.dim);
-  const tr = await train(rt, cfg, norm.train, emb.train, budget, name);
+  const tr = await trainOrReuse(rt, encoder.sha256, cfg, norm, emb, budget, maskRatio, reuse, name);
   const perEpoch = Math.floor(data.train.files.length / BATCH);
   const finalLoss = tr.losses.at(-1)?.loss ?? NaN;
   const trainInfo = { seconds: tr.elapsedSeconds, steps: tr.steps, epochs: tr.epochs, finalLoss, lastEpochLoss: lastEpochLoss(tr, perEpoch), stoppedBy: tr.stoppedBy };
   log(`  [${name}] trained ${trainInfo.seconds.toFixed(1)} s: ${tr.steps} steps, ${tr.epochs.toFixed(2)} epochs, final loss ${f(finalLoss, 4)} (last-epoch mean ${f(trainInfo.lastEpochLoss, 4)}), stopped by ${tr.stoppedBy}`);
-  if (parityDir) exportParity(parityDir, cfg, norm, emb, tr, data.train.files.length);
+  if (parityDir && tr.full) exportParity(parityDir, cfg, norm, emb, tr.full, data.train.files.length);
 
   const scorer = await Scorer.create(rt, cfg, tr.weights, { batch: 64 });
   try {
@@ -1001,7 +1047,7 @@ async function main(): Promise<void> {
   ortWeb.env.wasm.numThreads = THREADS;
   const started = new Date();
   log(`DeDe detection bench — Node ${process.version}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}; ` +
-    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, mask 0.9, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
+    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, training mask ${args.mask}, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
   log(loadLine('at start'));
   const data = await loadData();
   log(`data: ${DATA_DIR}: train ${data.train.files.length}, calibration ${data.cal.files.length}, test clean ${data.testClean.files.length}, test triggered ${data.testTrig.files.length} ` +
@@ -1020,7 +1066,7 @@ async function main(): Promise<void> {
     }
     const encoder = await loadCliEncoder(e.path, {});
     log(`\n== ${e.name} encoder: ${e.path} (sha256 ${encoder.sha256.slice(0, 12)}…, modified ${statSync(e.path).mtime.toISOString()})`);
-    const r = await runEncoder(rt, e.name, encoder, data, args.budget, parityRoot ? join(parityRoot, e.name) : null);
+    const r = await runEncoder(rt, e.name, encoder, data, args.budget, args.mask, args.reuse, parityRoot ? join(parityRoot, e.name) : null);
     results.push(r.result);
     if (!forThroughput || e.name === 'backdoor') forThroughput = r;
   }
@@ -1057,7 +1103,7 @@ async function main(): Promise<void> {
   log(`\n${loadLine('at end')}`);
   mkdirSync('bench/results', { recursive: true });
   const date = started.toISOString().slice(0, 10);
-  const file = `bench/results/detect-${date}${args.quick ? '-quick' : ''}.json`;
+  const file = `bench/results/detect-${date}${args.quick ? '-quick' : ''}${args.mask !== DEFAULT_TRAINING.maskRatio ? `-mask${args.mask}` : ''}.json`;
   writeFileSync(
     file,
     JSON.stringify(
@@ -1109,8 +1155,10 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
   const pk = (r: EncoderResult): string => (r.reveal?.peak ? `(${r.reveal.peak.y}, ${r.reveal.peak.x}) ${r.reveal.peakInPatch ? 'inside' : 'outside'}` : 'n/a');
   const sl = (r: EncoderResult): string => `${pct(r.salted.fpr)} / ${pct(r.salted.strictFpr)} (unsalted ${pct(r.salted.unsaltedFpr)} / ${pct(r.salted.unsaltedStrictFpr)})`;
   rows.push([`salted clean folder: fused FPR @${pct(TARGET_FPR, 0)} / @${pct(STRICT_FPR, 0)}`, cell(b, sl), cell(c, sl), '']);
-  const ag = (r: EncoderResult): string => Object.entries(r.aggregates).map(([k, v]) => `${k.replace(/ /g, '')} ${f(v)}`).join(', ');
-  rows.push(['AUROC by aggregate (diagnostic)', cell(b, ag), cell(c, ag), '']);
+  for (const name of AGGREGATE_DIAGNOSTICS.map((a) => a.name)) {
+    const ag = (r: EncoderResult): string => f(r.aggregates[name]);
+    rows.push([`diagnostic: AUROC of patch errors' ${name}`, cell(b, ag), cell(c, ag), b && c ? f((b.aggregates[name] ?? NaN) - (c.aggregates[name] ?? NaN)) : '']);
+  }
   rows.push(['reveal 20%: target vs reference', cell(b, rv), cell(c, rv), '']);
   rows.push(['reveal 20%: trigger-map peak', cell(b, pk), cell(c, pk), '']);
   const dg = (r: EncoderResult): string => (r.reveal?.diagnostics ? `${r.reveal.diagnostics.referenceEmbedding.randomCloser} / ${r.reveal.diagnostics.rescaledMean.randomCloser}` : 'n/a');
@@ -1128,7 +1176,8 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
     for (const rate of [0.05, 0.2]) {
       const m = fold(b, rate);
       checks.push({ name: `${pct(rate, 0)}: fused AUROC ≥ ${TARGETS.fusedAuroc}`, value: f(m.fusedAuroc), pass: m.fusedAuroc >= TARGETS.fusedAuroc });
-      for (const op of [{ alpha: TARGET_FPR, tpr: m.fusedTpr, fpr: m.fusedFpr }, { alpha: STRICT_FPR, tpr: m.strict.fusedTpr, fpr: m.strict.fusedFpr }])
+      // At α = 3% (at α = 5% the realised FPR is ≈ 5% by design; that point is in the table).
+      for (const op of [{ alpha: STRICT_FPR, tpr: m.strict.fusedTpr, fpr: m.strict.fusedFpr }])
         checks.push({ name: `${pct(rate, 0)}: fused TPR ≥ ${pct(TARGETS.fusedTpr, 0)} at realised FPR ≤ ${pct(TARGETS.fusedFpr, 0)} (α ${pct(op.alpha, 0)})`, value: `${pct(op.tpr)} at ${pct(op.fpr)}`, pass: op.tpr >= TARGETS.fusedTpr && op.fpr <= TARGETS.fusedFpr });
     }
     const m1 = fold(b, 0.01);
