@@ -160,6 +160,8 @@ test('a folder added with the folder input and one dropped with a DataTransfer l
     await expectDataset(cleanCard, clean);
     await expect(suspectCard.getByLabel('Role')).toHaveValue('poisoned');
     await expect(cleanCard.getByLabel('Role')).toHaveValue('clean');
+    // Restored from the browser's private copy: no folder access is asked for again.
+    await expect(cleanCard).toContainText('a reload restores the folder without asking for access to it again');
     await page.screenshot({ path: 'test-results/screens/images-restored.png', fullPage: true });
 
     // Removing a dataset deletes it from the list and from storage.

@@ -85,7 +85,9 @@ export function DatasetCard({ dataset: d }: { dataset: DatasetSummary }) {
         <p className="hint">
           Loaded {n(d.counts.processed)} files in {formatDuration(d.loadSeconds)}
           {d.status === 'cancelled' && d.counts.processed < d.counts.files ? ` (${n(d.counts.files - d.counts.processed)} not looked at)` : ''}.
-          {!d.persistent && ' This browser has no private file storage, so a reload will lose these images.'}
+          {d.persistent
+            ? ` A ${d.layout.size}×${d.layout.size} copy is kept in this browser’s private storage: a reload restores the folder without asking for access to it again.`
+            : ' This browser has no private file storage, so a reload will lose these images.'}
         </p>
       )}
       {d.error && <p className="error" role="alert">{d.error}</p>}
