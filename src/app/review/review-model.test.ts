@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ScanRow, Tag } from '../scan/scan-store';
-import { cleanedFileList, zipEntryName } from '../report/report-files';
+import { blobFromParts, cleanedFileList, cleanedFileListParts, zipEntryName } from '../report/report-files';
 import { countFlagged, evaluationLabel, evaluationSet, filterRows, NO_FILTERS, reflag, sortRows, thresholdStep } from './review-model';
 import { effectiveThreshold } from './review-store';
 
@@ -73,6 +73,12 @@ describe('evaluation labels', () => {
 describe('report files', () => {
   it('lists the unflagged paths one per line', () => {
     expect(cleanedFileList(rows, 0.5)).toBe('d1/img-0.png\nd1/img-2.png\nd1/img-4.png\n');
+    expect([...cleanedFileListParts(rows, 0.5, 2)]).toEqual(['d1/img-0.png\nd1/img-2.png\n', 'd1/img-4.png\n']);
+  });
+  it('folds many pieces into one Blob with the pieces in order', async () => {
+    const parts = Array.from({ length: 50 }, (_, i) => `${i},`);
+    for (const every of [1, 7, 100]) expect(await blobFromParts(parts, 'text/plain', every).text()).toBe(parts.join(''));
+    expect((await blobFromParts([], 'text/plain').text())).toBe('');
   });
   it('makes safe, unique zip entry names', () => {
     const taken = new Set<string>();

@@ -37,6 +37,13 @@ export function countFlagged(rows: readonly Pick<ScanRow, 'score'>[], threshold:
   return n;
 }
 
+/** countFlagged over a score column (a scan table's), without row objects. */
+export function countScoresAbove(scores: ArrayLike<number>, threshold: number): number {
+  let n = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > threshold) n++;
+  return n;
+}
+
 /** Rows with `flagged` recomputed at `threshold` (the same objects where nothing changes). */
 export function reflag<R extends Pick<ScanRow, 'score' | 'flagged'>>(rows: readonly R[], threshold: number): R[] {
   return rows.map((r) => (isFlaggedAt(r.score, threshold) === r.flagged ? r : { ...r, flagged: !r.flagged }));
@@ -108,7 +115,7 @@ export interface EvaluationSet {
   readonly hasPoisonedFolder: boolean;
 }
 
-export function evaluationSet(rows: readonly ScanRow[], tags: Readonly<Record<string, Tag>>, mode: NegativesMode): EvaluationSet {
+export function evaluationSet(rows: Iterable<ScanRow>, tags: Readonly<Record<string, Tag>>, mode: NegativesMode): EvaluationSet {
   const scores: number[] = [];
   const labels: boolean[] = [];
   let positives = 0;
@@ -125,7 +132,7 @@ export function evaluationSet(rows: readonly ScanRow[], tags: Readonly<Record<st
 }
 
 /** Per-folder counts at a threshold. */
-export function folderCounts(rows: readonly ScanRow[], threshold: number): Map<string, { name: string; role: ScanRow['role']; count: number; flagged: number }> {
+export function folderCounts(rows: Iterable<ScanRow>, threshold: number): Map<string, { name: string; role: ScanRow['role']; count: number; flagged: number }> {
   const out = new Map<string, { name: string; role: ScanRow['role']; count: number; flagged: number }>();
   for (const r of rows) {
     let f = out.get(r.datasetId);

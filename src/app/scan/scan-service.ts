@@ -12,10 +12,12 @@ import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { useTrainStore } from '../train/train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
+import { ScanTable } from '../../core/workflow/scan-table';
 import { useScanStore, type CalibrationState, type ScanRow } from './scan-store';
 
 const files = new OpfsFileStore();
-const ROWS_PATH = 'scans/latest.json';
+/** The last scan's table in its binary form (ScanTable.encode). */
+const TABLE_PATH = 'scans/latest.table';
 /** Share of the calibration scores kept aside to measure the realised false-positive rate. */
 export const CALIBRATION_CHECK_FRACTION = 0.3;
 
@@ -130,11 +132,11 @@ export async function runScan(): Promise<void> {
   if (problems.length > 0) throw new Error(problems.join(' '));
   const cal = useScanStore.getState().calibration!;
   const targets = scanTargets();
-  const { setScan, patchScan, setRows, appendRows } = useScanStore.getState();
+  const { setScan, patchScan, setTable } = useScanStore.getState();
   const scanId = `s${Date.now().toString(36)}`;
   activeScan = scanId;
   const total = targets.reduce((a, d) => a + d.counts.images, 0);
-  setRows([]);
+  setTable(ScanTable.empty(scanId, targets.map((d) => ({ id: d.id, name: d.name, role: d.role }))));
   setScan({
     scanId,
     status: 'scanning',
@@ -151,32 +153,20 @@ export async function runScan(): Promise<void> {
   const started = performance.now();
   let doneBefore = 0;
   try {
-    for (const dataset of targets) {
+    for (const [folder, dataset] of targets.entries()) {
       const paths = await pathsOf(dataset);
       await scoreSlots(dataset, null, scanId, (p) => {
         if (p.phase !== 'score') return;
-        const ps = pValues(p.chunk.scores, cal.calibration);
-        const rows: ScanRow[] = p.chunk.slots.map((slot, k) => ({
-          datasetId: dataset.id,
-          datasetName: dataset.name,
-          role: dataset.role,
-          slot,
-          path: paths[slot] ?? `${dataset.name}/#${slot}`,
-          score: p.chunk.scores[k]!,
-          dedeScore: p.chunk.dedeScores[k]!,
-          pValue: ps[k]!,
-          flagged: isFlagged(p.chunk.scores[k]!, cal.calibration),
-          decoderScore: p.chunk.scores[k]!,
-          decoderPValue: ps[k]!,
-        }));
-        appendRows(rows);
+        const { slots, scores, dedeScores } = p.chunk;
+        const flagged = Array.from(scores, (score) => isFlagged(score, cal.calibration));
         const s = useScanStore.getState();
-        patchScan({ done: doneBefore + p.done, flagged: (s.scan?.flagged ?? 0) + rows.filter((r) => r.flagged).length, seconds: (performance.now() - started) / 1000 });
+        setTable(s.table.append({ folder, slots, paths: Array.from(slots, (slot) => paths[slot] ?? `${dataset.name}/#${slot}`), scores, dedeScores, pValues: pValues(scores, cal.calibration), flagged }));
+        patchScan({ done: doneBefore + p.done, flagged: (s.scan?.flagged ?? 0) + flagged.filter(Boolean).length, seconds: (performance.now() - started) / 1000 });
       });
       doneBefore += dataset.counts.images;
     }
     await applyVerdict(targets, cal);
-    await files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, rows: useScanStore.getState().rows })));
+    await files.write(TABLE_PATH, useScanStore.getState().table.encode());
     patchScan({ status: 'done', seconds: (performance.now() - started) / 1000 });
   } catch (err) {
     const message = errorText(err);
@@ -192,33 +182,33 @@ export async function runScan(): Promise<void> {
  * the decoder verdict stays and the reason is kept for the UI.
  */
 async function applyVerdict(targets: readonly DatasetSummary[], cal: CalibrationState): Promise<void> {
-  const { rows, setRows, patchScan } = useScanStore.getState();
+  const { table, setTable, patchScan } = useScanStore.getState();
   const encoder = useEncoderStore.getState().encoder;
   const clean = cleanDataset();
   const targetFpr = cal.method.method === 'fpr' ? cal.method.target : 0.05;
   try {
     if (!encoder?.preprocessing || !clean) throw new Error('the encoder or the clean folder is missing');
-    const order = new Map(targets.map((d, i) => [d.id, i]));
-    const sorted = [...rows].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)! || a.slot - b.slot);
+    // The verdict reads the folders in order, each by slot: rows in that order.
+    const order = Int32Array.from({ length: table.length }, (_, i) => i).sort((a, b) => table.folderIndex(a) - table.folderIndex(b) || table.slot(a) - table.slot(b));
+    const sorted = table.permuted(order);
     const backend = await getBackend();
     const result = await backend.api.verdict({
       encoder: encoderFileRef(encoder),
       folders: targets.map(datasetRef),
-      decoderScores: sorted.map((r) => r.decoderScore ?? r.score),
+      decoderScores: Array.from(sorted.column('decoderScore')),
       clean: datasetRef(clean),
       cleanDecoderScores: cal.cleanScores,
       preprocessing: encoder.preprocessing,
       targetFpr,
     });
-    const fused = sorted.map((r, i) => {
-      const v = result.images[i]!;
-      return { ...r, score: v.score, pValue: v.fusedP, flagged: v.flagged, collapseScore: v.collapseScore, collapsePValue: v.collapsePValue };
-    });
-    setRows(fused);
+    const fused = sorted.withVerdict({ score: result.score, pValue: result.fusedP, flagged: result.flagged, collapseScore: result.collapseScore, collapsePValue: result.collapsePValue });
+    setTable(fused);
+    let flagged = 0;
+    for (let i = 0; i < fused.length; i++) if (fused.flagged(i)) flagged++;
     patchScan({
       // Rows are flagged when score > threshold; −log10(α) minus a hair makes that "fused p ≤ α".
       threshold: -Math.log10(targetFpr) - 1e-9,
-      flagged: fused.filter((r) => r.flagged).length,
+      flagged,
       verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount },
     });
   } catch (err) {
@@ -233,12 +223,12 @@ export async function cancelScan(): Promise<void> {
 
 /** Brings the last finished scan's rows back after a reload. */
 export async function restoreScanRows(): Promise<void> {
-  const { scan, rows, setRows } = useScanStore.getState();
-  if (!scan || rows.length > 0) return;
-  const bytes = await files.read(ROWS_PATH);
+  const { scan, table, setTable } = useScanStore.getState();
+  if (!scan || table.length > 0) return;
+  const bytes = await files.read(TABLE_PATH);
   if (!bytes) return;
-  const saved = JSON.parse(new TextDecoder().decode(bytes)) as { scanId: string; rows: ScanRow[] };
-  if (saved.scanId === scan.scanId) setRows(saved.rows);
+  const saved = ScanTable.decode(bytes);
+  if (saved.id === scan.scanId) setTable(saved);
 }
 
 
