@@ -7,7 +7,7 @@ export function cleanedFileList(rows: Iterable<Pick<ScanRow, 'path' | 'score'>>,
 }
 
 /** cleanedFileList in pieces of up to `linesPerPart` lines (for a Blob built without one big string). */
-export function* cleanedFileListParts(rows: Iterable<Pick<ScanRow, 'path' | 'score'>>, threshold: number, linesPerPart = 1000): Generator<string> {
+export function* cleanedFileListParts(rows: Iterable<Pick<ScanRow, 'path' | 'score'>>, threshold: number, linesPerPart = 256): Generator<string> {
   let lines: string[] = [];
   for (const r of rows) {
     if (r.score > threshold) continue;
@@ -21,10 +21,10 @@ export function* cleanedFileListParts(rows: Iterable<Pick<ScanRow, 'path' | 'sco
 }
 
 /**
- * A Blob from many string or byte pieces, folded into blob storage every few pieces so that the
- * pieces of a large report never all sit in the page's heap at once.
+ * A Blob from many string or byte pieces, folded into blob storage every `foldEvery` pieces so
+ * that the pieces of a large report never all sit in the page's heap at once.
  */
-export function blobFromParts(parts: Iterable<BlobPart>, type: string, foldEvery = 16): Blob {
+export function blobFromParts(parts: Iterable<BlobPart>, type: string, foldEvery = 1): Blob {
   let blob = new Blob([], { type });
   let pending: BlobPart[] = [];
   for (const part of parts) {

@@ -39,18 +39,22 @@ export function downloadBlob(data: BlobPart, name: string, type: string): void {
 }
 
 /** Rows turned into report images a chunk at a time: a 20k scan never has 20k image objects. */
-const REPORT_CHUNK = 1000;
+const REPORT_CHUNK = 256;
 
-/** Report rows are the scan rows without where they are stored, flagged at the review threshold. */
+/** Report images: the scan's rows without where they are stored, flagged at the review threshold. */
 function* reportImages(table: ScanTable, threshold: number): Generator<ScannedImage[]> {
   for (let from = 0; from < table.length; from += REPORT_CHUNK) {
     const chunk: ScannedImage[] = [];
     for (let i = from; i < Math.min(table.length, from + REPORT_CHUNK); i++) {
-      const { datasetId: _id, datasetName: _name, role: _role, slot: _slot, ...image } = table.row(i);
-      chunk.push({ ...image, flagged: image.score > threshold });
+      const image = table.image(i);
+      chunk.push(image.flagged === (image.score > threshold) ? image : { ...image, flagged: !image.flagged });
     }
     yield chunk;
   }
+}
+
+function* pathsAndScores(table: ScanTable): Generator<{ path: string; score: number }> {
+  for (let i = 0; i < table.length; i++) yield { path: table.path(i), score: table.score(i) };
 }
 
 /** Everything in the scan report but its images (see reportImages). */
@@ -102,7 +106,7 @@ export function reportCsvBlob(threshold: number): Blob {
 
 /** Paths of the images not flagged at τ, one per line. */
 export function cleanedListBlob(threshold: number): Blob {
-  return blobFromParts(cleanedFileListParts(useScanStore.getState().table.each(), threshold), 'text/plain;charset=utf-8');
+  return blobFromParts(cleanedFileListParts(pathsAndScores(useScanStore.getState().table), threshold), 'text/plain;charset=utf-8');
 }
 
 const yieldToPage = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -145,7 +149,7 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
       ...(r.collapsePValue !== undefined ? { collapsePValue: r.collapsePValue } : {}),
       original: pngDataUrl(rgb, d.layout.size, d.layout.size), heatmap: explained.get(`${r.datasetId}:${r.slot}`)?.heatmap ?? null });
   }
-  const set = evaluationSet(table.each(), tags, negatives);
+  const set = evaluationSet(table, tags, negatives);
   let evaluation = null;
   if (set.positives > 0 && set.negatives > 0) {
     const c = confusionAt(set.scores, set.labels, threshold);
@@ -191,7 +195,7 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
     encoderFacts: { Repository: encoder?.repo ?? null, Revision: encoder?.revision ?? null, Commit: encoder?.commit ?? null, Origin: encoder?.origin ?? null, Source: encoder?.sourceUrl ?? null },
     decoderFacts: { 'Training run': run?.runId ?? null, Imported: run ? String(run.imported) : null, Steps: run ? String(run.step) : null },
     calibratedThreshold: scan?.threshold ?? threshold,
-    folders: [...folderCounts(table.each(), threshold).values()].map((f) => ({ ...f, role: ROLE_LABEL[f.role] })),
+    folders: [...folderCounts(table, threshold).values()].map((f) => ({ ...f, role: ROLE_LABEL[f.role] })),
     histogramSvg: hist,
     evaluation,
     top: images,

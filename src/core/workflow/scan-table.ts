@@ -176,36 +176,20 @@ export class ScanTable {
     return this.store.numbers.score[i]!;
   }
 
-  /** Row i as an object (optional components absent when not computed). */
-  row(i: number): ScanRow {
+  /** Row i as the report describes it: path and numbers, optional components absent when not computed. */
+  image(i: number): ScannedImage {
     if (!(i >= 0 && i < this.length)) throw new Error(`row ${i} is outside the ${this.length} scanned`);
-    const f = this.folderOf(i);
     const num = this.store.numbers;
-    const optional = (c: NumberColumn) => (Number.isNaN(num[c][i]!) ? undefined : num[c][i]!);
-    const decoderScore = optional('decoderScore');
-    const decoderPValue = optional('decoderPValue');
-    const collapseScore = optional('collapseScore');
-    const collapsePValue = optional('collapsePValue');
-    return {
-      datasetId: f.id,
-      datasetName: f.name,
-      role: f.role,
-      slot: this.slot(i),
-      path: this.path(i),
-      score: num.score[i]!,
-      dedeScore: num.dedeScore[i]!,
-      pValue: num.pValue[i]!,
-      flagged: this.flagged(i),
-      ...(decoderScore !== undefined ? { decoderScore } : {}),
-      ...(decoderPValue !== undefined ? { decoderPValue } : {}),
-      ...(collapseScore !== undefined ? { collapseScore } : {}),
-      ...(collapsePValue !== undefined ? { collapsePValue } : {}),
-    };
+    // Assigned one by one (no spreads): exports build one of these per image.
+    const image: { -readonly [K in keyof ScannedImage]: ScannedImage[K] } = { path: this.store.paths[i]!, score: num.score[i]!, dedeScore: num.dedeScore[i]!, pValue: num.pValue[i]!, flagged: this.store.flagged[i] === 1 };
+    for (const c of ['decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const) if (!Number.isNaN(num[c][i]!)) image[c] = num[c][i]!;
+    return image;
   }
 
-  /** The rows one at a time (each object is garbage once the caller moves on). */
-  *each(): Generator<ScanRow> {
-    for (let i = 0; i < this.length; i++) yield this.row(i);
+  /** Row i as an object, with where it is stored. */
+  row(i: number): ScanRow {
+    const f = this.folderOf(i);
+    return { datasetId: f.id, datasetName: f.name, role: f.role, slot: this.slot(i), ...this.image(i) };
   }
 
   /** Every row as an object: linear in memory, for callers that need them all at once. */
