@@ -12,7 +12,7 @@
 // reference: enough to score with; detection quality is bench:detect's job) and imported in the app.
 // Images come from the CIFAR-10 photos in ../shared/data (see bench/lib/scale-folders.ts).
 //
-//   npx vite build && npm run bench:scale [-- --sizes 5000,10000,20000 --large 2000 --encoder FILE]
+//   npx vite build && npm run bench:scale [-- --sizes 5000,10000,20000 --large 2000 --encoder FILE --out FILE]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -29,6 +29,8 @@ interface Args {
   readonly encoder: string;
   readonly photos: string;
   readonly epochs: number;
+  /** Where the JSON result goes (default bench/results/scale-<date>.json). */
+  readonly out: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -50,6 +52,7 @@ function parseArgs(argv: readonly string[]): Args {
     encoder: resolve(value('encoder') ?? 'public/demo/encoders/badencoder/model.onnx'),
     photos: resolve(value('photos') ?? '../shared/data/cifar10-train'),
     epochs: int('epochs', 8),
+    out: value('out') ?? null,
   };
 }
 
@@ -241,8 +244,8 @@ async function main(): Promise<void> {
     console.log(`heap ratio ${ratio.to}/${ratio.from} images (${(ratio.to / ratio.from).toFixed(0)}× the images): peak ${ratio.peak.toFixed(2)}×, kept ${ratio.retained.toFixed(2)}× — target < ${RATIO_TARGET}: ${pass ? 'PASS' : 'FAIL'}`);
     if (!pass) process.exitCode = 1;
   }
-  const file = `bench/results/scale-${started.toISOString().slice(0, 10)}.json`;
-  mkdirSync('bench/results', { recursive: true });
+  const file = args.out ?? `bench/results/scale-${started.toISOString().slice(0, 10)}.json`;
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(
     file,
     `${JSON.stringify({ bench: 'npm run bench:scale', args, started: started.toISOString(), seconds: (Date.now() - started.getTime()) / 1000, cpus: cpus().length, loadavgEnd: loadavg(), backend: 'wasm', ratioTarget: RATIO_TARGET, ratio, runs }, null, 1)}\n`,
