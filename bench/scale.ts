@@ -60,7 +60,7 @@ const PORT = Number(process.env['BENCH_PORT'] ?? 4185);
 /** Generated folders, the decoder and screenshots; reused by later runs. */
 const CACHE = resolve(process.env['SCALE_CACHE'] ?? join(tmpdir(), 'dede-bench-scale'));
 const RATIO_TARGET = 1.5;
-const SCAN_TIMEOUT_MS = 30 * 60_000;
+const SCAN_TIMEOUT_MS = 60 * 60_000;
 
 interface Phase {
   readonly seconds: number;

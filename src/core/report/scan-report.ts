@@ -57,7 +57,14 @@ const csvCells = (r: ScannedImage) => [r.path, r.score, r.pValue, r.flagged, r.d
  */
 export function* scanReportCsvParts(chunks: Iterable<readonly ScannedImage[]>): Generator<string> {
   yield Papa.unparse([[...CSV_COLUMNS]], CSV_OPTIONS);
-  for (const chunk of chunks) if (chunk.length > 0) yield `\r\n${Papa.unparse({ fields: [...CSV_COLUMNS], data: chunk.map(csvCells) }, { ...CSV_OPTIONS, header: false })}`;
+  let empty = true;
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    yield `\r\n${Papa.unparse({ fields: [...CSV_COLUMNS], data: chunk.map(csvCells) }, { ...CSV_OPTIONS, header: false })}`;
+    empty = false;
+  }
+  // Papa ends a header-only CSV with a newline.
+  if (empty) yield '\r\n';
 }
 
 export function scanReportCsv(report: Pick<ScanReport, 'images'>): string {
