@@ -1,4 +1,4 @@
-// npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES]
+// npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]
 // End-to-end detection benchmark on the fixture encoders (scripts/fixtures/splits.json): the SMALL
 // decoder trained on decoder_train_clean with the backdoored encoder and with the clean-encoder
 // control; per-image AUROC (robust median score and the paper's dedeScore) on test_clean vs
@@ -6,6 +6,7 @@
 // calibration at 5% target FPR on calibration_clean; the fused set verdict (scoreFolderSet) on
 // folders with 1%, 5% and 20% poison; target reveal on the 20% folder; scan throughput with
 // onnxruntime-node and onnxruntime-web's WASM backend; the collapse step at 20k images.
+// --collapse-only runs just the collapse step at 20k (D = 192, the fixture encoders' width) in seconds.
 // --parity also trains the same config with the PyTorch reference (scripts/reference/dede_torch.py
 // --train) on the same data, batch order and masks and compares losses and AUROCs.
 // Every number printed is measured in this run; the summary goes to bench/results/detect-<date>.json.
@@ -106,6 +107,8 @@ interface Args {
   readonly wasm: boolean;
   /** Minutes to wait for a missing encoder (polled every minute). */
   readonly wait: number;
+  /** Only the collapse step at 20k (seconds, not the minutes of training). */
+  readonly collapseOnly: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -117,9 +120,11 @@ function parseArgs(argv: readonly string[]): Args {
   let parity = false;
   let wasm = true;
   let wait = 0;
+  let collapseOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
+    else if (a === '--collapse-only') collapseOnly = true;
     else if (a === '--parity') parity = true;
     else if (a === '--no-wasm') wasm = false;
     else if (a === '--reuse-decoders') reuse = true;
@@ -135,13 +140,13 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--epochs') {
       epochs = Number(argv[++i]);
       if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`--epochs needs a positive integer, got ${argv[i]}`);
-    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES]`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]`);
   }
   if (minutes !== null && epochs !== null) throw new Error('give --epochs or --minutes, not both');
   if (reuse && parity) throw new Error('--parity replays the training itself; it cannot reuse a decoder');
   if (reuse && minutes !== null) throw new Error('--reuse-decoders needs an epoch budget (a time budget is not reproducible)');
   const budget: Budget = minutes !== null ? { epochs: null, minutes } : { epochs: epochs ?? (quick ? 20 : 150), minutes: null };
-  return { budget, mask, reuse, quick, parity, wasm, wait };
+  return { budget, mask, reuse, quick, parity, wasm, wait, collapseOnly };
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -908,6 +913,27 @@ async function collapseChild(n: number, dim: number): Promise<CollapseBench> {
   };
 }
 
+/** The fixture encoders' embedding width (what --collapse-only uses). */
+const COLLAPSE_DIM = 192;
+
+function collapseSection(dim: number): CollapseBench {
+  log(`\n== collapse step at ${COLLAPSE_N.toLocaleString('en-US')} images (synthetic embeddings, D = ${dim}, 20% collapsed; + 300 clean reference; fingerprints; child process)`);
+  const collapse = runCollapseChild(COLLAPSE_N, dim);
+  log(`  calibratedCollapse: ${collapse.seconds.toFixed(1)} s; peak process RSS during the step ${collapse.peakRssMiB.toFixed(0)} MiB (${collapse.rssBeforeMiB.toFixed(0)} MiB with the inputs built just before: +${(collapse.peakRssMiB - collapse.rssBeforeMiB).toFixed(0)} MiB); AUROC of the collapsed 20% ${f(collapse.collapsedAuroc)}`);
+  return collapse;
+}
+
+async function collapseOnly(args: Args, started: Date): Promise<void> {
+  log(`DeDe detection bench, collapse step only — Node ${process.version}`);
+  log(loadLine('at start'));
+  const collapse = collapseSection(COLLAPSE_DIM);
+  log(loadLine('at end'));
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/detect-collapse-${started.toISOString().slice(0, 10)}.json`;
+  writeFileSync(file, `${JSON.stringify({ bench: 'npm run bench:detect -- --collapse-only', args, started: started.toISOString(), node: process.version, cpus: cpus().length, loadavgEnd: loadavg(), collapse }, null, 1)}\n`);
+  log(`wrote ${file}`);
+}
+
 function runCollapseChild(n: number, dim: number): CollapseBench {
   const script = process.argv[1] as string;
   const r = spawnSync(process.execPath, ['--expose-gc', script, '--collapse-child', String(n), String(dim)], { encoding: 'utf8', maxBuffer: 1 << 20 });
@@ -1046,6 +1072,7 @@ async function main(): Promise<void> {
   const args = parseArgs(argv);
   ortWeb.env.wasm.numThreads = THREADS;
   const started = new Date();
+  if (args.collapseOnly) return collapseOnly(args, started);
   log(`DeDe detection bench — Node ${process.version}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}; ` +
     `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, training mask ${args.mask}, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
   log(loadLine('at start'));
@@ -1081,10 +1108,7 @@ async function main(): Promise<void> {
     for (const t of through) log(`  ${t.backend.padEnd(34)} scan ${t.scanPerSec.toFixed(0)} img/s (encoder ${t.encoderPerSec.toFixed(0)} img/s, decoder score ${t.decoderPerSec.toFixed(0)} img/s) over ${t.images} images`);
   }
 
-  const collapseDim = forThroughput?.emb.dim ?? 512;
-  log(`\n== collapse step at ${COLLAPSE_N.toLocaleString('en-US')} images (synthetic embeddings, D = ${collapseDim}, 20% collapsed; + 300 clean reference; fingerprints; child process)`);
-  const collapse = runCollapseChild(COLLAPSE_N, collapseDim);
-  log(`  calibratedCollapse: ${collapse.seconds.toFixed(1)} s; peak process RSS during the step ${collapse.peakRssMiB.toFixed(0)} MiB (${collapse.rssBeforeMiB.toFixed(0)} MiB with the inputs built just before: +${(collapse.peakRssMiB - collapse.rssBeforeMiB).toFixed(0)} MiB); AUROC of the collapsed 20% ${f(collapse.collapsedAuroc)}`);
+  const collapse = collapseSection(forThroughput?.emb.dim ?? COLLAPSE_DIM);
 
   let parity: ParityResult | null = null;
   if (parityRoot) {

@@ -9,13 +9,11 @@
 // (128 bits of SHA-256 and a slot in typed arrays, ~20–40 B). Fails (exit code 1) otherwise.
 //
 //   npx vite build && <the bench:images command in the report>   [-- --count 5000]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from '@playwright/test';
-import { chromiumArgs } from '../playwright.config';
 import { encodePng, pattern } from '../src/testing/image-files';
+import { HeapProbe, launchChromium, MB, startPreview } from './lib/browser';
 
 const argCount = process.argv.indexOf('--count');
 const COUNT = argCount > 0 ? Number(process.argv[argCount + 1]) : 5000;
@@ -28,22 +26,6 @@ const PORT = Number(process.env['BENCH_PORT'] ?? 4183);
  */
 const RATIO_LIMIT = 1.25;
 const PER_IMAGE_LIMIT_B = 100;
-const MB = 1024 * 1024;
-
-async function startPreview(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${PORT}/`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(url)).ok) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill();
-  throw new Error(`vite preview did not answer on ${url}; run \`npx vite build\` first.`);
-}
 
 /**
  * Every image has its own bytes (the pattern repeats every 256 seeds, so the index is stamped into
@@ -75,28 +57,17 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const { root, folder } = makeFolder();
   console.log(`generated ${COUNT} PNGs (64×48) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const preview = await startPreview();
-  const browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: chromiumArgs });
+  const preview = await startPreview(PORT);
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
     await page.goto(`http://127.0.0.1:${PORT}/`);
     await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Images' }).click();
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Performance.enable');
-    const heap = async () => {
-      const { metrics } = await cdp.send('Performance.getMetrics');
-      return metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN;
-    };
-    // ArrayBuffer backing stores (where pixels live) are outside JSHeapUsedSize; count them too.
-    const buffers = async () => {
-      const usage = (await cdp.send('Runtime.getHeapUsage')) as { backingStorageSize?: number };
-      return usage.backingStorageSize ?? NaN;
-    };
-    const gcHeap = async () => {
-      await cdp.send('HeapProfiler.collectGarbage');
-      return { heap: await heap(), buffers: await buffers() };
-    };
+    const probe = await HeapProbe.attach(page);
+    const heap = () => probe.heap();
+    const buffers = () => probe.buffers();
+    const gcHeap = () => probe.afterGc();
     const baseline = (await gcHeap()).heap;
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     console.log(`Chromium ${browser.version()}, ${cores} cores → ${Math.max(1, Math.min(4, cores - 1))} decode worker(s); heap before loading ${(baseline / MB).toFixed(1)} MB`);

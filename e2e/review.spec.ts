@@ -11,6 +11,7 @@ import Papa from 'papaparse';
 import sharp from 'sharp';
 import type {} from '../src/app/backend/debug-handle';
 import type { ScanReport } from '../src/core/report/scan-report';
+import { ScanTable } from '../src/core/workflow/scan-table';
 import { expect, longTasksSince, pageNow, recordLongTasks, test, LONG_TASK_BUDGET_MS } from './fixtures';
 import { addFolder, loadLocalEncoder, startTraining, writeEncoderFolder } from './workflow-steps';
 
@@ -229,21 +230,25 @@ test('reviews scan results (gallery, detail, keyboard, threshold, ROC, trigger m
   await view.screenshot({ path: 'test-results/screens/report-html.png', fullPage: true });
   await view.close();
 
-  // 20,000 rows: the scan's saved rows are replaced by synthetic ones (real images first, the rest
+  // 20,000 rows: the scan's saved table is replaced by synthetic rows (real images first, the rest
   // pointing at folders that do not exist, so their thumbnails say "no pixels"), then reloaded.
   const scanId = await page.evaluate(() => (JSON.parse(localStorage.getItem('dede-web/scan')!) as { state: { scan: { scanId: string } } }).state.scan.scanId);
-  await page.evaluate(async ({ scanId, real }) => {
-    const big = Array.from({ length: 20_000 }, (_, i) => {
-      const r = real[i % real.length]!;
-      const score = ((i * 7919) % 20_000) / 20_000 * 2 * r.score + 1e-6 * i;
-      return i < real.length ? r : { ...r, datasetId: `synthetic-${Math.floor(i / 1000)}`, datasetName: 'synthetic', slot: i, path: `synthetic/${i}.png`, score };
-    });
+  const big = Array.from({ length: 20_000 }, (_, i) => {
+    const r = rows[i % rows.length]!;
+    const score = ((i * 7919) % 20_000) / 20_000 * 2 * r.score + 1e-6 * i;
+    return i < rows.length ? r : { ...r, datasetId: `synthetic-${Math.floor(i / 1000)}`, datasetName: 'synthetic', slot: i, path: `synthetic/${i}.png`, score };
+  });
+  const folders = [...new Map(big.map((r) => [r.datasetId, { id: r.datasetId, name: r.datasetName, role: r.role }])).values()];
+  let table = ScanTable.empty(scanId, folders);
+  for (const r of big) table = table.append({ folder: folders.findIndex((f) => f.id === r.datasetId), slots: [r.slot], paths: [r.path], scores: [r.score], dedeScores: [r.dedeScore], pValues: [r.pValue], flagged: [r.flagged] });
+  const savedTable = Buffer.from(table.encode()).toString('base64');
+  await page.evaluate(async (savedTable) => {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('dede-workflow', { create: true });
     const scans = await dir.getDirectoryHandle('scans', { create: true });
-    const w = await (await scans.getFileHandle('latest.json', { create: true })).createWritable();
-    await w.write(JSON.stringify({ scanId, rows: big }));
+    const w = await (await scans.getFileHandle('latest.table', { create: true })).createWritable();
+    await w.write(Uint8Array.from(atob(savedTable), (c) => c.charCodeAt(0)));
     await w.close();
-  }, { scanId, real: rows });
+  }, savedTable);
   await page.reload();
   await nav.getByRole('button', { name: 'Review' }).click();
   await expect(page.getByTestId('review-count')).toHaveText('20,000 shown', { timeout: 30_000 });

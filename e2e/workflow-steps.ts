@@ -28,7 +28,7 @@ export async function loadLocalEncoder(page: Page, files: readonly string[]): Pr
 /** Adds a folder in the Images step and waits until its `images` images are loaded. */
 export async function addFolder(page: Page, dir: string, name: string, images: number): Promise<void> {
   await page.getByTestId('images-folder-input').setInputFiles(dir);
-  await expect(page.locator(`[data-dataset-name="${name}"]`).getByTestId('count-images')).toHaveText(String(images));
+  await expect(page.locator(`[data-dataset-name="${name}"]`).getByTestId('count-images')).toHaveText(images.toLocaleString('en'));
 }
 
 /** On the Train step: sets the epochs and starts training (does not wait for the end). */

@@ -8,7 +8,7 @@ import type { TrainingPlan } from '../src/core/dede/train-loop';
 import type { RunProgress, TrainingRunResult } from '../src/core/workflow/training-run';
 import type { ImageExplanation, ScoringProgress, ScoringResult } from '../src/core/workflow/scoring';
 import type { ScorerSettings } from '../src/core/dede/scorer';
-import type { FolderSetResult } from '../src/core/dede/set-scan';
+import type { VerdictTable } from '../src/core/workflow/verdict';
 import type { RevealedTarget } from '../src/core/dede/reveal';
 
 export type Feeds = Readonly<Record<string, HostTensor>>;
@@ -89,7 +89,8 @@ export interface ModelWorkerApi {
   /** Scores images of a stored dataset with the trained decoder; results stream through onProgress. */
   scoreDataset(jobId: string, spec: ScoreSpec, onProgress?: (progress: ScoringProgress) => void): Promise<ScoringResult>;
   /** The set-level verdict over scanned folders (decoder score fused with the collapse score). */
-  verdict(spec: VerdictSpec): Promise<FolderSetResult>;
+  /** The set-level verdict over scanned folders (decoder score fused with the collapse score), as columns. */
+  verdict(spec: VerdictSpec): Promise<VerdictTable>;
   /** Clusters of flagged images with their decoded targets and trigger maps. */
   reveal(spec: RevealSpec): Promise<RevealedTarget[]>;
   /** Reconstructions and error maps of a few images, for the detail view. */

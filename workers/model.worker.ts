@@ -14,7 +14,7 @@ import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
 import { runPaths, runTraining } from '../src/core/workflow/training-run';
 import { explainImages, scoreImages } from '../src/core/workflow/scoring';
-import { fusedVerdict } from '../src/core/workflow/verdict';
+import { fusedVerdict, verdictTable } from '../src/core/workflow/verdict';
 import { revealRun } from '../src/core/workflow/reveal-run';
 // The dataset chunks live in OPFS, which workers can read directly.
 import { datasetStorage } from '../src/app/images/dataset-storage';
@@ -351,7 +351,7 @@ const api: ModelWorkerApi = {
   },
 
   async verdict(spec) {
-    return fusedVerdict(requireRuntime(), workflowFiles, {
+    const result = await fusedVerdict(requireRuntime(), workflowFiles, {
       encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
       folders: spec.folders.map(datasetSource),
       decoderScores: spec.decoderScores,
@@ -360,6 +360,8 @@ const api: ModelWorkerApi = {
       preprocessing: spec.preprocessing,
       targetFpr: spec.targetFpr,
     });
+    const table = verdictTable(result);
+    return Comlink.transfer(table, [table.score, table.fusedP, table.collapseScore, table.collapsePValue, table.flagged].map((c) => c.buffer as ArrayBuffer));
   },
 
   async reveal(spec) {

@@ -28,6 +28,8 @@ export interface DedeDebugHandle {
   simulateFault(fault: SimulatedFault): Promise<void>;
   /** The current scan's rows and threshold (what Review shows). */
   scanResults(): { threshold: number | null; rows: readonly ScanRow[] };
+  /** GPU buffers the model worker holds now (null on the WASM backend): a leak shows as growth. */
+  gpuBufferCount(): Promise<number | null>;
 }
 
 export interface TrainRunOptions {
@@ -60,9 +62,12 @@ export function installDebugHandle(): void {
       return withModel(bytes, async ({ api }, modelId) => api.run(modelId, feeds));
     },
     simulateFault,
+    async gpuBufferCount() {
+      return (await getBackend()).api.gpuBufferCount();
+    },
     scanResults() {
-      const { calibration, rows } = useScanStore.getState();
-      return { threshold: calibration?.calibration.threshold ?? null, rows };
+      const { calibration, table } = useScanStore.getState();
+      return { threshold: calibration?.calibration.threshold ?? null, rows: table.rows() };
     },
     async train(graph, initial, batches, options) {
       const { api } = await getBackend();

@@ -6,13 +6,13 @@ import { CSV_COLUMNS } from '../../core/report/scan-report';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { useScanStore } from '../scan/scan-store';
 import { useAppStore } from '../store';
-import { countFlagged } from '../review/review-model';
+import { countScoresAbove } from '../review/review-model';
 import { effectiveThreshold, useReviewStore } from '../review/review-store';
-import { buildHtml, buildImageZip, buildScanReport, cleanedFileList, downloadBlob, HTML_TOP_FLAGGED, reportCsv, reportJson, TOOL } from './report-service';
+import { buildHtml, buildImageZip, cleanedListBlob, downloadBlob, HTML_TOP_FLAGGED, reportCsvBlob, reportJsonBlob, TOOL } from './report-service';
 
 export function ReportStep({ fallback }: { fallback: ReactNode }) {
   const scan = useScanStore((s) => s.scan);
-  const rows = useScanStore((s) => s.rows);
+  const table = useScanStore((s) => s.table);
   const reviewThreshold = useReviewStore((s) => s.threshold);
   const negatives = useReviewStore((s) => s.negatives);
   const triggerMap = useReviewStore((s) => s.triggerMap);
@@ -45,16 +45,13 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
   });
   const simple = useMutation({
     mutationFn: async (kind: 'csv' | 'json' | 'list') => {
-      if (kind === 'list') downloadBlob(cleanedFileList(useScanStore.getState().rows, threshold!), `${base}-kept.txt`, 'text/plain;charset=utf-8');
-      else {
-        const report = buildScanReport(threshold!);
-        if (kind === 'csv') downloadBlob(reportCsv(report), `${base}.csv`, 'text/csv;charset=utf-8');
-        else downloadBlob(reportJson(report), `${base}.json`, 'application/json');
-      }
+      if (kind === 'list') downloadBlob(cleanedListBlob(threshold!), `${base}-kept.txt`, 'text/plain;charset=utf-8');
+      else if (kind === 'csv') downloadBlob(reportCsvBlob(threshold!), `${base}.csv`, 'text/csv;charset=utf-8');
+      else downloadBlob(reportJsonBlob(threshold!), `${base}.json`, 'application/json');
     },
   });
-  if (!scan || rows.length === 0 || threshold === null) return <>{fallback}</>;
-  const flagged = countFlagged(rows, threshold);
+  if (!scan || table.length === 0 || threshold === null) return <>{fallback}</>;
+  const flagged = countScoresAbove(table.column('score'), threshold);
   const moved = threshold !== scan.threshold;
   const busy = html.isPending || zip.isPending;
   const error = html.error ?? zip.error ?? simple.error;
@@ -64,7 +61,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
       <section className="card" aria-labelledby="report-summary">
         <h3 id="report-summary">What the reports contain</h3>
         <div className="metric-row">
-          <div className="metric"><strong data-testid="report-scanned">{rows.length.toLocaleString('en')}</strong><span>images scanned</span></div>
+          <div className="metric"><strong data-testid="report-scanned">{table.length.toLocaleString('en')}</strong><span>images scanned</span></div>
           <div className="metric"><strong data-testid="report-flagged">{flagged.toLocaleString('en')}</strong><span>flagged</span></div>
           <div className="metric"><strong>{threshold.toPrecision(5)}</strong><span>{moved ? `review τ (calibrated ${scan.threshold.toPrecision(5)})` : 'τ (calibrated)'}</span></div>
         </div>
@@ -73,7 +70,7 @@ export function ReportStep({ fallback }: { fallback: ReactNode }) {
             The threshold was moved in Review; reports flag images at the review τ. <button type="button" className="link" onClick={() => setStep('review')}>Change it in Review</button>
           </p>
         )}
-        {scan.status !== 'done' && <p className="notice">The scan is {scan.status}: reports cover the {rows.length} images scored so far.</p>}
+        {scan.status !== 'done' && <p className="notice">The scan is {scan.status}: reports cover the {table.length} images scored so far.</p>}
         <dl className="facts">
           <dt>Encoder</dt><dd>{encoder?.name ?? 'unknown'} · SHA-256 <code className="hash">{encoder?.sha256 ?? '—'}</code>{encoder?.revision ? ` · revision ${encoder.revision}` : ''}</dd>
           <dt>Decoder</dt><dd>SHA-256 <code className="hash">{scan.decoderSha256}</code></dd>

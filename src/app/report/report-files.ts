@@ -5,8 +5,39 @@ import type { ScanRow } from '../scan/scan-store';
  * Paths of the images not flagged at τ, one per line. A path that would break the one-per-line
  * layout (a line break in a file name, or a leading double quote) is written as a JSON string.
  */
-export function cleanedFileList(rows: readonly Pick<ScanRow, 'path' | 'score'>[], threshold: number): string {
-  return rows.filter((r) => !(r.score > threshold)).map((r) => `${listLine(r.path)}\n`).join('');
+export function cleanedFileList(rows: Iterable<Pick<ScanRow, 'path' | 'score'>>, threshold: number): string {
+  return [...cleanedFileListParts(rows, threshold)].join('');
+}
+
+/** cleanedFileList in pieces of up to `linesPerPart` lines (for a Blob built without one big string). */
+export function* cleanedFileListParts(rows: Iterable<Pick<ScanRow, 'path' | 'score'>>, threshold: number, linesPerPart = 256): Generator<string> {
+  let lines: string[] = [];
+  for (const r of rows) {
+    if (r.score > threshold) continue;
+    lines.push(`${listLine(r.path)}\n`);
+    if (lines.length >= linesPerPart) {
+      yield lines.join('');
+      lines = [];
+    }
+  }
+  if (lines.length > 0) yield lines.join('');
+}
+
+/**
+ * A Blob from many string or byte pieces, folded into blob storage every `foldEvery` pieces so
+ * that the pieces of a large report never all sit in the page's heap at once.
+ */
+export function blobFromParts(parts: Iterable<BlobPart>, type: string, foldEvery = 1): Blob {
+  let blob = new Blob([], { type });
+  let pending: BlobPart[] = [];
+  for (const part of parts) {
+    pending.push(part);
+    if (pending.length >= foldEvery) {
+      blob = new Blob([blob, ...pending], { type });
+      pending = [];
+    }
+  }
+  return pending.length > 0 ? new Blob([blob, ...pending], { type }) : blob;
 }
 
 function listLine(path: string): string {

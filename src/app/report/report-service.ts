@@ -8,7 +8,8 @@ import { histogramSvg, rocSvg } from '../../core/report/charts';
 import { buildHtmlReport, type HtmlReportCluster, type HtmlReportImage } from '../../core/report/html-report';
 import { COLORMAP_NAME, denormalizeToRgb, maxOf, overlayHeatmap, planarSide, sumChannels } from '../../core/report/image-maps';
 import { encodePng, pngDataUrl } from '../../core/report/png';
-import { scanReportCsv, SCAN_REPORT_VERSION, type ScanReport } from '../../core/report/scan-report';
+import { scanReportCsvParts, scanReportJsonParts, SCAN_REPORT_VERSION, type ScannedImage, type ScanReport } from '../../core/report/scan-report';
+import type { ScanTable } from '../../core/workflow/scan-table';
 import { chunkCount, ROLE_LABEL } from '../../core/images/dataset';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { ledgerHeadline } from '../../core/privacy/network-ledger';
@@ -18,11 +19,10 @@ import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { useTrainStore } from '../train/train-store';
-import { evaluationSet, folderCounts, LABEL_DEFINITION, type NegativesMode } from '../review/review-model';
+import { countScoresAbove, evaluationSet, folderCounts, LABEL_DEFINITION, type NegativesMode } from '../review/review-model';
 import { explainProblems, explainRows } from '../review/review-service';
 import { triggerMapDisplay } from '../review/TriggerMapCard';
-import { zipEntryName } from './report-files';
-export { cleanedFileList } from './report-files';
+import { blobFromParts, cleanedFileListParts, zipEntryName } from './report-files';
 import type { RevealedClusters, TriggerMap } from '../review/review-store';
 import { clusterMapRgba } from '../review/ClustersCard';
 import type { Preprocessing } from '../../core/images/preprocess';
@@ -34,7 +34,7 @@ export const HTML_CLUSTER_MEMBERS = 40;
 export const HTML_TOP_FLAGGED = 24;
 
 export function downloadBlob(data: BlobPart, name: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([data], { type }));
+  const url = URL.createObjectURL(data instanceof Blob ? data : new Blob([data], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -45,14 +45,32 @@ export function downloadBlob(data: BlobPart, name: string, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-export function buildScanReport(threshold: number): ScanReport {
-  const { scan, rows, calibration } = useScanStore.getState();
+/** Rows turned into report images a chunk at a time: a 20k scan never has 20k image objects. */
+const REPORT_CHUNK = 256;
+
+/** Report images: the scan's rows without where they are stored, flagged at the review threshold. */
+function* reportImages(table: ScanTable, threshold: number): Generator<ScannedImage[]> {
+  for (let from = 0; from < table.length; from += REPORT_CHUNK) {
+    const chunk: ScannedImage[] = [];
+    for (let i = from; i < Math.min(table.length, from + REPORT_CHUNK); i++) {
+      const image = table.image(i);
+      chunk.push(image.flagged === (image.score > threshold) ? image : { ...image, flagged: !image.flagged });
+    }
+    yield chunk;
+  }
+}
+
+function* pathsAndScores(table: ScanTable): Generator<{ path: string; score: number }> {
+  for (let i = 0; i < table.length; i++) yield { path: table.path(i), score: table.score(i) };
+}
+
+/** Everything in the scan report but its images (see reportImages). */
+export function buildReportHead(threshold: number): Omit<ScanReport, 'images'> {
+  const { scan, table, calibration } = useScanStore.getState();
   if (!scan) throw new Error('There is no scan to report.');
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
   const datasets = useImagesStore.getState().datasets.filter((d) => scan.datasets.some((s) => s.id === d.id));
-  // Report rows are the scan rows without where they are stored, flagged at the review threshold.
-  const images = rows.map(({ datasetId: _id, datasetName: _name, role: _role, slot: _slot, ...image }) => ({ ...image, flagged: image.score > threshold }));
   const unreadable = datasets.flatMap((d) => d.unreadable.map((u) => ({ path: u.path, reason: u.reason })));
   const cal = calibration?.calibration;
   return {
@@ -78,14 +96,25 @@ export function buildScanReport(threshold: number): ScanReport {
     calibration: cal
       ? { method: cal.method, scoreKind: cal.scoreKind, n: cal.n, mean: cal.mean, std: cal.std, heldOut: calibration.heldOut, scoredAt: calibration.scoredAt }
       : {},
-    summary: { scanned: images.length, flagged: images.filter((i) => i.flagged).length, unreadable: unreadable.length },
-    images,
+    summary: { scanned: table.length, flagged: countScoresAbove(table.column('score'), threshold), unreadable: unreadable.length },
     unreadable,
   };
 }
 
-export const reportJson = (report: ScanReport): string => `${JSON.stringify(report, null, 2)}\n`;
-export const reportCsv = scanReportCsv;
+/** The versioned JSON report (the CLI's format), built piece by piece into a Blob. */
+export function reportJsonBlob(threshold: number): Blob {
+  return blobFromParts(scanReportJsonParts(buildReportHead(threshold), reportImages(useScanStore.getState().table, threshold)), 'application/json');
+}
+
+/** The report's CSV, built piece by piece into a Blob. */
+export function reportCsvBlob(threshold: number): Blob {
+  return blobFromParts(scanReportCsvParts(reportImages(useScanStore.getState().table, threshold)), 'text/csv;charset=utf-8');
+}
+
+/** Paths of the images not flagged at τ, one per line. */
+export function cleanedListBlob(threshold: number): Blob {
+  return blobFromParts(cleanedFileListParts(pathsAndScores(useScanStore.getState().table), threshold), 'text/plain;charset=utf-8');
+}
 
 const yieldToPage = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -106,12 +135,15 @@ function reportClusters(revealed: RevealedClusters | null, scanId: string | unde
 }
 
 export async function buildHtml(threshold: number, negatives: NegativesMode, triggerMap: TriggerMap | null, clusters: RevealedClusters | null, onProgress: (text: string) => void): Promise<string> {
-  const report = buildScanReport(threshold);
-  const { rows, tags, calibration, scan } = useScanStore.getState();
+  const head = buildReportHead(threshold);
+  const { table, tags, calibration, scan } = useScanStore.getState();
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
-  const flagged = rows.filter((r) => r.score > threshold).sort((a, b) => b.score - a.score);
-  const top = flagged.slice(0, HTML_TOP_FLAGGED);
+  const scores = table.column('score');
+  const flagged: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > threshold) flagged.push(i);
+  flagged.sort((a, b) => scores[b]! - scores[a]!);
+  const top = flagged.slice(0, HTML_TOP_FLAGGED).map((i) => table.row(i));
   const problem = explainProblems();
   const explained = new Map<string, { heatmap: string }>();
   if (!problem && top.length > 0 && encoder?.preprocessing) {
@@ -140,7 +172,7 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
       ...(r.collapsePValue !== undefined ? { collapsePValue: r.collapsePValue } : {}),
       original: pngDataUrl(rgb, d.layout.size, d.layout.size), heatmap: explained.get(`${r.datasetId}:${r.slot}`)?.heatmap ?? null });
   }
-  const set = evaluationSet(rows, tags, negatives);
+  const set = evaluationSet(table, tags, negatives);
   let evaluation = null;
   if (set.positives > 0 && set.negatives > 0) {
     const c = confusionAt(set.scores, set.labels, threshold);
@@ -155,8 +187,9 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
       rocSvg: rocSvg(points.filter((_, i) => i % step === 0 || i === points.length - 1), c.tpr !== null && c.fpr !== null ? { tpr: c.tpr, fpr: c.fpr } : null, 'ROC curve'),
     };
   }
-  const suspect = rows.filter((r) => r.role !== 'poisoned').map((r) => r.score);
-  const poisoned = rows.filter((r) => r.role === 'poisoned').map((r) => r.score);
+  const suspect: number[] = [];
+  const poisoned: number[] = [];
+  for (let i = 0; i < table.length; i++) (table.folderOf(i).role === 'poisoned' ? poisoned : suspect).push(scores[i]!);
   const hist = histogramSvg(
     [
       ...(suspect.length ? [{ label: 'suspect', values: suspect, color: '#ee6677' }] : []),
@@ -174,12 +207,18 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
       note: `Mean per-pixel error of ${triggerMap.flaggedN} flagged minus ${triggerMap.unflaggedN} unflagged images at τ = ${triggerMap.threshold.toPrecision(4)} (positive part, ${COLORMAP_NAME}); peak at row ${view.peak.y}, column ${view.peak.x}.`,
     };
   }
+  // Tagged rows in scan order (tags are few: a look-up each).
+  const tagged = Object.entries(tags)
+    .map(([key, tag]) => ({ index: table.indexOf(key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))), tag }))
+    .filter((t) => t.index >= 0)
+    .sort((a, b) => a.index - b.index)
+    .map(({ index, tag }) => ({ path: table.path(index), folder: table.folderOf(index).name, tag, score: scores[index]!, flagged: scores[index]! > threshold }));
   return buildHtmlReport({
-    report,
+    report: head,
     encoderFacts: { Repository: encoder?.repo ?? null, Revision: encoder?.revision ?? null, Commit: encoder?.commit ?? null, Origin: encoder?.origin ?? null, Source: encoder?.sourceUrl ?? null },
     decoderFacts: { 'Training run': run?.runId ?? null, Imported: run ? String(run.imported) : null, Steps: run ? String(run.step) : null },
     calibratedThreshold: scan?.threshold ?? threshold,
-    folders: [...folderCounts(rows, threshold).values()].map((f) => ({ ...f, role: ROLE_LABEL[f.role] })),
+    folders: [...folderCounts(table, threshold).values()].map((f) => ({ ...f, role: ROLE_LABEL[f.role] })),
     histogramSvg: hist,
     evaluation,
     top: images,
@@ -188,30 +227,38 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
     clusters: reportClusters(clusters, scan?.scanId, encoder?.preprocessing ?? null),
     colormap: COLORMAP_NAME,
     privacy: { policies: policiesInForce(), network: ledgerHeadline(networkLedger.summary()) },
-    tagged: rows.filter((r) => tags[`${r.datasetId}:${r.slot}`]).map((r) => ({ path: r.path, folder: r.datasetName, tag: tags[`${r.datasetId}:${r.slot}`]!, score: r.score, flagged: r.score > threshold })),
+    tagged,
   });
 }
 
 /** kept/ and flagged/ folders of PNGs at working resolution, with the CSV and a note. */
 export async function buildImageZip(threshold: number, onProgress: (done: number, total: number) => void): Promise<Blob> {
-  const { rows, scan } = useScanStore.getState();
-  const report = buildScanReport(threshold);
-  const parts: Uint8Array[] = [];
+  const { table, scan } = useScanStore.getState();
+  const head = buildReportHead(threshold);
+  // Zip output is folded into a Blob as it comes, so the archive does not sit in the page's heap.
+  let archive = new Blob([], { type: 'application/zip' });
+  let parts: Uint8Array[] = [];
   let failure: Error | null = null;
   const zip = new Zip((err, data) => {
     if (err) failure = err;
     else parts.push(data);
   });
+  const fold = () => {
+    archive = new Blob([archive, ...(parts as BlobPart[])], { type: 'application/zip' });
+    parts = [];
+  };
   const add = (name: string, data: Uint8Array) => {
     const f = new ZipPassThrough(name);
     zip.add(f);
     f.push(data, true);
   };
-  const byDataset = new Map<string, Map<number, ScanRow>>();
-  for (const r of rows) {
-    const m = byDataset.get(r.datasetId) ?? new Map<number, ScanRow>();
-    m.set(r.slot, r);
-    byDataset.set(r.datasetId, m);
+  // Row index by folder and slot, to walk each folder's stored chunks in order.
+  const byDataset = new Map<string, Map<number, number>>();
+  for (let i = 0; i < table.length; i++) {
+    const id = table.folderOf(i).id;
+    const m = byDataset.get(id) ?? new Map<number, number>();
+    m.set(table.slot(i), i);
+    byDataset.set(id, m);
   }
   const sizes = new Set<number>();
   const taken = new Set<string>();
@@ -226,27 +273,29 @@ export async function buildImageZip(threshold: number, onProgress: (done: number
       const count = Math.min(d.layout.imagesPerChunk, d.counts.images - from);
       const pixels = await datasetStorage().readPixels(d.id, d.layout, from, count);
       for (let i = 0; i < count; i++) {
-        const r = slots.get(from + i);
-        if (!r) continue;
-        add(zipEntryName(r.score > threshold ? 'flagged' : 'kept', r.path, taken), encodePng(pixels.subarray(i * per, (i + 1) * per), d.layout.size, d.layout.size));
+        const row = slots.get(from + i);
+        if (row === undefined) continue;
+        add(zipEntryName(table.score(row) > threshold ? 'flagged' : 'kept', table.path(row), taken), encodePng(pixels.subarray(i * per, (i + 1) * per), d.layout.size, d.layout.size));
         if (++done % 64 === 0) {
-          onProgress(done, rows.length);
+          fold();
+          onProgress(done, table.length);
           await yieldToPage();
         }
       }
     }
   }
-  add('report.csv', strToU8(scanReportCsv(report)));
+  add('report.csv', strToU8(await reportCsvBlob(threshold).text()));
   add(
     'README.txt',
     strToU8(
-      `DeDe scan ${scan?.scanId ?? ''}: ${report.summary.flagged} flagged of ${report.summary.scanned} images at threshold ${threshold}.\n` +
+      `DeDe scan ${scan?.scanId ?? ''}: ${head.summary.flagged} flagged of ${head.summary.scanned} images at threshold ${threshold}.\n` +
         `Images are re-encoded as PNG from the pixels the app stored, at the working resolution (${[...sizes].map((s) => `${s}×${s}`).join(', ')}), ` +
         'not the original files. kept/ holds images at or below the threshold, flagged/ those above it; report.csv lists every image.\n',
     ),
   );
   zip.end();
-  onProgress(rows.length, rows.length);
+  fold();
+  onProgress(table.length, table.length);
   if (failure) throw failure;
-  return new Blob(parts as BlobPart[], { type: 'application/zip' });
+  return archive;
 }

@@ -4,7 +4,7 @@
 import { Fragment, useCallback, useId, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { useImagesStore } from '../images/images-store';
-import { useScanStore, type Tag } from '../scan/scan-store';
+import { useScanRows, useScanStore, type Tag } from '../scan/scan-store';
 import { useAppStore } from '../store';
 import { useTrainStore } from '../train/train-store';
 import { DetailDialog } from './DetailDialog';
@@ -34,7 +34,7 @@ function isTyping(target: EventTarget | null): boolean {
 
 export function ReviewStep({ fallback }: { fallback: ReactNode }) {
   const scan = useScanStore((s) => s.scan);
-  const rows = useScanStore((s) => s.rows);
+  const rows = useScanRows();
   const tags = useScanStore((s) => s.tags);
   const setTag = useScanStore((s) => s.setTag);
   const calibration = useScanStore((s) => s.calibration);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ScanRow, Tag } from '../scan/scan-store';
-import { cleanedFileList, zipEntryName } from '../report/report-files';
-import { countFlagged, evaluationLabel, evaluationSet, filterRows, NO_FILTERS, reflag, sortRows, thresholdStep } from './review-model';
+import { blobFromParts, cleanedFileList, cleanedFileListParts, zipEntryName } from '../report/report-files';
+import { ScanTable } from '../../core/workflow/scan-table';
+import { byIndex, countFlagged, countScoresAbove, evaluationLabel, evaluationSet, filterRows, folderCounts, NO_FILTERS, reflag, sortRows, thresholdStep } from './review-model';
 import { effectiveThreshold } from './review-store';
 
 function row(i: number, score: number, role: ScanRow['role'] = 'suspect', datasetId = 'd1'): ScanRow {
@@ -32,6 +33,23 @@ describe('review threshold', () => {
     expect(thresholdStep(0, 2, false)).toBeCloseTo(0.01);
     expect(thresholdStep(0, 2, true)).toBeCloseTo(0.1);
     expect(thresholdStep(1, 1, false)).toBeGreaterThan(0);
+  });
+});
+
+describe('rows by index', () => {
+  it('gives the same evaluation set, folder counts and flagged count from a ScanTable as from its rows', () => {
+    const folders = [...new Map(rows.map((r) => [r.datasetId, { id: r.datasetId, name: r.datasetName, role: r.role }])).values()];
+    let t = ScanTable.empty('s', folders);
+    for (const r of rows) t = t.append({ folder: folders.findIndex((f) => f.id === r.datasetId), slots: [r.slot], paths: [r.path], scores: [r.score], dedeScores: [r.dedeScore], pValues: [r.pValue], flagged: [r.flagged] });
+    const tags: Record<string, Tag> = { 'd1:4': 'poisoned', 'd2:3': 'clean' };
+    for (const mode of ['suspect', 'tagged'] as const) {
+      expect(evaluationSet(t, tags, mode)).toEqual(evaluationSet(rows, tags, mode));
+      expect(evaluationSet(t, {}, mode)).toEqual(evaluationSet(rows, {}, mode));
+    }
+    expect(evaluationSet(t, tags, 'tagged').labels).toEqual([false, true]);
+    expect(folderCounts(t, 0.5)).toEqual(folderCounts(byIndex(rows), 0.5));
+    expect([...folderCounts(t, 0.5).values()]).toEqual([{ name: 'd1', role: 'suspect', count: 4, flagged: 1 }, { name: 'd2', role: 'poisoned', count: 1, flagged: 1 }]);
+    expect(countScoresAbove(t.column('score'), 0.5)).toBe(countFlagged(rows, 0.5));
   });
 });
 
@@ -73,6 +91,12 @@ describe('evaluation labels', () => {
 describe('report files', () => {
   it('lists the unflagged paths one per line', () => {
     expect(cleanedFileList(rows, 0.5)).toBe('d1/img-0.png\nd1/img-2.png\nd1/img-4.png\n');
+    expect([...cleanedFileListParts(rows, 0.5, 2)]).toEqual(['d1/img-0.png\nd1/img-2.png\n', 'd1/img-4.png\n']);
+  });
+  it('folds many pieces into one Blob with the pieces in order', async () => {
+    const parts = Array.from({ length: 50 }, (_, i) => `${i},`);
+    for (const every of [1, 7, 100]) expect(await blobFromParts(parts, 'text/plain', every).text()).toBe(parts.join(''));
+    expect((await blobFromParts([], 'text/plain').text())).toBe('');
   });
   it('makes safe, unique zip entry names', () => {
     const taken = new Set<string>();

@@ -1,5 +1,6 @@
 // Review logic without React: the review threshold re-flags rows, sorting, filtering, and the
 // evaluation labels used for ROC/AUROC. Pure functions over the scan store's rows and tags.
+import type { ScanFolder } from '../../core/workflow/scan-table';
 import type { ScanRow, Tag } from '../scan/scan-store';
 
 export type SortKey = 'score-desc' | 'score-asc' | 'dede-desc' | 'pvalue-asc' | 'path-asc';
@@ -34,6 +35,13 @@ export const isFlaggedAt = (score: number, threshold: number): boolean => score 
 export function countFlagged(rows: readonly Pick<ScanRow, 'score'>[], threshold: number): number {
   let n = 0;
   for (const r of rows) if (r.score > threshold) n++;
+  return n;
+}
+
+/** countFlagged over a score column (a scan table's), without row objects. */
+export function countScoresAbove(scores: ArrayLike<number>, threshold: number): number {
+  let n = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > threshold) n++;
   return n;
 }
 
@@ -92,7 +100,7 @@ export const LABEL_DEFINITION: Record<NegativesMode, string> = {
 export type EvalLabel = boolean | null;
 
 /** true = positive, false = negative, null = left out. */
-export function evaluationLabel(r: Pick<ScanRow, 'role' | 'datasetId' | 'slot'>, tag: Tag | undefined, mode: NegativesMode): EvalLabel {
+export function evaluationLabel(r: Pick<ScanRow, 'role'>, tag: Tag | undefined, mode: NegativesMode): EvalLabel {
   if (tag === 'poisoned') return true;
   if (tag === 'clean') return false;
   if (r.role === 'poisoned') return true;
@@ -108,30 +116,50 @@ export interface EvaluationSet {
   readonly hasPoisonedFolder: boolean;
 }
 
-export function evaluationSet(rows: readonly ScanRow[], tags: Readonly<Record<string, Tag>>, mode: NegativesMode): EvaluationSet {
-  const scores: number[] = [];
+/**
+ * Rows by index without an object per row: a ScanTable is one (the report reads it this way);
+ * an array of rows becomes one through byIndex.
+ */
+export interface RowsByIndex {
+  readonly length: number;
+  score(i: number): number;
+  folderOf(i: number): ScanFolder;
+  slot(i: number): number;
+}
+
+export function byIndex(rows: readonly ScanRow[]): RowsByIndex {
+  return { length: rows.length, score: (i) => rows[i]!.score, slot: (i) => rows[i]!.slot, folderOf: (i) => ({ id: rows[i]!.datasetId, name: rows[i]!.datasetName, role: rows[i]!.role }) };
+}
+
+export function evaluationSet(rows: RowsByIndex | readonly ScanRow[], tags: Readonly<Record<string, Tag>>, mode: NegativesMode): EvaluationSet {
+  const src = Array.isArray(rows) ? byIndex(rows) : (rows as RowsByIndex);
+  // A key string per row only when there are tags to look up.
+  const tagged = Object.keys(tags).length > 0;
+  const scores = new Float64Array(src.length);
   const labels: boolean[] = [];
   let positives = 0;
   let hasPoisonedFolder = false;
-  for (const r of rows) {
-    if (r.role === 'poisoned') hasPoisonedFolder = true;
-    const l = evaluationLabel(r, tags[keyOf(r)], mode);
+  for (let i = 0; i < src.length; i++) {
+    const folder = src.folderOf(i);
+    if (folder.role === 'poisoned') hasPoisonedFolder = true;
+    const l = evaluationLabel(folder, tagged ? tags[keyOf({ datasetId: folder.id, slot: src.slot(i) })] : undefined, mode);
     if (l === null) continue;
-    scores.push(r.score);
+    scores[labels.length] = src.score(i);
     labels.push(l);
     if (l) positives++;
   }
-  return { scores: Float64Array.from(scores), labels, positives, negatives: labels.length - positives, hasPoisonedFolder };
+  return { scores: scores.slice(0, labels.length), labels, positives, negatives: labels.length - positives, hasPoisonedFolder };
 }
 
 /** Per-folder counts at a threshold. */
-export function folderCounts(rows: readonly ScanRow[], threshold: number): Map<string, { name: string; role: ScanRow['role']; count: number; flagged: number }> {
+export function folderCounts(rows: RowsByIndex, threshold: number): Map<string, { name: string; role: ScanRow['role']; count: number; flagged: number }> {
   const out = new Map<string, { name: string; role: ScanRow['role']; count: number; flagged: number }>();
-  for (const r of rows) {
-    let f = out.get(r.datasetId);
-    if (!f) out.set(r.datasetId, (f = { name: r.datasetName, role: r.role, count: 0, flagged: 0 }));
+  for (let i = 0; i < rows.length; i++) {
+    const folder = rows.folderOf(i);
+    let f = out.get(folder.id);
+    if (!f) out.set(folder.id, (f = { name: folder.name, role: folder.role, count: 0, flagged: 0 }));
     f.count++;
-    if (r.score > threshold) f.flagged++;
+    if (rows.score(i) > threshold) f.flagged++;
   }
   return out;
 }

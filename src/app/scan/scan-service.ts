@@ -14,10 +14,12 @@ import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { useTrainStore } from '../train/train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
+import { ScanTable } from '../../core/workflow/scan-table';
 import { useScanStore, type CalibrationState, type ScanRow } from './scan-store';
 
 const files = new OpfsFileStore();
-const ROWS_PATH = 'scans/latest.json';
+/** The last scan's table in its binary form (ScanTable.encode). */
+const TABLE_PATH = 'scans/latest.table';
 /** Share of the calibration scores kept aside to measure the realised false-positive rate. */
 export const CALIBRATION_CHECK_FRACTION = 0.3;
 
@@ -129,16 +131,17 @@ async function pathsOf(dataset: DatasetSummary): Promise<string[]> {
 let activeScan: string | null = null;
 
 function unscoredSlots(dataset: DatasetSummary): number[] {
-  const scored = new Set(useScanStore.getState().rows.filter((r) => r.datasetId === dataset.id).map((r) => r.slot));
+  const table = useScanStore.getState().table;
+  const scored = new Set<number>();
+  for (let i = 0; i < table.length; i++) if (table.folderOf(i).id === dataset.id) scored.add(table.slot(i));
   return Array.from({ length: dataset.counts.images }, (_, i) => i).filter((i) => !scored.has(i));
 }
 
-/** How often a running scan saves its rows, so a reload keeps them (each save writes all rows). */
+/** How often a running scan saves its table, so a reload keeps its rows (each save writes the whole table). */
 const SAVE_ROWS_EVERY_MS = 3_000;
 
-function saveRows(scanId: string, complete: boolean): Promise<void> {
-  const rows = useScanStore.getState().rows;
-  return saving('the scan results', () => files.write(ROWS_PATH, new TextEncoder().encode(JSON.stringify({ scanId, complete, rows }))));
+function saveTable(): Promise<void> {
+  return saving('the scan results', () => files.write(TABLE_PATH, useScanStore.getState().table.encode()));
 }
 
 /**
@@ -150,7 +153,7 @@ export async function runScan(resume = false): Promise<void> {
   if (problems.length > 0) throw new Error(problems.join(' '));
   const cal = useScanStore.getState().calibration!;
   const targets = scanTargets();
-  const { setScan, patchScan, setRows, appendRows } = useScanStore.getState();
+  const { setScan, patchScan, setTable } = useScanStore.getState();
   const previous = useScanStore.getState().scan;
   const resuming = resume && previous !== null && previous.status !== 'done' && previous.decoderSha256 === cal.decoderSha256 &&
     previous.datasets.length === targets.length && previous.datasets.every((d, i) => d.id === targets[i]!.id);
@@ -158,9 +161,9 @@ export async function runScan(resume = false): Promise<void> {
   activeScan = scanId;
   const total = targets.reduce((a, d) => a + d.counts.images, 0);
   if (resuming) {
-    patchScan({ status: 'scanning', error: null, done: useScanStore.getState().rows.length });
+    patchScan({ status: 'scanning', error: null, done: useScanStore.getState().table.length });
   } else {
-    setRows([]);
+    setTable(ScanTable.empty(scanId, targets.map((d) => ({ id: d.id, name: d.name, role: d.role }))));
     setScan({
       scanId,
       status: 'scanning',
@@ -181,48 +184,36 @@ export async function runScan(resume = false): Promise<void> {
   let pendingSave: Promise<void> | null = null;
   const saveSoon = () => {
     if (pendingSave || performance.now() - lastSave < SAVE_ROWS_EVERY_MS) return;
-    const count = useScanStore.getState().rows.length;
+    const count = useScanStore.getState().table.length;
     lastSave = performance.now();
-    pendingSave = saveRows(scanId, false)
+    pendingSave = saveTable()
       .then(() => patchScan({ savedRows: count }), () => undefined) // the final save reports a failure
       .finally(() => (pendingSave = null));
   };
   try {
-    for (const dataset of targets) {
+    for (const [folder, dataset] of targets.entries()) {
       const paths = await pathsOf(dataset);
       const onProgress = (p: ScoringProgress) => {
         if (p.phase !== 'score') return;
-        const ps = pValues(p.chunk.scores, cal.calibration);
-        const rows: ScanRow[] = p.chunk.slots.map((slot, k) => ({
-          datasetId: dataset.id,
-          datasetName: dataset.name,
-          role: dataset.role,
-          slot,
-          path: paths[slot] ?? `${dataset.name}/#${slot}`,
-          score: p.chunk.scores[k]!,
-          dedeScore: p.chunk.dedeScores[k]!,
-          pValue: ps[k]!,
-          flagged: isFlagged(p.chunk.scores[k]!, cal.calibration),
-          decoderScore: p.chunk.scores[k]!,
-          decoderPValue: ps[k]!,
-        }));
-        appendRows(rows);
+        const { slots, scores, dedeScores } = p.chunk;
+        const flagged = Array.from(scores, (score) => isFlagged(score, cal.calibration));
         const s = useScanStore.getState();
-        patchScan({ done: s.rows.length, flagged: (s.scan?.flagged ?? 0) + rows.filter((r) => r.flagged).length, seconds: (performance.now() - started) / 1000 });
+        setTable(s.table.append({ folder, slots, paths: Array.from(slots, (slot) => paths[slot] ?? `${dataset.name}/#${slot}`), scores, dedeScores, pValues: pValues(scores, cal.calibration), flagged }));
+        patchScan({ done: useScanStore.getState().table.length, flagged: (s.scan?.flagged ?? 0) + flagged.filter(Boolean).length, seconds: (performance.now() - started) / 1000 });
         saveSoon();
       };
       await runOnBackend(async (backend, retry) => {
         // After a backend fault only the images without a row yet are scored: finished rows stay.
         const slots = retry || resuming ? unscoredSlots(dataset) : null;
         if (slots?.length === 0) return;
-        if (retry) noteResumed(`The scan continues with image ${useScanStore.getState().rows.length + 1} of ${total}; finished rows are kept.`);
+        if (retry) noteResumed(`The scan continues with image ${useScanStore.getState().table.length + 1} of ${total}; finished rows are kept.`);
         return scoreSlots(backend, dataset, slots, scanId, onProgress);
       });
     }
     await applyVerdict(targets, cal);
     await pendingSave;
-    await saveRows(scanId, true);
-    patchScan({ status: 'done', seconds: (performance.now() - started) / 1000, savedRows: useScanStore.getState().rows.length });
+    await saveTable();
+    patchScan({ status: 'done', seconds: (performance.now() - started) / 1000, savedRows: useScanStore.getState().table.length });
   } catch (err) {
     const message = errorText(err);
     patchScan({ status: /Cancelled/.test(message) ? 'cancelled' : 'failed', error: /Cancelled/.test(message) ? null : message });
@@ -237,33 +228,33 @@ export async function runScan(resume = false): Promise<void> {
  * the decoder verdict stays and the reason is kept for the UI.
  */
 async function applyVerdict(targets: readonly DatasetSummary[], cal: CalibrationState): Promise<void> {
-  const { rows, setRows, patchScan } = useScanStore.getState();
+  const { table, setTable, patchScan } = useScanStore.getState();
   const encoder = useEncoderStore.getState().encoder;
   const clean = cleanDataset();
   const targetFpr = cal.method.method === 'fpr' ? cal.method.target : 0.05;
   try {
     if (!encoder?.preprocessing || !clean) throw new Error('the encoder or the clean folder is missing');
-    const order = new Map(targets.map((d, i) => [d.id, i]));
-    const sorted = [...rows].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)! || a.slot - b.slot);
+    // The verdict reads the folders in order, each by slot: rows in that order.
+    const order = Int32Array.from({ length: table.length }, (_, i) => i).sort((a, b) => table.folderIndex(a) - table.folderIndex(b) || table.slot(a) - table.slot(b));
+    const sorted = table.permuted(order);
     const backend = await getBackend();
     const result = await backend.api.verdict({
       encoder: encoderFileRef(encoder),
       folders: targets.map(datasetRef),
-      decoderScores: sorted.map((r) => r.decoderScore ?? r.score),
+      decoderScores: Array.from(sorted.column('decoderScore')),
       clean: datasetRef(clean),
       cleanDecoderScores: cal.cleanScores,
       preprocessing: encoder.preprocessing,
       targetFpr,
     });
-    const fused = sorted.map((r, i) => {
-      const v = result.images[i]!;
-      return { ...r, score: v.score, pValue: v.fusedP, flagged: v.flagged, collapseScore: v.collapseScore, collapsePValue: v.collapsePValue };
-    });
-    setRows(fused);
+    const fused = sorted.withVerdict({ score: result.score, pValue: result.fusedP, flagged: result.flagged, collapseScore: result.collapseScore, collapsePValue: result.collapsePValue });
+    setTable(fused);
+    let flagged = 0;
+    for (let i = 0; i < fused.length; i++) if (fused.flagged(i)) flagged++;
     patchScan({
       // Rows are flagged when score > threshold; −log10(α) minus a hair makes that "fused p ≤ α".
       threshold: -Math.log10(targetFpr) - 1e-9,
-      flagged: fused.filter((r) => r.flagged).length,
+      flagged,
       verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount, weights: result.weights },
     });
   } catch (err) {
@@ -278,17 +269,21 @@ export async function cancelScan(): Promise<void> {
 
 /** Brings the last scan's rows back after a reload: all of a finished scan, the saved part of an interrupted one. */
 export async function restoreScanRows(): Promise<void> {
-  const { scan, rows, setRows, patchScan } = useScanStore.getState();
-  if (!scan || rows.length > 0) return;
-  const bytes = await files.read(ROWS_PATH);
-  const saved = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as { scanId: string; rows: ScanRow[] }) : null;
-  if (saved?.scanId !== scan.scanId) {
+  const { scan, table, setTable, patchScan } = useScanStore.getState();
+  if (!scan || table.length > 0) return;
+  const bytes = await files.read(TABLE_PATH);
+  const saved = bytes ? ScanTable.decode(bytes) : null;
+  if (saved?.id !== scan.scanId) {
     // Interrupted before its first save: nothing of it is kept.
     if (scan.status !== 'done') patchScan({ done: 0, flagged: 0, savedRows: 0 });
     return;
   }
-  setRows(saved.rows);
-  if (scan.status !== 'done') patchScan({ done: saved.rows.length, flagged: saved.rows.filter((r) => r.flagged).length, savedRows: saved.rows.length });
+  setTable(saved);
+  if (scan.status !== 'done') {
+    let flagged = 0;
+    for (let i = 0; i < saved.length; i++) if (saved.flagged(i)) flagged++;
+    patchScan({ done: saved.length, flagged, savedRows: saved.length });
+  }
 }
 
 

@@ -1,10 +1,14 @@
 // Calibration and scan results. The calibration (a few hundred clean scores) persists in local
-// storage; scan rows can be tens of thousands, so they live in OPFS and only a summary persists.
+// storage; scan rows can be tens of thousands, so they are held as columns (ScanTable, not one
+// object per image), saved to OPFS, and only a summary persists here.
+import { useMemo } from 'react';
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { Calibration, CalibrationMethod, HeldOutReport } from '../../core/dede/calibrate';
 import type { DatasetRole } from '../../core/images/dataset';
-import type { ScannedImage } from '../../core/report/scan-report';
+import { ScanTable, type ScanRow } from '../../core/workflow/scan-table';
+
+export type { ScanRow } from '../../core/workflow/scan-table';
 
 export interface CalibrationState {
   readonly runId: string;
@@ -17,14 +21,6 @@ export interface CalibrationState {
   /** Realised FPR on a kept-aside part; null when too few clean scores to split. */
   readonly heldOut: HeldOutReport | null;
   readonly scoredAt: string;
-}
-
-/** A scanned image as the report describes it, plus where it is stored. */
-export interface ScanRow extends ScannedImage {
-  readonly datasetId: string;
-  readonly datasetName: string;
-  readonly role: DatasetRole;
-  readonly slot: number;
 }
 
 /**
@@ -66,7 +62,8 @@ export type Tag = 'poisoned' | 'clean';
 interface ScanState {
   calibration: CalibrationState | null;
   scan: ScanSummary | null;
-  rows: ScanRow[];
+  /** The scan's results, one column per field (empty before a scan). */
+  table: ScanTable;
   /** Reviewer's verdicts by `${datasetId}:${slot}`. */
   tags: Record<string, Tag>;
   calibrating: { done: number; total: number; phase: 'embed' | 'score' } | null;
@@ -74,27 +71,34 @@ interface ScanState {
   setCalibrating(p: ScanState['calibrating']): void;
   setScan(s: ScanSummary | null): void;
   patchScan(p: Partial<ScanSummary>): void;
-  setRows(rows: ScanRow[]): void;
-  appendRows(rows: readonly ScanRow[]): void;
+  setTable(table: ScanTable): void;
   setTag(key: string, tag: Tag | null): void;
 }
 
 export const rowKey = (r: Pick<ScanRow, 'datasetId' | 'slot'>): string => `${r.datasetId}:${r.slot}`;
+
+/**
+ * Every row as an object, for the Review step's sorting and filtering. Linear in the scan's size:
+ * call it while such a view is open (memoised on the table), never keep it in a store.
+ */
+export function useScanRows(): readonly ScanRow[] {
+  const table = useScanStore((s) => s.table);
+  return useMemo(() => table.rows(), [table]);
+}
 
 export const useScanStore = create<ScanState>()(
   persist(
     (set) => ({
       calibration: null,
       scan: null,
-      rows: [],
+      table: ScanTable.empty('', []),
       tags: {},
       calibrating: null,
       setCalibration: (calibration) => set({ calibration }),
       setCalibrating: (calibrating) => set({ calibrating }),
       setScan: (scan) => set({ scan }),
       patchScan: (p) => set((s) => (s.scan ? { scan: { ...s.scan, ...p } } : {})),
-      setRows: (rows) => set({ rows }),
-      appendRows: (rows) => set((s) => ({ rows: [...s.rows, ...rows] })),
+      setTable: (table) => set({ table }),
       setTag: (key, tag) =>
         set((s) => {
           const tags = { ...s.tags };

@@ -61,6 +61,7 @@ describe('dataset layout', () => {
     expect(guessRole('poisoned_badnets')).toBe('poisoned');
     expect(guessRole('downloads')).toBe('suspect');
     expect(normalisePath('./a\\b//c.png')).toBe('a/b/c.png');
+    for (const [raw, normal] of [['a/b/c.png', 'a/b/c.png'], ['/a/b.png', 'a/b.png'], ['a/./b.png', 'a/b.png'], ['a/b/', 'a/b'], ['.', ''], ['a/..b/.c', 'a/..b/.c'], ['a/.', 'a'], ['x.png', 'x.png']]) expect(normalisePath(raw!)).toBe(normal);
   });
 });
 

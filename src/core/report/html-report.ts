@@ -60,7 +60,8 @@ export interface HtmlReportPrivacy {
 }
 
 export interface HtmlReportInput {
-  readonly report: ScanReport;
+  /** The report's head: the HTML shows its summary and the top images, not every image. */
+  readonly report: Omit<ScanReport, 'images'>;
   /** Extra model facts (revision, commit, repository) shown with the hashes. */
   readonly encoderFacts: Readonly<Record<string, string | null>>;
   readonly decoderFacts: Readonly<Record<string, string | null>>;

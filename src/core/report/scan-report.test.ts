@@ -1,6 +1,6 @@
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
-import { scanReportCsv, type ScannedImage } from './scan-report';
+import { CSV_COLUMNS, FORMULA_START, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
 
 describe('scanReportCsv', () => {
   it('quotes awkward names and neutralises formula injection', () => {
@@ -21,5 +21,44 @@ describe('scanReportCsv', () => {
     expect(parsed[3]![0]).toBe(`'=cmd|"/c calc"!A1.png`);
     expect(parsed[4]![0]).toBe('comma, "quote"\nnewline.png');
     expect(parsed[5]![0]).toBe(`'+1.png`);
+  });
+});
+
+describe('streamed reports', () => {
+  const images: ScannedImage[] = Array.from({ length: 7 }, (_, i) => ({
+    path: i === 3 ? '=odd, "name"\n.png' : `d/img-${i}.png`,
+    score: i / 3,
+    dedeScore: i * 1.5,
+    pValue: 1 / (i + 1),
+    flagged: i % 2 === 0,
+    ...(i > 2 ? { decoderScore: i, decoderPValue: 0.5, collapseScore: 0.9, collapsePValue: 1e-3 } : {}),
+  }));
+  const chunks = (size: number) => Array.from({ length: Math.ceil(images.length / size) }, (_, c) => images.slice(c * size, (c + 1) * size));
+  const head: Omit<ScanReport, 'images'> = {
+    format: 'dede-scan-report',
+    version: 1,
+    createdAt: '2026-11-25T00:00:00.000Z',
+    tool: { name: 't', version: '1' },
+    encoder: { name: 'e', sha256: 'x' },
+    decoder: { name: 'd', sha256: 'y' },
+    settings: { images: [1, 2], nested: { images: [] } },
+    threshold: 0.5,
+    calibration: {},
+    summary: { scanned: 7, flagged: 4, unreadable: 1 },
+    unreadable: [{ path: 'bad.png', reason: 'not an image' }],
+  };
+
+  it('CSV pieces joined equal the one-piece CSV, whatever the chunking', () => {
+    const whole = Papa.unparse({ fields: ['path', 'score', 'pValue', 'flagged', 'dedeScore', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'], data: images.map((r) => [r.path, r.score, r.pValue, r.flagged, r.dedeScore, r.decoderScore ?? '', r.decoderPValue ?? '', r.collapseScore ?? '', r.collapsePValue ?? '']) }, { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false });
+    for (const size of [1, 3, 7, 100]) expect([...scanReportCsvParts(chunks(size))].join('')).toBe(whole);
+    expect(scanReportCsv({ images: [] })).toBe(Papa.unparse({ fields: [...CSV_COLUMNS], data: [] }, { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false }));
+    expect([...scanReportCsvParts([[], []])].join('')).toBe(scanReportCsv({ images: [] }));
+  });
+
+  it('JSON pieces joined equal JSON.stringify(report, null, 2), whatever the chunking', () => {
+    const { summary, unreadable, ...before } = head;
+    const whole = `${JSON.stringify({ ...before, summary, images, unreadable }, null, 2)}\n`;
+    for (const size of [1, 2, 7, 50]) expect([...scanReportJsonParts(head, [[], ...chunks(size), []])].join('')).toBe(whole);
+    expect([...scanReportJsonParts({ ...head, summary: { ...summary, scanned: 0 } }, [])].join('')).toBe(`${JSON.stringify({ ...before, summary: { ...summary, scanned: 0 }, images: [], unreadable }, null, 2)}\n`);
   });
 });

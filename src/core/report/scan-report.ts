@@ -50,14 +50,49 @@ export const FORMULA_START = /^[=+\-@\t\r]/;
 
 export const CSV_COLUMNS = ['path', 'score', 'pValue', 'flagged', 'dedeScore', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const;
 
+// Papa's own `escapeFormulae: true` pattern ends in `.*$`, which misses a formula followed by a
+// line break (a file name may hold one): test the first character only.
+const CSV_OPTIONS = { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false } as const;
+
+const csvCells = (r: ScannedImage) => [r.path, r.score, r.pValue, r.flagged, r.dedeScore, r.decoderScore ?? '', r.decoderPValue ?? '', r.collapseScore ?? '', r.collapsePValue ?? ''];
+
+/**
+ * The CSV in pieces, one per chunk of images: a large scan is written without its whole text (or
+ * every image object) existing at once. The pieces joined are scanReportCsv's text.
+ */
+export function* scanReportCsvParts(chunks: Iterable<readonly ScannedImage[]>): Generator<string> {
+  yield Papa.unparse([[...CSV_COLUMNS]], CSV_OPTIONS);
+  let empty = true;
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    yield `\r\n${Papa.unparse({ fields: [...CSV_COLUMNS], data: chunk.map(csvCells) }, { ...CSV_OPTIONS, header: false })}`;
+    empty = false;
+  }
+  // Papa ends a header-only CSV with a newline.
+  if (empty) yield '\r\n';
+}
+
 export function scanReportCsv(report: Pick<ScanReport, 'images'>): string {
-  return Papa.unparse(
-    {
-      fields: [...CSV_COLUMNS],
-      data: report.images.map((r) => [r.path, r.score, r.pValue, r.flagged, r.dedeScore, r.decoderScore ?? '', r.decoderPValue ?? '', r.collapseScore ?? '', r.collapsePValue ?? '']),
-    },
-    // Papa's own `escapeFormulae: true` pattern ends in `.*$`, which misses a formula followed by a
-    // line break (a file name may hold one): test the first character only.
-    { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false },
-  );
+  return [...scanReportCsvParts([report.images])].join('');
+}
+
+/**
+ * The JSON document (2-space indent, final newline) in pieces, the images one chunk at a time;
+ * joined, the pieces are `JSON.stringify(report, null, 2) + '\n'` with `images` in its place.
+ */
+export function* scanReportJsonParts(head: Omit<ScanReport, 'images'>, chunks: Iterable<readonly ScannedImage[]>): Generator<string> {
+  const { summary, unreadable, ...before } = head;
+  // Key order as in ScanReport: …, summary, images, unreadable.
+  const text = JSON.stringify({ ...before, summary, images: [], unreadable }, null, 2);
+  const marker = '\n  "images": []';
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error('scan report: the images key is missing');
+  yield `${text.slice(0, at)}\n  "images": [`;
+  let first = true;
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    yield `${first ? '' : ','}\n    ${chunk.map((image) => JSON.stringify(image, null, 2).replace(/\n/g, '\n    ')).join(',\n    ')}`;
+    first = false;
+  }
+  yield `${first ? ']' : '\n  ]'}${text.slice(at + marker.length)}\n`;
 }

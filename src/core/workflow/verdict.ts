@@ -60,3 +60,37 @@ export async function fusedVerdict(runtime: Runtime, files: FileStore, req: Verd
     { targetFpr: req.targetFpr, ...(req.k !== undefined ? { k: req.k } : {}) },
   );
 }
+
+/**
+ * The per-image verdict as columns, for the page: typed arrays cross the worker boundary as
+ * transferables, where an object per image would cost the page's heap ~200 B each.
+ */
+export interface VerdictTable {
+  readonly score: Float64Array;
+  readonly fusedP: Float64Array;
+  readonly collapseScore: Float64Array;
+  readonly collapsePValue: Float64Array;
+  /** 1 = flagged. */
+  readonly flagged: Uint8Array;
+  readonly targetFpr: number;
+  readonly k: number;
+  readonly cleanCollapseCount: number;
+  /** Each component's share of α (weighted Bonferroni), null for Fisher. */
+  readonly weights: FolderSetResult['weights'];
+}
+
+export function verdictTable(r: FolderSetResult): VerdictTable {
+  const n = r.images.length;
+  const column = (pick: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => pick(i));
+  return {
+    score: column((i) => r.images[i]!.score),
+    fusedP: column((i) => r.images[i]!.fusedP),
+    collapseScore: column((i) => r.images[i]!.collapseScore),
+    collapsePValue: column((i) => r.images[i]!.collapsePValue),
+    flagged: Uint8Array.from({ length: n }, (_, i) => (r.images[i]!.flagged ? 1 : 0)),
+    targetFpr: r.targetFpr,
+    k: r.k,
+    cleanCollapseCount: r.cleanCollapseCount,
+    weights: r.weights,
+  };
+}
