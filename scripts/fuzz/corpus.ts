@@ -10,7 +10,7 @@ import { mulberry32, type Rng } from '../../src/core/dede/rng';
 import type { UnreadableKind } from '../../src/core/images/reasons';
 import { DEFAULT_OPSET, type Model, type ValueInfo } from '../../src/core/onnx/graph';
 import { serializeModel } from '../../src/core/onnx/serialize';
-import { crc32 } from '../../src/core/report/png';
+import { crc32, pngChunk } from '../../src/core/report/png';
 import { encodePng, pattern, pngHeaderOnly } from '../../src/testing/image-files';
 import { externalDataEncoder, tinyEncoderBytes } from '../../e2e/tiny-encoder';
 
@@ -100,15 +100,6 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
 
 const PNG_SIG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

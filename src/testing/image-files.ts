@@ -1,15 +1,8 @@
 // Tiny image writers for tests and benches (Node only): real PNG (zlib) and BMP files from RGB.
 import { deflateSync } from 'node:zlib';
-import { crc32 } from '../core/report/png';
+import { pngChunk } from '../core/report/png';
 
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'ascii');
-  Buffer.from(data).copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
+const chunk = (type: string, data: Uint8Array): Buffer => Buffer.from(pngChunk(type, data));
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
