@@ -16,7 +16,7 @@ import { HOSTILE_NAMES, hostileName, imageCases, mutantImages, onnxCases, type I
 import { csvCell, formatTable, parseCleanedList, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
 import { expect, test } from './fixtures';
 import { PREPROCESSOR_CONFIG } from './tiny-encoder';
-import { addFolder, loadLocalEncoder, nav, startTraining, writeEncoderFolder } from './workflow-steps';
+import { addFolder, loadLocalEncoder, nav, trainAndCalibrate, writeEncoderFolder } from './workflow-steps';
 
 const FOLDER = 'fuzz-images';
 let images: ImageCase[];
@@ -181,12 +181,7 @@ test('hostile file names go through training, scan and every export intact and i
   await nav(page, 'Images').click();
   await addFolder(page, clean, 'clean-reference', 80);
   await addFolder(page, suspect, 'suspect', HOSTILE_NAMES.length);
-  await nav(page, 'Train').click();
-  await startTraining(page, 1);
-  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
-  await nav(page, 'Calibrate').click();
-  await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
-  await expect(page.getByTestId('calibration')).toBeVisible({ timeout: 60_000 });
+  await trainAndCalibrate(page, 1);
   await nav(page, 'Scan').click();
   await page.getByTestId('step-scan').getByRole('button', { name: 'Scan', exact: true }).click();
   await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });

@@ -12,7 +12,7 @@ import type { Page } from '@playwright/test';
 import { HeapProbe, MB } from '../bench/lib/browser';
 import { encodePng } from '../src/testing/image-files';
 import { expect, test } from './fixtures';
-import { addFolder, loadLocalEncoder, nav, startTraining, writeEncoderFolder } from './workflow-steps';
+import { addFolder, loadLocalEncoder, nav, trainAndCalibrate, writeEncoderFolder } from './workflow-steps';
 
 const PER_IMAGE_LIMIT_B = 200;
 const root = mkdtempSync(join(tmpdir(), 'dede-scale-e2e-'));
@@ -62,12 +62,7 @@ test('the page keeps a few tens of bytes per scanned image: 3,500 vs 500 images,
   await nav(page, 'Images').click();
   await addFolder(page, clean, 'clean-reference', 120);
   await addFolder(page, small, 'suspect-a', 500);
-  await nav(page, 'Train').click();
-  await startTraining(page, 2);
-  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
-  await nav(page, 'Calibrate').click();
-  await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
-  await expect(page.getByTestId('calibration')).toBeVisible({ timeout: 60_000 });
+  await trainAndCalibrate(page);
 
   // Both folders are loaded before either measurement, so the Images step costs the same in both.
   await nav(page, 'Images').click();

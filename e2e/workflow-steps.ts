@@ -69,17 +69,22 @@ export async function writePngFolder(dir: string, name: string, count: number, s
   return folder;
 }
 
+/** With the folders added: trains a decoder for `epochs` epochs and calibrates on the held-back clean images. */
+export async function trainAndCalibrate(page: Page, epochs = 2): Promise<void> {
+  await nav(page, 'Train').click();
+  await startTraining(page, epochs);
+  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await nav(page, 'Calibrate').click();
+  await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
+  await expect(page.getByTestId('calibration')).toBeVisible({ timeout: 60_000 });
+}
+
 /** From the Images step on: adds a clean (`clean` images) and a suspect folder, trains, calibrates, scans. */
 export async function trainCalibrateScan(page: Page, cleanDir: string, clean: number, suspectDir: string, suspect: number): Promise<void> {
   await nav(page, 'Images').click();
   await addFolder(page, cleanDir, 'clean-reference', clean);
   await addFolder(page, suspectDir, 'suspect', suspect);
-  await nav(page, 'Train').click();
-  await startTraining(page, 2);
-  await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
-  await nav(page, 'Calibrate').click();
-  await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
-  await expect(page.getByTestId('calibration')).toBeVisible({ timeout: 60_000 });
+  await trainAndCalibrate(page);
   await nav(page, 'Scan').click();
   await page.getByRole('main').getByRole('button', { name: 'Scan', exact: true }).click();
   await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
