@@ -144,12 +144,13 @@ export function pValues(scores: ArrayLike<number>, cal: Pick<Calibration, 'clean
  * that images beyond every clean image keep their order by how far beyond they lie instead of all
  * tying at the floor. Equal to the conformal p-value wherever that is above its floor, and never
  * larger: a decision taken on pValues is unchanged, only the order among floor images is refined.
- * `cleanScores` must be sorted ascending (Calibration.cleanScores is).
+ * `cleanScores` must be sorted ascending (Calibration.cleanScores is); `conformal`, when given, is
+ * pValues(scores, cal) already computed.
  */
-export function rankingPValues(scores: ArrayLike<number>, cal: Pick<Calibration, 'cleanScores'>): Float64Array {
+export function rankingPValues(scores: ArrayLike<number>, cal: Pick<Calibration, 'cleanScores'>, conformal: ArrayLike<number> = pValues(scores, cal)): Float64Array {
   const sorted = cal.cleanScores;
   const n = sorted.length;
-  const p = pValues(scores, cal);
+  const p = Float64Array.from(conformal);
   if (n === 0) return p;
   const max = sorted[n - 1] as number;
   const mean = sorted.reduce((a, x) => a + x, 0) / n;

@@ -114,7 +114,7 @@ export function scoreFolderSet(input: FolderSetInput, settings: FolderSetSetting
   );
   const dedeP = pValues(input.dedeScores, { cleanScores: cleanDede });
   const fused = fusePValues([dedeP, collapse.pValues], fusion);
-  const ranking = fusePValues([rankingPValues(input.dedeScores, { cleanScores: cleanDede }), rankingPValues(collapse.scores, { cleanScores: collapse.cleanScores })], fusion);
+  const ranking = fusePValues([rankingPValues(input.dedeScores, { cleanScores: cleanDede }, dedeP), rankingPValues(collapse.scores, { cleanScores: collapse.cleanScores }, collapse.pValues)], fusion);
   const images: SetImageVerdict[] = Array.from({ length: n }, (_, i) => {
     const fusedP = fused.fusedP[i] as number;
     return {

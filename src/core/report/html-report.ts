@@ -1,5 +1,6 @@
 // A single self-contained HTML report of a scan: no scripts, no external references; charts are
 // inline SVG, images inline PNG data URLs, and every string from the outside is HTML-escaped.
+import type { Confusion } from '../dede/metrics';
 import { escapeHtml } from './html-escape';
 import type { ScanReport } from './scan-report';
 
@@ -22,18 +23,12 @@ export interface HtmlReportImage {
   readonly heatmap: string | null;
 }
 
-export interface HtmlReportEvaluation {
+export interface HtmlReportEvaluation extends Pick<Confusion, 'tp' | 'fp' | 'tn' | 'fn' | 'tpr' | 'fpr'> {
   /** Plain-language definition of positives and negatives. */
   readonly definition: string;
   readonly auroc: number;
   readonly positives: number;
   readonly negatives: number;
-  readonly tp: number;
-  readonly fp: number;
-  readonly tn: number;
-  readonly fn: number;
-  readonly tpr: number | null;
-  readonly fpr: number | null;
   /** Inline SVG of the ROC curve (built by charts.rocSvg). */
   readonly rocSvg: string;
 }
