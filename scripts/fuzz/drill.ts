@@ -264,7 +264,7 @@ export function drillExports(paths = hostilePaths()): DrillRow[] {
       top: report.images.slice(0, 12).map((i) => ({ ...i, folder: 'suspect', original: 'data:image/png;base64,AA==', heatmap: null })),
       flaggedTotal: 12,
       triggerMap: null,
-      clusters: [{ size: 5, cohesion: 0.99, target: 'data:image/png;base64,AA==', triggerMap: null, peak: null, members: report.images.slice(0, 5).map((i) => ({ path: i.path, folder: '<i>suspect</i>' })) }],
+      clusters: [{ size: 5, cohesion: 0.99, target: 'data:image/png;base64,AA==', targetCaption: hostileName('<script>'), triggerMap: null, peak: null, members: report.images.slice(0, 5).map((i) => ({ path: i.path, folder: '<i>suspect</i>' })) }],
       colormap: 'viridis',
       privacy: { policies: [`connect-src 'self' ${hostileName('<script>')}`], network: hostileName('"><img') },
       tagged: report.images.slice(12).map((i) => ({ path: i.path, folder: '<b>folder</b>', tag: 'poisoned', score: i.score, flagged: i.flagged })),

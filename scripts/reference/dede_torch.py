@@ -171,8 +171,11 @@ def block(x, P, pre, heads, eps):
     return x + h @ P[pre + '.mlp.fc2.w'] + P[pre + '.mlp.fc2.b']
 
 
-def forward(P, cfg, imgs, emb, keep_idx):
-    """imgs [B,C,H,W], emb [B,embedDim], keep_idx [B,Tk] long -> pred [B,T,C*p*p]."""
+def forward(P, cfg, imgs, emb, keep_idx, blind=None):
+    """imgs [B,C,H,W], emb [B,embedDim], keep_idx [B,Tk] long -> pred [B,T,C*p*p].
+
+    blind [B] bool (optional): those images see no visible patch (all mask tokens), as the TS
+    graph does for an all-zero keep row (train-loop.ts trainingKeep)."""
     B = imgs.shape[0]
     p, E, D, T = cfg['patchSize'], cfg['encDim'], cfg['decDim'], num_patches(cfg)
     Tk = keep_idx.shape[1]
@@ -194,16 +197,20 @@ def forward(P, cfg, imgs, emb, keep_idx):
     full = P['dec.mask'].expand(B, T, D)
     if Tk > 0:
         full = torch.scatter(full, 1, keep_idx.unsqueeze(-1).expand(-1, -1, D), y[:, 1:])
+        if blind is not None:
+            full = torch.where(blind.view(B, 1, 1), P['dec.mask'].expand(B, T, D), full)
     h = torch.cat([y[:, :1], full], dim=1) + P['dec.pos']
     for i in range(cfg['decDepth']):
         h = block(h, P, 'dec.blocks.%d' % i, cfg['decHeads'], eps)
     return h[:, 1:] @ P['dec.pred.w'] + P['dec.pred.b']
 
 
-def masked_indicator(B, T, keep_idx):
+def masked_indicator(B, T, keep_idx, blind=None):
     m = torch.ones(B, T)
     if keep_idx.shape[1] > 0:
         m = m.scatter(1, keep_idx, 0.0)
+    if blind is not None:
+        m[blind] = 1.0
     return m
 
 
@@ -319,7 +326,7 @@ def train_replay(path, threads=2):
     """Replays a TS training run exported to `path` and scores its test images at mask ratio 0.99.
 
     Reads meta.json, train_images.f32 [n,C,H,W], train_embeddings.f32 [n,D], batch_order.i32
-    [steps,B], keep_indices.i32 [steps,B,Tk], test_images.f32, test_embeddings.f32 (little-endian
+    [steps,B], keep_indices.i32 [steps,B,Tk], blind_rows.u8 [steps,B] (optional), test_images.f32, test_embeddings.f32 (little-endian
     raw). Writes torch_scores.f32 = [robust median score of every test image, then its dedeScore]
     and prints one JSON line {"losses": [...], "trainSeconds": s}.
     """
@@ -340,14 +347,16 @@ def train_replay(path, threads=2):
     emb = load('train_embeddings.f32', '<f4', (meta['trainCount'], D))
     order = load('batch_order.i32', '<i4', (steps, B)).long()
     keep = load('keep_indices.i32', '<i4', (steps, B, tk)).long()
+    has_blind = os.path.exists(os.path.join(path, 'blind_rows.u8'))
+    blind = load('blind_rows.u8', '<u1', (steps, B)).bool() if has_blind else torch.zeros(steps, B, dtype=torch.bool)
     P = OrderedDict((k, v.requires_grad_()) for k, v in init_params(cfg, meta['paramSeed']).items())
     opt = torch.optim.Adam(P.values(), lr=meta['lr'], weight_decay=meta['weightDecay'])
     losses = []
     t0 = time.perf_counter()
     for s in range(steps):
         idx = order[s]
-        x, e, k = imgs[idx], emb[idx], keep[s]
-        loss = loss_fn(forward(P, cfg, x, e, k), patchify(x, p), masked_indicator(B, T, k), ratio)
+        x, e, k, bl = imgs[idx], emb[idx], keep[s], blind[s]
+        loss = loss_fn(forward(P, cfg, x, e, k, bl), patchify(x, p), masked_indicator(B, T, k, bl), ratio)
         opt.zero_grad()
         loss.backward()
         opt.step()

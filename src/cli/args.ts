@@ -48,3 +48,4 @@ export function numberList(values: Record<string, unknown>, name: string, length
 export const positive = (n: number): boolean => Number.isFinite(n) && n > 0;
 export const positiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
 export const fraction = (n: number): boolean => Number.isFinite(n) && n > 0 && n < 1;
+export const share = (n: number): boolean => Number.isFinite(n) && n >= 0 && n <= 1;

@@ -18,6 +18,7 @@ import { networkLedger } from '../privacy/network-guard';
 import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
+import { targetCaption } from '../scan/scan-service';
 import { useTrainStore } from '../train/train-store';
 import { countScoresAbove, evaluationSet, folderCounts, LABEL_DEFINITION, type NegativesMode } from '../review/review-model';
 import { explainProblems, explainRows } from '../review/review-service';
@@ -127,6 +128,7 @@ function reportClusters(revealed: RevealedClusters | null, scanId: string | unde
       size: c.size,
       cohesion: c.cohesion,
       target: pngDataUrl(denormalizeToRgb(c.target, pre), side, side),
+      targetCaption: targetCaption(c),
       triggerMap: map && c.triggerMap ? pngDataUrl(map, c.triggerMap.side, c.triggerMap.side, 4) : null,
       peak: c.triggerMap?.peak ?? null,
       members: c.members.slice(0, HTML_CLUSTER_MEMBERS).map((m) => ({ path: m.path, folder: m.datasetName })),

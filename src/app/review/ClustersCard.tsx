@@ -4,7 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { denormalizeToRgb, heatmapRgba, maxOf } from '../../core/report/image-maps';
 import { useEncoderStore } from '../encoder/encoder-store';
-import { revealClusters, type RevealedCluster } from '../scan/scan-service';
+import { revealClusters, targetCaption, type RevealedCluster } from '../scan/scan-service';
 import type { ScanRow } from '../scan/scan-store';
 import { PixelCanvas } from './PixelCanvas';
 import { useReviewStore } from './review-store';
@@ -60,7 +60,7 @@ function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: numb
       <div className="cluster-images">
         <figure>
           <PixelCanvas rgb={target} size={side} label={`Decoded target of cluster ${index + 1}`} className="px-canvas big" testId="cluster-target" />
-          <figcaption>revealed target</figcaption>
+          <figcaption>{targetCaption(cluster)}</figcaption>
         </figure>
         {map && cluster.triggerMap && (
           <figure>

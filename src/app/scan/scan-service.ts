@@ -292,8 +292,15 @@ export interface RevealedCluster {
   readonly cohesion: number;
   /** Decoded target, RGB at the working size. */
   readonly target: Float32Array;
+  /** Whether the target was brought to the contrast of clean photos (absent in clusters saved before it was). */
+  readonly contrastRestored?: boolean;
   readonly triggerMap: { readonly map: Float32Array; readonly peak: { readonly x: number; readonly y: number }; readonly side: number } | null;
   readonly members: readonly ScanRow[];
+}
+
+/** The caption under a revealed target (view and report). */
+export function targetCaption(c: Pick<RevealedCluster, 'contrastRestored'>): string {
+  return c.contrastRestored ? 'revealed target (contrast matched to clean photos)' : 'revealed target';
 }
 
 /** Clusters the flagged rows of the current scan and decodes what each cluster maps to. */
@@ -330,6 +337,7 @@ export async function revealClusters(rows: readonly ScanRow[]): Promise<Revealed
     size: t.members.length,
     cohesion: t.cohesion,
     target: t.target,
+    contrastRestored: t.contrastRestored,
     triggerMap: t.triggerMap ? { map: t.triggerMap.map, peak: t.triggerMap.peak, side: t.triggerMap.width } : null,
     members: Array.from(t.members, (i) => byIndex.get(i)).filter((r): r is ScanRow => r !== undefined),
   }));

@@ -121,6 +121,7 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
           </div>
           <NumberField label="Batch size" value={settings.batchSize} min={1} onChange={set('batchSize')} />
           <NumberField label="Mask ratio" value={settings.maskRatio} min={0.05} max={0.98} step={0.05} onChange={set('maskRatio')} hint="Training masks 90% of patches; scoring uses 99%." />
+          <NumberField label="Blind share" value={settings.blindShare} min={0} max={1} step={0.05} onChange={set('blindShare')} hint="Share of each batch trained with no visible patch, as images are scored and targets revealed. 0 is the paper’s recipe." />
           <NumberField label="Learning rate" value={settings.lr} min={0} step={0.0001} onChange={set('lr')} />
           <NumberField label="Seed" value={settings.seed} step={1} onChange={set('seed')} />
           <NumberField label="Held back for calibration (%)" value={Math.round(settings.holdOut * 100)} min={5} max={80} onChange={(v) => setSettings({ holdOut: v / 100 })} />
@@ -194,7 +195,7 @@ function RunCard() {
         <dt>Progress</dt>
         <dd data-testid="train-step">{run.step} steps{run.totalSteps ? ` of ${run.totalSteps}` : ''} · {formatDuration(run.elapsedSeconds)}{lastLoss !== undefined ? ` · loss ${lastLoss.toFixed(4)}` : ''}</dd>
         <dt>Decoder</dt>
-        <dd>{run.plan.cfg.encDepth}+{run.plan.cfg.decDepth} blocks, dim {run.plan.cfg.decDim}, patch {run.plan.cfg.patchSize}, batch {run.plan.batchSize}, mask {run.plan.maskRatio}</dd>
+        <dd>{run.plan.cfg.encDepth}+{run.plan.cfg.decDepth} blocks, dim {run.plan.cfg.decDim}, patch {run.plan.cfg.patchSize}, batch {run.plan.batchSize}, mask {run.plan.maskRatio}{run.plan.blindShare > 0 ? `, blind share ${run.plan.blindShare}` : ''}</dd>
       </dl>
       {!run.imported && <LossChart points={run.losses} />}
       {run.error && <p className="error" role="alert">{run.error}</p>}

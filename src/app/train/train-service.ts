@@ -59,6 +59,7 @@ export function planFor(settings: TrainSettings, imageSize: number, embedDim: nu
     cfg: defineDecoderConfig({ ...preset, imageSize, patchSize: settings.patchSize !== null && imageSize % settings.patchSize === 0 ? settings.patchSize : patchSizeFor(imageSize), embedDim }),
     batchSize: Math.min(settings.batchSize, trainCount),
     maskRatio: settings.maskRatio,
+    blindShare: settings.blindShare,
     lr: settings.lr,
     epochs: settings.epochs,
     minutes: settings.minutes,
@@ -210,7 +211,7 @@ export async function importDecoderFile(file: File): Promise<void> {
     datasetId: dataset?.id ?? '',
     datasetName: dataset?.name ?? '',
     encoderSha256: imported.meta.encoder?.sha256 ?? encoder?.sha256 ?? '',
-    plan: { cfg: imported.cfg, batchSize: imported.meta.training.batchSize ?? 0, maskRatio: imported.meta.training.maskRatio, lr: imported.meta.training.lr ?? 0, epochs: imported.meta.training.epochs ?? null, minutes: null, seed: imported.meta.training.seed ?? 0, readLossEvery: 0, checkpointEvery: 0 },
+    plan: { cfg: imported.cfg, batchSize: imported.meta.training.batchSize ?? 0, maskRatio: imported.meta.training.maskRatio, blindShare: imported.meta.training.blindShare ?? 0, lr: imported.meta.training.lr ?? 0, epochs: imported.meta.training.epochs ?? null, minutes: null, seed: imported.meta.training.seed ?? 0, readLossEvery: 0, checkpointEvery: 0 },
     // An imported decoder was trained elsewhere: every clean image here can calibrate it.
     trainSlots: [],
     heldOutSlots: dataset ? [...split.train, ...split.heldOut].sort((a, b) => a - b) : [],

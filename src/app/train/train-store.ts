@@ -13,6 +13,8 @@ export interface TrainSettings {
   readonly minutes: number;
   readonly batchSize: number;
   readonly maskRatio: number;
+  /** Share of each batch trained on the embedding alone (TrainingPlan.blindShare). */
+  readonly blindShare: number;
   readonly lr: number;
   readonly seed: number;
   /** Share of the clean images held back for calibration. */
@@ -27,6 +29,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   minutes: DEFAULT_TRAINING.minutes ?? 10,
   batchSize: DEFAULT_TRAINING.batchSize,
   maskRatio: DEFAULT_TRAINING.maskRatio,
+  blindShare: DEFAULT_TRAINING.blindShare,
   lr: DEFAULT_TRAINING.lr,
   seed: DEFAULT_TRAINING.seed,
   holdOut: 0.25,
@@ -92,7 +95,9 @@ export const useTrainStore = create<TrainState>()(
       // Settings saved by older versions lack newer fields: fill them from the defaults.
       merge: (persisted, current) => {
         const p = (persisted ?? {}) as Partial<Pick<TrainState, 'settings' | 'run'>>;
-        return { ...current, ...p, settings: { ...DEFAULT_SETTINGS, ...p.settings } };
+        // A run saved before blind rows existed was trained without them.
+        const run = p.run ? { ...p.run, plan: { ...p.run.plan, blindShare: p.run.plan.blindShare ?? 0 } } : p.run;
+        return { ...current, ...p, ...(run !== undefined ? { run } : {}), settings: { ...DEFAULT_SETTINGS, ...p.settings } };
       },
       // A run that was active when the page went away is interrupted: its checkpoint can resume it.
       onRehydrateStorage: () => (state) => {

@@ -11,7 +11,7 @@ import { createRuntime } from '../../core/runtime/session';
 import { writeDecoderFile } from '../decoder-io';
 import { trainingInfoFrom } from '../../core/dede/decoder-file';
 import { DEDE_ADAM } from '../../core/dede/train-step';
-import { fraction, num, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
+import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
 import { loadCliEncoder } from '../encoder';
 import { trainingData } from '../data';
 import { loadImageFolder, normalizedBatch } from '../node-images';
@@ -26,6 +26,7 @@ export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean
   --minutes M          time budget (default ${DEFAULT_TRAINING.minutes}); training stops at whichever comes first
   --batch N            batch size (default ${DEFAULT_TRAINING.batchSize})
   --mask R             training mask ratio (default ${DEFAULT_TRAINING.maskRatio})
+  --blind S            share of each batch trained with no visible patch (default ${DEFAULT_TRAINING.blindShare})
   --lr X               learning rate (default ${DEFAULT_TRAINING.lr})
   --seed N             random seed (default ${DEFAULT_TRAINING.seed})
   --preset small|full  decoder size (default small: fast on a laptop CPU)
@@ -44,6 +45,7 @@ const OPTIONS: Options = {
   minutes: { type: 'string' },
   batch: { type: 'string' },
   mask: { type: 'string' },
+  blind: { type: 'string' },
   lr: { type: 'string' },
   seed: { type: 'string' },
   preset: { type: 'string' },
@@ -106,6 +108,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     minutes,
     batchSize: num(v, 'batch', DEFAULT_TRAINING.batchSize, positiveInt),
     maskRatio: num(v, 'mask', DEFAULT_TRAINING.maskRatio, fraction),
+    blindShare: num(v, 'blind', DEFAULT_TRAINING.blindShare, share),
     lr: num(v, 'lr', DEFAULT_TRAINING.lr, positive),
     seed: num(v, 'seed', DEFAULT_TRAINING.seed, Number.isInteger),
   };

@@ -100,9 +100,16 @@ describe('decoder file round trip', () => {
   });
 
   it('builds training info from a training plan and result', () => {
-    const info = trainingInfoFrom(DEFAULT_TRAINING, { steps: 500, epochs: 16, elapsedSeconds: 300, losses: [{ step: 490, loss: 0.5 }, { step: 500, loss: 0.45 }] }, 2000);
+    const info = trainingInfoFrom({ ...DEFAULT_TRAINING, blindShare: 0 }, { steps: 500, epochs: 16, elapsedSeconds: 300, losses: [{ step: 490, loss: 0.5 }, { step: 500, loss: 0.45 }] }, 2000);
     expect(info).toEqual({ maskRatio: 0.9, batchSize: 64, lr: 1e-3, seed: 0, steps: 500, epochs: 16, elapsedSeconds: 300, finalLoss: 0.45, trainImages: 2000 });
     expect(() => exportDecoder(cfg, weights, { training: { ...info, optimiser: 'sgd' } as DecoderMeta['training'] })).toThrow(/training\.optimiser is not a known field/);
+  });
+
+  it('records a blind share other than 0 and reads it back', () => {
+    const info = trainingInfoFrom({ ...DEFAULT_TRAINING, blindShare: 0.25 }, { steps: 10, epochs: 1, elapsedSeconds: 5, losses: [] });
+    expect(info.blindShare).toBe(0.25);
+    expect(importDecoder(exportDecoder(cfg, weights, { training: info })).meta.training.blindShare).toBe(0.25);
+    expect(() => exportDecoder(cfg, weights, { training: { ...info, blindShare: 'half' } as unknown as DecoderMeta['training'] })).toThrow(/blindShare/);
   });
 });
 

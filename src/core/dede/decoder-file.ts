@@ -34,6 +34,8 @@ export const DECODER_FILE_OUTPUTS: readonly ScorerOutputName[] = ['pred', 'recon
 /** How the decoder was trained (all but maskRatio optional: files may come from other trainers). */
 export interface DecoderTrainingInfo {
   readonly maskRatio: number;
+  /** Share of each batch trained with no visible patch (absent: 0, the paper's recipe). */
+  readonly blindShare?: number;
   readonly batchSize?: number;
   readonly lr?: number;
   readonly weightDecay?: number;
@@ -123,6 +125,7 @@ export function trainingInfoFrom(plan: Omit<TrainingPlan, 'cfg'>, result: Pick<T
   const last = result.losses[result.losses.length - 1];
   return {
     maskRatio: plan.maskRatio,
+    ...(plan.blindShare > 0 ? { blindShare: plan.blindShare } : {}),
     batchSize: plan.batchSize,
     lr: plan.lr,
     seed: plan.seed,
@@ -155,6 +158,7 @@ const CONFIG_FIELDS: Readonly<Record<keyof DecoderConfig, FieldKind>> = {
 
 const TRAINING_FIELDS: Readonly<Record<keyof DecoderTrainingInfo, FieldKind>> = {
   maskRatio: 'number',
+  blindShare: 'number',
   batchSize: 'integer',
   lr: 'number',
   weightDecay: 'number',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auroc, confusionAt, rocCurve, trapezoidArea } from './metrics';
+import { auroc, confusionAt, rocCurve, tprAtFpr, trapezoidArea } from './metrics';
 import { mulberry32 } from './rng';
 
 /** O(n²) reference: P(pos > neg) + ½ P(pos = neg) over all pairs. */
@@ -45,6 +45,20 @@ describe('auroc', () => {
     expect(() => auroc([1, 2], [true, true])).toThrow(/both classes, got 2 positive and 0 negative/);
     expect(() => auroc([1, NaN], [true, false])).toThrow(/score #1 is NaN/);
     expect(() => auroc([1, 2, 3], [true, false])).toThrow(/3 scores but 2 labels/);
+  });
+});
+
+describe('tprAtFpr', () => {
+  it('is the ROC height at a realised FPR, with tied scores entering together', () => {
+    // descending: p10 n9 p8 p7 n6 {p5 n5} n4 — 4 positives, 4 negatives
+    const scores = [10, 9, 8, 7, 6, 5, 5, 4];
+    const labels = [true, false, true, true, false, true, false, false];
+    expect(tprAtFpr(scores, labels, 0)).toMatchObject({ threshold: 10, tp: 1, fp: 0 });
+    expect(tprAtFpr(scores, labels, 0.25)).toMatchObject({ threshold: 7, tp: 3, fp: 1, tpr: 0.75 });
+    expect(tprAtFpr(scores, labels, 0.5)).toMatchObject({ threshold: 6, tp: 3, fp: 2 }); // the tie at 5 would add a third FP
+    expect(tprAtFpr(scores, labels, 0.75)).toMatchObject({ threshold: 5, tp: 4, fp: 3, tpr: 1 });
+    expect(tprAtFpr([1, 2], [true, false], 0)).toMatchObject({ threshold: Infinity, tpr: 0 });
+    expect(() => tprAtFpr(scores, labels, 1.5)).toThrow(/maxFpr/);
   });
 });
 

@@ -91,6 +91,18 @@ export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<boolean>):
   return points;
 }
 
+/**
+ * The best true-positive rate of any threshold whose realised false-positive rate is at most
+ * maxFpr: the ROC curve's height at that FPR, ties entering together (a ranking property, with no
+ * calibration; the calibrated verdict's own rates come from confusionAt).
+ */
+export function tprAtFpr(scores: ArrayLike<number>, labels: ArrayLike<boolean>, maxFpr: number): RocPoint {
+  if (!(maxFpr >= 0 && maxFpr <= 1)) throw new Error(`metrics: maxFpr must be in [0, 1], got ${maxFpr}`);
+  let best: RocPoint | undefined;
+  for (const p of rocCurve(scores, labels)) if (p.fpr <= maxFpr) best = p;
+  return best as RocPoint; // the (0, 0) corner always qualifies
+}
+
 /** Area under a ROC polyline by the trapezoid rule (equals auroc() for rocCurve's points). */
 export function trapezoidArea(points: readonly Pick<RocPoint, 'tpr' | 'fpr'>[]): number {
   let area = 0;

@@ -151,6 +151,26 @@ describe('the Tk = 0 path (mask 0.99 on few patches)', () => {
   });
 });
 
+describe('blind rows (an all-zero keep row: training on the embedding alone)', () => {
+  it('predict exactly what the Tk = 0 graph predicts, with every patch counted as masked', () => {
+    const c = golden.cases.find((k) => k.keepCount > 0) as GoldenCase;
+    const keep = keepOneHot(Int32Array.from(c.keepIndices), B, T, c.keepCount);
+    const blindRow = 1;
+    keep.fill(0, blindRow * c.keepCount * T, (blindRow + 1) * c.keepCount * T);
+    const images = Float32Array.from(golden.images);
+    const embedding = Float32Array.from(golden.embedding);
+    const withKeep = evaluate(buildDecoderGraph(cfg, { batch: B, maskRatio: c.maskRatio, weights, outputs: ['pred', 'masked'] }).builder.build({ paramsAs: 'initializer' }), decoderFeeds({ images, embedding, keep }));
+    const blind = evaluate(buildDecoderGraph(cfg, { batch: B, maskRatio: 0.99, weights, outputs: ['pred', 'masked'] }).builder.build({ paramsAs: 'initializer' }), decoderFeeds({ images, embedding, keep: null }));
+    const per = T * (withKeep.pred?.shape[2] as number);
+    const row = (t: Tensor | undefined, i: number, n: number) => Array.from((t as Tensor).data).slice(i * n, (i + 1) * n);
+    expectClose(row(withKeep.pred, blindRow, per), row(blind.pred, blindRow, per), 1e-9, 'blind row pred');
+    expect(row(withKeep.masked, blindRow, T)).toEqual(new Array(T).fill(1));
+    // The other rows still see their visible patches.
+    expect(sum(row(withKeep.masked, 0, T))).toBe(T - c.keepCount);
+    expect(Math.max(...row(withKeep.pred, 0, per).map((v, i) => Math.abs(v - (row(blind.pred, 0, per)[i] as number))))).toBeGreaterThan(1e-3);
+  });
+});
+
 describe('patch layout', () => {
   const b = new GraphBuilder('layout');
   const x = b.input('x', [2, cfg.channels, cfg.imageSize, cfg.imageSize]);

@@ -4,7 +4,7 @@ import { FIXTURE_CFG } from '../../testing/train-fixture';
 import { evaluate } from '../onnx/interpret';
 import { createRuntime } from '../runtime/session';
 import { initDecoderWeights } from './init';
-import { clusterEmbeddings, decodeEmbeddings, gatherRows, MeanMap, meanPixelError, revealTargets, triggerMap } from './reveal';
+import { applyContrastMap, clusterEmbeddings, decodeEmbeddings, fitContrastMap, gatherRows, MAX_CONTRAST_GAIN, MeanMap, meanPixelError, revealTargets, triggerMap } from './reveal';
 import { mulberry32, normal, normals } from './rng';
 import { buildScorerModel, Scorer } from './scorer';
 
@@ -125,5 +125,57 @@ describe('decoding and trigger maps', () => {
     acc.add([3, Number.NaN, 5]);
     expect(Array.from(acc.mean())).toEqual([2, Number.NaN, 4]);
     expect(() => triggerMap(cluster, new Float32Array(3), shape)).toThrow(/2×2×3/);
+  });
+});
+
+describe('contrast maps', () => {
+  /** Per-pixel mean and population standard deviation of n rows of `size`. */
+  function moments(rows: Float32Array, size: number) {
+    const n = rows.length / size;
+    const mean = Array.from({ length: size }, (_, k) => Array.from({ length: n }, (_, i) => rows[i * size + k] as number).reduce((a, v) => a + v, 0) / n);
+    const std = mean.map((m, k) => Math.sqrt(Array.from({ length: n }, (_, i) => ((rows[i * size + k] as number) - m) ** 2).reduce((a, v) => a + v, 0) / n));
+    return { mean, std };
+  }
+
+  it('sends the clean decodes onto the clean images’ per-pixel mean and spread', () => {
+    const size = 6;
+    const n = 50;
+    const rng = mulberry32(11);
+    const images = normals(rng, n * size).map((v, i) => 2 * v + (i % size) - 1); // pixel k: mean k − 1, std 2
+    // The decodes: a shrunk, shifted copy of the images plus a little noise (a washed-out picture).
+    const decoded = Float32Array.from(images, (v) => 0.3 * v + 0.5 + 0.05 * normal(rng));
+    const map = fitContrastMap(images, decoded, size);
+    const restored = applyContrastMap(decoded, map);
+    const want = moments(images, size);
+    const got = moments(restored, size);
+    got.mean.forEach((m, k) => expect(m).toBeCloseTo(want.mean[k] as number, 4));
+    got.std.forEach((s, k) => expect(s).toBeCloseTo(want.std[k] as number, 4));
+    // Restoring brings a decode closer to its own image than the washed-out decode was.
+    const mse = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((acc, v, k) => acc + (v - (b[k] as number)) ** 2, 0) / a.length;
+    expect(mse(restored, images)).toBeLessThan(0.2 * mse(decoded, images));
+  });
+
+  it('caps the gain where the decodes barely vary, and names bad shapes', () => {
+    const images = Float32Array.from([0, 0, 2, 10]); // 2 images of 2 pixels: means 1 and 5, spreads 1 and 5
+    const flat = Float32Array.from([1, 5, 1, 5.02]); // pixel 0 constant, pixel 1 almost (gain 500 uncapped)
+    const map = fitContrastMap(images, flat, 2);
+    const out = applyContrastMap(Float32Array.from([3, 6]), map);
+    expect(out[0]).toBe(1); // no spread: the clean mean
+    expect(out[1]).toBeCloseTo(5 + MAX_CONTRAST_GAIN * (6 - 5.01), 4);
+    expect(() => fitContrastMap(images, flat.subarray(0, 2), 2)).toThrow(/at least 2 clean images/);
+    expect(() => applyContrastMap(new Float32Array(3), map)).toThrow(/whole number/);
+  });
+
+  it('reveals targets through the map when one is given', async () => {
+    const { embeddings } = plantedFolder(40, 12, 12);
+    const flagged = Array.from({ length: 12 }, (_, i) => i);
+    const clean = gatherRows(embeddings.data, d, Array.from({ length: 20 }, (_, i) => 20 + i));
+    const cleanImages = normals(mulberry32(13), 20 * SIZE);
+    const contrast = fitContrastMap(cleanImages, await decodeEmbeddings(runtime, cfg, weights, clean), SIZE);
+    const [plain] = await revealTargets({ runtime, cfg, weights }, { embeddings, flagged });
+    const [restored] = await revealTargets({ runtime, cfg, weights }, { embeddings, flagged, contrast });
+    expect(plain?.contrastRestored).toBe(false);
+    expect(restored?.contrastRestored).toBe(true);
+    expect(Array.from(restored?.target ?? [])).toEqual(Array.from(applyContrastMap(plain?.target as Float32Array, contrast)));
   });
 });

@@ -147,6 +147,61 @@ export async function decodeEmbeddings(runtime: Runtime, cfg: DecoderConfig, wei
   }
 }
 
+// ---- contrast -----------------------------------------------------------------------------------
+// With no visible patch the decoder outputs its best guess given the embedding: a conditional mean,
+// shrunk toward the average image, so a decoded target looks washed out and resembles a dull photo
+// more than the picture the embedding stands for. A per-pixel affine map fitted on clean images
+// undoes the shrinkage: it sends the clean images' decodes to the clean images' own per-pixel mean
+// and spread, y' = μx + (σx / σŷ)·(ŷ − μŷ). It uses clean images only, never the suspect set.
+
+export interface ContrastMap {
+  /** [C, H, W] per-pixel mean and standard deviation of the clean images. */
+  readonly imageMean: Float32Array;
+  readonly imageStd: Float32Array;
+  /** [C, H, W] the same of their embedding-only decodes. */
+  readonly decodedMean: Float32Array;
+  readonly decodedStd: Float32Array;
+}
+
+/** A pixel's gain is capped: where the decodes barely vary, their spread says nothing. */
+export const MAX_CONTRAST_GAIN = 8;
+
+function pixelMoments(rows: Float32Array, size: number): { mean: Float32Array; std: Float32Array } {
+  const n = rows.length / size;
+  const mean = new Float64Array(size);
+  const sq = new Float64Array(size);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < size; k++) {
+      const v = rows[i * size + k] as number;
+      mean[k] = (mean[k] as number) + v / n;
+      sq[k] = (sq[k] as number) + (v * v) / n;
+    }
+  return { mean: Float32Array.from(mean), std: Float32Array.from(mean, (m, k) => Math.sqrt(Math.max(0, (sq[k] as number) - m * m))) };
+}
+
+/** Fits the map on n clean images [n, C, H, W] and their decodes (decodeEmbeddings of their embeddings). */
+export function fitContrastMap(cleanImages: Float32Array, cleanDecoded: Float32Array, size: number): ContrastMap {
+  const n = cleanImages.length / size;
+  if (!Number.isInteger(n) || n < 2 || cleanDecoded.length !== cleanImages.length) throw new Error(`contrast map: needs at least 2 clean images and one decode each, got ${cleanImages.length} and ${cleanDecoded.length} values of images of ${size}`);
+  const x = pixelMoments(cleanImages, size);
+  const y = pixelMoments(cleanDecoded, size);
+  return { imageMean: x.mean, imageStd: x.std, decodedMean: y.mean, decodedStd: y.std };
+}
+
+/** Applies the map to decoded images [c, C, H, W]. */
+export function applyContrastMap(decoded: Float32Array, map: ContrastMap): Float32Array {
+  const size = map.imageMean.length;
+  if (decoded.length % size !== 0) throw new Error(`contrast map: ${decoded.length} values is not a whole number of ${size}-value images`);
+  const out = new Float32Array(decoded.length);
+  for (let k = 0; k < size; k++) {
+    const sx = map.imageStd[k] as number;
+    const sy = map.decodedStd[k] as number;
+    const gain = sy > 0 ? Math.min(MAX_CONTRAST_GAIN, sx / sy) : 0;
+    for (let i = k; i < decoded.length; i += size) out[i] = (map.imageMean[k] as number) + gain * ((decoded[i] as number) - (map.decodedMean[k] as number));
+  }
+  return out;
+}
+
 // ---- error maps ---------------------------------------------------------------------------------
 
 /** Accumulates a per-position mean of equally sized maps; NaN entries (never-masked) are skipped. */
@@ -244,12 +299,16 @@ export interface RevealInput {
   readonly images?: Float32Array;
   /** [C, H, W] mean pixel error of clean images (meanPixelError), for trigger maps. */
   readonly cleanPixelError?: Float32Array;
+  /** Restores decoded targets to the contrast of clean photos (fitContrastMap). */
+  readonly contrast?: ContrastMap;
   readonly signal?: AbortSignal;
 }
 
 export interface RevealedTarget extends EmbeddingCluster {
-  /** [C, H, W] the decoded mean embedding, in the encoder's normalised pixel space. */
+  /** [C, H, W] the decoded mean embedding, in the encoder's normalised pixel space, contrast restored when a map was given. */
   readonly target: Float32Array;
+  /** Whether `target` went through a contrast map. */
+  readonly contrastRestored: boolean;
   /** Null unless a scorer, the images and the clean mean error were given. */
   readonly triggerMap: TriggerMap | null;
 }
@@ -263,7 +322,8 @@ export async function revealTargets(ctx: RevealContext, input: RevealInput, sett
   const d = cfg.embedDim;
   const means = new Float32Array(clusters.length * d);
   clusters.forEach((c, j) => means.set(c.meanEmbedding, j * d));
-  const decoded = await decodeEmbeddings(ctx.runtime, cfg, ctx.weights, means);
+  const raw = await decodeEmbeddings(ctx.runtime, cfg, ctx.weights, means);
+  const decoded = input.contrast ? applyContrastMap(raw, input.contrast) : raw;
   const size = cfg.channels * cfg.imageSize ** 2;
   const shape = { channels: cfg.channels, height: cfg.imageSize, width: cfg.imageSize };
   const mapping = ctx.scorer && input.images && input.cleanPixelError ? { scorer: ctx.scorer, images: input.images, clean: input.cleanPixelError } : null;
@@ -275,7 +335,7 @@ export async function revealTargets(ctx: RevealContext, input: RevealInput, sett
       const embs = gatherRows(input.embeddings.data, d, c.members);
       map = triggerMap(await meanPixelError(mapping.scorer, imgs, embs, input.signal ? { signal: input.signal } : {}), mapping.clean, shape);
     }
-    out.push({ ...c, target: decoded.slice(j * size, (j + 1) * size), triggerMap: map });
+    out.push({ ...c, target: decoded.slice(j * size, (j + 1) * size), contrastRestored: input.contrast !== undefined, triggerMap: map });
   }
   return out;
 }

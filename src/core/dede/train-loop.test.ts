@@ -4,7 +4,8 @@ import { createRuntime } from '../runtime/session';
 import { FIXTURE_CFG } from '../../testing/train-fixture';
 import { initDecoderWeights } from './init';
 import { mulberry32, normals } from './rng';
-import { batchIndices, trainDecoder, trainingKeepIndices, validatePlan, type TrainingData, type TrainingPlan, type TrainingState } from './train-loop';
+import { keepOneHot } from './mask';
+import { batchIndices, trainDecoder, trainingBlindRows, trainingKeep, trainingKeepIndices, validatePlan, type TrainingData, type TrainingPlan, type TrainingState } from './train-loop';
 
 const runtime = createRuntime(ortNode, 'cpu');
 const cfg = FIXTURE_CFG;
@@ -44,7 +45,7 @@ function toyData(): TrainingData {
 }
 
 const plan = (over: Partial<TrainingPlan> = {}): TrainingPlan => ({
-  cfg, batchSize: 8, maskRatio: 0.75, lr: 3e-3, epochs: 10, minutes: null, seed: 1, readLossEvery: 1, checkpointEvery: 0, ...over,
+  cfg, batchSize: 8, maskRatio: 0.75, blindShare: 0, lr: 3e-3, epochs: 10, minutes: null, seed: 1, readLossEvery: 1, checkpointEvery: 0, ...over,
 });
 
 describe('batchIndices', () => {
@@ -74,6 +75,36 @@ describe('trainingKeepIndices', () => {
   });
 });
 
+describe('trainingBlindRows and trainingKeep', () => {
+  it('blinds exactly round(share·batch) images per step, a fixed function of (seed, step)', () => {
+    const count = (a: Uint8Array) => a.reduce((s, v) => s + v, 0);
+    expect(count(trainingBlindRows(3, 17, 64, 0))).toBe(0);
+    expect(count(trainingBlindRows(3, 17, 64, 1))).toBe(64);
+    const a = trainingBlindRows(3, 17, 64, 0.25);
+    expect(count(a)).toBe(16);
+    expect(a).toEqual(trainingBlindRows(3, 17, 64, 0.25));
+    expect(a).not.toEqual(trainingBlindRows(3, 18, 64, 0.25));
+    expect(count(trainingBlindRows(3, 17, 10, 0.25))).toBe(3); // round(2.5)
+    // Over many steps every image position is blinded about equally often.
+    const hits = new Array<number>(8).fill(0);
+    for (let s = 0; s < 4000; s++) trainingBlindRows(1, s, 8, 0.25).forEach((v, i) => (hits[i]! += v));
+    for (const h of hits) expect(Math.abs(h - 1000)).toBeLessThan(120);
+  });
+
+  it('zeroes the keep rows of the blind images and leaves the others the unblinded masks', () => {
+    const [B, T, Tk] = [8, 64, 6];
+    const keep = trainingKeep({ seed: 2, blindShare: 0.5 }, 9, B, T, Tk);
+    const plain = keepOneHot(trainingKeepIndices(2, 9, B, T, Tk), B, T, Tk);
+    const blind = trainingBlindRows(2, 9, B, 0.5);
+    for (let b = 0; b < B; b++) {
+      const row = keep.subarray(b * Tk * T, (b + 1) * Tk * T);
+      if (blind[b]) expect(row.every((v) => v === 0)).toBe(true);
+      else expect(row).toEqual(plain.subarray(b * Tk * T, (b + 1) * Tk * T));
+    }
+    expect(trainingKeep({ seed: 2, blindShare: 0 }, 9, B, T, Tk)).toEqual(plain);
+  });
+});
+
 describe('trainDecoder', () => {
   it('lowers the loss on learnable data and reports progress with an ETA', async () => {
     const progress: number[] = [];
@@ -95,10 +126,11 @@ describe('trainDecoder', () => {
 
   it('resumes from a checkpoint exactly where an uninterrupted run would be', async () => {
     const weights = initDecoderWeights(cfg, 5);
-    const full = await trainDecoder(runtime, toyData(), plan({ epochs: 3 }), weights);
+    // With blind rows too: their choice is part of what a resumed run must replay.
+    const full = await trainDecoder(runtime, toyData(), plan({ epochs: 3, blindShare: 0.25 }), weights);
     const controller = new AbortController();
     let saved: TrainingState | null = null;
-    const part = await trainDecoder(runtime, toyData(), plan({ epochs: 3, checkpointEvery: 4 }), weights, {
+    const part = await trainDecoder(runtime, toyData(), plan({ epochs: 3, blindShare: 0.25, checkpointEvery: 4 }), weights, {
       signal: controller.signal,
       onProgress: (p) => p.step === 5 && controller.abort(),
       onCheckpoint: (s) => {
@@ -108,7 +140,7 @@ describe('trainDecoder', () => {
     expect(part.stoppedBy).toBe('cancel');
     expect(part.steps).toBe(5);
     expect(saved!.trainer.step).toBe(5);
-    const resumed = await trainDecoder(runtime, toyData(), plan({ epochs: 3 }), weights, { resumeFrom: saved! });
+    const resumed = await trainDecoder(runtime, toyData(), plan({ epochs: 3, blindShare: 0.25 }), weights, { resumeFrom: saved! });
     expect(resumed.steps).toBe(9);
     for (const [name, w] of Object.entries(full.weights)) {
       expect(Buffer.from(resumed.weights[name]!.buffer).equals(Buffer.from(w.buffer)), name).toBe(true);
@@ -130,5 +162,6 @@ describe('trainDecoder', () => {
     expect(() => validatePlan(plan({ batchSize: 64 }), 24)).toThrow(/only 24 training images for a batch of 64/);
     expect(() => validatePlan(plan({ epochs: null, minutes: null }), 24)).toThrow(/epoch budget, a time budget/);
     expect(() => validatePlan(plan({ maskRatio: 1 }), 24)).toThrow(/mask ratio/);
+    expect(() => validatePlan(plan({ blindShare: 1.5 }), 24)).toThrow(/blind share must be between 0 and 1, got 1.5/);
   });
 });

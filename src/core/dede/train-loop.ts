@@ -24,6 +24,12 @@ export interface TrainingPlan {
   readonly cfg: DecoderConfig;
   readonly batchSize: number;
   readonly maskRatio: number;
+  /**
+   * Share of each batch trained with no visible patch: the reconstruction then rests on the
+   * embedding alone, which is how images are scored (mask 0.99 keeps no patch of 64) and how a
+   * cluster's target is revealed. 0 is the paper's recipe.
+   */
+  readonly blindShare: number;
   readonly lr: number;
   /** Stop after this many epochs (null: only the time budget applies). */
   readonly epochs: number | null;
@@ -40,6 +46,8 @@ export interface TrainingPlan {
 export const DEFAULT_TRAINING: Omit<TrainingPlan, 'cfg'> = {
   batchSize: 64,
   maskRatio: 0.9,
+  // bench:detect (150 epochs): fused AUROC 0.989 → 0.994 at 5% poison, TPR at α = 2% 96.2% → 97.6%.
+  blindShare: 0.25,
   lr: 1e-3,
   epochs: 50,
   minutes: 10,
@@ -142,6 +150,37 @@ export function trainingKeepIndices(seed: number, step: number, batch: number, n
   return sampleKeepIndices(batch, numPatches, keepCount, maskRng(seed, step));
 }
 
+/**
+ * The images of step `step` trained blind (no visible patch): exactly round(share·batch) of them,
+ * drawn from their own seeded stream so the patch masks of the other images do not depend on share.
+ */
+export function trainingBlindRows(seed: number, step: number, batch: number, share: number): Uint8Array {
+  const blind = new Uint8Array(batch);
+  const count = Math.round(share * batch);
+  if (count === 0) return blind;
+  const order = Int32Array.from({ length: batch }, (_, i) => i);
+  const rng = mulberry32(mix(seed, step, 0xb11d));
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(rng() * (batch - i));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+    blind[order[i]!] = 1;
+  }
+  return blind;
+}
+
+/** The `keep` input of step `step`: one-hot visible patches, all-zero rows for the blind images. */
+export function trainingKeep(plan: Pick<TrainingPlan, 'seed' | 'blindShare'>, step: number, batch: number, numPatches: number, keepCount: number): Float32Array {
+  const keep = keepOneHot(trainingKeepIndices(plan.seed, step, batch, numPatches, keepCount), batch, numPatches, keepCount);
+  const blind = trainingBlindRows(plan.seed, step, batch, plan.blindShare);
+  const row = keepCount * numPatches;
+  blind.forEach((b, i) => {
+    if (b) keep.fill(0, i * row, (i + 1) * row);
+  });
+  return keep;
+}
+
 export function validatePlan(plan: TrainingPlan, count: number): void {
   const problems: string[] = [];
   if (plan.epochs === null && plan.minutes === null) problems.push('set an epoch budget, a time budget, or both');
@@ -151,6 +190,7 @@ export function validatePlan(plan: TrainingPlan, count: number): void {
   else if (count < plan.batchSize) problems.push(`only ${count} training images for a batch of ${plan.batchSize}: add images or lower the batch size`);
   if (!(plan.lr > 0)) problems.push(`learning rate must be positive, got ${plan.lr}`);
   if (!(plan.maskRatio > 0 && plan.maskRatio < 1)) problems.push(`mask ratio must be between 0 and 1, got ${plan.maskRatio}`);
+  if (!(plan.blindShare >= 0 && plan.blindShare <= 1)) problems.push(`blind share must be between 0 and 1, got ${plan.blindShare}`);
   if (problems.length > 0) throw new Error(`Cannot train: ${problems.join('; ')}.`);
 }
 
@@ -199,7 +239,7 @@ export async function trainDecoder(
       const batch: Batch = {
         [DECODER_INPUTS.images]: { dims: [batchSize, cfg.channels, cfg.imageSize, cfg.imageSize], data: images },
         [DECODER_INPUTS.embedding]: { dims: [batchSize, cfg.embedDim], data: embeddings },
-        [DECODER_INPUTS.keep]: { dims: [batchSize, Tk, T], data: keepOneHot(trainingKeepIndices(plan.seed, step, batchSize, T, Tk), batchSize, T, Tk) },
+        [DECODER_INPUTS.keep]: { dims: [batchSize, Tk, T], data: trainingKeep(plan, step, batchSize, T, Tk) },
       };
       const isLast = totalSteps !== null && step + 1 >= totalSteps;
       const readLoss = (step + 1) % Math.max(1, plan.readLossEvery) === 0 || isLast;

@@ -116,8 +116,8 @@ describe('buildHtmlReport', () => {
     const withClusters = buildHtmlReport({
       ...base,
       clusters: [
-        { size: 40, cohesion: 0.98765, target: px, triggerMap: px, peak: { x: 25, y: 26 }, members: [{ path: '<m1>.png', folder: 'suspect' }, { path: 'm2.png', folder: 'suspect' }] },
-        { size: 3, cohesion: 0.9, target: px, triggerMap: null, peak: null, members: [{ path: 'a.png', folder: 'x' }, { path: 'b.png', folder: 'x' }, { path: 'c.png', folder: 'x' }] },
+        { size: 40, cohesion: 0.98765, target: px, targetCaption: 'revealed target (contrast matched to clean photos)', triggerMap: px, peak: { x: 25, y: 26 }, members: [{ path: '<m1>.png', folder: 'suspect' }, { path: 'm2.png', folder: 'suspect' }] },
+        { size: 3, cohesion: 0.9, target: px, targetCaption: '<revealed>', triggerMap: null, peak: null, members: [{ path: 'a.png', folder: 'x' }, { path: 'b.png', folder: 'x' }, { path: 'c.png', folder: 'x' }] },
       ],
     });
     expect(withClusters).toContain('<h2>Clusters and revealed targets</h2>');
@@ -126,10 +126,12 @@ describe('buildHtmlReport', () => {
     expect(withClusters).toContain('&lt;m1&gt;.png');
     expect(withClusters).toContain('… and 38 more');
     expect(withClusters).toContain('Cluster 2: 3 images');
+    expect(withClusters).toContain('<figcaption class="muted">revealed target (contrast matched to clean photos)</figcaption>');
+    expect(withClusters).toContain('&lt;revealed&gt;');
     expect(withClusters).not.toContain('… and 0 more');
     // 7 images before, plus two targets and one trigger map.
     expect(withClusters.match(/<img /g)).toHaveLength(10);
-    expect(() => buildHtmlReport({ ...base, clusters: [{ size: 1, cohesion: 1, target: 'blob:x', triggerMap: null, peak: null, members: [] }] })).toThrow(/data URLs/);
+    expect(() => buildHtmlReport({ ...base, clusters: [{ size: 1, cohesion: 1, target: 'blob:x', targetCaption: 'x', triggerMap: null, peak: null, members: [] }] })).toThrow(/data URLs/);
     expect(buildHtmlReport(base)).not.toContain('Clusters and revealed targets');
   });
 

@@ -40,6 +40,8 @@ export interface HtmlReportCluster {
   readonly cohesion: number;
   /** data:image/png;base64,… of the decoded mean embedding (no visible patches). */
   readonly target: string;
+  /** The caption under the target (says whether its contrast was matched to clean photos). */
+  readonly targetCaption: string;
   /** data:image/png;base64,… of the cluster's trigger map, or null when unavailable. */
   readonly triggerMap: string | null;
   readonly peak: { readonly x: number; readonly y: number } | null;
@@ -119,7 +121,7 @@ function clustersSection(clusters: readonly HtmlReportCluster[]): string {
       const more = c.size - c.members.length;
       const members = `${c.members.map((m) => `<li><code>${escapeHtml(m.path)}</code> <span class="muted">${escapeHtml(m.folder)}</span></li>`).join('')}${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}`;
       const map = c.triggerMap ? `<figure>${img(c.triggerMap, `Trigger map of cluster ${i + 1}`, 'px')}<figcaption class="muted">trigger map${c.peak ? ` (peak row ${c.peak.y}, column ${c.peak.x})` : ''}</figcaption></figure>` : '';
-      return `<li class="cluster"><div class="cluster-images"><figure>${img(c.target, `Decoded target of cluster ${i + 1}`, 'px')}<figcaption class="muted">revealed target</figcaption></figure>${map}</div><div><strong>Cluster ${i + 1}: ${c.size} images</strong>, cohesion ${escapeHtml(c.cohesion.toFixed(3))} (1 = one embedding)<ul>${members}</ul></div></li>`;
+      return `<li class="cluster"><div class="cluster-images"><figure>${img(c.target, `Decoded target of cluster ${i + 1}`, 'px')}<figcaption class="muted">${escapeHtml(c.targetCaption)}</figcaption></figure>${map}</div><div><strong>Cluster ${i + 1}: ${c.size} images</strong>, cohesion ${escapeHtml(c.cohesion.toFixed(3))} (1 = one embedding)<ul>${members}</ul></div></li>`;
     })
     .join('');
   return `<section><h2>Clusters and revealed targets</h2><p class="muted">Flagged images grouped by embedding direction. A backdoor maps its triggered images onto nearly one embedding; each cluster's mean embedding is decoded with no visible pixels (what the encoder sees in them: the attacker's target), and its trigger map is the cluster's mean reconstruction error minus that of clean images.</p><ol class="clusters">${items}</ol></section>`;

@@ -1,7 +1,7 @@
 // "What does the backdoor map to?": the flagged images of a scan clustered by embedding, each
 // cluster's mean embedding decoded with no visible patch, and where its error sits compared with
 // clean images (the trigger map). Embeddings come from the cache; pixels only for the members.
-import { meanPixelError, revealTargets, type RevealedTarget } from '../dede/reveal';
+import { decodeEmbeddings, fitContrastMap, meanPixelError, revealTargets, type RevealedTarget } from '../dede/reveal';
 import { Scorer } from '../dede/scorer';
 import type { EncoderSpec } from '../dede/encoder-runner';
 import type { Preprocessing } from '../images/preprocess';
@@ -25,7 +25,7 @@ export interface RevealRequest {
   readonly decoderPath: string;
 }
 
-/** At most this many images per error map: enough for a stable mean, bounded work. */
+/** At most this many clean images for the error map and the contrast map: stable means, bounded work. */
 const MAP_SAMPLE = 64;
 
 /** Normalised images at `indices` counted through `sources` back to back, in that order. */
@@ -58,6 +58,8 @@ export async function revealRun(runtime: Runtime, files: FileStore, req: RevealR
     const cleanE = new Float32Array(cleanSlots.length * dim);
     cleanSlots.forEach((s, k) => cleanE.set(cleanEmb.data.subarray(s * dim, (s + 1) * dim), k * dim));
     const cleanPixelError = await meanPixelError(scorer, cleanImages, cleanE, signal ? { signal } : {});
+    // Decoded targets are shown at the contrast of clean photos (needs two clean images at least).
+    const contrast = cleanSlots.length >= 2 ? fitContrastMap(cleanImages, await decodeEmbeddings(runtime, decoder.cfg, decoder.weights, cleanE), cleanImages.length / cleanSlots.length) : undefined;
 
     // Only the flagged images' pixels are needed, and at most 512 of them: memory stays bounded
     // however large the scan; member indices are mapped back at the end.
@@ -74,6 +76,7 @@ export async function revealRun(runtime: Runtime, files: FileStore, req: RevealR
         ...(priority ? { priority } : {}),
         images: sampledPixels,
         cleanPixelError,
+        ...(contrast ? { contrast } : {}),
         ...(signal ? { signal } : {}),
       },
     );

@@ -30,7 +30,7 @@ function source(count: number): PixelSource & { reads: number } {
 }
 
 const cfg = defineDecoderConfig({ imageSize: 32, patchSize: 8, embedDim: 128, encDim: 32, encDepth: 1, encHeads: 2, decDim: 32, decDepth: 1, decHeads: 2 });
-const plan = { cfg, batchSize: 8, maskRatio: 0.75, lr: 2e-3, epochs: 4, minutes: null, seed: 3, readLossEvery: 1, checkpointEvery: 2 };
+const plan = { cfg, batchSize: 8, maskRatio: 0.75, blindShare: 0, lr: 2e-3, epochs: 4, minutes: null, seed: 3, readLossEvery: 1, checkpointEvery: 2 };
 
 describe('splitSlots', () => {
   it('is a seeded, disjoint, complete split', () => {

@@ -60,7 +60,10 @@ export function splitSlots(count: number, holdOutFraction: number, seed: number)
 }
 
 function runMeta(req: TrainingRunRequest): Record<string, unknown> {
-  return { encoder: req.encoder.sha256, source: req.source.id, count: req.source.count, trainSlots: req.trainSlots.length, plan: req.plan };
+  // A plan without blind rows is written as before the setting existed: older checkpoints still resume.
+  const { blindShare, ...rest } = req.plan;
+  const plan = blindShare > 0 ? req.plan : rest;
+  return { encoder: req.encoder.sha256, source: req.source.id, count: req.source.count, trainSlots: req.trainSlots.length, plan };
 }
 
 export async function runTraining(
