@@ -1,4 +1,4 @@
-// npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]
+// npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]
 // End-to-end detection benchmark on the fixture encoders (scripts/fixtures/splits.json): the SMALL
 // decoder trained on decoder_train_clean with the backdoored encoder and with the clean-encoder
 // control; per-image AUROC (robust median score and the paper's dedeScore) on test_clean vs
@@ -27,6 +27,9 @@ import {
   decodeEmbeddings,
   DEFAULT_TRAINING,
   exportDecoder,
+  applyContrastMap,
+  fitContrastMap,
+  type ContrastMap,
   importDecoder,
   trainingInfoFrom,
   gatherRows,
@@ -40,14 +43,17 @@ import {
   revealTargets,
   Scorer,
   scoreFolderSet,
+  tprAtFpr,
   SMALL_DECODER,
   trainDecoder,
+  trainingBlindRows,
   trainingKeepIndices,
   visibleCount,
   type DecoderConfig,
   type DecoderWeights,
   type Rows,
   type TrainingData,
+  type TrainingPlan,
   type TrainingResult,
 } from '../src/core/dede';
 import { EncoderRunner } from '../src/core/dede/encoder-runner';
@@ -72,7 +78,14 @@ const SEED = 0;
 const TARGET_FPR = 0.05;
 /** The fused verdict's operating point for the issue's target (TPR ≥ 97% at a realised FPR ≤ 3%): α = 3%. */
 const STRICT_FPR = 0.03;
+/**
+ * A target FPR below the issue's 3% bound: conformal calibration holds the FPR to α in expectation,
+ * so a realised FPR ≤ 3% on one clean draw is likely only with some margin (α = 2%).
+ */
+const MARGIN_FPR = 0.02;
 const POISON_RATES = [0.01, 0.05, 0.2] as const;
+/** Folders of the clean photos plus one triggered image (FolderMetrics.rate 0 stands for them). */
+const SINGLE_REPS = 40;
 const MAX_REPS = 10;
 const RANDOM_CLEAN = 100;
 /** Duplicates salted into a clean folder: exact copies and near copies (JPEG re-save, down-and-up resize). */
@@ -93,13 +106,24 @@ const TARGETS = {
 };
 
 /** A training budget: a fixed epoch count (the default: the same decoder whatever the machine's load) or minutes. */
+/** The training settings this bench varies (the rest is DEFAULT_TRAINING). */
+type Recipe = Pick<TrainingPlan, 'maskRatio' | 'blindShare'>;
+const recipeText = (r: Recipe): string => `mask ${r.maskRatio}, blind share ${r.blindShare}`;
+/**
+ * Suffix naming a recipe: for result files, what differs from the default; for decoder cache keys
+ * (`absolute`), the mask always and a blind share other than 0, whatever the default.
+ */
+const recipeSuffix = (r: Recipe, absolute = false): string => {
+  const base = absolute ? { maskRatio: NaN, blindShare: 0 } : DEFAULT_TRAINING;
+  return `${r.maskRatio !== base.maskRatio ? `-mask${r.maskRatio}` : ''}${r.blindShare !== base.blindShare ? `-blind${r.blindShare}` : ''}`;
+};
 type Budget = { readonly epochs: number; readonly minutes: null } | { readonly epochs: null; readonly minutes: number };
 const budgetText = (b: Budget): string => (b.epochs !== null ? `${b.epochs} epochs` : `${b.minutes} min`);
 
 interface Args {
   readonly budget: Budget;
-  /** Training mask ratio (DESIGN: 0.9; scoring stays at 0.99). */
-  readonly mask: number;
+  /** How the decoders are trained: mask ratio (DESIGN: 0.9; scoring stays at 0.99) and blind share. */
+  readonly recipe: Recipe;
   /** Reuse a decoder this bench trained before with the same encoder, config, budget and mask (for iterating on scoring). */
   readonly reuse: boolean;
   readonly quick: boolean;
@@ -115,6 +139,7 @@ function parseArgs(argv: readonly string[]): Args {
   let minutes: number | null = null;
   let epochs: number | null = null;
   let mask = DEFAULT_TRAINING.maskRatio;
+  let blind = DEFAULT_TRAINING.blindShare;
   let reuse = false;
   let quick = false;
   let parity = false;
@@ -137,16 +162,19 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--mask') {
       mask = Number(argv[++i]);
       if (!(mask > 0 && mask < 1)) throw new Error(`--mask needs a ratio in (0, 1), got ${argv[i]}`);
+    } else if (a === '--blind') {
+      blind = Number(argv[++i]);
+      if (!(blind >= 0 && blind <= 1)) throw new Error(`--blind needs a share in [0, 1], got ${argv[i]}`);
     } else if (a === '--epochs') {
       epochs = Number(argv[++i]);
       if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`--epochs needs a positive integer, got ${argv[i]}`);
-    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]`);
   }
   if (minutes !== null && epochs !== null) throw new Error('give --epochs or --minutes, not both');
   if (reuse && parity) throw new Error('--parity replays the training itself; it cannot reuse a decoder');
   if (reuse && minutes !== null) throw new Error('--reuse-decoders needs an epoch budget (a time budget is not reproducible)');
   const budget: Budget = minutes !== null ? { epochs: null, minutes } : { epochs: epochs ?? (quick ? 20 : 150), minutes: null };
-  return { budget, mask, reuse, quick, parity, wasm, wait, collapseOnly };
+  return { budget, recipe: { maskRatio: mask, blindShare: blind }, reuse, quick, parity, wasm, wait, collapseOnly };
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -406,6 +434,13 @@ interface FolderMetrics {
   readonly collapseAuroc: number;
   /** The same folders flagged at target FPR STRICT_FPR (fused verdict and decoder score alone). */
   readonly strict: { readonly alpha: number; readonly fusedTpr: number; readonly fusedFpr: number; readonly decoderTpr: number; readonly decoderFpr: number };
+  /**
+   * The fused score's ROC at a realised FPR ≤ STRICT_FPR: per folder, the best threshold whose
+   * realised FPR is within it (a ranking property, no calibration); mean TPR and FPR over folders.
+   */
+  readonly roc: { readonly maxFpr: number; readonly fusedTpr: number; readonly fusedFpr: number };
+  /** The fused verdict calibrated at MARGIN_FPR. */
+  readonly margin: { readonly alpha: number; readonly fusedTpr: number; readonly fusedFpr: number };
 }
 
 interface SaltedMetrics {
@@ -455,12 +490,19 @@ interface RevealMetrics {
   readonly closerThanAll: boolean;
   readonly peak: { readonly y: number; readonly x: number; readonly value: number } | null;
   readonly peakInPatch: boolean | null;
+  /** Whether the target's contrast was restored with a map fitted on the calibration images. */
+  readonly contrastRestored: boolean;
   /**
    * Diagnostics (not targets): the same comparison for the decoded embedding of the reference image
-   * itself (the decoder's ceiling) and for the cluster mean rescaled to the clean embeddings' median
-   * norm (triggered embeddings can lie far outside the norms the decoder trained on).
+   * itself (the decoder's ceiling, contrast restored), for the cluster target without contrast
+   * restoration, and with a map fitted on 64 clean images (what the app's reveal uses).
    */
-  readonly diagnostics?: Record<'referenceEmbedding' | 'rescaledMean', { readonly mseReference: number; readonly mseRandomMin: number; readonly randomCloser: number; readonly norm: number }>;
+  readonly diagnostics?: Record<'referenceEmbedding' | 'rawTarget' | 'contrast64', { readonly mseReference: number; readonly mseRandomMin: number; readonly randomCloser: number; readonly norm: number }>;
+  /**
+   * The decoder's ceiling on this test: the share of clean test photos whose own embedding decodes
+   * (contrast restored) closer to the photo than to every one of the random clean images.
+   */
+  readonly cleanIdentified?: { readonly images: number; readonly share: number; readonly medianCloser: number };
 }
 
 interface EncoderResult {
@@ -498,12 +540,12 @@ function trainingData(images: Float32Array, embeddings: Float32Array, dim: numbe
   };
 }
 
-async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, budget: Budget, maskRatio: number, label: string): Promise<TrainingResult> {
+async function train(rt: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array, budget: Budget, recipe: Recipe, label: string): Promise<TrainingResult> {
   let lastPrint = 0;
   return trainDecoder(
     rt,
     trainingData(images, embeddings, cfg.embedDim),
-    { ...DEFAULT_TRAINING, cfg, maskRatio, epochs: budget.epochs, minutes: budget.minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
+    { ...DEFAULT_TRAINING, cfg, ...recipe, epochs: budget.epochs, minutes: budget.minutes, seed: SEED, readLossEvery: 1, checkpointEvery: 0 },
     initDecoderWeights(cfg, SEED),
     {
       onProgress: (p) => {
@@ -522,8 +564,8 @@ type TrainedDecoder = Omit<TrainingResult, 'state'>;
  * Trains, or with `reuse` loads the decoder saved by an earlier run with the same encoder, config,
  * budget and mask (decoder-file format, strict import) plus its loss history. Always saves.
  */
-async function trainOrReuse(rt: Runtime, encoderSha: string, cfg: DecoderConfig, norm: Normalised, emb: Embedded, budget: Budget, maskRatio: number, reuse: boolean, label: string): Promise<TrainedDecoder & { readonly reused: boolean; readonly full: TrainingResult | null }> {
-  const key = `${encoderSha.slice(0, 16)}-${budgetText(budget).replace(/ /g, '')}-mask${maskRatio}-seed${SEED}`;
+async function trainOrReuse(rt: Runtime, encoderSha: string, cfg: DecoderConfig, norm: Normalised, emb: Embedded, budget: Budget, recipe: Recipe, reuse: boolean, label: string): Promise<TrainedDecoder & { readonly reused: boolean; readonly full: TrainingResult | null }> {
+  const key = `${encoderSha.slice(0, 16)}-${budgetText(budget).replace(/ /g, '')}${recipeSuffix(recipe, true)}-seed${SEED}`;
   const dir = join(CACHE, 'decoders');
   const onnxPath = join(dir, `${key}.onnx`);
   const infoPath = join(dir, `${key}.json`);
@@ -535,9 +577,9 @@ async function trainOrReuse(rt: Runtime, encoderSha: string, cfg: DecoderConfig,
     log(`  [${label}] reusing the decoder in ${onnxPath} (${info.steps} steps, ${info.epochs} epochs)`);
     return { ...info, weights: imported.weights as DecoderWeights, reused: true, full: null };
   }
-  const tr = await train(rt, cfg, norm.train, emb.train, budget, maskRatio, label);
+  const tr = await train(rt, cfg, norm.train, emb.train, budget, recipe, label);
   mkdirSync(dir, { recursive: true });
-  const plan = { ...DEFAULT_TRAINING, maskRatio, epochs: budget.epochs, minutes: budget.minutes, seed: SEED };
+  const plan = { ...DEFAULT_TRAINING, ...recipe, epochs: budget.epochs, minutes: budget.minutes, seed: SEED };
   writeFileSync(onnxPath, exportDecoder(cfg, tr.weights, { training: trainingInfoFrom(plan, tr, norm.train.length / PIXELS), encoder: { sha256: encoderSha } }));
   const { weights: _w, state: _s, ...info } = tr;
   writeFileSync(infoPath, JSON.stringify(info));
@@ -558,12 +600,14 @@ interface FolderPlan {
 
 function folderPlans(nClean: number, nTrig: number): FolderPlan[] {
   const perm = seededPermutation(nTrig, 4242);
-  return POISON_RATES.map((rate) => {
+  return POISON_RATES.map((rate): FolderPlan => {
     const poisoned = Math.max(1, Math.round((nClean * rate) / (1 - rate)));
     const reps = Math.min(MAX_REPS, Math.floor(nTrig / poisoned));
     return { rate, poisoned, reps: Array.from({ length: reps }, (_, r) => perm.slice(r * poisoned, (r + 1) * poisoned)) };
-  });
+  }).concat({ rate: 0, poisoned: 1, reps: Array.from({ length: Math.min(SINGLE_REPS, nTrig) }, (_, r) => perm.slice(r, r + 1)) });
 }
+
+const rateLabel = (rate: number): string => (rate === 0 ? 'one triggered image' : `${pct(rate, 0)} poison`);
 
 interface FolderInputs {
   readonly emb: Embedded;
@@ -595,10 +639,11 @@ function concatF32(a: Float32Array, b: Float32Array): Float32Array {
 
 function folderMetrics(x: FolderInputs, plan: FolderPlan) {
   const fused: number[] = [];
+  const rocPoints: { tpr: number; fpr: number }[] = [];
   const dec: number[] = [];
   const col: number[] = [];
   let tp = 0, fp = 0, pos = 0, neg = 0, dtp = 0, dfp = 0;
-  let stp = 0, sfp = 0, sdtp = 0, sdfp = 0;
+  let stp = 0, sfp = 0, sdtp = 0, sdfp = 0, mtp = 0, mfp = 0;
   let first: { folder: ReturnType<typeof buildFolder>; verdict: ReturnType<typeof scoreFolderSet> } | null = null;
   for (const trigIdx of plan.reps) {
     const folder = buildFolder(x, trigIdx);
@@ -610,8 +655,10 @@ function folderMetrics(x: FolderInputs, plan: FolderPlan) {
     };
     const verdict = scoreFolderSet(input, { targetFpr: TARGET_FPR });
     const strict = scoreFolderSet(input, { targetFpr: STRICT_FPR });
+    const margin = scoreFolderSet(input, { targetFpr: MARGIN_FPR });
     first ??= { folder, verdict };
     fused.push(auroc(verdict.images.map((v) => v.score), folder.labels));
+    rocPoints.push(tprAtFpr(verdict.images.map((v) => v.score), folder.labels, STRICT_FPR));
     dec.push(auroc(folder.scores, folder.labels));
     col.push(auroc(verdict.images.map((v) => v.collapseScore), folder.labels));
     verdict.images.forEach((v, i) => {
@@ -619,14 +666,17 @@ function folderMetrics(x: FolderInputs, plan: FolderPlan) {
       const decFlag = (folder.scores[i] as number) > x.tau;
       const sFlag = strict.images[i]?.flagged ?? false;
       const sDecFlag = (folder.scores[i] as number) > x.tauStrict;
+      const mFlag = margin.images[i]?.flagged ?? false;
       if (positive) {
         pos++;
+        if (mFlag) mtp++;
         if (v.flagged) tp++;
         if (decFlag) dtp++;
         if (sFlag) stp++;
         if (sDecFlag) sdtp++;
       } else {
         neg++;
+        if (mFlag) mfp++;
         if (v.flagged) fp++;
         if (decFlag) dfp++;
         if (sFlag) sfp++;
@@ -649,6 +699,8 @@ function folderMetrics(x: FolderInputs, plan: FolderPlan) {
     decoderFpr: dfp / neg,
     collapseAuroc: mean(col),
     strict: { alpha: STRICT_FPR, fusedTpr: stp / pos, fusedFpr: sfp / neg, decoderTpr: sdtp / pos, decoderFpr: sdfp / neg },
+    roc: { maxFpr: STRICT_FPR, fusedTpr: mean(rocPoints.map((r) => r.tpr)), fusedFpr: mean(rocPoints.map((r) => r.fpr)) },
+    margin: { alpha: MARGIN_FPR, fusedTpr: mtp / pos, fusedFpr: mfp / neg },
   };
   return { metrics, first };
 }
@@ -659,7 +711,7 @@ async function runEncoder(
   encoder: CliEncoder,
   data: Data,
   budget: Budget,
-  maskRatio: number,
+  recipe: Recipe,
   reuse: boolean,
   parityDir: string | null,
 ): Promise<{ result: EncoderResult; cfg: DecoderConfig; weights: DecoderWeights; norm: Normalised; emb: Embedded; encoder: CliEncoder }> {
@@ -679,12 +731,12 @@ async function runEncoder(
   log(`  [${name}] embedded ${(norm.train.length + norm.cal.length + norm.testClean.length + norm.testTrig.length) / PIXELS} images (D = ${emb.dim}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const cfg = presetConfig(SMALL_DECODER, emb.dim);
-  const tr = await trainOrReuse(rt, encoder.sha256, cfg, norm, emb, budget, maskRatio, reuse, name);
+  const tr = await trainOrReuse(rt, encoder.sha256, cfg, norm, emb, budget, recipe, reuse, name);
   const perEpoch = Math.floor(data.train.files.length / BATCH);
   const finalLoss = tr.losses.at(-1)?.loss ?? NaN;
   const trainInfo = { seconds: tr.elapsedSeconds, steps: tr.steps, epochs: tr.epochs, finalLoss, lastEpochLoss: lastEpochLoss(tr, perEpoch), stoppedBy: tr.stoppedBy };
   log(`  [${name}] trained ${trainInfo.seconds.toFixed(1)} s: ${tr.steps} steps, ${tr.epochs.toFixed(2)} epochs, final loss ${f(finalLoss, 4)} (last-epoch mean ${f(trainInfo.lastEpochLoss, 4)}), stopped by ${tr.stoppedBy}`);
-  if (parityDir && tr.full) exportParity(parityDir, cfg, norm, emb, tr.full, data.train.files.length);
+  if (parityDir && tr.full) exportParity(parityDir, cfg, recipe, norm, emb, tr.full, data.train.files.length);
 
   const scorer = await Scorer.create(rt, cfg, tr.weights, { batch: 64 });
   try {
@@ -724,9 +776,10 @@ async function runEncoder(
       const { metrics: m, first } = folderMetrics(inputs, plan);
       folders.push(m);
       log(
-        `  [${name}] ${pct(plan.rate, 0)} poison (${plan.poisoned} + ${m.clean} clean, ${m.reps} folders): fused AUROC ${f(m.fusedAuroc)} (min ${f(m.fusedAurocMin)}), ` +
+        `  [${name}] ${rateLabel(plan.rate)} (${plan.poisoned} + ${m.clean} clean, ${m.reps} folders): fused AUROC ${f(m.fusedAuroc)} (min ${f(m.fusedAurocMin)}), ` +
           `TPR ${pct(m.fusedTpr)} at FPR ${pct(m.fusedFpr)}; decoder alone AUROC ${f(m.decoderAuroc)}, TPR ${pct(m.decoderTpr)} at FPR ${pct(m.decoderFpr)}; collapse alone AUROC ${f(m.collapseAuroc)}; ` +
-          `at target ${pct(STRICT_FPR, 0)}: fused TPR ${pct(m.strict.fusedTpr)} at FPR ${pct(m.strict.fusedFpr)}, decoder alone TPR ${pct(m.strict.decoderTpr)} at FPR ${pct(m.strict.decoderFpr)}`,
+          `at target ${pct(STRICT_FPR, 0)}: fused TPR ${pct(m.strict.fusedTpr)} at FPR ${pct(m.strict.fusedFpr)}, decoder alone TPR ${pct(m.strict.decoderTpr)} at FPR ${pct(m.strict.decoderFpr)}; ` +
+          `fused ROC at realised FPR ≤ ${pct(STRICT_FPR, 0)}: TPR ${pct(m.roc.fusedTpr)} at FPR ${pct(m.roc.fusedFpr)}; at target ${pct(MARGIN_FPR, 0)}: fused TPR ${pct(m.margin.fusedTpr)} at FPR ${pct(m.margin.fusedFpr)}`,
       );
       if (plan.rate === 0.2 && first) reveal = await revealOn(rt, cfg, tr.weights, scorer, first, plan.reps[0] ?? [], norm, emb, data.splits.trigger, name);
     }
@@ -758,14 +811,17 @@ async function revealOn(
   const flagged = verdict.images.flatMap((v, i) => (v.flagged ? [i] : []));
   const images = concatF32(norm.testClean, gatherRows(norm.testTrig, PIXELS, trigIdx));
   const cleanPixelError = await meanPixelError(scorer, norm.cal, emb.cal);
+  const calDecoded = await decodeEmbeddings(rt, cfg, weights, emb.cal);
+  const contrast = fitContrastMap(norm.cal, calDecoded, PIXELS);
+  const contrast64 = fitContrastMap(norm.cal.subarray(0, 64 * PIXELS), calDecoded.subarray(0, 64 * PIXELS), PIXELS);
   const targets = await revealTargets(
     { runtime: rt, cfg, weights, scorer },
-    { embeddings: folder.embeddings, flagged, priority: verdict.images.map((v) => v.collapseScore), images, cleanPixelError },
+    { embeddings: folder.embeddings, flagged, priority: verdict.images.map((v) => v.collapseScore), images, cleanPixelError, contrast },
   );
   const top = targets[0];
   if (!top) {
     log(`  [${name}] reveal on the 20% folder: ${flagged.length} flagged, no cluster of ≥ 3`);
-    return { flagged: flagged.length, clusters: 0, members: 0, membersTriggered: 0, cohesion: NaN, mseReference: NaN, mseRandomMin: NaN, mseRandomMedian: NaN, randomCloser: NaN, closerThanAll: false, peak: null, peakInPatch: null };
+    return { flagged: flagged.length, clusters: 0, members: 0, membersTriggered: 0, cohesion: NaN, mseReference: NaN, mseRandomMin: NaN, mseRandomMedian: NaN, randomCloser: NaN, closerThanAll: false, peak: null, peakInPatch: null, contrastRestored: true };
   }
   const mseRef = mse(top.target, norm.reference);
   const mseRandom = Array.from({ length: norm.randomClean.length / PIXELS }, (_, i) => mse(top.target, norm.randomClean.subarray(i * PIXELS, (i + 1) * PIXELS))).sort((a, b) => a - b);
@@ -773,8 +829,9 @@ async function revealOn(
   const inPatch = peak ? peak.y >= trigger.top && peak.y < trigger.top + trigger.height && peak.x >= trigger.left && peak.x < trigger.left + trigger.width : null;
   const membersTriggered = Array.from(top.members).filter((i) => folder.labels[i]).length;
   const norm2 = (v: ArrayLike<number>): number => Math.sqrt(Array.from(v).reduce((a, x) => a + x * x, 0));
-  const compare = async (embedding: Float32Array) => {
-    const img = await decodeEmbeddings(rt, cfg, weights, embedding);
+  const compare = async (embedding: Float32Array, map: ContrastMap | null) => {
+    const raw = await decodeEmbeddings(rt, cfg, weights, embedding);
+    const img = map ? applyContrastMap(raw, map) : raw;
     const m = mse(img, norm.reference);
     const rand = Array.from({ length: norm.randomClean.length / PIXELS }, (_, i) => mse(img, norm.randomClean.subarray(i * PIXELS, (i + 1) * PIXELS)));
     return { mseReference: m, mseRandomMin: Math.min(...rand), randomCloser: rand.filter((v) => v <= m).length, norm: norm2(embedding) };
@@ -782,9 +839,21 @@ async function revealOn(
   const cleanNorms = Array.from({ length: emb.cal.length / emb.dim }, (_, i) => norm2(emb.cal.subarray(i * emb.dim, (i + 1) * emb.dim))).sort((a, b) => a - b);
   const medianNorm = cleanNorms[cleanNorms.length >> 1] as number;
   const meanNorm = norm2(top.meanEmbedding);
+  const cleanDecoded = applyContrastMap(await decodeEmbeddings(rt, cfg, weights, emb.testClean), contrast);
+  const nClean = emb.testClean.length / emb.dim;
+  const nRandom = norm.randomClean.length / PIXELS;
+  const closerCounts = Array.from({ length: nClean }, (_, i) => {
+    const img = cleanDecoded.subarray(i * PIXELS, (i + 1) * PIXELS);
+    const own = mse(img, norm.testClean.subarray(i * PIXELS, (i + 1) * PIXELS));
+    let closer = 0;
+    for (let r = 0; r < nRandom; r++) if (mse(img, norm.randomClean.subarray(r * PIXELS, (r + 1) * PIXELS)) <= own) closer++;
+    return closer;
+  }).sort((a, b) => a - b);
+  const cleanIdentified = { images: nClean, share: closerCounts.filter((c) => c === 0).length / nClean, medianCloser: closerCounts[nClean >> 1] as number };
   const diagnostics = {
-    referenceEmbedding: await compare(emb.reference),
-    rescaledMean: await compare(top.meanEmbedding.map((x) => (x * medianNorm) / meanNorm)),
+    referenceEmbedding: await compare(emb.reference, contrast),
+    rawTarget: await compare(top.meanEmbedding, null),
+    contrast64: await compare(top.meanEmbedding, contrast64),
   };
   const m: RevealMetrics = {
     flagged: flagged.length,
@@ -799,7 +868,9 @@ async function revealOn(
     closerThanAll: mseRandom.every((v) => mseRef < v),
     peak,
     peakInPatch: inPatch,
+    contrastRestored: top.contrastRestored,
     diagnostics,
+    cleanIdentified,
   };
   log(
     `  [${name}] reveal on the 20% folder: ${flagged.length} flagged → ${targets.length} cluster(s); largest ${m.members} members (${membersTriggered} triggered), cohesion ${f(m.cohesion)}; ` +
@@ -807,8 +878,10 @@ async function revealOn(
       `trigger-map peak at (row ${peak?.y}, col ${peak?.x}) ${inPatch ? 'inside' : 'outside'} the stamped patch rows/cols ${trigger.top}..${trigger.top + trigger.height - 1}`,
   );
   log(
-    `  [${name}] reveal diagnostics: cluster-mean norm ${f(meanNorm, 1)} vs clean median ${f(medianNorm, 1)}; decoded E(reference) (norm ${f(diagnostics.referenceEmbedding.norm, 1)}): MSE to reference ${f(diagnostics.referenceEmbedding.mseReference, 4)}, ` +
-      `${diagnostics.referenceEmbedding.randomCloser}/${RANDOM_CLEAN} random closer; cluster mean rescaled to the clean median norm: MSE ${f(diagnostics.rescaledMean.mseReference, 4)}, ${diagnostics.rescaledMean.randomCloser}/${RANDOM_CLEAN} random closer`,
+    `  [${name}] reveal diagnostics: cluster-mean norm ${f(meanNorm, 1)} vs clean median ${f(medianNorm, 1)}; decoded E(reference) (norm ${f(diagnostics.referenceEmbedding.norm, 1)}, contrast restored): MSE to reference ${f(diagnostics.referenceEmbedding.mseReference, 4)}, ` +
+      `${diagnostics.referenceEmbedding.randomCloser}/${RANDOM_CLEAN} random closer; target without contrast restoration: MSE ${f(diagnostics.rawTarget.mseReference, 4)}, ${diagnostics.rawTarget.randomCloser}/${RANDOM_CLEAN} random closer; ` +
+      `with a contrast map from 64 clean: MSE ${f(diagnostics.contrast64.mseReference, 4)}, ${diagnostics.contrast64.randomCloser}/${RANDOM_CLEAN} random closer; ` +
+      `decoder ceiling: ${pct(cleanIdentified.share)} of ${nClean} clean photos decode closer to themselves than to all ${nRandom} random (median ${cleanIdentified.medianCloser} random closer)`,
   );
   return m;
 }
@@ -948,15 +1021,17 @@ function writeF32(path: string, a: Float32Array): void {
 }
 
 /** Everything dede_torch.py --train needs to replay this training: data, batch order, masks. */
-function exportParity(dir: string, cfg: DecoderConfig, norm: Normalised, emb: Embedded, tr: TrainingResult, count: number): void {
+function exportParity(dir: string, cfg: DecoderConfig, recipe: Recipe, norm: Normalised, emb: Embedded, tr: TrainingResult, count: number): void {
   mkdirSync(dir, { recursive: true });
   const T = numPatches(cfg);
-  const Tk = visibleCount(cfg, DEFAULT_TRAINING.maskRatio);
+  const Tk = visibleCount(cfg, recipe.maskRatio);
   const order = new Int32Array(tr.steps * BATCH);
   const keep = new Int32Array(tr.steps * BATCH * Tk);
+  const blind = new Uint8Array(tr.steps * BATCH);
   for (let s = 0; s < tr.steps; s++) {
     order.set(batchIndices(count, BATCH, SEED, s), s * BATCH);
     keep.set(trainingKeepIndices(SEED, s, BATCH, T, Tk), s * BATCH * Tk);
+    blind.set(trainingBlindRows(SEED, s, BATCH, recipe.blindShare), s * BATCH);
   }
   writeF32(join(dir, 'train_images.f32'), norm.train);
   writeF32(join(dir, 'train_embeddings.f32'), emb.train);
@@ -964,6 +1039,7 @@ function exportParity(dir: string, cfg: DecoderConfig, norm: Normalised, emb: Em
   writeF32(join(dir, 'test_embeddings.f32'), concatF32(emb.testClean, emb.testTrig));
   writeFileSync(join(dir, 'batch_order.i32'), new Uint8Array(order.buffer));
   writeFileSync(join(dir, 'keep_indices.i32'), new Uint8Array(keep.buffer));
+  writeFileSync(join(dir, 'blind_rows.u8'), blind);
   writeFileSync(join(dir, 'ts_losses.json'), JSON.stringify(tr.losses));
   writeFileSync(
     join(dir, 'meta.json'),
@@ -976,7 +1052,8 @@ function exportParity(dir: string, cfg: DecoderConfig, norm: Normalised, emb: Em
       steps: tr.steps,
       batch: BATCH,
       keepCount: Tk,
-      maskRatio: DEFAULT_TRAINING.maskRatio,
+      maskRatio: recipe.maskRatio,
+      blindShare: recipe.blindShare,
       lr: DEFAULT_TRAINING.lr,
       weightDecay: 1e-6,
       scoreBatch: 64,
@@ -1074,7 +1151,7 @@ async function main(): Promise<void> {
   const started = new Date();
   if (args.collapseOnly) return collapseOnly(args, started);
   log(`DeDe detection bench — Node ${process.version}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}; ` +
-    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, training mask ${args.mask}, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
+    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, training ${recipeText(args.recipe)}, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
   log(loadLine('at start'));
   const data = await loadData();
   log(`data: ${DATA_DIR}: train ${data.train.files.length}, calibration ${data.cal.files.length}, test clean ${data.testClean.files.length}, test triggered ${data.testTrig.files.length} ` +
@@ -1093,7 +1170,7 @@ async function main(): Promise<void> {
     }
     const encoder = await loadCliEncoder(e.path, {});
     log(`\n== ${e.name} encoder: ${e.path} (sha256 ${encoder.sha256.slice(0, 12)}…, modified ${statSync(e.path).mtime.toISOString()})`);
-    const r = await runEncoder(rt, e.name, encoder, data, args.budget, args.mask, args.reuse, parityRoot ? join(parityRoot, e.name) : null);
+    const r = await runEncoder(rt, e.name, encoder, data, args.budget, args.recipe, args.reuse, parityRoot ? join(parityRoot, e.name) : null);
     results.push(r.result);
     if (!forThroughput || e.name === 'backdoor') forThroughput = r;
   }
@@ -1127,7 +1204,7 @@ async function main(): Promise<void> {
   log(`\n${loadLine('at end')}`);
   mkdirSync('bench/results', { recursive: true });
   const date = started.toISOString().slice(0, 10);
-  const file = `bench/results/detect-${date}${args.quick ? '-quick' : ''}${args.mask !== DEFAULT_TRAINING.maskRatio ? `-mask${args.mask}` : ''}.json`;
+  const file = `bench/results/detect-${date}${args.quick ? '-quick' : ''}${recipeSuffix(args.recipe)}.json`;
   writeFileSync(
     file,
     JSON.stringify(
@@ -1173,8 +1250,12 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
     rows.push([`${pct(rate, 0)} fused AUROC (min)`, cell(b, (r) => `${f(fold(r, rate).fusedAuroc)} (${f(fold(r, rate).fusedAurocMin)})`), cell(c, (r) => `${f(fold(r, rate).fusedAuroc)} (${f(fold(r, rate).fusedAurocMin)})`), diff((r) => fold(r, rate).fusedAuroc)]);
     rows.push([`${pct(rate, 0)} fused TPR / FPR @${pct(TARGET_FPR, 0)}`, cell(b, (r) => `${pct(fold(r, rate).fusedTpr)} / ${pct(fold(r, rate).fusedFpr)}`), cell(c, (r) => `${pct(fold(r, rate).fusedTpr)} / ${pct(fold(r, rate).fusedFpr)}`), '']);
     rows.push([`${pct(rate, 0)} fused TPR / FPR @${pct(STRICT_FPR, 0)}`, cell(b, (r) => `${pct(fold(r, rate).strict.fusedTpr)} / ${pct(fold(r, rate).strict.fusedFpr)}`), cell(c, (r) => `${pct(fold(r, rate).strict.fusedTpr)} / ${pct(fold(r, rate).strict.fusedFpr)}`), '']);
+    rows.push([`${pct(rate, 0)} fused TPR / FPR @${pct(MARGIN_FPR, 0)}`, cell(b, (r) => `${pct(fold(r, rate).margin.fusedTpr)} / ${pct(fold(r, rate).margin.fusedFpr)}`), cell(c, (r) => `${pct(fold(r, rate).margin.fusedTpr)} / ${pct(fold(r, rate).margin.fusedFpr)}`), '']);
+    rows.push([`${pct(rate, 0)} fused ROC: TPR / FPR at FPR ≤ ${pct(STRICT_FPR, 0)}`, cell(b, (r) => `${pct(fold(r, rate).roc.fusedTpr)} / ${pct(fold(r, rate).roc.fusedFpr)}`), cell(c, (r) => `${pct(fold(r, rate).roc.fusedTpr)} / ${pct(fold(r, rate).roc.fusedFpr)}`), '']);
     rows.push([`${pct(rate, 0)} decoder alone AUROC, TPR / FPR`, cell(b, (r) => `${f(fold(r, rate).decoderAuroc)}, ${pct(fold(r, rate).decoderTpr)} / ${pct(fold(r, rate).decoderFpr)}`), cell(c, (r) => `${f(fold(r, rate).decoderAuroc)}, ${pct(fold(r, rate).decoderTpr)} / ${pct(fold(r, rate).decoderFpr)}`), '']);
   }
+  const single = (r: EncoderResult): string => `${f(fold(r, 0).fusedAuroc)}, ${pct(fold(r, 0).fusedTpr)} vs ${f(fold(r, 0).decoderAuroc)}, ${pct(fold(r, 0).decoderTpr)}`;
+  rows.push([`one triggered image: fused vs decoder alone (AUROC, TPR @${pct(TARGET_FPR, 0)})`, cell(b, single), cell(c, single), '']);
   const rv = (r: EncoderResult): string => (r.reveal ? (r.reveal.clusters ? `MSE ref ${f(r.reveal.mseReference, 3)} vs min rand ${f(r.reveal.mseRandomMin, 3)} (${r.reveal.randomCloser} closer)` : `no cluster (${r.reveal.flagged} flagged)`) : 'n/a');
   const pk = (r: EncoderResult): string => (r.reveal?.peak ? `(${r.reveal.peak.y}, ${r.reveal.peak.x}) ${r.reveal.peakInPatch ? 'inside' : 'outside'}` : 'n/a');
   const sl = (r: EncoderResult): string => `${pct(r.salted.fpr)} / ${pct(r.salted.strictFpr)} (unsalted ${pct(r.salted.unsaltedFpr)} / ${pct(r.salted.unsaltedStrictFpr)})`;
@@ -1185,8 +1266,8 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
   }
   rows.push(['reveal 20%: target vs reference', cell(b, rv), cell(c, rv), '']);
   rows.push(['reveal 20%: trigger-map peak', cell(b, pk), cell(c, pk), '']);
-  const dg = (r: EncoderResult): string => (r.reveal?.diagnostics ? `${r.reveal.diagnostics.referenceEmbedding.randomCloser} / ${r.reveal.diagnostics.rescaledMean.randomCloser}` : 'n/a');
-  rows.push(['reveal diag: rand closer, E(ref) / rescaled', cell(b, dg), cell(c, dg), '']);
+  const dg = (r: EncoderResult): string => (r.reveal?.diagnostics ? `${r.reveal.diagnostics.referenceEmbedding.randomCloser} / ${r.reveal.diagnostics.rawTarget.randomCloser} / ${r.reveal.diagnostics.contrast64.randomCloser}` : 'n/a');
+  rows.push(['reveal diag: rand closer, E(ref) / raw / 64-image map', cell(b, dg), cell(c, dg), '']);
   const header = ['metric', 'backdoor', 'control', 'diff'];
   const lines = [table(header, rows)];
   if (through.length > 0) lines.push(table(['scan throughput', 'scan img/s', 'encoder img/s', 'decoder img/s'], through.map((t) => [t.backend, t.scanPerSec.toFixed(0), t.encoderPerSec.toFixed(0), t.decoderPerSec.toFixed(0)])));
@@ -1200,13 +1281,18 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
     for (const rate of [0.05, 0.2]) {
       const m = fold(b, rate);
       checks.push({ name: `${pct(rate, 0)}: fused AUROC ≥ ${TARGETS.fusedAuroc}`, value: f(m.fusedAuroc), pass: m.fusedAuroc >= TARGETS.fusedAuroc });
-      // At α = 3% (at α = 5% the realised FPR is ≈ 5% by design; that point is in the table).
-      for (const op of [{ alpha: STRICT_FPR, tpr: m.strict.fusedTpr, fpr: m.strict.fusedFpr }])
+      // The calibrated verdict at α = 2%: conformal calibration bounds the FPR in expectation, so at
+      // α = 3% one clean draw lands above 3% about half the time (that point is in the table).
+      for (const op of [{ alpha: MARGIN_FPR, tpr: m.margin.fusedTpr, fpr: m.margin.fusedFpr }])
         checks.push({ name: `${pct(rate, 0)}: fused TPR ≥ ${pct(TARGETS.fusedTpr, 0)} at realised FPR ≤ ${pct(TARGETS.fusedFpr, 0)} (α ${pct(op.alpha, 0)})`, value: `${pct(op.tpr)} at ${pct(op.fpr)}`, pass: op.tpr >= TARGETS.fusedTpr && op.fpr <= TARGETS.fusedFpr });
+      checks.push({ name: `${pct(rate, 0)}: fused ROC TPR ≥ ${pct(TARGETS.fusedTpr, 0)} at realised FPR ≤ ${pct(TARGETS.fusedFpr, 0)} (best threshold per folder)`, value: `${pct(m.roc.fusedTpr)} at ${pct(m.roc.fusedFpr)}`, pass: m.roc.fusedTpr >= TARGETS.fusedTpr && m.roc.fusedFpr <= TARGETS.fusedFpr });
     }
-    const m1 = fold(b, 0.01);
-    checks.push({ name: '1%: fused AUROC ≥ decoder score alone', value: `${f(m1.fusedAuroc)} vs ${f(m1.decoderAuroc)}`, pass: m1.fusedAuroc >= m1.decoderAuroc });
-    checks.push({ name: '1%: fused TPR ≥ decoder alone (same α)', value: `${pct(m1.fusedTpr)} vs ${pct(m1.decoderTpr)}`, pass: m1.fusedTpr >= m1.decoderTpr });
+    for (const rate of [0.01, 0]) {
+      const m1 = fold(b, rate);
+      const label = rate === 0 ? `one triggered image (${m1.reps} folders)` : '1%';
+      checks.push({ name: `${label}: fused AUROC ≥ decoder score alone`, value: `${f(m1.fusedAuroc)} vs ${f(m1.decoderAuroc)}`, pass: m1.fusedAuroc >= m1.decoderAuroc });
+      checks.push({ name: `${label}: fused TPR ≥ decoder alone (same α)`, value: `${pct(m1.fusedTpr)} vs ${pct(m1.decoderTpr)}`, pass: m1.fusedTpr >= m1.decoderTpr });
+    }
     if (b.reveal) {
       checks.push({ name: `reveal: target closer to the reference than to all ${RANDOM_CLEAN} random clean`, value: `${f(b.reveal.mseReference, 4)} vs min ${f(b.reveal.mseRandomMin, 4)}`, pass: b.reveal.closerThanAll });
       checks.push({ name: 'reveal: trigger-map peak inside the stamped patch', value: b.reveal.peak ? `(${b.reveal.peak.y}, ${b.reveal.peak.x})` : 'none', pass: b.reveal.peakInPatch === true });

@@ -38,6 +38,7 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   const cluster = page.getByTestId('cluster').first();
   await expect(cluster).toBeVisible({ timeout: 120_000 });
   await expect(cluster.getByTestId('cluster-target')).toHaveAttribute('data-drawn', 'true');
+  await expect(cluster.getByText('revealed target (contrast matched to clean photos)')).toBeVisible();
   const size = Number(/Cluster 1: (\d+) images/.exec((await cluster.textContent())!)![1]);
   expect(size).toBeGreaterThanOrEqual(36);
   expect(size).toBeLessThanOrEqual(44);
@@ -55,5 +56,6 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   expect(html).toContain('<h2>Clusters and revealed targets</h2>');
   expect(html).toContain(`Cluster 1: ${size} images`);
   expect(html).toMatch(/<img class="px" src="data:image\/png;base64,[^"]+" alt="Decoded target of cluster 1"/);
+  expect(html).toContain('revealed target (contrast matched to clean photos)</figcaption>');
   expect(html).toContain(members[0]!);
 });

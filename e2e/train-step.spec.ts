@@ -47,7 +47,7 @@ test('trains a decoder in the worker, shows the loss curve, and exports a decode
   const file = await (await download).path();
   const decoder = importDecoder(new Uint8Array(readFileSync(file)));
   expect(decoder.cfg).toMatchObject({ imageSize: 32, patchSize: 8, embedDim: 128 });
-  expect(decoder.meta.training).toMatchObject({ steps: 6, trainImages: 30, maskRatio: 0.9 });
+  expect(decoder.meta.training).toMatchObject({ steps: 6, trainImages: 30, maskRatio: 0.9, blindShare: 0.25 });
 });
 
 test('a reload mid-training resumes from the last checkpoint', async ({ page, guard }) => {
