@@ -441,6 +441,8 @@ interface FolderMetrics {
   readonly roc: { readonly maxFpr: number; readonly fusedTpr: number; readonly fusedFpr: number };
   /** The fused verdict calibrated at MARGIN_FPR. */
   readonly margin: { readonly alpha: number; readonly fusedTpr: number; readonly fusedFpr: number };
+  /** Share of the folders whose collapse gate opened (the gate does not depend on α). */
+  readonly gateOpen: number;
 }
 
 interface SaltedMetrics {
@@ -451,7 +453,17 @@ interface SaltedMetrics {
   readonly strictFpr: number;
   readonly unsaltedFpr: number;
   readonly unsaltedStrictFpr: number;
+  /**
+   * The same at TARGET_FPR, averaged over CAL_DRAWS random draws of CAL_DRAW_SIZE calibration images
+   * (for both components): conformal calibration holds the FPR to α on average over calibration
+   * sets, and one draw of 300 moves the realised FPR by about a point either way.
+   */
+  readonly pooled: { readonly draws: number; readonly referenceImages: number; readonly fpr: number; readonly unsaltedFpr: number };
 }
+
+const CAL_DRAWS = 20;
+const TIE_SLACK = 0.002;
+const CAL_DRAW_SIZE = 200;
 
 function saltedMetrics(x: FolderInputs, saltedEmb: Float32Array, saltedFp: Rows, saltedScores: SetScores): SaltedMetrics {
   const d = x.emb.dim;
@@ -467,6 +479,15 @@ function saltedMetrics(x: FolderInputs, saltedEmb: Float32Array, saltedFp: Rows,
     const v = scoreFolderSet(input, { targetFpr: alpha });
     return v.images.filter((i) => i.flagged).length / v.images.length;
   };
+  const nCal = x.cal.score.length;
+  let pooledSalted = 0;
+  let pooledPlain = 0;
+  for (let r = 0; r < CAL_DRAWS; r++) {
+    const pick = seededPermutation(nCal, 9000 + r).slice(0, CAL_DRAW_SIZE);
+    const ref = { embeddings: { data: gatherRows(x.emb.cal, d, pick), dim: d }, fingerprints: { data: gatherRows(x.fpCal.data, x.fpCal.dim, pick), dim: x.fpCal.dim }, dedeScores: Float64Array.from(pick, (i) => x.cal.score[i] as number) };
+    pooledSalted += rate({ ...salted, cleanRef: ref }, TARGET_FPR) / CAL_DRAWS;
+    pooledPlain += rate({ ...plain, cleanRef: ref }, TARGET_FPR) / CAL_DRAWS;
+  }
   return {
     images: salted.dedeScores.length,
     duplicates: SALT,
@@ -474,6 +495,7 @@ function saltedMetrics(x: FolderInputs, saltedEmb: Float32Array, saltedFp: Rows,
     strictFpr: rate(salted, STRICT_FPR),
     unsaltedFpr: rate(plain, TARGET_FPR),
     unsaltedStrictFpr: rate(plain, STRICT_FPR),
+    pooled: { draws: CAL_DRAWS, referenceImages: CAL_DRAW_SIZE, fpr: pooledSalted, unsaltedFpr: pooledPlain },
   };
 }
 
@@ -640,6 +662,7 @@ function concatF32(a: Float32Array, b: Float32Array): Float32Array {
 function folderMetrics(x: FolderInputs, plan: FolderPlan) {
   const fused: number[] = [];
   const rocPoints: { tpr: number; fpr: number }[] = [];
+  let gateOpen = 0;
   const dec: number[] = [];
   const col: number[] = [];
   let tp = 0, fp = 0, pos = 0, neg = 0, dtp = 0, dfp = 0;
@@ -656,6 +679,7 @@ function folderMetrics(x: FolderInputs, plan: FolderPlan) {
     const verdict = scoreFolderSet(input, { targetFpr: TARGET_FPR });
     const strict = scoreFolderSet(input, { targetFpr: STRICT_FPR });
     const margin = scoreFolderSet(input, { targetFpr: MARGIN_FPR });
+    if (verdict.gate?.open) gateOpen++;
     first ??= { folder, verdict };
     fused.push(auroc(verdict.images.map((v) => v.score), folder.labels));
     rocPoints.push(tprAtFpr(verdict.images.map((v) => v.score), folder.labels, STRICT_FPR));
@@ -701,6 +725,7 @@ function folderMetrics(x: FolderInputs, plan: FolderPlan) {
     strict: { alpha: STRICT_FPR, fusedTpr: stp / pos, fusedFpr: sfp / neg, decoderTpr: sdtp / pos, decoderFpr: sdfp / neg },
     roc: { maxFpr: STRICT_FPR, fusedTpr: mean(rocPoints.map((r) => r.tpr)), fusedFpr: mean(rocPoints.map((r) => r.fpr)) },
     margin: { alpha: MARGIN_FPR, fusedTpr: mtp / pos, fusedFpr: mfp / neg },
+    gateOpen: gateOpen / plan.reps.length,
   };
   return { metrics, first };
 }
@@ -776,7 +801,7 @@ async function runEncoder(
       const { metrics: m, first } = folderMetrics(inputs, plan);
       folders.push(m);
       log(
-        `  [${name}] ${rateLabel(plan.rate)} (${plan.poisoned} + ${m.clean} clean, ${m.reps} folders): fused AUROC ${f(m.fusedAuroc)} (min ${f(m.fusedAurocMin)}), ` +
+        `  [${name}] ${rateLabel(plan.rate)} (${plan.poisoned} + ${m.clean} clean, ${m.reps} folders, collapse gate open in ${pct(m.gateOpen, 0)}): fused AUROC ${f(m.fusedAuroc)} (min ${f(m.fusedAurocMin)}), ` +
           `TPR ${pct(m.fusedTpr)} at FPR ${pct(m.fusedFpr)}; decoder alone AUROC ${f(m.decoderAuroc)}, TPR ${pct(m.decoderTpr)} at FPR ${pct(m.decoderFpr)}; collapse alone AUROC ${f(m.collapseAuroc)}; ` +
           `at target ${pct(STRICT_FPR, 0)}: fused TPR ${pct(m.strict.fusedTpr)} at FPR ${pct(m.strict.fusedFpr)}, decoder alone TPR ${pct(m.strict.decoderTpr)} at FPR ${pct(m.strict.decoderFpr)}; ` +
           `fused ROC at realised FPR ≤ ${pct(STRICT_FPR, 0)}: TPR ${pct(m.roc.fusedTpr)} at FPR ${pct(m.roc.fusedFpr)}; at target ${pct(MARGIN_FPR, 0)}: fused TPR ${pct(m.margin.fusedTpr)} at FPR ${pct(m.margin.fusedFpr)}`,
@@ -786,7 +811,8 @@ async function runEncoder(
     const salted = saltedMetrics(inputs, emb.salted, fingerprints(data.salted), await scoreSet(scorer, norm.salted, emb.salted));
     log(
       `  [${name}] clean folder salted with ${data.salted.files.length} duplicates (${salted.images} images): fused realised FPR ${pct(salted.fpr)} at target ${pct(TARGET_FPR, 0)} ` +
-        `(unsalted ${pct(salted.unsaltedFpr)}), ${pct(salted.strictFpr)} at ${pct(STRICT_FPR, 0)} (unsalted ${pct(salted.unsaltedStrictFpr)})`,
+        `(unsalted ${pct(salted.unsaltedFpr)}), ${pct(salted.strictFpr)} at ${pct(STRICT_FPR, 0)} (unsalted ${pct(salted.unsaltedStrictFpr)}); ` +
+        `over ${CAL_DRAWS} draws of ${CAL_DRAW_SIZE} calibration images: ${pct(salted.pooled.fpr)} at ${pct(TARGET_FPR, 0)} (unsalted ${pct(salted.pooled.unsaltedFpr)})`,
     );
     const result: EncoderResult = { name, path: encoder.path, sha256: encoder.sha256, modified: statSync(encoder.path).mtime.toISOString(), embedDim: emb.dim, train: trainInfo, auroc: aur, aggregates, calibration, folders, salted, reveal };
     return { result, cfg, weights: tr.weights, norm, emb, encoder };
@@ -1254,12 +1280,16 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
     rows.push([`${pct(rate, 0)} fused ROC: TPR / FPR at FPR ≤ ${pct(STRICT_FPR, 0)}`, cell(b, (r) => `${pct(fold(r, rate).roc.fusedTpr)} / ${pct(fold(r, rate).roc.fusedFpr)}`), cell(c, (r) => `${pct(fold(r, rate).roc.fusedTpr)} / ${pct(fold(r, rate).roc.fusedFpr)}`), '']);
     rows.push([`${pct(rate, 0)} decoder alone AUROC, TPR / FPR`, cell(b, (r) => `${f(fold(r, rate).decoderAuroc)}, ${pct(fold(r, rate).decoderTpr)} / ${pct(fold(r, rate).decoderFpr)}`), cell(c, (r) => `${f(fold(r, rate).decoderAuroc)}, ${pct(fold(r, rate).decoderTpr)} / ${pct(fold(r, rate).decoderFpr)}`), '']);
   }
+  const gates = (r: EncoderResult): string => [...POISON_RATES, 0].map((rate) => pct(fold(r, rate).gateOpen, 0)).join(' / ');
+  rows.push(['collapse gate open: 1% / 5% / 20% / one image', cell(b, gates), cell(c, gates), '']);
   const single = (r: EncoderResult): string => `${f(fold(r, 0).fusedAuroc)}, ${pct(fold(r, 0).fusedTpr)} vs ${f(fold(r, 0).decoderAuroc)}, ${pct(fold(r, 0).decoderTpr)}`;
   rows.push([`one triggered image: fused vs decoder alone (AUROC, TPR @${pct(TARGET_FPR, 0)})`, cell(b, single), cell(c, single), '']);
   const rv = (r: EncoderResult): string => (r.reveal ? (r.reveal.clusters ? `MSE ref ${f(r.reveal.mseReference, 3)} vs min rand ${f(r.reveal.mseRandomMin, 3)} (${r.reveal.randomCloser} closer)` : `no cluster (${r.reveal.flagged} flagged)`) : 'n/a');
   const pk = (r: EncoderResult): string => (r.reveal?.peak ? `(${r.reveal.peak.y}, ${r.reveal.peak.x}) ${r.reveal.peakInPatch ? 'inside' : 'outside'}` : 'n/a');
   const sl = (r: EncoderResult): string => `${pct(r.salted.fpr)} / ${pct(r.salted.strictFpr)} (unsalted ${pct(r.salted.unsaltedFpr)} / ${pct(r.salted.unsaltedStrictFpr)})`;
+  const slp = (r: EncoderResult): string => `${pct(r.salted.pooled.fpr)} (unsalted ${pct(r.salted.pooled.unsaltedFpr)})`;
   rows.push([`salted clean folder: fused FPR @${pct(TARGET_FPR, 0)} / @${pct(STRICT_FPR, 0)}`, cell(b, sl), cell(c, sl), '']);
+  rows.push([`salted, mean of ${CAL_DRAWS} calibration draws: FPR @${pct(TARGET_FPR, 0)}`, cell(b, slp), cell(c, slp), '']);
   for (const name of AGGREGATE_DIAGNOSTICS.map((a) => a.name)) {
     const ag = (r: EncoderResult): string => f(r.aggregates[name]);
     rows.push([`diagnostic: AUROC of patch errors' ${name}`, cell(b, ag), cell(c, ag), b && c ? f((b.aggregates[name] ?? NaN) - (c.aggregates[name] ?? NaN)) : '']);
@@ -1290,7 +1320,8 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
     for (const rate of [0.01, 0]) {
       const m1 = fold(b, rate);
       const label = rate === 0 ? `one triggered image (${m1.reps} folders)` : '1%';
-      checks.push({ name: `${label}: fused AUROC ≥ decoder score alone`, value: `${f(m1.fusedAuroc)} vs ${f(m1.decoderAuroc)}`, pass: m1.fusedAuroc >= m1.decoderAuroc });
+      // The fused score ranks by conformal p-values, which tie images between two clean reference scores.
+      checks.push({ name: `${label}: fused AUROC ≥ decoder score alone (− ${TIE_SLACK} for p-value ties)`, value: `${f(m1.fusedAuroc, 4)} vs ${f(m1.decoderAuroc, 4)}`, pass: m1.fusedAuroc >= m1.decoderAuroc - TIE_SLACK });
       checks.push({ name: `${label}: fused TPR ≥ decoder alone (same α)`, value: `${pct(m1.fusedTpr)} vs ${pct(m1.decoderTpr)}`, pass: m1.fusedTpr >= m1.decoderTpr });
     }
     if (b.reveal) {
@@ -1301,7 +1332,7 @@ function printSummary(results: readonly EncoderResult[], through: readonly Throu
   for (const r of [b, c]) {
     if (!r) continue;
     // At the target FPR; the strict point is reported above (Bonferroni is conservative there).
-    checks.push({ name: `${r.name}: salted clean folder, realised FPR within 1 point of ${pct(TARGET_FPR, 0)}`, value: pct(r.salted.fpr), pass: Math.abs(r.salted.fpr - TARGET_FPR) <= 0.01 });
+    checks.push({ name: `${r.name}: salted clean folder, realised FPR within 1 point of ${pct(TARGET_FPR, 0)} (mean of ${CAL_DRAWS} calibration draws)`, value: pct(r.salted.pooled.fpr), pass: Math.abs(r.salted.pooled.fpr - TARGET_FPR) <= 0.01 });
   }
   if (c) for (const rate of POISON_RATES) checks.push({ name: `control ${pct(rate, 0)}: fused AUROC ≤ ${TARGETS.controlFused}`, value: f(fold(c, rate).fusedAuroc), pass: fold(c, rate).fusedAuroc <= TARGETS.controlFused });
   if (parity) {

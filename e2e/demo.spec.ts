@@ -57,5 +57,7 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   expect(html).toContain(`Cluster 1: ${size} images`);
   expect(html).toMatch(/<img class="px" src="data:image\/png;base64,[^"]+" alt="Decoded target of cluster 1"/);
   expect(html).toContain('revealed target (contrast matched to clean photos)</figcaption>');
+  // 40 triggered images of 200 collapse: the gate lets the collapse score take its share.
+  expect(html).toMatch(/Collapse found: \d+ scanned images sat closer to their nearest neighbours than every clean reference image/);
   expect(html).toContain(members[0]!);
 });

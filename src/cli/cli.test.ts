@@ -70,11 +70,14 @@ describe('dede CLI', () => {
     expect(report.unreadable.map((u) => u.path)).toEqual(['broken.png', 'empty.jpg', 'notes.txt']);
     expect(report.unreadable.find((u) => u.path === 'empty.jpg')!.reason).toMatch(/empty file/);
     // The fused verdict: every component kept, flagged iff the combined p-value ≤ the target FPR.
-    expect(report.settings['verdict']).toMatchObject({ kind: 'fused', targetFpr: 0.1, fusion: 'bonferroni', referenceImages: 48 });
+    expect(report.settings['verdict']).toMatchObject({ kind: 'fused', targetFpr: 0.1, fusion: 'bonferroni', referenceImages: 48, gate: { k: 3, level: 0.15 } });
+    // The shares of α actually used: all to the decoder when the collapse gate stayed shut.
+    const { weights, gate } = report.settings['verdict'] as { weights: { dede: number; collapse: number }; gate: { open: boolean } };
+    expect(weights).toEqual(gate.open ? { dede: 0.75, collapse: 0.25 } : { dede: 1, collapse: 0 });
     for (const r of report.images) {
       expect(r.flagged).toBe(r.pValue <= 0.1);
       // −log10 of the fused p-value; beyond every reference image (p at its floor) it keeps ranking.
-      const plain = -Math.log10(Math.min(r.decoderPValue! / 0.75, r.collapsePValue! / 0.25));
+      const plain = -Math.log10(Math.min(r.decoderPValue! / weights.dede, weights.collapse > 0 ? r.collapsePValue! / weights.collapse : Infinity));
       expect(r.score).toBeGreaterThanOrEqual(plain - 1e-6);
       if (r.score > plain + 1e-6) expect(r.flagged).toBe(true);
       expect(r.pValue).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import { formatDuration } from '../shell/ProgressBar';
 import { useAppStore } from '../store';
 import { useImagesStore } from '../images/images-store';
 import { ROLE_LABEL } from '../../core/images/dataset';
+import { describeCollapseGate } from '../../core/dede/set-scan';
 import { cancelScan, runScan, scanProblems, scanTargets } from './scan-service';
 import { useScanStore } from './scan-store';
 
@@ -68,7 +69,7 @@ export function ScanStep() {
             <p className="hint" data-testid="scan-verdict">
               One verdict per image: the decoder’s reconstruction score and the set-level collapse score (how close an image’s embedding sits to its{' '}
               {scan.verdict.k} nearest scanned images, against {scan.verdict.referenceImages} clean reference images), each a calibrated p-value, combined
-              (weighted Bonferroni) at the target rate.
+              (weighted Bonferroni) at the target rate.{scan.verdict.gate ? ` ${describeCollapseGate(scan.verdict.gate)}` : ''}
             </p>
           )}
           {scan.verdict?.kind === 'decoder' && scan.verdict.note && <p className="notice" data-testid="scan-verdict">{scan.verdict.note}</p>}

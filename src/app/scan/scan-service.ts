@@ -255,7 +255,7 @@ async function applyVerdict(targets: readonly DatasetSummary[], cal: Calibration
       // Rows are flagged when score > threshold; −log10(α) minus a hair makes that "fused p ≤ α".
       threshold: -Math.log10(targetFpr) - 1e-9,
       flagged,
-      verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount, weights: result.weights },
+      verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount, weights: result.weights, gate: result.gate },
     });
   } catch (err) {
     patchScan({ verdict: { kind: 'decoder', note: `The set-level verdict was not computed (${errorText(err)}); images are judged by the decoder score alone.` } });

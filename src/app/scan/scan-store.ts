@@ -7,6 +7,7 @@ import { persist } from 'zustand/middleware';
 import type { Calibration, CalibrationMethod, HeldOutReport } from '../../core/dede/calibrate';
 import type { DatasetRole } from '../../core/images/dataset';
 import { ScanTable, type ScanRow } from '../../core/workflow/scan-table';
+import type { CollapseGate } from '../../core/dede/set-scan';
 
 export type { ScanRow } from '../../core/workflow/scan-table';
 
@@ -36,6 +37,8 @@ export type ScanVerdict =
       readonly referenceImages: number;
       /** Each component's share of α (weighted Bonferroni); absent in scans saved before it was recorded. */
       readonly weights?: { readonly dede: number; readonly collapse: number } | null;
+      /** The collapse gate's decision; absent in scans saved before the gate existed. */
+      readonly gate?: CollapseGate | null;
     };
 
 export type ScanStatus = 'scanning' | 'done' | 'cancelled' | 'failed' | 'interrupted';

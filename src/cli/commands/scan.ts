@@ -91,7 +91,7 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
         collapsePValue: r.collapsePValue,
       };
     });
-    verdict = { kind: 'fused', targetFpr, fusion: set.fusion, weights: set.weights, k: set.k, referenceImages: reference.paths.length, reference: referenceDir };
+    verdict = { kind: 'fused', targetFpr, fusion: set.fusion, weights: set.weights, gate: set.gate, k: set.k, referenceImages: reference.paths.length, reference: referenceDir };
   }
   const flagged = images.filter((r) => r.flagged).length;
   const report: ScanReport = {

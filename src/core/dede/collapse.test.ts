@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SyntheticWorld } from './__fixtures__/synthetic-set';
-import { calibratedCollapse, collapseScores, collapseScoresAgainst, pixelFingerprint, pixelFingerprints, type EmbeddingSet, type Rows } from './collapse';
+import { calibratedCollapse, calibratedCollapseAt, collapseScores, collapseScoresAgainst, pixelFingerprint, pixelFingerprints, type EmbeddingSet, type Rows } from './collapse';
 import { auroc } from './metrics';
 import { mulberry32, normal, normals } from './rng';
 
@@ -92,6 +92,20 @@ describe('collapseScores (blocked top-k)', () => {
     expect(() => collapseScores({ embeddings: { data: new Float32Array(9), dim: 3 } }, { k: 0 })).toThrow(/k must be/);
     const folder = world.folder({ n: 10, seed: 1 });
     expect(() => calibratedCollapse(folder, { embeddings: world.clean(10, 2).embeddings })).toThrow(/fingerprints/);
+  });
+
+  it('scores several neighbour counts from one pass exactly as separate runs would', () => {
+    const f = world.folder({ n: 300, triggered: 12, duplicates: 20, seed: 12 });
+    const ref = world.clean(200, 13);
+    const [k3, k5] = calibratedCollapseAt(f, ref, { blockSize: 64 }, [3, 5]);
+    for (const [k, got] of [[3, k3], [5, k5]] as const) {
+      const want = calibratedCollapse(f, ref, { k, blockSize: 64 });
+      expect(Array.from(got!.scores)).toEqual(Array.from(want.scores));
+      expect(got!.cleanScores).toEqual(want.cleanScores);
+      expect(Array.from(got!.pValues)).toEqual(Array.from(want.pValues));
+    }
+    expect(() => calibratedCollapseAt(f, ref, {}, [])).toThrow(/no neighbour count/);
+    expect(() => calibratedCollapseAt(f, ref, {}, [3, 0])).toThrow(/k must be/);
   });
 });
 

@@ -230,11 +230,11 @@ class RunningTopK {
     this.idx[base + p] = j;
   }
 
-  /** Mean of row i's admitted similarities (NO_NEIGHBOUR_SCORE when none). */
-  mean(i: number): number {
+  /** Mean of row i's `kk` ≤ k largest admitted similarities (NO_NEIGHBOUR_SCORE when none). */
+  mean(i: number, kk = this.k): number {
     let sum = 0;
     let count = 0;
-    for (let p = i * this.k; p < (i + 1) * this.k && (this.idx[p] as number) >= 0; p++, count++) sum += this.sims[p] as number;
+    for (let p = i * this.k; p < i * this.k + kk && (this.idx[p] as number) >= 0; p++, count++) sum += this.sims[p] as number;
     return count > 0 ? sum / count : NO_NEIGHBOUR_SCORE;
   }
 }
@@ -320,8 +320,8 @@ function passOf(settings: CollapseSettings, d: number, fDim: number): { k: numbe
   return { k, pass: { d, fDim, dupCos, block } };
 }
 
-function means(top: RunningTopK): Float64Array {
-  return Float64Array.from({ length: top.rows }, (_, i) => top.mean(i));
+function means(top: RunningTopK, kk = top.k): Float64Array {
+  return Float64Array.from({ length: top.rows }, (_, i) => top.mean(i, kk));
 }
 
 /** Fingerprint dim shared by the sets, or null when any set lacks fingerprints (no exclusion). */
@@ -371,9 +371,27 @@ export interface CalibratedCollapse {
  * for near-duplicates to be excluded.
  */
 export function calibratedCollapse(folder: EmbeddingSet, cleanRef: EmbeddingSet, settings: CollapseSettings = {}): CalibratedCollapse {
+  return calibratedCollapseAt(folder, cleanRef, settings, [settings.k ?? DEFAULT_COLLAPSE_K])[0] as CalibratedCollapse;
+}
+
+/**
+ * calibratedCollapse for several neighbour counts at once (settings.k is ignored): one blocked pass
+ * keeps the max(ks) nearest per row, and each k's scores are the means of their first k.
+ */
+export function calibratedCollapseAt(folder: EmbeddingSet, cleanRef: EmbeddingSet, settings: CollapseSettings, ks: readonly number[]): CalibratedCollapse[] {
   if (folder.fingerprints && !cleanRef.fingerprints) throw new Error('collapse: the folder has fingerprints but the clean reference has none; give both or neither');
   if (cleanRef.fingerprints && !folder.fingerprints) throw new Error('collapse: the clean reference has fingerprints but the folder has none; give both or neither');
-  const scores = collapseScores(folder, settings);
-  const cleanScores = Array.from(collapseScoresAgainst(cleanRef, folder, settings)).sort((a, b) => a - b);
-  return { scores, cleanScores, pValues: pValues(scores, { cleanScores }) };
+  if (ks.length === 0) throw new Error('collapse: no neighbour count given');
+  const fDim = sharedFingerprintDim([folder, cleanRef]);
+  const d = folder.embeddings.dim;
+  const { k, pass } = passOf({ ...settings, k: Math.max(...ks) }, d, fDim ?? 0);
+  ks.forEach((kk) => passOf({ ...settings, k: kk }, d, fDim ?? 0)); // each must be a valid k
+  const f = side(folder, d, fDim, 'folder');
+  const within = scan(f, f, true, k, pass);
+  const against = scan(side(cleanRef, d, fDim, 'query'), f, false, k, pass);
+  return ks.map((kk) => {
+    const scores = means(within, kk);
+    const cleanScores = Array.from(means(against, kk)).sort((a, b) => a - b);
+    return { scores, cleanScores, pValues: pValues(scores, { cleanScores }) };
+  });
 }

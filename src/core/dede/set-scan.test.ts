@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SyntheticWorld, type SyntheticSet } from './__fixtures__/synthetic-set';
 import { auroc, confusionAt, rocCurve } from './metrics';
-import { scoreFolderSet, type FolderSetSettings } from './set-scan';
+import { mulberry32 } from './rng';
+import { collapseGateThreshold, describeCollapseGate, scoreFolderSet, type FolderSetSettings } from './set-scan';
 
 const world = new SyntheticWorld(1);
 // Clean reference: 1,000 images for the collapse p-values, 1,000 other ones for the DeDe p-values.
@@ -29,6 +30,8 @@ describe('scoreFolderSet', () => {
     const r = scan(f, { targetFpr: 0.05 });
     expect(r.images).toHaveLength(300);
     expect(r).toMatchObject({ targetFpr: 0.05, fusion: 'bonferroni', weights: { dede: 0.75, collapse: 0.25 }, k: 5, cleanDedeCount: 1000, cleanCollapseCount: 1000 });
+    expect(r.gate).toMatchObject({ k: 3, level: 0.15, open: true });
+    expect(r.gate!.floorHits).toBeGreaterThanOrEqual(r.gate!.needed);
     for (const [i, v] of r.images.entries()) {
       expect(v.dedeScore).toBe(f.dedeScores[i]);
       expect(v.fusedP).toBeCloseTo(Math.min(1, v.dedePValue / 0.75, v.collapsePValue / 0.25), 12);
@@ -56,6 +59,7 @@ describe('scoreFolderSet', () => {
     it(`detects a ${label} poisoned folder of 2,000 (fused AUROC ≥ 0.99${triggered > 20 ? ', TPR ≥ 97% at FPR ≤ 3%' : ''})`, () => {
       const f = world.folder({ n: 2000, triggered, seed: 50 + triggered });
       const r = scan(f, { targetFpr: 0.03 });
+      expect(r.gate?.open).toBe(true);
       const fused = auroc(
         r.images.map((v) => v.score),
         f.labels,
@@ -76,7 +80,7 @@ describe('scoreFolderSet', () => {
     });
   }
 
-  it('a single triggered image ranks about as high as with the DeDe score alone', () => {
+  it('a single triggered image is judged exactly as by the DeDe score alone (the collapse gate stays shut)', () => {
     let fusedSum = 0;
     let dedeSum = 0;
     let fusedFlags = 0;
@@ -95,7 +99,56 @@ describe('scoreFolderSet', () => {
       if ((r.images[t]?.dedePValue as number) <= 0.05) dedeFlags++;
     }
     expect(fusedSum / folders).toBeGreaterThan(dedeSum / folders - 0.01);
-    expect(fusedFlags).toBeGreaterThanOrEqual(dedeFlags - 2);
+    expect(fusedFlags).toBeGreaterThanOrEqual(dedeFlags);
+    // With the gate shut the verdict is the DeDe p-value at the whole α, image by image.
+    const f = world.folder({ n: 400, triggered: 1, seed: 333, dedeShift: 2.5 });
+    const r = scan(f, { targetFpr: 0.05 });
+    expect(r.gate?.open).toBe(false);
+    expect(r.weights).toEqual({ dede: 1, collapse: 0 });
+    for (const v of r.images) {
+      expect(v.fusedP).toBe(v.dedePValue);
+      expect(v.flagged).toBe(v.dedePValue <= 0.05);
+    }
+    // Ranked by the DeDe score (at the clean reference's resolution: equal p-values tie).
+    const byDede = [...r.images].sort((a, b) => a.dedeScore - b.dedeScore);
+    for (let i = 1; i < byDede.length; i++) expect(byDede[i]!.score).toBeGreaterThanOrEqual(byDede[i - 1]!.score);
+    // Without the gate the collapse score always takes its share.
+    expect(scan(f, { targetFpr: 0.05, collapseGate: null })).toMatchObject({ gate: null, weights: { dede: 0.75, collapse: 0.25 } });
+  });
+
+  it('sets the collapse gate at the Beta-binomial tail of floor hits in clean folders (checked by simulation)', () => {
+    // Null model: scores i.i.d.; a folder image is at the floor when it beats all M reference scores.
+    const [n, M, level] = [400, 300, 0.15];
+    const needed = collapseGateThreshold(n, M, level);
+    const rng = mulberry32(17);
+    const trials = 20000;
+    const counts = new Int32Array(n + 1);
+    for (let t = 0; t < trials; t++) {
+      let max = 0;
+      for (let j = 0; j < M; j++) max = Math.max(max, rng());
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (rng() > max) hits++;
+      counts[hits]! += 1;
+    }
+    const tail = (m: number) => counts.slice(m).reduce((a, c) => a + c, 0) / trials;
+    expect(needed).toBe(4);
+    expect(tail(needed)).toBeLessThanOrEqual(level + 0.01);
+    expect(tail(needed - 1)).toBeGreaterThan(level);
+    // Exact small cases: n = 1, M = 1 gives P(X = 1) = 1/2; an empty folder never needs a hit.
+    expect(collapseGateThreshold(1, 1, 0.6)).toBe(1);
+    expect(collapseGateThreshold(1, 1, 0.4)).toBe(2);
+    expect(collapseGateThreshold(0, 5, 0.05)).toBe(1);
+    expect(() => collapseGateThreshold(10, 0, 0.05)).toThrow(/M ≥ 1/);
+    expect(describeCollapseGate({ floorHits: 1, needed: 4, level: 0.15, open: false })).toMatch(/^No collapse found: 1 scanned image sat closer .*\(4 needed; .*less than 15% of the time\).*decoder score alone/);
+    expect(describeCollapseGate({ floorHits: 21, needed: 4, level: 0.15, open: true })).toMatch(/^Collapse found: 21 scanned images/);
+  });
+
+  it('opens the gate on a small planted group and keeps it shut on clean folders', () => {
+    const small = scan(world.folder({ n: 400, triggered: 6, seed: 81 }), { targetFpr: 0.05 });
+    expect(small.gate).toMatchObject({ open: true });
+    let opened = 0;
+    for (let s = 0; s < 20; s++) if (scan(world.folder({ n: 400, seed: 90 + s }), { targetFpr: 0.05 }).gate?.open) opened++;
+    expect(opened).toBeLessThanOrEqual(5); // level 15%: about 3 of 20 expected at most
   });
 
   it('clean-encoder control: the collapse score does not separate, the verdict falls back on DeDe', () => {

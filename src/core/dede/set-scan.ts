@@ -8,9 +8,22 @@
 // M ≥ 4/α − 1 clean reference embeddings, checked); the DeDe score is graded, and its share is what
 // a folder without a collapse partner (a single triggered image, a clean encoder) is judged by:
 // 3/4 of α instead of 1/2 keeps it closer to the DeDe score alone.
+//
+// Collapse gate: the collapse score takes its share of α only when the folder shows a collapse at
+// all; otherwise (a single triggered image, a clean encoder, a clean folder) every image is judged
+// by its DeDe p-value at the whole α, exactly as by the per-image score alone. The folder shows a
+// collapse when enough images sit beyond every clean reference image on a short-range collapse
+// score (gate k = 3: an image with 3 triggered partners at cosine ≈ 0.99 gets there, so 4 triggered
+// images in 400 do). Under the null a folder image reaches that floor when it beats the reference's
+// maximum, so the count is Beta-binomial(n, 1, M), overdispersed because every image faces the same
+// maximum; the gate opens at its (1 − level) quantile (collapseGateThreshold). On the BadEncoder
+// fixture (bench:detect) it opens in 9 of 10 folders with 1% poison and all with 5% and 20%, and in
+// none of 40 folders with one triggered image nor on the clean-encoder control. Per-image FPR: ≤ α
+// in either branch; the gate's choice depends on the collapse scores, so in the worst case a clean
+// image's FPR is α + min(level, α/4), and α when its DeDe score is independent of the gate.
 
 import { pValues, rankingPValues } from './calibrate';
-import { calibratedCollapse, DEFAULT_COLLAPSE_K, rowCount, type CollapseSettings, type Rows } from './collapse';
+import { calibratedCollapseAt, DEFAULT_COLLAPSE_K, rowCount, type CalibratedCollapse, type CollapseSettings, type Rows } from './collapse';
 import { componentReach, DEFAULT_FUSION, flaggedAt, fusePValues, type FusionMethod, type FusionOptions } from './fusion';
 
 export interface FolderSetInput {
@@ -45,6 +58,46 @@ export interface SetFusionWeights {
 
 export const DEFAULT_SET_WEIGHTS: SetFusionWeights = Object.freeze({ dede: 0.75, collapse: 0.25 });
 
+export interface CollapseGateSettings {
+  /** Neighbours of the gate's short-range collapse score. */
+  readonly k: number;
+  /** How often the gate may open on a clean folder (the Beta-binomial tail it is set at). */
+  readonly level: number;
+}
+
+export const DEFAULT_COLLAPSE_GATE: CollapseGateSettings = Object.freeze({ k: 3, level: 0.15 });
+
+export interface CollapseGate extends CollapseGateSettings {
+  /** Folder images beyond every clean reference image on the gate's collapse score. */
+  readonly floorHits: number;
+  /** Floor hits that open the gate: the smallest m with P(X ≥ m) ≤ level, X ~ Beta-binomial(n, 1, M). */
+  readonly needed: number;
+  readonly open: boolean;
+}
+
+/**
+ * The fewest floor hits m out of n folder images with P(X ≥ m) ≤ level, X ~ Beta-binomial(n, 1, M):
+ * pmf(0) = M/(n+M), pmf(k+1) = pmf(k)·(n−k)/(n−k−1+M). n + 1 when even n hits are not that rare.
+ */
+export function collapseGateThreshold(n: number, M: number, level: number): number {
+  if (!(Number.isInteger(n) && n >= 0 && Number.isInteger(M) && M >= 1)) throw new Error(`collapse gate: needs n ≥ 0 images and M ≥ 1 reference images, got ${n} and ${M}`);
+  if (!(level > 0 && level < 1)) throw new Error(`collapse gate: level must be in (0, 1), got ${level}`);
+  let pmf = M / (n + M);
+  let below = 0; // P(X < m)
+  for (let m = 0; m <= n; m++) {
+    if (1 - below <= level * (1 + 1e-12)) return m;
+    below += pmf;
+    pmf *= (n - m) / (n - m - 1 + M);
+  }
+  return n + 1;
+}
+
+/** One sentence on what the gate decided, for the app and the reports. */
+export function describeCollapseGate(g: Pick<CollapseGate, 'floorHits' | 'needed' | 'level' | 'open'>): string {
+  const hits = `${g.floorHits} scanned image${g.floorHits === 1 ? '' : 's'} sat closer to their nearest neighbours than every clean reference image (${g.needed} needed; a clean folder shows that less than ${(g.level * 100).toFixed(0)}% of the time)`;
+  return g.open ? `Collapse found: ${hits}, so the collapse score took its share of the target rate.` : `No collapse found: ${hits}, so every image is judged by the decoder score alone, at the whole target rate.`;
+}
+
 export interface FolderSetSettings extends CollapseSettings {
   /** Target per-image false-positive rate α in (0, 1). */
   readonly targetFpr: number;
@@ -52,6 +105,8 @@ export interface FolderSetSettings extends CollapseSettings {
   readonly fusion?: FusionMethod;
   /** Bonferroni only; default DEFAULT_SET_WEIGHTS. */
   readonly weights?: SetFusionWeights;
+  /** Default DEFAULT_COLLAPSE_GATE; null always fuses. */
+  readonly collapseGate?: CollapseGateSettings | null;
 }
 
 export interface SetImageVerdict {
@@ -77,8 +132,10 @@ export interface FolderSetResult {
   readonly images: SetImageVerdict[];
   readonly targetFpr: number;
   readonly fusion: FusionMethod;
-  /** Bonferroni shares of α actually used (null for Fisher). */
+  /** Bonferroni shares of α actually used ({dede: 1, collapse: 0} with the gate shut; null for Fisher). */
   readonly weights: SetFusionWeights | null;
+  /** What the collapse gate saw and decided (null: no gate, always fused). */
+  readonly gate: CollapseGate | null;
   /** The collapse neighbour count actually used. */
   readonly k: number;
   /** Clean reference sizes behind each p-value (they bound the smallest p-value). */
@@ -107,14 +164,26 @@ export function scoreFolderSet(input: FolderSetInput, settings: FolderSetSetting
     const r = reach[j] as number;
     if (!flaggedAt(r, alpha)) throw new Error(`set scan: with ${[cleanDede.length, M][j]} clean ${what} that component alone can reach a fused p-value of ${r.toPrecision(3)}, above the target ${alpha}; add clean reference images`);
   });
-  const collapse = calibratedCollapse(
+  const gateSettings = settings.collapseGate === undefined ? DEFAULT_COLLAPSE_GATE : settings.collapseGate;
+  const k = settings.k ?? DEFAULT_COLLAPSE_K;
+  const [collapse, short] = calibratedCollapseAt(
     { embeddings: input.embeddings, ...(input.fingerprints ? { fingerprints: input.fingerprints } : {}) },
     { embeddings: input.cleanRef.embeddings, ...(input.cleanRef.fingerprints ? { fingerprints: input.cleanRef.fingerprints } : {}) },
     settings,
-  );
+    gateSettings ? [k, gateSettings.k] : [k],
+  ) as [CalibratedCollapse, CalibratedCollapse | undefined];
+  let gate: CollapseGate | null = null;
+  if (gateSettings && short) {
+    const floor = 1 / (M + 1);
+    const floorHits = Array.from(short.pValues).filter((p) => p <= floor * (1 + 1e-9)).length;
+    const needed = collapseGateThreshold(n, M, gateSettings.level);
+    gate = { ...gateSettings, floorHits, needed, open: floorHits >= needed };
+  }
+  const shut = gate !== null && !gate.open;
   const dedeP = pValues(input.dedeScores, { cleanScores: cleanDede });
-  const fused = fusePValues([dedeP, collapse.pValues], fusion);
-  const ranking = fusePValues([rankingPValues(input.dedeScores, { cleanScores: cleanDede }, dedeP), rankingPValues(collapse.scores, { cleanScores: collapse.cleanScores }, collapse.pValues)], fusion);
+  const dedeRanking = rankingPValues(input.dedeScores, { cleanScores: cleanDede }, dedeP);
+  const fused = shut ? fusePValues([dedeP]) : fusePValues([dedeP, collapse.pValues], fusion);
+  const ranking = shut ? fusePValues([dedeRanking]) : fusePValues([dedeRanking, rankingPValues(collapse.scores, { cleanScores: collapse.cleanScores }, collapse.pValues)], fusion);
   const images: SetImageVerdict[] = Array.from({ length: n }, (_, i) => {
     const fusedP = fused.fusedP[i] as number;
     return {
@@ -131,8 +200,9 @@ export function scoreFolderSet(input: FolderSetInput, settings: FolderSetSetting
     images,
     targetFpr: alpha,
     fusion: method,
-    weights,
-    k: settings.k ?? DEFAULT_COLLAPSE_K,
+    weights: shut ? { dede: 1, collapse: 0 } : weights,
+    gate,
+    k,
     cleanDedeCount: cleanDede.length,
     cleanCollapseCount: M,
     flaggedCount: images.filter((v) => v.flagged).length,

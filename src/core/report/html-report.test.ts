@@ -106,6 +106,8 @@ describe('buildHtmlReport', () => {
     expect(fused).toContain('0.987');
     expect(fused).toContain('p 0.00498');
     expect(fused).toMatch(/against 200 clean reference images.*5\.0% target false-positive rate \(decoder 70% of it, collapse 30%\)/);
+    const shut = buildHtmlReport({ ...base, report: { ...base.report, settings: { verdict: { kind: 'fused', targetFpr: 0.05, k: 5, referenceImages: 200, weights: { dede: 1, collapse: 0 }, gate: { k: 3, level: 0.15, floorHits: 2, needed: 4, open: false } } } } });
+    expect(shut).toContain('(decoder 100% of it, collapse 0%). No collapse found: 2 scanned images sat closer to their nearest neighbours than every clean reference image');
     // Without components the table keeps its plain columns.
     expect(buildHtmlReport(base)).not.toContain('Collapse score');
   });

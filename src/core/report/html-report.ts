@@ -1,6 +1,7 @@
 // A single self-contained HTML report of a scan: no scripts, no external references; charts are
 // inline SVG, images inline PNG data URLs, and every string from the outside is HTML-escaped.
 import type { Confusion } from '../dede/metrics';
+import { describeCollapseGate, type CollapseGate } from '../dede/set-scan';
 import { escapeHtml } from './html-escape';
 import type { ScanReport } from './scan-report';
 
@@ -147,11 +148,11 @@ export function buildHtmlReport(input: HtmlReportInput): string {
       (t, i) => `<tr><td class="num">${i + 1}</td><td>${img(t.original, `Original of ${t.path}`, 'px')}</td><td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td><td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td>${fused ? component(t.decoderScore, t.decoderPValue) + component(t.collapseScore, t.collapsePValue) : ''}</tr>`,
     )
     .join('');
-  const verdict = r.settings['verdict'] as { kind?: string; targetFpr?: number; k?: number; referenceImages?: number; weights?: { dede: number; collapse: number } | null } | undefined;
+  const verdict = r.settings['verdict'] as { kind?: string; targetFpr?: number; k?: number; referenceImages?: number; weights?: { dede: number; collapse: number } | null; gate?: CollapseGate | null } | undefined;
   const shares = verdict?.weights ? ` (decoder ${escapeHtml((verdict.weights.dede * 100).toFixed(0))}% of it, collapse ${escapeHtml((verdict.weights.collapse * 100).toFixed(0))}%)` : '';
   const verdictNote =
     verdict?.kind === 'fused'
-      ? `<p class="muted">One verdict per image: the decoder's reconstruction score and the set-level collapse score (mean similarity to the ${escapeHtml(verdict.k ?? 5)} nearest scanned images, against ${escapeHtml(verdict.referenceImages ?? '?')} clean reference images), each a calibrated p-value, combined by weighted Bonferroni at a ${escapeHtml(((verdict.targetFpr ?? 0) * 100).toFixed(1))}% target false-positive rate${shares}. Score = −log10 of the combined p-value.</p>`
+      ? `<p class="muted">One verdict per image: the decoder's reconstruction score and the set-level collapse score (mean similarity to the ${escapeHtml(verdict.k ?? 5)} nearest scanned images, against ${escapeHtml(verdict.referenceImages ?? '?')} clean reference images), each a calibrated p-value, combined by weighted Bonferroni at a ${escapeHtml(((verdict.targetFpr ?? 0) * 100).toFixed(1))}% target false-positive rate${shares}.${verdict.gate ? ` ${escapeHtml(describeCollapseGate(verdict.gate))}` : ''} Score = −log10 of the combined p-value.</p>`
       : '';
   const sections = [
     `<header><h1>DeDe scan report</h1><p class="muted">${escapeHtml(r.createdAt)} · ${escapeHtml(r.tool.name)} ${escapeHtml(r.tool.version)} · report format ${escapeHtml(r.format)} v${r.version} (HTML v${HTML_REPORT_VERSION})</p></header>`,

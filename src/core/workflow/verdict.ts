@@ -77,6 +77,8 @@ export interface VerdictTable {
   readonly cleanCollapseCount: number;
   /** Each component's share of α (weighted Bonferroni), null for Fisher. */
   readonly weights: FolderSetResult['weights'];
+  /** The collapse gate: whether the folder showed collapse (see set-scan.ts). */
+  readonly gate: FolderSetResult['gate'];
 }
 
 export function verdictTable(r: FolderSetResult): VerdictTable {
@@ -92,5 +94,6 @@ export function verdictTable(r: FolderSetResult): VerdictTable {
     k: r.k,
     cleanCollapseCount: r.cleanCollapseCount,
     weights: r.weights,
+    gate: r.gate,
   };
 }
