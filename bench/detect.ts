@@ -61,6 +61,7 @@ import { normalizeRgb, type Preprocessing } from '../src/core/images/preprocess'
 import { createRuntime, type Runtime } from '../src/core/runtime/session';
 import { loadCliEncoder, type CliEncoder } from '../src/cli/encoder';
 import { decodeRgb } from '../src/cli/node-images';
+import { denormalizeToRgb } from '../src/core/report/image-maps';
 
 // ---- settings -----------------------------------------------------------------------------------
 
@@ -806,7 +807,7 @@ async function runEncoder(
           `at target ${pct(STRICT_FPR, 0)}: fused TPR ${pct(m.strict.fusedTpr)} at FPR ${pct(m.strict.fusedFpr)}, decoder alone TPR ${pct(m.strict.decoderTpr)} at FPR ${pct(m.strict.decoderFpr)}; ` +
           `fused ROC at realised FPR ≤ ${pct(STRICT_FPR, 0)}: TPR ${pct(m.roc.fusedTpr)} at FPR ${pct(m.roc.fusedFpr)}; at target ${pct(MARGIN_FPR, 0)}: fused TPR ${pct(m.margin.fusedTpr)} at FPR ${pct(m.margin.fusedFpr)}`,
       );
-      if (plan.rate === 0.2 && first) reveal = await revealOn(rt, cfg, tr.weights, scorer, first, plan.reps[0] ?? [], norm, emb, data.splits.trigger, name);
+      if (plan.rate === 0.2 && first) reveal = await revealOn(rt, cfg, tr.weights, scorer, first, plan.reps[0] ?? [], norm, emb, data.splits.trigger, name, p);
     }
     const salted = saltedMetrics(inputs, emb.salted, fingerprints(data.salted), await scoreSet(scorer, norm.salted, emb.salted));
     log(
@@ -832,6 +833,7 @@ async function revealOn(
   emb: Embedded,
   trigger: Trigger,
   name: string,
+  pre: Preprocessing,
 ): Promise<RevealMetrics> {
   const { folder, verdict } = first;
   const flagged = verdict.images.flatMap((v, i) => (v.flagged ? [i] : []));
@@ -876,6 +878,7 @@ async function revealOn(
     return closer;
   }).sort((a, b) => a - b);
   const cleanIdentified = { images: nClean, share: closerCounts.filter((c) => c === 0).length / nClean, medianCloser: closerCounts[nClean >> 1] as number };
+  await revealSheet(rt, cfg, weights, contrast, top.target, norm, emb, pre, `bench/results/detect-${new Date().toISOString().slice(0, 10)}-reveal-${name}.png`);
   const diagnostics = {
     referenceEmbedding: await compare(emb.reference, contrast),
     rawTarget: await compare(top.meanEmbedding, null),
@@ -910,6 +913,35 @@ async function revealOn(
       `decoder ceiling: ${pct(cleanIdentified.share)} of ${nClean} clean photos decode closer to themselves than to all ${nRandom} random (median ${cleanIdentified.medianCloser} random closer)`,
   );
   return m;
+}
+
+/**
+ * A contact sheet of the reveal, 4× enlarged, one row each: the attacker's reference, the decoded
+ * cluster target, the decoded E(reference), then the 4 random clean photos closest to the target;
+ * and 4 clean test photos, each followed by its own decode (what the decoder draws from a clean
+ * embedding). All decodes contrast restored.
+ */
+async function revealSheet(rt: Runtime, cfg: DecoderConfig, weights: DecoderWeights, contrast: ContrastMap, target: Float32Array, norm: Normalised, emb: Embedded, pre: Preprocessing, file: string): Promise<void> {
+  const tile = (img: Float32Array) => denormalizeToRgb(img, pre);
+  const decode = async (e: Float32Array) => applyContrastMap(await decodeEmbeddings(rt, cfg, weights, e), contrast);
+  const row = (i: number) => norm.randomClean.slice(i * PIXELS, (i + 1) * PIXELS);
+  const nearest = Array.from({ length: norm.randomClean.length / PIXELS }, (_, i) => i).sort((a, b) => mse(target, row(a)) - mse(target, row(b))).slice(0, 4);
+  const top = [norm.reference, target, await decode(emb.reference), ...nearest.map(row)];
+  const bottom: Float32Array[] = [];
+  for (let i = 0; i < 4; i++) bottom.push(norm.testClean.slice(i * PIXELS, (i + 1) * PIXELS), await decode(emb.testClean.slice(i * emb.dim, (i + 1) * emb.dim)));
+  const scale = 4;
+  const cellSize = SIDE * scale + 8;
+  const composite = await Promise.all(
+    [top, bottom].flatMap((images, r) =>
+      images.map(async (img, c) => ({
+        input: await sharp(Buffer.from(tile(img)), { raw: { width: SIDE, height: SIDE, channels: 3 } }).resize(SIDE * scale, SIDE * scale, { kernel: 'nearest' }).png().toBuffer(),
+        left: c * cellSize,
+        top: r * cellSize,
+      })),
+    ),
+  );
+  await sharp({ create: { width: 8 * cellSize, height: 2 * cellSize, channels: 3, background: '#ffffff' } }).composite(composite).png().toFile(file);
+  log(`  reveal contact sheet: ${file} (top: reference, decoded target, decoded E(reference), 4 nearest random clean; bottom: clean photos and their decodes)`);
 }
 
 // ---- throughput ---------------------------------------------------------------------------------
