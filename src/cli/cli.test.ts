@@ -9,6 +9,7 @@ import Papa from 'papaparse';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import { importDecoder } from '../core/dede/decoder-file';
 import type { ScanReport } from '../core/report/scan-report';
 import { main } from './main';
 
@@ -47,9 +48,11 @@ describe('dede CLI', () => {
   it('trains, calibrates and scans, writing reports that parse', async () => {
     const enc = join(dir, 'model', 'encoder.onnx');
     const dec = join(dir, 'decoder.onnx');
-    expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', dec, '--epochs', '3', '--batch', '16', '--seed', '3')).toBe(0);
+    expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', dec, '--epochs', '3', '--batch', '16', '--seed', '3', '--blind', '0.5')).toBe(0);
     const decBytes = new Uint8Array(await readFile(dec));
     expect(decBytes.length).toBeGreaterThan(10_000);
+    expect(importDecoder(decBytes).meta.training).toMatchObject({ maskRatio: 0.9, blindShare: 0.5 });
+    expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', join(dir, 'never.onnx'), '--blind', '1.5')).toBe(2);
 
     const calib = join(dir, 'calib.json');
     expect(await run('calibrate', '--encoder', enc, '--decoder', dec, '--images', join(dir, 'clean'), '--out', calib, '--fpr', '0.1', '--holdout', '0.25')).toBe(0);
