@@ -6,8 +6,8 @@
 // A collapsed (triggered) image is more similar to its neighbours than any clean reference image,
 // so its collapse p-value sits at the floor 1/(M+1) and a small share of α suffices (it needs
 // M ≥ 4/α − 1 clean reference embeddings, checked); the DeDe score is graded, and its share is what
-// a folder without a collapse partner (a single triggered image, a clean encoder) is judged by:
-// 3/4 of α instead of 1/2 keeps it closer to the DeDe score alone.
+// a triggered image the backdoor did not collapse is judged by: 3/4 of α instead of 1/2 keeps it
+// closer to the DeDe score alone.
 //
 // Collapse gate: the collapse score takes its share of α only when the folder shows a collapse at
 // all; otherwise (a single triggered image, a clean encoder, a clean folder) every image is judged
