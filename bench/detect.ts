@@ -1,4 +1,4 @@
-// npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]
+// npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only] [--preset small|full] [--only control|backdoor]
 // End-to-end detection benchmark on the fixture encoders (scripts/fixtures/splits.json): the SMALL
 // decoder trained on decoder_train_clean with the backdoored encoder and with the clean-encoder
 // control; per-image AUROC (robust median score and the paper's dedeScore) on test_clean vs
@@ -45,6 +45,7 @@ import {
   scoreFolderSet,
   tprAtFpr,
   SMALL_DECODER,
+  FULL_DECODER,
   trainDecoder,
   trainingBlindRows,
   trainingKeepIndices,
@@ -134,6 +135,10 @@ interface Args {
   readonly wait: number;
   /** Only the collapse step at 20k (seconds, not the minutes of training). */
   readonly collapseOnly: boolean;
+  /** Decoder preset (DESIGN: SMALL is the laptop default; FULL is the paper's). */
+  readonly preset: 'small' | 'full';
+  /** Only this encoder (default both). */
+  readonly only: EncoderName | null;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -147,10 +152,22 @@ function parseArgs(argv: readonly string[]): Args {
   let wasm = true;
   let wait = 0;
   let collapseOnly = false;
+  let preset: Args['preset'] = 'small';
+  let only: EncoderName | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
     else if (a === '--collapse-only') collapseOnly = true;
+    else if (a === '--preset') {
+      const v = argv[++i];
+      if (v !== 'small' && v !== 'full') throw new Error(`--preset needs small or full, got ${v}`);
+      preset = v;
+    } else if (a === '--only') {
+      const v = argv[++i];
+      const e = ENCODERS.find((x) => x.name === v);
+      if (!e) throw new Error(`--only needs one of ${ENCODERS.map((x) => x.name).join(', ')}, got ${v}`);
+      only = e.name;
+    }
     else if (a === '--parity') parity = true;
     else if (a === '--no-wasm') wasm = false;
     else if (a === '--reuse-decoders') reuse = true;
@@ -169,13 +186,13 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--epochs') {
       epochs = Number(argv[++i]);
       if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`--epochs needs a positive integer, got ${argv[i]}`);
-    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only]`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only] [--preset small|full] [--only control|backdoor]`);
   }
   if (minutes !== null && epochs !== null) throw new Error('give --epochs or --minutes, not both');
   if (reuse && parity) throw new Error('--parity replays the training itself; it cannot reuse a decoder');
   if (reuse && minutes !== null) throw new Error('--reuse-decoders needs an epoch budget (a time budget is not reproducible)');
   const budget: Budget = minutes !== null ? { epochs: null, minutes } : { epochs: epochs ?? (quick ? 20 : 150), minutes: null };
-  return { budget, recipe: { maskRatio: mask, blindShare: blind }, reuse, quick, parity, wasm, wait, collapseOnly };
+  return { budget, recipe: { maskRatio: mask, blindShare: blind }, reuse, quick, parity, wasm, wait, collapseOnly, preset, only };
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -588,7 +605,8 @@ type TrainedDecoder = Omit<TrainingResult, 'state'>;
  * budget and mask (decoder-file format, strict import) plus its loss history. Always saves.
  */
 async function trainOrReuse(rt: Runtime, encoderSha: string, cfg: DecoderConfig, norm: Normalised, emb: Embedded, budget: Budget, recipe: Recipe, reuse: boolean, label: string): Promise<TrainedDecoder & { readonly reused: boolean; readonly full: TrainingResult | null }> {
-  const key = `${encoderSha.slice(0, 16)}-${budgetText(budget).replace(/ /g, '')}${recipeSuffix(recipe, true)}-seed${SEED}`;
+  const preset = cfg.encDepth === FULL_DECODER.encDepth && cfg.decDim === FULL_DECODER.decDim ? '-full' : '';
+  const key = `${encoderSha.slice(0, 16)}${preset}-${budgetText(budget).replace(/ /g, '')}${recipeSuffix(recipe, true)}-seed${SEED}`;
   const dir = join(CACHE, 'decoders');
   const onnxPath = join(dir, `${key}.onnx`);
   const infoPath = join(dir, `${key}.json`);
@@ -740,6 +758,7 @@ async function runEncoder(
   recipe: Recipe,
   reuse: boolean,
   parityDir: string | null,
+  preset: Args['preset'],
 ): Promise<{ result: EncoderResult; cfg: DecoderConfig; weights: DecoderWeights; norm: Normalised; emb: Embedded; encoder: CliEncoder }> {
   const p = encoder.preprocessing;
   const norm: Normalised = {
@@ -756,7 +775,7 @@ async function runEncoder(
   const emb = await embedAll(runner, norm).finally(() => runner.dispose());
   log(`  [${name}] embedded ${(norm.train.length + norm.cal.length + norm.testClean.length + norm.testTrig.length) / PIXELS} images (D = ${emb.dim}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const cfg = presetConfig(SMALL_DECODER, emb.dim);
+  const cfg = presetConfig(presetOf({ preset }), emb.dim);
   const tr = await trainOrReuse(rt, encoder.sha256, cfg, norm, emb, budget, recipe, reuse, name);
   const perEpoch = Math.floor(data.train.files.length / BATCH);
   const finalLoss = tr.losses.at(-1)?.loss ?? NaN;
@@ -1074,6 +1093,8 @@ function runCollapseChild(n: number, dim: number): CollapseBench {
 
 // ---- parity with the PyTorch reference -----------------------------------------------------------
 
+const presetOf = (a: Pick<Args, 'preset'>) => (a.preset === 'full' ? FULL_DECODER : SMALL_DECODER);
+
 function writeF32(path: string, a: Float32Array): void {
   writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
@@ -1209,7 +1230,7 @@ async function main(): Promise<void> {
   const started = new Date();
   if (args.collapseOnly) return collapseOnly(args, started);
   log(`DeDe detection bench — Node ${process.version}, onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}; ` +
-    `SMALL decoder (enc ${SMALL_DECODER.encDepth}×${SMALL_DECODER.encDim}, dec ${SMALL_DECODER.decDepth}×${SMALL_DECODER.decDim}), batch ${BATCH}, training ${recipeText(args.recipe)}, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
+    `${args.preset.toUpperCase()} decoder (enc ${presetOf(args).encDepth}×${presetOf(args).encDim}, dec ${presetOf(args).decDepth}×${presetOf(args).decDim}), batch ${BATCH}, training ${recipeText(args.recipe)}, lr ${DEFAULT_TRAINING.lr}, ${budgetText(args.budget)} per training${args.quick ? ' (--quick)' : ''}`);
   log(loadLine('at start'));
   const data = await loadData();
   log(`data: ${DATA_DIR}: train ${data.train.files.length}, calibration ${data.cal.files.length}, test clean ${data.testClean.files.length}, test triggered ${data.testTrig.files.length} ` +
@@ -1220,7 +1241,7 @@ async function main(): Promise<void> {
   const missing: string[] = [];
   let forThroughput: Awaited<ReturnType<typeof runEncoder>> | null = null;
   const parityRoot = args.parity ? join(CACHE, 'parity') : null;
-  for (const e of ENCODERS) {
+  for (const e of ENCODERS.filter((x) => args.only === null || x.name === args.only)) {
     if (!(await waitForEncoder(e.path, args.wait))) {
       missing.push(e.path);
       log(`\n== ${e.name}: ${e.path} is MISSING — skipped; the numbers below have no ${e.name} encoder`);
@@ -1228,7 +1249,7 @@ async function main(): Promise<void> {
     }
     const encoder = await loadCliEncoder(e.path, {});
     log(`\n== ${e.name} encoder: ${e.path} (sha256 ${encoder.sha256.slice(0, 12)}…, modified ${statSync(e.path).mtime.toISOString()})`);
-    const r = await runEncoder(rt, e.name, encoder, data, args.budget, args.recipe, args.reuse, parityRoot ? join(parityRoot, e.name) : null);
+    const r = await runEncoder(rt, e.name, encoder, data, args.budget, args.recipe, args.reuse, parityRoot ? join(parityRoot, e.name) : null, args.preset);
     results.push(r.result);
     if (!forThroughput || e.name === 'backdoor') forThroughput = r;
   }
@@ -1262,7 +1283,7 @@ async function main(): Promise<void> {
   log(`\n${loadLine('at end')}`);
   mkdirSync('bench/results', { recursive: true });
   const date = started.toISOString().slice(0, 10);
-  const file = `bench/results/detect-${date}${args.quick ? '-quick' : ''}${recipeSuffix(args.recipe)}.json`;
+  const file = `bench/results/detect-${date}${args.quick ? '-quick' : ''}${args.preset === 'full' ? '-full' : ''}${args.only ? `-${args.only}` : ''}${args.budget.epochs !== null && args.budget.epochs !== 150 && !args.quick ? `-epochs${args.budget.epochs}` : ''}${recipeSuffix(args.recipe)}.json`;
   writeFileSync(
     file,
     JSON.stringify(
