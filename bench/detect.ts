@@ -63,6 +63,7 @@ import { createRuntime, type Runtime } from '../src/core/runtime/session';
 import { loadCliEncoder, type CliEncoder } from '../src/cli/encoder';
 import { decodeRgb } from '../src/cli/node-images';
 import { denormalizeToRgb } from '../src/core/report/image-maps';
+import { concatArrays } from '../src/core/concat';
 
 // ---- settings -----------------------------------------------------------------------------------
 
@@ -672,10 +673,7 @@ function buildFolder(x: FolderInputs, trigIdx: readonly number[]) {
 }
 
 function concatF32(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  return concatArrays(Float32Array, [a, b]);
 }
 
 function folderMetrics(x: FolderInputs, plan: FolderPlan) {

@@ -13,6 +13,7 @@ import { serializeModel } from '../../src/core/onnx/serialize';
 import { crc32, pngChunk } from '../../src/core/report/png';
 import { encodePng, pattern, pngHeaderOnly } from '../../src/testing/image-files';
 import { externalDataEncoder, tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import { concatArrays } from '../../src/core/concat';
 
 export const FUZZ_SEED = 20251125;
 
@@ -91,13 +92,7 @@ function randomBytes(rng: Rng, n: number): Uint8Array {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatArrays(Uint8Array, parts);
 }
 
 

@@ -16,6 +16,7 @@ import { loadCliEncoder } from '../encoder';
 import { trainingData } from '../data';
 import { loadImageFolder, normalizedBatch } from '../node-images';
 import { progressLine } from '../progress';
+import { concatArrays } from '../../core/concat';
 
 export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean images
 
@@ -94,8 +95,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     embedLine.update(start + idx.length, n);
   }
   await runner.dispose();
-  const embeddings = new Float32Array(n * dim);
-  chunks.reduce((offset, c) => (embeddings.set(c, offset), offset + c.length), 0);
+  const embeddings = concatArrays(Float32Array, chunks);
   embedLine.done(`${n} embeddings of size ${dim}`);
 
   const cfg = defineDecoderConfig({ ...(preset === 'full' ? FULL_DECODER : SMALL_DECODER), imageSize: decoderSize, embedDim: dim });

@@ -1,6 +1,7 @@
 // Downloads a file with progress, cancel and resume: when a connection breaks mid-file, the next
 // attempt asks for the rest with an HTTP Range request (If-Range on the ETag so a changed file
 // restarts from zero instead of being stitched together).
+import { concatArrays } from '../concat';
 
 export interface DownloadProgress {
   readonly url: string;
@@ -174,14 +175,9 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
 }
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  // A one-chunk download is returned as is: no copy of a large model.
   if (chunks.length === 1 && chunks[0]!.byteLength === length) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatArrays(Uint8Array, chunks);
 }
 
 export function formatBytes(n: number): string {

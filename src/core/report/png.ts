@@ -1,6 +1,7 @@
 // A minimal PNG encoder (8-bit RGB or RGBA, zlib via fflate) and base64 data URLs: pure, so the
 // HTML report and the image zip can be built in Node tests, workers or the page alike.
 import { zlibSync } from 'fflate';
+import { concatArrays } from '../concat';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -48,14 +49,7 @@ export function encodePng(pixels: Uint8Array | Uint8ClampedArray, width: number,
     raw[y * (stride + 1)] = 0; // filter: none
     raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  const parts = [SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlibSync(raw, { level: 6 })), pngChunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatArrays(Uint8Array, [SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlibSync(raw, { level: 6 })), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

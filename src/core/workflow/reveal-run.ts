@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime/session';
 import { ensureEmbeddings, normalizedSlots, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 import { loadDecoder } from './scoring';
+import { concatArrays } from '../concat';
 
 export interface RevealRequest {
   readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string };
@@ -47,8 +48,7 @@ export async function revealRun(runtime: Runtime, files: FileStore, req: RevealR
   const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
   const parts = await Promise.all(req.folders.map(embed));
   const dim = parts[0]?.dim ?? decoder.cfg.embedDim;
-  const all = new Float32Array(parts.reduce((a, e) => a + e.data.length, 0));
-  parts.reduce((offset, e) => (all.set(e.data, offset), offset + e.data.length), 0);
+  const all = concatArrays(Float32Array, parts.map((e) => e.data));
 
   const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, {});
   try {

@@ -8,6 +8,7 @@ import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { ensureEmbeddings, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
+import { concatArrays } from '../concat';
 
 export interface VerdictRequest {
   readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string };
@@ -37,9 +38,7 @@ async function fingerprintsOf(source: PixelSource): Promise<Rows> {
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
-  return out;
+  return concatArrays(Float32Array, parts);
 }
 
 export async function fusedVerdict(runtime: Runtime, files: FileStore, req: VerdictRequest, signal?: AbortSignal): Promise<FolderSetResult> {
