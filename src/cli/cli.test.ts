@@ -91,6 +91,18 @@ describe('dede CLI', () => {
     }
     expect(report.summary).toEqual({ scanned: 12, flagged: report.images.filter((r) => r.flagged).length, unreadable: 3 });
 
+    // The calibration carries the clean folder's embeddings: the same verdict as embedding it again.
+    expect(report.settings['verdict']).toMatchObject({ referenceSource: 'calibration' });
+    const againPath = join(dir, 'again.json');
+    expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', againPath, '--reference', join(dir, 'clean'))).toBe(0);
+    const again = JSON.parse(await readFile(againPath, 'utf8')) as ScanReport;
+    expect(again.settings['verdict']).toMatchObject({ referenceSource: 'folder', referenceImages: 48 });
+    expect(again.images.map((r) => [r.path, r.flagged])).toEqual(report.images.map((r) => [r.path, r.flagged]));
+    again.images.forEach((r, i) => {
+      expect(r.collapseScore).toBeCloseTo(report.images[i]!.collapseScore!, 6);
+      expect(r.pValue).toBeCloseTo(report.images[i]!.pValue, 9);
+    });
+
     // Decoder score alone: flags follow the calibrated threshold.
     const plainPath = join(dir, 'plain.json');
     expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', plainPath, '--no-collapse')).toBe(0);

@@ -6,7 +6,7 @@ import { splitCalibration, type CalibrationMethod } from '../../core/dede/calibr
 import { fraction, num, parse, required, UsageError, type Options } from '../args';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
 import { scoreFolder } from '../score-folder';
-import { CALIBRATION_FILE_FORMAT, type CalibrationFile } from '../calibration-file';
+import { CALIBRATION_FILE_FORMAT, encodeRows, type CalibrationFile } from '../calibration-file';
 
 export const CALIBRATE_HELP = `dede calibrate — set the flagging threshold from clean images
 
@@ -38,7 +38,7 @@ export async function calibrateCommand(argv: readonly string[]): Promise<void> {
   const split = splitCalibration(scored.scores, holdout, num(v, 'seed', 0, Number.isInteger), method, aggregate);
   const file: CalibrationFile = {
     format: CALIBRATION_FILE_FORMAT,
-    version: 1,
+    version: 2,
     createdAt: new Date().toISOString(),
     encoder: { name: inputs.encoder.path, sha256: inputs.encoder.sha256 },
     decoder: { name: inputs.decoder.path, sha256: inputs.decoder.sha256 },
@@ -47,6 +47,7 @@ export async function calibrateCommand(argv: readonly string[]): Promise<void> {
     heldOut: split.heldOut,
     images: scored.paths.length,
     cleanImages: resolve(inputs.images),
+    reference: { images: scored.paths.length, embeddings: encodeRows(scored.embeddings), fingerprints: encodeRows(scored.fingerprints) },
   };
   await writeFile(out, `${JSON.stringify(file, null, 2)}\n`);
   const target = method.method === 'fpr' ? `target ${(method.target * 100).toFixed(1)}%` : `μ + ${method.k}σ`;

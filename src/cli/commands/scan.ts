@@ -4,10 +4,11 @@
 // target false-positive rate; --no-collapse keeps the decoder score alone.
 import { stat, writeFile } from 'node:fs/promises';
 import { isFlagged, pValues } from '../../core/dede/calibrate';
+import { rowCount } from '../../core/dede/collapse';
 import { scoreFolderSet } from '../../core/dede/set-scan';
 import { scanReportCsv, SCAN_REPORT_VERSION, type ScanReport, type ScannedImage } from '../../core/report/scan-report';
 import { fraction, optionalNum, parse, required, type Options } from '../args';
-import { readCalibrationFile } from '../calibration-file';
+import { readCalibrationFile, storedReference } from '../calibration-file';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
 import { embedFolder, scoreFolder } from '../score-folder';
 import { TOOL } from '../tool';
@@ -16,7 +17,8 @@ export const SCAN_HELP = `dede scan — score a folder and flag suspected backdo
 
 ${SCORER_HELP}  --calibration FILE   the calibration from dede calibrate (.json)
   --out FILE           the report: .json (every image with its verdict and components) or .csv
-  --reference DIR      clean images for the set-level collapse score (default: the calibration's clean folder)
+  --reference DIR      clean images for the set-level collapse score (default: the calibration's clean
+                       folder, as embedded by dede calibrate: it is not embedded again)
   --fpr A              target false-positive rate of the verdict (default: the calibration's, else 0.05)
   --k K                neighbours in the collapse score (default 5)
   --no-collapse        judge by the decoder score alone (the calibrated threshold)
@@ -52,8 +54,10 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
 
   let images: ScannedImage[];
   let verdict: Record<string, unknown>;
-  const referenceDir = (v['reference'] as string | undefined) ?? calibrationFile.cleanImages;
-  const referenceExists = referenceDir ? (await stat(referenceDir).catch(() => null))?.isDirectory() === true : false;
+  const given = v['reference'] as string | undefined;
+  const stored = given === undefined ? storedReference(calibrationFile) : null;
+  const referenceDir = given ?? calibrationFile.cleanImages;
+  const referenceExists = stored !== null || (referenceDir ? (await stat(referenceDir).catch(() => null))?.isDirectory() === true : false);
   if (v['no-collapse'] || !referenceExists) {
     if (!v['no-collapse']) process.stderr.write(`note: no clean reference folder at ${referenceDir || '(none)'}; judging by the decoder score alone (give --reference DIR for the set-level verdict)\n`);
     images = scored.paths.map((path, i) => ({
@@ -67,7 +71,9 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
     }));
     verdict = { kind: 'decoder', threshold: cal.threshold };
   } else {
-    const reference = await embedFolder(referenceDir!, inputs.encoder, 'reference');
+    const reference = stored ?? (await embedFolder(referenceDir!, inputs.encoder, 'reference'));
+    if (stored) process.stderr.write(`collapse reference: the ${stored.images} clean images embedded by dede calibrate\n`);
+    const referenceImages = rowCount(reference.embeddings);
     const set = scoreFolderSet(
       {
         embeddings: scored.embeddings,
@@ -91,7 +97,7 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
         collapsePValue: r.collapsePValue,
       };
     });
-    verdict = { kind: 'fused', targetFpr, fusion: set.fusion, weights: set.weights, gate: set.gate, k: set.k, referenceImages: reference.paths.length, reference: referenceDir };
+    verdict = { kind: 'fused', targetFpr, fusion: set.fusion, weights: set.weights, gate: set.gate, k: set.k, referenceImages, reference: referenceDir, referenceSource: stored ? 'calibration' : 'folder' };
   }
   const flagged = images.filter((r) => r.flagged).length;
   const report: ScanReport = {
