@@ -4,6 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
+import { areaResizeRgbBatch } from '../core/images/area-resize';
 import { normalizeRgb, type Preprocessing } from '../core/images/preprocess';
 import { MAX_SIDE_DEFAULT } from '../core/images/reasons';
 import { FORMAT_LABEL } from '../core/images/sniff';
@@ -111,4 +112,11 @@ export function normalizedBatch(images: LoadedImages, indices: readonly number[]
   const out = new Float32Array(indices.length * bytesPer);
   indices.forEach((idx, k) => normalizeRgb(images.rgb.subarray(idx * bytesPer, (idx + 1) * bytesPer), p, out.subarray(k * bytesPer, (k + 1) * bytesPer)));
   return out;
+}
+
+/** The same images area-averaged to size×size: what the decoder sees of what the encoder saw. */
+export function atDecoderSize(images: LoadedImages, size: number): LoadedImages {
+  if (images.width === size && images.height === size) return images;
+  const rgb = areaResizeRgbBatch(images.rgb, images.paths.length, images.width, images.height, size, size);
+  return { ...images, rgb, width: size, height: size };
 }

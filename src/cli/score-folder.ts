@@ -5,7 +5,8 @@ import { Scorer, type ScorerSettings } from '../core/dede/scorer';
 import { createRuntime } from '../core/runtime/session';
 import type { CliDecoder } from './decoder-io';
 import type { CliEncoder } from './encoder';
-import { loadImageFolder, normalizedBatch, type LoadedImages, type Unreadable } from './node-images';
+import { atDecoderSize, loadImageFolder, normalizedBatch, type LoadedImages, type Unreadable } from './node-images';
+import { atSize } from '../core/workflow/embeddings';
 import { pixelFingerprints, type Rows } from '../core/dede/collapse';
 import { progressLine } from './progress';
 
@@ -63,10 +64,8 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
   const encImages = await loadImageFolder(dir, encoder.preprocessing, (d, t) => read.update(d, t));
   read.done(`${encImages.paths.length} images, ${encImages.unreadable.length} unreadable`);
   const size = decoder.cfg.imageSize;
-  const decPre = { ...encoder.preprocessing, height: size, width: size };
-  const sameSize = size === encoder.preprocessing.height && size === encoder.preprocessing.width;
-  const decImages = sameSize ? encImages : await loadImageFolder(dir, decPre);
-  if (decImages.paths.length !== encImages.paths.length) throw new Error('Images changed while reading the folder; run again.');
+  const decPre = atSize(encoder.preprocessing, size);
+  const decImages = atDecoderSize(encImages, size);
 
   const runner = await EncoderRunner.create(runtime, encoder.spec);
   const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, settings);

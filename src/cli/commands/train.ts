@@ -14,7 +14,8 @@ import { DEDE_ADAM } from '../../core/dede/train-step';
 import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
 import { loadCliEncoder } from '../encoder';
 import { trainingData } from '../data';
-import { loadImageFolder, normalizedBatch } from '../node-images';
+import { atDecoderSize, loadImageFolder, normalizedBatch } from '../node-images';
+import { atSize } from '../../core/workflow/embeddings';
 import { progressLine } from '../progress';
 import { concatArrays } from '../../core/concat';
 
@@ -79,8 +80,8 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
   const encImages = await loadImageFolder(imagesDir, encoder.preprocessing, (d, t) => loading.update(d, t));
   loading.done(`${encImages.paths.length} images, ${encImages.unreadable.length} unreadable`);
   for (const u of encImages.unreadable) process.stderr.write(`  skipped ${u.path}: ${u.reason}\n`);
-  const decPre = { ...encoder.preprocessing, height: decoderSize, width: decoderSize };
-  const decImages = decoderSize === encoder.preprocessing.height && decoderSize === encoder.preprocessing.width ? encImages : await loadImageFolder(imagesDir, decPre);
+  const decPre = atSize(encoder.preprocessing, decoderSize);
+  const decImages = atDecoderSize(encImages, decoderSize);
 
   const embedLine = progressLine('embed');
   const runner = await EncoderRunner.create(runtime, encoder.spec);

@@ -32,6 +32,7 @@
 // (one class only) is flagged as collapsed; the reference must look like the folder's clean part.
 // Cost: O((n² / 2 + M·n)·d) multiply-adds.
 
+import { areaWeights } from '../images/area-resize';
 import { pValues } from './calibrate';
 
 /** A row-major matrix [rows, dim] of float32 values. */
@@ -111,8 +112,8 @@ export function pixelFingerprint(pixels: ArrayLike<number>, shape: ImageShape, o
       for (let c = 0; c < C; c++) sum += pixels[hwc ? (y * W + x) * C + c : (c * H + y) * W + x] as number;
       gray[y * W + x] = sum / C;
     }
-  const wy = overlapWeights(H, s);
-  const wx = overlapWeights(W, s);
+  const wy = areaWeights(H, s);
+  const wx = areaWeights(W, s);
   const out = new Float64Array(s * s);
   for (let u = 0; u < s; u++)
     for (const [y, a] of wy[u] as [number, number][])
@@ -127,21 +128,6 @@ export function pixelFingerprint(pixels: ArrayLike<number>, shape: ImageShape, o
   // Relative guard: a flat image's residue is float noise, not a pattern.
   const scale = Math.sqrt(out.length) * Math.max(1e-12, Math.abs(mean));
   return Float32Array.from(out, (v) => (norm > 1e-9 * scale ? v / norm : 0));
-}
-
-/** For each of `s` output cells, the source indices overlapping it and the overlap length. */
-function overlapWeights(len: number, s: number): [number, number][][] {
-  const cell = len / s;
-  return Array.from({ length: s }, (_, u) => {
-    const lo = u * cell;
-    const hi = (u + 1) * cell;
-    const pairs: [number, number][] = [];
-    for (let i = Math.floor(lo); i < Math.ceil(hi); i++) {
-      const w = Math.min(hi, i + 1) - Math.max(lo, i);
-      if (w > 1e-12) pairs.push([i, w]);
-    }
-    return pairs;
-  });
 }
 
 /** Fingerprints of n images stored back to back ([n, C, H, W] or [n, H, W, C]). */

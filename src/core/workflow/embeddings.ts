@@ -1,6 +1,7 @@
 // Encoder embeddings of a set of images, computed once per (encoder, image set) and cached: the
 // encoder is frozen, so training epochs and rescans never run it again.
 import { EncoderRunner, type EncoderSpec } from '../dede/encoder-runner';
+import { areaResizeRgbBatch } from '../images/area-resize';
 import { normalizeRgbBatch } from '../images/pixels';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
@@ -45,16 +46,37 @@ export async function normalizedRange(source: PixelSource, from: number, count: 
   return normalizeRgbBatch(await source.readRgb(from, count), count, p);
 }
 
-/** Normalised CHW floats for the images at `slots` (in that order); consecutive slots are read as one range. */
-export async function normalizedSlots(source: PixelSource, slots: readonly number[], p: Preprocessing): Promise<Float32Array> {
-  const px = 3 * p.height * p.width;
-  const out = new Float32Array(slots.length * px);
+/** Calls `visit(k, count, rgb)` for the images at `slots` (in that order), consecutive slots read as one range of at most `most` images. */
+async function eachRun(source: PixelSource, slots: readonly number[], most: number, visit: (k: number, count: number, rgb: Uint8Array) => void): Promise<void> {
   for (let k = 0; k < slots.length; ) {
     let run = 1;
-    while (k + run < slots.length && slots[k + run] === slots[k]! + run) run++;
-    out.set(await normalizedRange(source, slots[k]!, run, p), k * px);
+    while (run < most && k + run < slots.length && slots[k + run] === slots[k]! + run) run++;
+    visit(k, run, await source.readRgb(slots[k]!, run));
     k += run;
   }
+}
+
+/** The encoder's normalisation at another picture size (the decoder's). */
+export function atSize(p: Preprocessing, size: number): Preprocessing {
+  return { ...p, height: size, width: size };
+}
+
+/** Stored images read per range when making decoder inputs: bounds the full-size pixels held at once. */
+const DECODER_READ_RUN = 64;
+
+/**
+ * Normalised CHW floats for the images at `slots`, as the decoder sees them: the stored pixels (the
+ * encoder's processed input) area-averaged to size×size, then normalised with the encoder's
+ * statistics. The decoder learns at a small size whatever the encoder's.
+ */
+export async function decoderInputs(source: PixelSource, slots: readonly number[], p: Preprocessing, size: number): Promise<Float32Array> {
+  const small = atSize(p, size);
+  const px = 3 * size * size;
+  const out = new Float32Array(slots.length * px);
+  await eachRun(source, slots, DECODER_READ_RUN, (k, n, rgb) => {
+    const resized = areaResizeRgbBatch(rgb, n, source.width, source.height, size, size);
+    normalizeRgbBatch(resized, n, small, out.subarray(k * px, (k + n) * px));
+  });
   return out;
 }
 

@@ -6,7 +6,7 @@ import { Scorer } from '../dede/scorer';
 import type { EncoderSpec } from '../dede/encoder-runner';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
-import { ensureEmbeddings, normalizedSlots, type PixelSource } from './embeddings';
+import { decoderInputs, ensureEmbeddings, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 import { loadDecoder } from './scoring';
 import { concatArrays } from '../concat';
@@ -29,14 +29,14 @@ export interface RevealRequest {
 /** At most this many clean images for the error map and the contrast map: stable means, bounded work. */
 const MAP_SAMPLE = 64;
 
-/** Normalised images at `indices` counted through `sources` back to back, in that order. */
-async function gatherImages(sources: readonly PixelSource[], indices: readonly number[], p: Preprocessing): Promise<Float32Array> {
-  const px = 3 * p.height * p.width;
+/** Decoder inputs of the images at `indices` counted through `sources` back to back, in that order. */
+async function gatherImages(sources: readonly PixelSource[], indices: readonly number[], p: Preprocessing, size: number): Promise<Float32Array> {
+  const px = 3 * size * size;
   const out = new Float32Array(indices.length * px);
   let start = 0;
   for (const source of sources) {
     const mine = indices.map((index, k) => ({ k, slot: index - start })).filter((e) => e.slot >= 0 && e.slot < source.count);
-    const pixels = await normalizedSlots(source, mine.map((e) => e.slot), p);
+    const pixels = await decoderInputs(source, mine.map((e) => e.slot), p, size);
     mine.forEach((e, j) => out.set(pixels.subarray(j * px, (j + 1) * px), e.k * px));
     start += source.count;
   }
@@ -54,7 +54,7 @@ export async function revealRun(runtime: Runtime, files: FileStore, req: RevealR
   try {
     const cleanEmb = await embed(req.clean);
     const cleanSlots = req.cleanSlots.slice(0, MAP_SAMPLE);
-    const cleanImages = await gatherImages([req.clean], cleanSlots, req.preprocessing);
+    const cleanImages = await gatherImages([req.clean], cleanSlots, req.preprocessing, decoder.cfg.imageSize);
     const cleanE = new Float32Array(cleanSlots.length * dim);
     cleanSlots.forEach((s, k) => cleanE.set(cleanEmb.data.subarray(s * dim, (s + 1) * dim), k * dim));
     const cleanPixelError = await meanPixelError(scorer, cleanImages, cleanE, signal ? { signal } : {});
@@ -64,7 +64,7 @@ export async function revealRun(runtime: Runtime, files: FileStore, req: RevealR
     // Only the flagged images' pixels are needed, and at most 512 of them: memory stays bounded
     // however large the scan; member indices are mapped back at the end.
     const sample = req.flagged.slice(0, 512);
-    const sampledPixels = await gatherImages(req.folders, sample, req.preprocessing);
+    const sampledPixels = await gatherImages(req.folders, sample, req.preprocessing, decoder.cfg.imageSize);
     const sampledEmb = new Float32Array(sample.length * dim);
     sample.forEach((i, k) => sampledEmb.set(all.subarray(i * dim, (i + 1) * dim), k * dim));
     const priority = req.priority ? sample.map((i) => req.priority![i]!) : undefined;

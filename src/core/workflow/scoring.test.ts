@@ -7,7 +7,10 @@ import { initDecoderWeights } from '../dede/init';
 import { Scorer } from '../dede/scorer';
 import { preprocessingFromHf } from '../images/preprocess';
 import { createRuntime } from '../runtime/session';
-import { ensureEmbeddings, normalizedRange, type PixelSource } from './embeddings';
+import { atSize, decoderInputs, ensureEmbeddings, normalizedRange, type PixelSource } from './embeddings';
+import type { Model } from '../onnx/graph';
+import { parseModel } from '../onnx/parse';
+import { serializeModel } from '../onnx/serialize';
 import { MemoryFileStore } from './files';
 import { explainImages, scoreImages, type ScoringProgress } from './scoring';
 
@@ -60,6 +63,45 @@ describe('workflow scoring', () => {
       sum += v;
     });
     expect(sum).toBeCloseTo(result.dedeScores[3]!, 1);
+  });
+
+  it('scores the images of a 64-px encoder with a 32-px decoder as if it had been fed the 32-px images', async () => {
+    // The 64-px encoder area-averages 2×2 blocks, then is the tiny 32-px encoder; its images are the
+    // 32-px ones upsampled 2× by repetition. So embeddings and decoder inputs must come out the same.
+    const tiny = parseModel(tinyEncoderBytes());
+    const big: Model = {
+      ...tiny,
+      graph: {
+        ...tiny.graph,
+        inputs: [{ name: 'pixel_values', dtype: 'float32', shape: [-1, 3, 64, 64] }],
+        nodes: [
+          { op: 'AveragePool', inputs: ['pixel_values'], outputs: ['small'], attrs: { kernel_shape: { kind: 'ints', value: [2, 2] }, strides: { kind: 'ints', value: [2, 2] } } },
+          ...tiny.graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map((i) => (i === 'pixel_values' ? 'small' : i)) })),
+        ],
+      },
+    };
+    const bigEncoder = { sha256: 'e'.repeat(64), spec: { ...encoder.spec, bytes: serializeModel(big), height: 64, width: 64 } };
+    const bigSource: PixelSource = {
+      id: 'ds64', count: source.count, width: 64, height: 64,
+      async readRgb(from, n) {
+        const small = await source.readRgb(from, n);
+        const out = new Uint8Array(n * 64 * 64 * 3);
+        for (let k = 0; k < n; k++)
+          for (let y = 0; y < 64; y++)
+            for (let x = 0; x < 64; x++)
+              for (let c = 0; c < 3; c++) out[((k * 64 + y) * 64 + x) * 3 + c] = small[((k * 32 + (y >> 1)) * 32 + (x >> 1)) * 3 + c]!;
+        return out;
+      },
+    };
+    const files = new MemoryFileStore();
+    await files.write('runs/x/decoder.onnx', exportDecoder(cfg, weights, { training: { maskRatio: 0.9 } }));
+    const slots = [0, 1, 2, 40, 41, 99];
+    const at32 = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {} });
+    const at64 = await scoreImages(runtime, files, { encoder: bigEncoder, source: bigSource, slots, preprocessing: atSize(preprocessing, 64), decoderPath: 'runs/x/decoder.onnx', scorer: {} });
+    at64.scores.forEach((s, k) => expect(s).toBeCloseTo(at32.scores[k]!, 5));
+    at64.dedeScores.forEach((s, k) => expect(s).toBeCloseTo(at32.dedeScores[k]!, 3));
+    const [explained] = await explainImages(runtime, files, { encoder: bigEncoder, source: bigSource, slots: [40], preprocessing: atSize(preprocessing, 64), decoderPath: 'runs/x/decoder.onnx' });
+    expect(explained!.input).toEqual(await decoderInputs(source, [40], preprocessing, 32));
   });
 
   it('says when the decoder is missing', async () => {

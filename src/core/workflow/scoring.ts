@@ -12,7 +12,7 @@ import { serializeModel } from '../onnx/serialize';
 import type { Preprocessing } from '../images/preprocess';
 import { readFloat32, type Runtime } from '../runtime/session';
 import { yieldToEventLoop } from '../runtime/yield';
-import { ensureEmbeddings, normalizedRange, normalizedSlots, type EmbedProgress, type PixelSource } from './embeddings';
+import { decoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 
 export interface ScoringRequest {
@@ -73,7 +73,7 @@ export async function scoreImages(
       await yieldToEventLoop();
       if (hooks.signal?.aborted) throw new Error('Cancelled by the user.');
       const chunkSlots = slots.slice(from, from + CHUNK);
-      const images = await normalizedSlots(req.source, chunkSlots, req.preprocessing);
+      const images = await decoderInputs(req.source, chunkSlots, req.preprocessing, decoder.cfg.imageSize);
       const emb = new Float32Array(chunkSlots.length * dim);
       chunkSlots.forEach((slot, k) => emb.set(embeddings.data.subarray(slot * dim, (slot + 1) * dim), k * dim));
       const results = await scorer.scoreBatch(images, emb, undefined, hooks.signal ? { signal: hooks.signal } : {});
@@ -111,7 +111,7 @@ export async function explainImages(runtime: Runtime, files: FileStore, req: Omi
   const out: ImageExplanation[] = [];
   try {
     for (const slot of req.slots) {
-      const input = await normalizedRange(req.source, slot, 1, req.preprocessing);
+      const input = await decoderInputs(req.source, [slot], req.preprocessing, S);
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
         images: new ort.Tensor('float32', input.slice(), [1, 3, S, S]),
         embedding: new ort.Tensor('float32', embeddings.data.slice(slot * dim, (slot + 1) * dim), [1, dim]),

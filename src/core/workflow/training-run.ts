@@ -10,7 +10,7 @@ import { trainDecoder, type TrainingPlan, type TrainingProgress, type TrainingRe
 import { mulberry32 } from '../dede/rng';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
-import { ensureEmbeddings, normalizedSlots, type EmbedProgress, type PixelSource } from './embeddings';
+import { decoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 import { saving } from './storage-full';
 
@@ -79,9 +79,6 @@ export async function runTraining(
   });
   const cfg = req.plan.cfg;
   if (cfg.embedDim !== embeddings.dim) throw new Error(`The decoder expects embeddings of size ${cfg.embedDim}, the encoder gives ${embeddings.dim}.`);
-  if (cfg.imageSize !== req.source.width || cfg.imageSize !== req.source.height) {
-    throw new Error(`The decoder works at ${cfg.imageSize}×${cfg.imageSize} but the images are stored at ${req.source.width}×${req.source.height}.`);
-  }
 
   let resumeFrom: TrainingState | undefined;
   const meta = runMeta(req);
@@ -94,9 +91,9 @@ export async function runTraining(
     }
   }
 
-  // The training split, normalised once: 3·S² floats per image.
+  // The training split at the decoder's size, normalised once: 3·S² floats per image.
   const px = 3 * cfg.imageSize * cfg.imageSize;
-  const images = await normalizedSlots(req.source, req.trainSlots, req.preprocessing);
+  const images = await decoderInputs(req.source, req.trainSlots, req.preprocessing, cfg.imageSize);
   const dim = embeddings.dim;
   const data = {
     count: req.trainSlots.length,
