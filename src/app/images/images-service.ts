@@ -2,8 +2,6 @@
 // write each chunk to storage as soon as it fills, so memory stays bounded whatever the folder size.
 import { DatasetAccumulator } from '../../core/images/accumulator';
 import { chunkOfSlot, guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
-import { normalizeRgbBatch } from '../../core/images/pixels';
-import type { Preprocessing } from '../../core/images/preprocess';
 import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
 import { isQuotaError } from '../../core/hub/store';
 import { storageFullMessage } from '../../core/workflow/storage-full';
@@ -269,16 +267,4 @@ export async function setDatasetRole(id: string, role: DatasetRole): Promise<voi
   const storage = datasetStorage();
   const manifest = await storage.readManifest(id);
   if (manifest) await storage.writeManifest({ ...manifest, role });
-}
-
-/**
- * Reads `count` images from a dataset, normalised with the encoder's statistics, as an NCHW batch
- * (for training and scanning). The dataset's working size must be the preprocessing size.
- */
-export async function readNormalizedBatch(dataset: DatasetSummary, fromSlot: number, count: number, preprocessing: Preprocessing): Promise<Float32Array> {
-  if (preprocessing.width !== dataset.layout.size || preprocessing.height !== dataset.layout.size) {
-    throw new Error(`${dataset.name} is stored at ${dataset.layout.size}×${dataset.layout.size}, but the encoder wants ${preprocessing.width}×${preprocessing.height}; add the folder again at that working resolution.`);
-  }
-  const rgb = await datasetStorage().readPixels(dataset.id, dataset.layout, fromSlot, count);
-  return normalizeRgbBatch(rgb, count, preprocessing);
 }

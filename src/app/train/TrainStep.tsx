@@ -6,7 +6,8 @@ import { formatDuration } from '../shell/ProgressBar';
 import { useAppStore } from '../store';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { useImagesStore } from '../images/images-store';
-import { discardRun, exportDecoderFile, importDecoderFile, patchSizeFor, patchSizesFor, pauseTraining, planFor, readiness, resumeTraining, startTraining } from './train-service';
+import { discardRun, exportDecoderFile, importDecoderFile, pauseTraining, planFor, readiness, resumeTraining, startTraining } from './train-service';
+import { DECODER_SIZES, decoderSizeFor, patchSizeFor, patchSizesFor } from '../../core/dede/decoder-size';
 import { useTrainStore, type TrainSettings } from './train-store';
 
 const STATUS_LABEL = {
@@ -77,12 +78,14 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
   const ready = readiness();
   const start = useMutation({ mutationFn: startTraining });
   const set = <K extends keyof TrainSettings>(key: K) => (value: TrainSettings[K]) => setSettings({ [key]: value } as Partial<TrainSettings>);
-  const size = ready.dataset?.layout.size ?? 32;
+  const workingSize = ready.dataset?.layout.size ?? 32;
+  const decoderSize = decoderSizeFor(workingSize, settings.decoderSize);
+  const size = decoderSize.size;
   const trainCount = ready.dataset ? Math.round(ready.dataset.counts.images * (1 - settings.holdOut)) : 0;
   let paramNote = '';
   if (ready.embedDim) {
     try {
-      const plan = planFor(settings, size, ready.embedDim, Math.max(1, trainCount));
+      const plan = planFor(settings, workingSize, ready.embedDim, Math.max(1, trainCount));
       paramNote = `${countParams(initDecoderWeights(plan.cfg, 0)).toLocaleString()} parameters · ${plan.cfg.imageSize}×${plan.cfg.imageSize} images, patch ${plan.cfg.patchSize}`;
     } catch {
       paramNote = '';
@@ -106,9 +109,18 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
             </select>
           </div>
           <div className="form-field">
-            <span>Image size</span>
-            <strong>{size}×{size}</strong>
-            <span className="hint">The images’ working resolution, set when adding folders (Images step).</span>
+            <label htmlFor="decoder-size">Decoder image size</label>
+            {workingSize > DECODER_SIZES[0] ? (
+              <select id="decoder-size" value={settings.decoderSize ?? ''} onChange={(e) => setSettings({ decoderSize: e.target.value === '' ? null : Number(e.target.value), patchSize: null })}>
+                <option value="">Automatic ({decoderSizeFor(workingSize, null).size}×{decoderSizeFor(workingSize, null).size})</option>
+                {DECODER_SIZES.filter((d) => d <= workingSize).map((d) => (
+                  <option key={d} value={d}>{d}×{d}</option>
+                ))}
+              </select>
+            ) : (
+              <strong id="decoder-size">{size}×{size}</strong>
+            )}
+            <span className="hint" data-testid="decoder-size-reason">Images are stored at {workingSize}×{workingSize} (the encoder’s input). {decoderSize.reason}</span>
           </div>
           <div className="form-field">
             <label htmlFor="patch">Patch size</label>

@@ -1,6 +1,7 @@
 // Starts, pauses and resumes decoder training in the model worker, mirroring progress into the store.
 import * as Comlink from 'comlink';
 import { defineDecoderConfig, FULL_DECODER, SMALL_DECODER } from '../../core/dede/config';
+import { decoderSizeFor, patchSizeFor } from '../../core/dede/decoder-size';
 import { importDecoder } from '../../core/dede/decoder-file';
 import type { TrainingPlan } from '../../core/dede/train-loop';
 import { OpfsFileStore } from '../../core/workflow/files';
@@ -43,18 +44,10 @@ export function readiness(): Readiness {
   return { encoder, dataset, embedDim, problems };
 }
 
-/** The default patch for an image size: 8×8 patches at 32 px (DESIGN), about 14×14 at 224. */
-export function patchSizeFor(size: number): number {
-  return size <= 32 ? 4 : size <= 64 ? 8 : 16;
-}
-
-/** Patch sizes that tile an image of `size` pixels into at least 4×4 patches. */
-export function patchSizesFor(size: number): number[] {
-  return [2, 4, 8, 16, 32].filter((p) => size % p === 0 && size / p >= 4);
-}
-
-export function planFor(settings: TrainSettings, imageSize: number, embedDim: number, trainCount: number): TrainingPlan {
+/** The decoder's training plan for images stored at `workingSize` (the encoder's input size). */
+export function planFor(settings: TrainSettings, workingSize: number, embedDim: number, trainCount: number): TrainingPlan {
   const preset = settings.preset === 'full' ? FULL_DECODER : SMALL_DECODER;
+  const imageSize = decoderSizeFor(workingSize, settings.decoderSize).size;
   return {
     cfg: defineDecoderConfig({ ...preset, imageSize, patchSize: settings.patchSize !== null && imageSize % settings.patchSize === 0 ? settings.patchSize : patchSizeFor(imageSize), embedDim }),
     batchSize: Math.min(settings.batchSize, trainCount),

@@ -21,6 +21,8 @@ export interface TrainSettings {
   readonly holdOut: number;
   /** Decoder patch size in pixels; null = chosen from the image size (4 at 32 px). */
   readonly patchSize: number | null;
+  /** Picture size the decoder learns at when the images are larger (32 or 64); null = the default. */
+  readonly decoderSize: number | null;
 }
 
 export const DEFAULT_SETTINGS: TrainSettings = {
@@ -34,6 +36,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   seed: DEFAULT_TRAINING.seed,
   holdOut: 0.25,
   patchSize: null,
+  decoderSize: null,
 };
 
 export type RunStatus = 'embedding' | 'training' | 'paused' | 'interrupted' | 'done' | 'failed';
