@@ -65,7 +65,7 @@ export function preprocessingFromHf(config: unknown, fallbackSize: { height: num
     rescale: doRescale ? rescaleFactor : 1,
     mean: [mean[0]!, mean[1]!, mean[2]!],
     std: [std[0]!, std[1]!, std[2]!],
-    origin: resize.notes.length > 0 ? `preprocessor_config.json (${resize.notes.join('; ')})` : 'preprocessor_config.json',
+    origin: ['preprocessor_config.json', ...resize.notes].join('; '),
   };
 }
 

@@ -89,7 +89,7 @@ describe('resizePlanFromHf', () => {
   it('fills Preprocessing; old records without a plan stretch', () => {
     const p = preprocessingFromHf({ image_processor_type: 'BitImageProcessor', size: { shortest_edge: 256 }, crop_size: { height: 224, width: 224 }, do_center_crop: true }, null);
     expect([p.height, p.width, p.resize?.description]).toEqual([224, 224, 'resize short edge to 256 (bicubic), centre crop 224×224']);
-    expect(p.origin).toBe('preprocessor_config.json (resample not given: bicubic, the BitImageProcessor default)');
+    expect(p.origin).toBe('preprocessor_config.json; resample not given: bicubic, the BitImageProcessor default');
     expect(resizePlanOf({ height: 32, width: 48 })).toMatchObject({ resize: { kind: 'exact', height: 32, width: 48 }, crop: null, resample: 'bilinear' });
   });
 });
