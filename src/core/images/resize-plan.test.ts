@@ -49,6 +49,8 @@ describe('resize arithmetic matches transformers (sizes.json)', () => {
     const sam = resizePlanFromHf({ size: { longest_edge: 224 }, crop_size: 224, resample: 2 }, null);
     // 1920×1080 → 224 × 126 (126.0 rounds half up); the 224 crop pads 98 rows: window top (126 − 224) // 2 = −49.
     expect(resizeSteps(sam, 1920, 1080)).toEqual({ resize: { width: 224, height: 126 }, crop: { top: -49, left: 0, height: 224, width: 224 } });
+    // 1 × 8000 → 224 × 1,792,000: refused, not allocated.
+    expect(() => resizeSteps(clip, 1, 8000)).toThrow(/1×8000 photo would resize to 224×1792000: it is too thin/);
   });
 });
 

@@ -207,6 +207,9 @@ export function longestEdgeSize(height: number, width: number, longestEdge: numb
   return { height: Math.trunc(height * scale + 0.5), width: Math.trunc(width * scale + 0.5) };
 }
 
+/** The largest intermediate image a plan may make (the size of the largest photo accepted, 8192²). */
+export const MAX_RESIZED_PIXELS = 8192 * 8192;
+
 export function resizeSteps(plan: ResizePlan, width: number, height: number): ResizeSteps {
   const r = plan.resize;
   const resize =
@@ -217,6 +220,8 @@ export function resizeSteps(plan: ResizePlan, width: number, height: number): Re
   const h = resize?.height ?? height;
   const w = resize?.width ?? width;
   if (h < 1 || w < 1) throw new ResizePlanError(`A ${width}×${height} photo would resize to ${w}×${h}: it is too thin for ${plan.description}.`);
+  // A sliver of a photo scaled up by its short edge: refuse rather than allocate gigabytes.
+  if (h * w > MAX_RESIZED_PIXELS) throw new ResizePlanError(`A ${width}×${height} photo would resize to ${w}×${h}: it is too thin for ${plan.description}.`);
   const crop = plan.crop ? { top: Math.floor((h - plan.crop.height) / 2), left: Math.floor((w - plan.crop.width) / 2), height: plan.crop.height, width: plan.crop.width } : null;
   return { resize, crop };
 }
