@@ -5,6 +5,7 @@
 // embeddings (scripts/golden/hf_preprocess.py).
 import type {} from '../src/app/backend/debug-handle';
 import { comparePixels, cosine, goldenConfigs, goldenCrop, goldenEmbed, goldenEmbedding, goldenPhotoBytes, goldenPhotos, goldenPreprocessing, GOLDEN_SIDE } from '../src/testing/hf-golden';
+import { encodePng, pattern } from '../src/testing/image-files';
 import { dropFolder } from './drop';
 import { expect, test } from './fixtures';
 
@@ -22,10 +23,14 @@ test('photos dropped with an encoder resize plan are preprocessed as the Hugging
     expect(description).toBe(goldenPreprocessing(name).resize!.description);
     await expect(page.getByTestId('images-resize-plan')).toContainText(description!);
     const folder = `golden-${name}`;
-    await dropFolder(page, page.getByTestId('images-drop'), folder, files);
+    // A 1×8000 sliver would scale up to 224×1792000 by its short edge: listed, not decoded.
+    const sliver = name === 'clip' ? [{ path: 'sliver.png', bytes: encodePng(1, 8000, pattern(1, 8000, 5)) }] : [];
+    await dropFolder(page, page.getByTestId('images-drop'), folder, [...files, ...sliver]);
     const card = page.locator(`[data-testid="dataset"][data-dataset-name="${folder}"]`);
     await expect(card).toHaveAttribute('data-status', 'ready');
     await expect(card.getByTestId('count-images')).toHaveText(String(photos.length));
+    await expect(card.getByTestId('count-unreadable')).toHaveText(String(sliver.length));
+    if (sliver.length > 0) await expect(card.getByTestId('unreadable-list')).toContainText('unusable shape: A 1×8000 photo would resize to 224×1792000');
     const stored = await page.evaluate((n) => window.dedeDebug!.datasetPixels(n), folder);
     expect(stored.size).toBe(GOLDEN_SIDE);
     const rgb = new Uint8Array(Buffer.from(stored.rgbBase64, 'base64'));

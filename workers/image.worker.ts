@@ -9,8 +9,8 @@ import * as Comlink from 'comlink';
 import { sha256Hex } from '../src/core/hub/download';
 import { fitRect, rgbaToRgb } from '../src/core/images/pixels';
 import { resizeRgb } from '../src/core/images/resample';
-import { applyResizePlan, type ResizePlan } from '../src/core/images/resize-plan';
-import { cannotRead, corrupt, emptyFile, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
+import { applyResizePlan, ResizePlanError, type ResizePlan } from '../src/core/images/resize-plan';
+import { badShape, cannotRead, corrupt, emptyFile, tooLarge, zeroSized, type Unreadable } from '../src/core/images/reasons';
 import { extensionNote, SNIFF_BYTES, type ImageFormat } from '../src/core/images/sniff';
 import { endsEarly, ENDS_EARLY, triageImage } from '../src/core/images/triage';
 import type { DecodeOptions, DecodeRequest, DecodeResult, ImageWorkerApi } from './image-api';
@@ -152,6 +152,7 @@ async function decodeOne(req: DecodeRequest, options: DecodeOptions): Promise<Ou
     const name = req.path.split('/').pop() ?? req.path;
     return { ok: true, format, bytes: bytesLength, width, height, sha256, note: extensionNote(name, format), pixels, thumb };
   } catch (err) {
+    if (err instanceof ResizePlanError) return { ...badShape(err.message), bytes: bytesLength };
     return { ...corrupt(format, message(err)), bytes: bytesLength };
   } finally {
     full.close();

@@ -1,10 +1,15 @@
 // The CLI's photo pipeline (sharp decode at full resolution + applyResizePlan + normalise) against
 // Pillow and torch run as the Hugging Face processors do (scripts/golden/hf_preprocess.py): the
 // uint8 crops, and the embeddings of a 224-px random conv encoder through onnxruntime-node.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodePng, pattern } from '../testing/image-files';
+import { resizeRgb } from '../core/images/resample';
 import { applyResizePlan, exactResizePlan } from '../core/images/resize-plan';
 import { comparePixels, cosine, goldenConfigs, goldenCrop, goldenEmbed, goldenEmbedding, goldenPhotoBytes, goldenPhotos, goldenPreprocessing } from '../testing/hf-golden';
-import { decodeFullRgb } from './node-images';
+import { decodeFullRgb, loadImageFolder } from './node-images';
 
 describe('CLI preprocessing matches Pillow + transformers', () => {
   const photos = goldenPhotos();
@@ -49,4 +54,25 @@ describe('CLI preprocessing matches Pillow + transformers', () => {
       else expect(badlyFramed.length).toBeGreaterThanOrEqual(5);
     });
   }
+});
+
+describe('loadImageFolder with a resize plan', () => {
+  it('loads photos at the plan size, area-averages for the decoder, and lists slivers with a reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dede-plan-'));
+    try {
+      writeFileSync(join(dir, 'wide.png'), encodePng(300, 200, pattern(300, 200, 3)));
+      writeFileSync(join(dir, 'sliver.png'), encodePng(1, 8000, pattern(1, 8000, 5)));
+      const pre = goldenPreprocessing('clip');
+      const enc = await loadImageFolder(dir, pre);
+      expect(enc.paths).toEqual(['wide.png']);
+      expect(enc.unreadable).toEqual([{ path: 'sliver.png', reason: expect.stringMatching(/^unusable shape: A 1×8000 photo would resize to 224×1792000/) as unknown as string }]);
+      const full = await decodeFullRgb(new Uint8Array(encodePng(300, 200, pattern(300, 200, 3))));
+      expect(enc.rgb).toEqual(applyResizePlan(full.rgb, 300, 200, pre.resize!));
+      // The decoder's 32-px view is the encoder's crop, area-averaged (224 = 7 × 32).
+      const dec = await loadImageFolder(dir, { ...pre, height: 32, width: 32 });
+      expect(dec.rgb).toEqual(resizeRgb(enc.rgb, 224, 224, 32, 32, 'box'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

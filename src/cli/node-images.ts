@@ -7,8 +7,8 @@ import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import { cmykToRgb } from '../core/images/pixels';
 import { normalizeRgb, resizePlanOf, type Preprocessing } from '../core/images/preprocess';
-import { applyResizePlan, planAtSize, type ResizePlan } from '../core/images/resize-plan';
-import { MAX_SIDE_DEFAULT } from '../core/images/reasons';
+import { applyResizePlan, planAtSize, ResizePlanError, type ResizePlan } from '../core/images/resize-plan';
+import { badShape, MAX_SIDE_DEFAULT } from '../core/images/reasons';
 import { FORMAT_LABEL } from '../core/images/sniff';
 import { endsEarly, ENDS_EARLY, triageImage } from '../core/images/triage';
 
@@ -86,7 +86,12 @@ export async function decodeFullRgb(bytes: Uint8Array): Promise<FullImage> {
 /** Decodes one image file and applies a resize plan: RGB uint8 at plan.width × plan.height. */
 export async function decodeRgb(path: string, plan: ResizePlan): Promise<Uint8Array> {
   const full = await decodeFullRgb(new Uint8Array(await readFile(path)));
-  return applyResizePlan(full.rgb, full.width, full.height, plan);
+  try {
+    return applyResizePlan(full.rgb, full.width, full.height, plan);
+  } catch (err) {
+    if (err instanceof ResizePlanError) throw new Error(badShape(err.message).reason);
+    throw err;
+  }
 }
 
 export interface LoadedImages {
