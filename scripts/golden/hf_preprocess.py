@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 DEMO = os.path.join(ROOT, 'public', 'demo', 'images', 'clean-reference')
 OUT = os.path.join(ROOT, 'src', 'core', 'images', '__golden__')
 
