@@ -62,6 +62,7 @@ import { normalizeRgb, type Preprocessing } from '../src/core/images/preprocess'
 import { createRuntime, type Runtime } from '../src/core/runtime/session';
 import { loadCliEncoder, type CliEncoder } from '../src/cli/encoder';
 import { decodeRgb } from '../src/cli/node-images';
+import { exactResizePlan } from '../src/core/images/resize-plan';
 import { denormalizeToRgb } from '../src/core/report/image-maps';
 import { concatArrays } from '../src/core/concat';
 
@@ -277,11 +278,13 @@ const PIXELS = SIDE * SIDE * 3;
 
 async function loadSet(files: readonly string[]): Promise<RgbSet> {
   const rgb = new Uint8Array(files.length * PIXELS);
+  // The bench photos are SIDE px already; the plan only guards against a stray size.
+  const plan = exactResizePlan({ height: SIDE, width: SIDE }, 'lanczos');
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < files.length) {
       const i = next++;
-      rgb.set(await decodeRgb(join(DATA_DIR, files[i] as string), SIDE, SIDE), i * PIXELS);
+      rgb.set(await decodeRgb(join(DATA_DIR, files[i] as string), plan), i * PIXELS);
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));

@@ -7,6 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from '@playwright/test';
 import { encodeBmp, encodePng, pattern, pngHeaderOnly, TINY_GIF } from '../src/testing/image-files';
+import { dropFolder } from './drop';
 import { expect, test } from './fixtures';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'images');
@@ -80,26 +81,6 @@ function listFiles(dir: string, base = dir): { path: string; bytes: Buffer }[] {
     const full = join(dir, name);
     return statSync(full).isDirectory() ? listFiles(full, base) : [{ path: relative(base, full).split('\\').join('/'), bytes: readFileSync(full) }];
   });
-}
-
-/** Drops files on the drop zone with a real DataTransfer, paths kept in webkitRelativePath. */
-async function dropFolder(page: Page, target: Locator, folderName: string, files: { path: string; bytes: Buffer }[]): Promise<void> {
-  const payload = files.map((f) => ({ path: `${folderName}/${f.path}`, b64: f.bytes.toString('base64') }));
-  await target.evaluate((zone, items) => {
-    const dt = new DataTransfer();
-    for (const item of items) {
-      const bin = atob(item.b64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      const file = new File([bytes], item.path.split('/').pop()!, { lastModified: 0 });
-      // What a folder drop or directory input would carry; synthetic items have no entries.
-      Object.defineProperty(file, 'webkitRelativePath', { value: item.path });
-      dt.items.add(file);
-    }
-    for (const type of ['dragenter', 'dragover', 'drop']) {
-      zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }
-  }, payload);
 }
 
 async function expectDataset(card: Locator, built: Built): Promise<void> {

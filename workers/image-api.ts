@@ -1,5 +1,6 @@
 // The typed contract between the UI and the image decode workers. Both sides import only this file.
 import type { FitMode } from '../src/core/images/dataset';
+import type { ResizePlan } from '../src/core/images/resize-plan';
 import type { UnreadableKind } from '../src/core/images/reasons';
 import type { ImageFormat } from '../src/core/images/sniff';
 
@@ -10,7 +11,14 @@ export interface DecodeOptions {
   readonly thumbSize: number | null;
   /** Images with a longer side than this are refused before decoding. */
   readonly maxSide: number;
+  /** How a non-square photo becomes square when there is no resize plan (the browser's own resize). */
   readonly fit: FitMode;
+  /**
+   * An encoder's resize plan (HF image processor: resize, resample filter, centre crop), applied to
+   * the full-resolution photo exactly as the CLI applies it. Its output must be size×size. When
+   * absent or null, `fit` and the browser's resize are used.
+   */
+  readonly resize?: ResizePlan | null;
 }
 
 export interface DecodeRequest {

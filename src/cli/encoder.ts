@@ -49,7 +49,8 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags): P
     }
     const size = flags.size ?? fallbackSize?.height;
     if (!size) throw new Error('The encoder input size is dynamic: give it with --size.');
-    preprocessing = preprocessingFromHf({ size, image_mean: flags.mean, image_std: flags.std }, null);
+    // A size by hand stretches the photo to size×size (lanczos), as the CLI always did.
+    preprocessing = preprocessingFromHf({ size, image_mean: flags.mean, image_std: flags.std, resample: 1 }, null);
     preprocessing = { ...preprocessing, origin: 'command-line flags' };
   }
   if (flags.size && configText !== null) preprocessing = { ...preprocessing, height: flags.size, width: flags.size };

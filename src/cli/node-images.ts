@@ -1,12 +1,15 @@
-// Reads image folders for the CLI: recursive walk, decode + resize with sharp, normalise. Unreadable
+// Reads image folders for the CLI: recursive walk, decode with sharp at full resolution, then the
+// encoder's resize plan (the same applyResizePlan the browser worker runs), normalise. Unreadable
 // files are collected with a reason, never fatal. Files are judged by their bytes with the app's own
 // triage (never by their names), so the CLI and the browser accept and refuse the same files.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import { areaResizeRgbBatch } from '../core/images/area-resize';
-import { normalizeRgb, type Preprocessing } from '../core/images/preprocess';
-import { MAX_SIDE_DEFAULT } from '../core/images/reasons';
+import { cmykToRgb } from '../core/images/pixels';
+import { normalizeRgb, resizePlanOf, type Preprocessing } from '../core/images/preprocess';
+import { applyResizePlan, planAtSize, ResizePlanError, type ResizePlan } from '../core/images/resize-plan';
+import { badShape, MAX_SIDE_DEFAULT } from '../core/images/reasons';
 import { FORMAT_LABEL } from '../core/images/sniff';
 import { endsEarly, ENDS_EARLY, triageImage } from '../core/images/triage';
 
@@ -43,24 +46,52 @@ export async function listImages(dir: string): Promise<ImageListing> {
   return { files, skipped };
 }
 
-/** Decodes one image to RGB uint8 at the given size; throws a readable error. */
-export async function decodeRgb(path: string, width: number, height: number): Promise<Uint8Array> {
-  const bytes = await readFile(path);
+export interface FullImage {
+  /** Interleaved 8-bit RGB, width × height × 3. */
+  readonly rgb: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Decodes one image file at full resolution the way transformers' load_image sees it (Pillow's
+ * ImageOps.exif_transpose then convert('RGB')): EXIF orientation applied; greyscale, palette and
+ * 16-bit images to 8-bit RGB (16 bits keep their high byte, as Pillow does for RGB; for 16-bit
+ * greyscale Pillow clips to 255 instead, which we do not copy); alpha dropped, not composited
+ * (convert('RGB') keeps the colour under transparent pixels); CMYK by Pillow's naive formula; no ICC
+ * colour management (Pillow applies none). Throws a readable error.
+ */
+export async function decodeFullRgb(bytes: Uint8Array): Promise<FullImage> {
   const triage = triageImage(bytes, MAX_SIDE_DEFAULT);
   if (!triage.ok) throw new Error(triage.reason);
   try {
-    const { data } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_SIDE_DEFAULT * MAX_SIDE_DEFAULT })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const open = () => sharp(bytes, { failOn: 'error', limitInputPixels: MAX_SIDE_DEFAULT * MAX_SIDE_DEFAULT, ignoreIcc: true }).rotate();
+    const { space } = await sharp(bytes).metadata();
+    if (space === 'cmyk') {
+      // Keep the stored CMYK (libvips would colour-manage it to sRGB) and convert as Pillow does.
+      const { data, info } = await open().pipelineColourspace('cmyk').toColourspace('cmyk').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 4) throw new Error(`expected 4 CMYK channels, got ${info.channels}`);
+      return { rgb: cmykToRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), width: info.width, height: info.height };
+    }
+    const { data, info } = await open().toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 RGB channels, got ${info.channels}`);
+    return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/pixel limit/i.test(message)) throw new Error(`image is larger than the ${MAX_SIDE_DEFAULT}×${MAX_SIDE_DEFAULT} pixel limit`);
     const detail = endsEarly(bytes, triage.format) ? ENDS_EARLY : message.split('\n')[0];
     throw new Error(`corrupt ${FORMAT_LABEL[triage.format]}: it could not be decoded (${detail})`);
+  }
+}
+
+/** Decodes one image file and applies a resize plan: RGB uint8 at plan.width × plan.height. */
+export async function decodeRgb(path: string, plan: ResizePlan): Promise<Uint8Array> {
+  const full = await decodeFullRgb(new Uint8Array(await readFile(path)));
+  try {
+    return applyResizePlan(full.rgb, full.width, full.height, plan);
+  } catch (err) {
+    if (err instanceof ResizePlanError) throw new Error(badShape(err.message).reason);
+    throw err;
   }
 }
 
@@ -73,23 +104,28 @@ export interface LoadedImages {
   readonly unreadable: readonly Unreadable[];
 }
 
-/** Loads every readable image of a folder at the given size. */
-export async function loadImageFolder(dir: string, size: { width: number; height: number }, onProgress?: (done: number, total: number) => void): Promise<LoadedImages> {
+/**
+ * Loads every readable image of a folder at `target`'s size through its resize plan (a
+ * Preprocessing without one stretches). When the size is not the plan's own (the decoder's images),
+ * the plan's output is area-averaged down to it: the decoder sees what the encoder sees.
+ */
+export async function loadImageFolder(dir: string, target: Pick<Preprocessing, 'width' | 'height' | 'resize'>, onProgress?: (done: number, total: number) => void): Promise<LoadedImages> {
   const { files, skipped } = await listImages(dir);
-  const { width, height } = size;
+  const { width, height } = target;
+  const plan = planAtSize(resizePlanOf(target), { width, height });
   const bytesPer = 3 * width * height;
   const results = new Array<Uint8Array | Error>(files.length);
   let next = 0;
   let done = 0;
-  // A few decodes in flight keep sharp's thread pool busy.
+  // Two decodes in flight keep sharp busy while the resize runs here; each holds one full-size photo.
   const worker = async () => {
     while (next < files.length) {
       const i = next++;
-      results[i] = await decodeRgb(join(dir, files[i]!), width, height).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      results[i] = await decodeRgb(join(dir, files[i]!), plan).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
       onProgress?.(++done, files.length);
     }
   };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await Promise.all(Array.from({ length: 2 }, worker));
   const paths: string[] = [];
   const unreadable: Unreadable[] = [...skipped];
   const rgb = new Uint8Array(files.length * bytesPer);

@@ -7,6 +7,9 @@ import { errorText } from '../../core/runtime/session';
 import { getBackend, simulateFault } from './backend-service';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { runBatches, type Backend } from './model-client';
+import { preprocessingFromHf } from '../../core/images/preprocess';
+import { datasetStorage } from '../images/dataset-storage';
+import { useImagesStore } from '../images/images-store';
 
 export interface BatchRunReport {
   readonly progress: JobProgress[];
@@ -30,6 +33,13 @@ export interface DedeDebugHandle {
   scanResults(): { threshold: number | null; rows: readonly ScanRow[] };
   /** GPU buffers the model worker holds now (null on the WASM backend): a leak shows as growth. */
   gpuBufferCount(): Promise<number | null>;
+  /**
+   * Gives the Images step an encoder's resize plan, read from a preprocessor_config.json object (what
+   * loading that encoder does); null clears it. Returns the plan's description.
+   */
+  setResizePlan(config: Record<string, unknown> | null): string | null;
+  /** A loaded dataset's stored working pixels (RGB, base64) and each slot's path. */
+  datasetPixels(name: string): Promise<{ size: number; paths: string[]; rgbBase64: string }>;
 }
 
 export interface TrainRunOptions {
@@ -64,6 +74,22 @@ export function installDebugHandle(): void {
     simulateFault,
     async gpuBufferCount() {
       return (await getBackend()).api.gpuBufferCount();
+    },
+    setResizePlan(config) {
+      const plan = config ? preprocessingFromHf(config, null).resize ?? null : null;
+      useImagesStore.getState().setResizePlan(plan);
+      return plan?.description ?? null;
+    },
+    async datasetPixels(name) {
+      const dataset = useImagesStore.getState().datasets.find((d) => d.name === name);
+      if (!dataset) throw new Error(`No dataset named ${name}.`);
+      const storage = datasetStorage();
+      const paths: string[] = [];
+      for (let chunk = 0; chunk < dataset.chunks; chunk++) paths.push(...(await storage.readEntries(dataset.id, chunk)).map((e) => e.path));
+      const rgb = await storage.readPixels(dataset.id, dataset.layout, 0, dataset.counts.images);
+      let binary = '';
+      for (let i = 0; i < rgb.length; i += 0x8000) binary += String.fromCharCode(...rgb.subarray(i, i + 0x8000));
+      return { size: dataset.layout.size, paths, rgbBase64: btoa(binary) };
     },
     scanResults() {
       const { calibration, table } = useScanStore.getState();

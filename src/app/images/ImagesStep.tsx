@@ -35,7 +35,8 @@ function FolderAdder() {
   const fileInput = useRef<HTMLInputElement>(null);
   const sizeId = useId();
   const fitId = useId();
-  const { workingSize, setWorkingSize, fit, setFit } = useImagesStore();
+  const { workingSize, setWorkingSize, fit, setFit, resizePlan } = useImagesStore();
+  const planApplies = resizePlan !== null && resizePlan.width === workingSize && resizePlan.height === workingSize;
   const encoderSize = useEncoderStore((s) => s.encoder?.preprocessing?.width ?? null);
 
   // React does not know the non-standard webkitdirectory attribute; set it on the element.
@@ -132,7 +133,7 @@ function FolderAdder() {
           ))}
         </select>
         <label htmlFor={fitId}>Non-square images</label>
-        <select id={fitId} className="select" value={fit} onChange={(e) => setFit(e.target.value as FitMode)}>
+        <select id={fitId} className="select" value={fit} disabled={planApplies} onChange={(e) => setFit(e.target.value as FitMode)}>
           <option value="crop">centre square crop</option>
           <option value="stretch">squash to square</option>
         </select>
@@ -142,6 +143,11 @@ function FolderAdder() {
         statistics when used. Applies to folders added from now on. Images over {MAX_SIDE_DEFAULT} px are refused.
         {encoderSize !== null && encoderSize !== workingSize && ` The loaded encoder takes ${encoderSize}×${encoderSize} input.`}
       </p>
+      {planApplies && (
+        <p className="hint" data-testid="images-resize-plan">
+          Photos go through the encoder’s own preprocessing at full resolution: {resizePlan.description}.
+        </p>
+      )}
       {collecting && <p role="status">Reading the folder…</p>}
       {problem && <p className="notice" role="alert">{problem}</p>}
       <details className="hint">

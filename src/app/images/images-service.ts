@@ -2,6 +2,7 @@
 // write each chunk to storage as soon as it fills, so memory stays bounded whatever the folder size.
 import { DatasetAccumulator } from '../../core/images/accumulator';
 import { chunkOfSlot, guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
+import type { ResizePlan } from '../../core/images/resize-plan';
 import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
 import { isQuotaError } from '../../core/hub/store';
 import { storageFullMessage } from '../../core/workflow/storage-full';
@@ -17,6 +18,8 @@ const PROGRESS_EVERY_MS = 150;
 export interface LoadOptions {
   readonly size: number;
   readonly fit: FitMode;
+  /** An encoder's resize plan (output size×size), used instead of `fit`. */
+  readonly resize?: ResizePlan | null;
   readonly maxSide?: number;
   readonly role?: DatasetRole;
   readonly onProgress?: (progress: LoadProgress, summary: DatasetSummary) => void;
@@ -33,6 +36,7 @@ function summaryOf(
   role: DatasetRole,
   acc: DatasetAccumulator,
   fit: FitMode,
+  resize: string | null,
   storage: DatasetStorage,
   createdAt: string,
   status: DatasetSummary['status'],
@@ -46,6 +50,7 @@ function summaryOf(
     status,
     layout: acc.layout,
     fit,
+    resize,
     counts: acc.counts,
     chunks: acc.chunks,
     unreadable: acc.unreadable.slice(0, LIST_CAP),
@@ -82,9 +87,11 @@ export async function loadFolder(
     thumbSize: layout.separateThumbs ? layout.thumbSize : null,
     maxSide: options.maxSide ?? MAX_SIDE_DEFAULT,
     fit: options.fit,
+    resize: options.resize ?? null,
   };
+  const resize = options.resize?.description ?? null;
   const summary = (status: DatasetSummary['status'], error: string | null = null) =>
-    summaryOf(id, source.name, role, acc, options.fit, storage, createdAt, status, status === 'loading' ? null : (performance.now() - started) / 1000, error);
+    summaryOf(id, source.name, role, acc, options.fit, resize, storage, createdAt, status, status === 'loading' ? null : (performance.now() - started) / 1000, error);
 
   let lastReport = 0;
   const report = (force: boolean) => {
@@ -178,6 +185,7 @@ export async function loadFolder(
     role,
     layout,
     fit: options.fit,
+    resize,
     status,
     counts: acc.counts,
     chunks: acc.chunks,
@@ -199,6 +207,12 @@ export async function loadFolder(
 
 const controllers = new Map<string, AbortController>();
 
+/** The loaded encoder's resize plan when it makes images of the working size, else null (`fit`). */
+function planFor(workingSize: number): ResizePlan | null {
+  const plan = useImagesStore.getState().resizePlan;
+  return plan && plan.width === workingSize && plan.height === workingSize ? plan : null;
+}
+
 /** Adds folders as datasets (one at a time, each in the store at once) and loads them. */
 export async function addFolders(folders: readonly FolderSource[]): Promise<void> {
   const store = useImagesStore.getState();
@@ -207,7 +221,7 @@ export async function addFolders(folders: readonly FolderSource[]): Promise<void
     const layout = layoutFor(store.workingSize);
     const storage = datasetStorage();
     const acc = new DatasetAccumulator(layout, folder.files.length);
-    const initial = summaryOf(id, folder.name, guessRole(folder.name), acc, store.fit, storage, new Date().toISOString(), 'loading', null, null);
+    const initial = summaryOf(id, folder.name, guessRole(folder.name), acc, store.fit, planFor(store.workingSize)?.description ?? null, storage, new Date().toISOString(), 'loading', null, null);
     store.upsert(initial);
     store.setProgress(id, { done: 0, total: folder.files.length, imagesPerSecond: 0, etaSeconds: null });
     const controller = new AbortController();
@@ -228,6 +242,7 @@ export async function addFolders(folders: readonly FolderSource[]): Promise<void
       const final = await loadFolder(job.folder, {
         size: workingSize,
         fit,
+        resize: planFor(workingSize),
         role: current.role,
         signal: job.controller.signal,
         onProgress: (p, s) => {
@@ -249,7 +264,7 @@ export async function addFolders(folders: readonly FolderSource[]): Promise<void
 }
 
 function manifestOfEmpty(d: DatasetSummary): DatasetManifest {
-  return { version: 1, id: d.id, name: d.name, role: d.role, layout: d.layout, fit: d.fit, status: 'cancelled', counts: d.counts, chunks: 0, unreadable: [], duplicates: [], mismatched: [], createdAt: d.createdAt, loadSeconds: 0 };
+  return { version: 1, id: d.id, name: d.name, role: d.role, layout: d.layout, fit: d.fit, resize: d.resize ?? null, status: 'cancelled', counts: d.counts, chunks: 0, unreadable: [], duplicates: [], mismatched: [], createdAt: d.createdAt, loadSeconds: 0 };
 }
 
 export function cancelLoading(id: string): void {

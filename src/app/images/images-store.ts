@@ -12,6 +12,7 @@ import {
   type FitMode,
   type UnreadableFile,
 } from '../../core/images/dataset';
+import type { ResizePlan } from '../../core/images/resize-plan';
 
 /** Lists kept in the summary (and the manifest) are cut at LIST_CAP; the counts are complete. */
 export { LIST_CAP } from '../../core/images/dataset';
@@ -23,6 +24,8 @@ export interface DatasetSummary {
   readonly status: DatasetStatus;
   readonly layout: DatasetLayout;
   readonly fit: FitMode;
+  /** The encoder resize plan the photos went through (its description); absent or null: `fit`. */
+  readonly resize?: string | null;
   readonly counts: DatasetCounts;
   readonly chunks: number;
   readonly unreadable: readonly UnreadableFile[];
@@ -45,6 +48,11 @@ interface ImagesState {
   datasets: DatasetSummary[];
   workingSize: number;
   fit: FitMode;
+  /**
+   * The loaded encoder's resize plan (not persisted: it follows the encoder). Folders added while its
+   * output size is the working size go through it instead of `fit`.
+   */
+  resizePlan: ResizePlan | null;
   /** Live progress of loading datasets (not persisted). */
   progress: Record<string, LoadProgress>;
   upsert(summary: DatasetSummary): void;
@@ -54,6 +62,7 @@ interface ImagesState {
   setProgress(id: string, progress: LoadProgress | null): void;
   setWorkingSize(size: number): void;
   setFit(fit: FitMode): void;
+  setResizePlan(plan: ResizePlan | null): void;
 }
 
 export const useImagesStore = create<ImagesState>()(
@@ -62,6 +71,7 @@ export const useImagesStore = create<ImagesState>()(
       datasets: [],
       workingSize: DEFAULT_WORKING_SIZE,
       fit: 'crop',
+      resizePlan: null,
       progress: {},
       upsert: (summary) =>
         set((s) => ({
@@ -81,6 +91,7 @@ export const useImagesStore = create<ImagesState>()(
         }),
       setWorkingSize: (workingSize) => set({ workingSize }),
       setFit: (fit) => set({ fit }),
+      setResizePlan: (resizePlan) => set({ resizePlan }),
     }),
     {
       name: 'dede-web/images',

@@ -148,6 +148,8 @@ export interface DatasetManifest {
   readonly role: DatasetRole;
   readonly layout: DatasetLayout;
   readonly fit: FitMode;
+  /** The encoder resize plan the photos went through (its description); absent or null: `fit`. */
+  readonly resize?: string | null;
   readonly status: DatasetStatus;
   readonly counts: DatasetCounts;
   readonly chunks: number;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeBmp, encodePng, pattern, pngHeaderOnly, TINY_GIF } from '../../testing/image-files';
 import { DatasetAccumulator, FirstSlotIndex } from './accumulator';
 import { chunkOfSlot, GROUP_PATHS_CAP, guessRole, layoutFor, LIST_CAP, normalisePath } from './dataset';
-import { fitRect, normalizeRgbBatch, rgbaToRgb } from './pixels';
+import { cmykToRgb, fitRect, normalizeRgbBatch, rgbaToRgb } from './pixels';
 import { corrupt, emptyFile, notAnImage, tooLarge } from './reasons';
 import { declaredDimensions, extensionNote, sniff } from './sniff';
 
@@ -152,5 +152,10 @@ describe('pixels', () => {
   it('crops the central square', () => {
     expect(fitRect(40, 30, 'crop')).toEqual({ sx: 5, sy: 0, sw: 30, sh: 30 });
     expect(fitRect(40, 30, 'stretch')).toEqual({ sx: 0, sy: 0, sw: 40, sh: 30 });
+  });
+
+  it('converts CMYK as Pillow does (values from Pillow 9.4 convert("RGB"))', () => {
+    const cmyk = Uint8Array.from([10, 200, 30, 40, 0, 0, 0, 0, 255, 255, 255, 255, 128, 64, 200, 10, 1, 254, 127, 128]);
+    expect([...cmykToRgb(cmyk)]).toEqual([207, 46, 190, 255, 255, 255, 0, 0, 0, 122, 184, 53, 127, 0, 64]);
   });
 });

@@ -42,3 +42,21 @@ export function fitRect(width: number, height: number, fit: 'crop' | 'stretch'):
   const side = Math.min(width, height);
   return { sx: Math.floor((width - side) / 2), sy: Math.floor((height - side) / 2), sw: side, sh: side };
 }
+
+/**
+ * Interleaved CMYK (as stored, Adobe inversion already undone) → RGB the way Pillow's
+ * convert('RGB') does it, with no colour management: R = (255 − K) − round(C · (255 − K) / 255).
+ * Colour-managed decoders (libvips with a CMYK profile) give quite different colours, and the
+ * Hugging Face processors see Pillow's.
+ */
+export function cmykToRgb(cmyk: Uint8Array, out = new Uint8Array((cmyk.length / 4) * 3)): Uint8Array {
+  const n = cmyk.length / 4;
+  for (let i = 0; i < n; i++) {
+    const nk = 255 - cmyk[i * 4 + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const t = cmyk[i * 4 + c]! * nk + 128;
+      out[i * 3 + c] = nk - (((t >> 8) + t) >> 8);
+    }
+  }
+  return out;
+}

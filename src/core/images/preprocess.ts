@@ -1,10 +1,17 @@
-// How an encoder wants its pixels: size, rescale and per-channel normalisation, read from a
-// Hugging Face `preprocessor_config.json` (or given by flags). Every encoder uses its own
+// How an encoder wants its pixels: size, resize plan, rescale and per-channel normalisation, read
+// from a Hugging Face `preprocessor_config.json` (or given by flags). Every encoder uses its own
 // statistics (CLIP's are not CIFAR's), so nothing here defaults silently without saying so.
+import { exactResizePlan, ResizePlanError, resizePlanFromHf, type ResizePlan } from './resize-plan';
 
 export interface Preprocessing {
+  /** The model input size (the resize plan's output). */
   readonly height: number;
   readonly width: number;
+  /**
+   * How a photo of any shape becomes height×width (resize, resample filter, centre crop). Absent in
+   * records saved before plans existed: read it with `resizePlanOf`.
+   */
+  readonly resize?: ResizePlan;
   /** Multiply uint8 values by this before normalising (HF `rescale_factor`, usually 1/255). */
   readonly rescale: number;
   readonly mean: readonly [number, number, number];
@@ -29,23 +36,6 @@ function triple(value: unknown, key: string): [number, number, number] | null {
   return [arr[0], arr[1], arr[2]];
 }
 
-function positiveInt(value: unknown): number | null {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
-}
-
-/** HF writes sizes as an int, {height,width}, {shortest_edge} or {longest_edge}. */
-function sizeOf(value: unknown): { height: number; width: number } | null {
-  const n = positiveInt(value);
-  if (n) return { height: n, width: n };
-  if (typeof value !== 'object' || value === null) return null;
-  const o = value as Record<string, unknown>;
-  const h = positiveInt(o['height']);
-  const w = positiveInt(o['width']);
-  if (h && w) return { height: h, width: w };
-  const edge = positiveInt(o['shortest_edge']) ?? positiveInt(o['longest_edge']);
-  return edge ? { height: edge, width: edge } : null;
-}
-
 /**
  * Reads an HF preprocessor config. `fallbackSize` is used when the config names no size (e.g. the
  * encoder's static input shape).
@@ -58,19 +48,33 @@ export function preprocessingFromHf(config: unknown, fallbackSize: { height: num
   const doNormalize = c['do_normalize'] !== false;
   const doRescale = c['do_rescale'] !== false;
   const rescaleFactor = typeof c['rescale_factor'] === 'number' ? c['rescale_factor'] : 1 / 255;
-  // The model sees the crop when there is one; otherwise the resize target.
-  const size = (c['do_center_crop'] !== false ? sizeOf(c['crop_size']) : null) ?? (c['do_resize'] !== false ? sizeOf(c['size']) : null) ?? fallbackSize;
-  if (!size) throw new PreprocessConfigError('preprocessor_config.json names no image size and the model input has no fixed size: set the size by hand.');
+  let resize: ResizePlan;
+  try {
+    resize = resizePlanFromHf(c, fallbackSize);
+  } catch (err) {
+    if (err instanceof ResizePlanError) throw new PreprocessConfigError(err.message);
+    throw err;
+  }
   const mean = doNormalize ? triple(c['image_mean'], 'image_mean') ?? [...IMAGENET_MEAN] : [0, 0, 0];
   const std = doNormalize ? triple(c['image_std'], 'image_std') ?? [...IMAGENET_STD] : [1, 1, 1];
   if (std.some((s) => s === 0)) throw new PreprocessConfigError('preprocessor_config.json: image_std contains 0.');
   return {
-    ...size,
+    height: resize.height,
+    width: resize.width,
+    resize,
     rescale: doRescale ? rescaleFactor : 1,
     mean: [mean[0]!, mean[1]!, mean[2]!],
     std: [std[0]!, std[1]!, std[2]!],
-    origin: 'preprocessor_config.json',
+    origin: ['preprocessor_config.json', ...resize.notes].join('; '),
   };
+}
+
+/**
+ * The resize plan of a preprocessing: its own, or for records saved before plans existed, a plain
+ * stretch to height×width (bilinear).
+ */
+export function resizePlanOf(p: Pick<Preprocessing, 'height' | 'width' | 'resize'>): ResizePlan {
+  return p.resize ?? exactResizePlan({ height: p.height, width: p.width }, 'bilinear');
 }
 
 /** Normalises interleaved RGBA uint8 pixels (canvas ImageData) into planar CHW float32. */

@@ -2,7 +2,7 @@
 // what to do; none of them stops a folder from loading.
 import { FORMAT_LABEL, type Dimensions, type ImageFormat, type Sniffed } from './sniff';
 
-export type UnreadableKind = 'empty' | 'not-image' | 'unsupported' | 'corrupt' | 'too-large' | 'unreadable';
+export type UnreadableKind = 'empty' | 'not-image' | 'unsupported' | 'corrupt' | 'too-large' | 'bad-shape' | 'unreadable';
 
 export interface Unreadable {
   readonly kind: UnreadableKind;
@@ -31,6 +31,11 @@ export function tooLarge(d: Dimensions, maxSide: number): Unreadable {
   return { kind: 'too-large', reason: `image is ${d.width}×${d.height}, larger than the ${maxSide} px limit` };
 }
 
+/** A photo the encoder's preprocessing cannot use (a sliver that would scale to nothing or to gigapixels). */
+export function badShape(detail: string): Unreadable {
+  return { kind: 'bad-shape', reason: `unusable shape: ${detail}` };
+}
+
 export function zeroSized(d: Dimensions): Unreadable {
   return { kind: 'corrupt', reason: `image header says ${d.width}×${d.height}, which has no pixels` };
 }
@@ -49,5 +54,6 @@ export const UNREADABLE_LABEL: Record<UnreadableKind, string> = {
   unsupported: 'Unsupported format',
   corrupt: 'Corrupt',
   'too-large': 'Too large',
+  'bad-shape': 'Unusable shape',
   unreadable: 'Could not read',
 };
