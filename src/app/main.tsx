@@ -8,12 +8,15 @@ import { App } from './App';
 import { installDebugHandle } from './backend/debug-handle';
 import { restartBackend } from './backend/backend-service';
 import { restoreScanRows } from './scan/scan-service';
+import { followEncoder } from './images/images-service';
 import { registerServiceWorker } from './pwa/service-worker-client';
 import './styles.css';
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
 
 installDebugHandle();
+// Folders are stored at the loaded encoder's input size, through its own preprocessing.
+followEncoder();
 // Start the model worker at once: loading ORT and the self-test take a few seconds.
 void restartBackend().catch(() => undefined);
 // Scan rows live in OPFS (they can be many); bring the last scan back into the review.

@@ -268,7 +268,7 @@ function EncoderSummary({ encoder }: { encoder: EncoderRecord }) {
         <dt>Preprocessing</dt>
         <dd>
           {encoder.preprocessing
-            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.preprocessing.origin})`
+            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.preprocessing.origin})${encoder.preprocessing.resize ? `; photos: ${encoder.preprocessing.resize.description}` : ''}`
             : encoder.preprocessingNote}
         </dd>
       </dl>

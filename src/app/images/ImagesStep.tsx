@@ -125,13 +125,17 @@ function FolderAdder() {
       </div>
       <div className="row">
         <label htmlFor={sizeId}>Working resolution</label>
-        <select id={sizeId} className="select" value={workingSize} onChange={(e) => setWorkingSize(Number(e.target.value))}>
-          {WORKING_SIZES.map((s) => (
-            <option key={s} value={s}>
-              {s}×{s}{s === 32 ? ' (decoder default)' : ''}
-            </option>
-          ))}
-        </select>
+        {planApplies ? (
+          <strong id={sizeId} data-testid="images-working-size">{workingSize}×{workingSize} (the encoder’s input)</strong>
+        ) : (
+          <select id={sizeId} className="select" value={workingSize} onChange={(e) => setWorkingSize(Number(e.target.value))}>
+            {WORKING_SIZES.map((s) => (
+              <option key={s} value={s}>
+                {s}×{s}{s === 32 ? ' (decoder default)' : ''}
+              </option>
+            ))}
+          </select>
+        )}
         <label htmlFor={fitId}>Non-square images</label>
         <select id={fitId} className="select" value={fit} disabled={planApplies} onChange={(e) => setFit(e.target.value as FitMode)}>
           <option value="crop">centre square crop</option>

@@ -3,6 +3,7 @@
 import { DatasetAccumulator } from '../../core/images/accumulator';
 import { chunkOfSlot, guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
 import type { ResizePlan } from '../../core/images/resize-plan';
+import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
 import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
 import { isQuotaError } from '../../core/hub/store';
 import { storageFullMessage } from '../../core/workflow/storage-full';
@@ -206,6 +207,28 @@ export async function loadFolder(
 }
 
 const controllers = new Map<string, AbortController>();
+
+/**
+ * Folders added while an encoder is loaded are stored at its input size through its own
+ * preprocessing (resize, crop, filter): the working resolution follows the encoder. Without an
+ * encoder, or for a non-square input, the user's working size and fit apply. Returns the unsubscribe.
+ */
+export function followEncoder(): () => void {
+  const apply = (encoder: EncoderRecord | null) => {
+    const p = encoder?.preprocessing ?? null;
+    const { setResizePlan, setWorkingSize } = useImagesStore.getState();
+    if (!p || p.height !== p.width) {
+      setResizePlan(null);
+      return;
+    }
+    setWorkingSize(p.height);
+    setResizePlan(p.resize ?? null);
+  };
+  apply(useEncoderStore.getState().encoder);
+  return useEncoderStore.subscribe((state, prev) => {
+    if (state.encoder !== prev.encoder) apply(state.encoder);
+  });
+}
 
 /** The loaded encoder's resize plan when it makes images of the working size, else null (`fit`). */
 function planFor(workingSize: number): ResizePlan | null {

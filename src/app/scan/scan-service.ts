@@ -7,6 +7,7 @@ import { OpfsFileStore } from '../../core/workflow/files';
 import { saving } from '../../core/workflow/storage-full';
 import type { ScoringProgress } from '../../core/workflow/scoring';
 import { chunkCount } from '../../core/images/dataset';
+import { framingProblems } from '../../core/images/framing';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
 import type { Backend } from '../backend/model-client';
 import { useEncoderStore } from '../encoder/encoder-store';
@@ -116,6 +117,8 @@ export function scanProblems(): string[] {
   if (!cal) problems.push('Calibrate the threshold first (Calibrate step).');
   else if (run && cal.runId !== run.runId) problems.push('The decoder changed since calibration: calibrate again.');
   if (scanTargets().length === 0) problems.push('Add a suspect folder in the Images step (role: suspect, or known poisoned to measure detection).');
+  const preprocessing = useEncoderStore.getState().encoder?.preprocessing;
+  if (preprocessing) for (const d of scanTargets()) problems.push(...framingProblems(d, preprocessing));
   return problems;
 }
 

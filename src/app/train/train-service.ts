@@ -12,6 +12,7 @@ import type { Backend } from '../backend/model-client';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
 import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
+import { framingProblems } from '../../core/images/framing';
 import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
 
@@ -38,9 +39,7 @@ export function readiness(): Readiness {
   }
   if (!dataset) problems.push('Add a clean reference folder in the Images step (role: clean reference).');
   else if (!dataset.persistent) problems.push(`${dataset.name} is only in memory (this browser has no OPFS); the training worker cannot read it.`);
-  if (encoder?.preprocessing && dataset && dataset.layout.size !== encoder.preprocessing.width) {
-    problems.push(`${dataset.name} is stored at ${dataset.layout.size}×${dataset.layout.size} but the encoder wants ${encoder.preprocessing.width}×${encoder.preprocessing.height}: add it again at that working resolution.`);
-  }
+  if (encoder?.preprocessing && dataset) problems.push(...framingProblems(dataset, encoder.preprocessing));
   return { encoder, dataset, embedDim, problems };
 }
 
