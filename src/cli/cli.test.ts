@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Papa from 'papaparse';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../e2e/tiny-encoder';
 import { importDecoder } from '../core/dede/decoder-file';
 import type { ScanReport } from '../core/report/scan-report';
@@ -26,6 +26,7 @@ async function writePng(path: string, seed: number): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dede-cli-'));
+  process.env['DEDE_CACHE_DIR'] = join(dir, 'cache');
   await mkdir(join(dir, 'model'));
   await writeFile(join(dir, 'model', 'encoder.onnx'), tinyEncoderBytes());
   await writeFile(join(dir, 'model', 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
@@ -55,9 +56,13 @@ describe('dede CLI', () => {
     expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', join(dir, 'never.onnx'), '--blind', '1.5')).toBe(2);
 
     const calib = join(dir, 'calib.json');
+    // The clean folder was embedded by train: calibrate takes every embedding from the cache.
+    const stderr = vi.spyOn(process.stderr, 'write');
     expect(await run('calibrate', '--encoder', enc, '--decoder', dec, '--images', join(dir, 'clean'), '--out', calib, '--fpr', '0.1', '--holdout', '0.25')).toBe(0);
     const calibration = JSON.parse(await readFile(calib, 'utf8')) as { calibration: { threshold: number; n: number }; heldOut: { n: number; fpr: number }; decoder: { sha256: string } };
     expect(calibration.calibration.n + calibration.heldOut.n).toBe(48);
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/48 embeddings of size 128 \(48 from the cache\)/);
+    stderr.mockRestore();
     expect(calibration.heldOut.n).toBe(12);
     expect(calibration.decoder.sha256).toBe(sha(decBytes));
 

@@ -2,6 +2,7 @@
 // encoder's resize plan (the same applyResizePlan the browser worker runs), normalise. Unreadable
 // files are collected with a reason, never fatal. Files are judged by their bytes with the app's own
 // triage (never by their names), so the CLI and the browser accept and refuse the same files.
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
@@ -86,9 +87,15 @@ export async function decodeFullRgb(bytes: Uint8Array): Promise<FullImage> {
 
 /** Decodes one image file and applies a resize plan: RGB uint8 at plan.width × plan.height. */
 export async function decodeRgb(path: string, plan: ResizePlan): Promise<Uint8Array> {
-  const full = await decodeFullRgb(new Uint8Array(await readFile(path)));
+  return (await decodeFile(path, plan)).rgb;
+}
+
+/** decodeRgb, with the SHA-256 of the file's bytes (the key of its cached embedding). */
+async function decodeFile(path: string, plan: ResizePlan): Promise<{ rgb: Uint8Array; sha256: string }> {
+  const bytes = new Uint8Array(await readFile(path));
+  const full = await decodeFullRgb(bytes);
   try {
-    return applyResizePlan(full.rgb, full.width, full.height, plan);
+    return { rgb: applyResizePlan(full.rgb, full.width, full.height, plan), sha256: createHash('sha256').update(bytes).digest('hex') };
   } catch (err) {
     if (err instanceof ResizePlanError) throw new Error(badShape(err.message).reason);
     throw err;
@@ -101,6 +108,8 @@ export interface LoadedImages {
   readonly rgb: Uint8Array;
   readonly width: number;
   readonly height: number;
+  /** SHA-256 of each image file's bytes, in the order of `paths`. */
+  readonly sha256: readonly string[];
   readonly unreadable: readonly Unreadable[];
 }
 
@@ -114,31 +123,33 @@ export async function loadImageFolder(dir: string, target: Pick<Preprocessing, '
   const { width, height } = target;
   const plan = planAtSize(resizePlanOf(target), { width, height });
   const bytesPer = 3 * width * height;
-  const results = new Array<Uint8Array | Error>(files.length);
+  const results = new Array<{ rgb: Uint8Array; sha256: string } | Error>(files.length);
   let next = 0;
   let done = 0;
   // Two decodes in flight keep sharp busy while the resize runs here; each holds one full-size photo.
   const worker = async () => {
     while (next < files.length) {
       const i = next++;
-      results[i] = await decodeRgb(join(dir, files[i]!), plan).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      results[i] = await decodeFile(join(dir, files[i]!), plan).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
       onProgress?.(++done, files.length);
     }
   };
   await Promise.all(Array.from({ length: 2 }, worker));
   const paths: string[] = [];
+  const sha256: string[] = [];
   const unreadable: Unreadable[] = [...skipped];
   const rgb = new Uint8Array(files.length * bytesPer);
   files.forEach((f, i) => {
     const r = results[i]!;
     if (r instanceof Error) unreadable.push({ path: f, reason: r.message });
     else {
-      rgb.set(r, paths.length * bytesPer);
+      rgb.set(r.rgb, paths.length * bytesPer);
       paths.push(f);
+      sha256.push(r.sha256);
     }
   });
   unreadable.sort((a, b) => a.path.localeCompare(b.path));
-  return { paths, rgb: rgb.slice(0, paths.length * bytesPer), width, height, unreadable };
+  return { paths, rgb: rgb.slice(0, paths.length * bytesPer), width, height, sha256, unreadable };
 }
 
 /** Normalised CHW float32 batch [indices.length, 3, H, W] of the given images. */

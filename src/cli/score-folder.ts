@@ -1,6 +1,5 @@
 // Scores every image of a folder: encoder embeddings, then the decoder at mask ratio 0.99.
 import * as ort from 'onnxruntime-node';
-import { EncoderRunner } from '../core/dede/encoder-runner';
 import { Scorer, type ScorerSettings } from '../core/dede/scorer';
 import { createRuntime } from '../core/runtime/session';
 import type { CliDecoder } from './decoder-io';
@@ -9,6 +8,7 @@ import { atDecoderSize, loadImageFolder, normalizedBatch, type LoadedImages, typ
 import { atSize } from '../core/workflow/embeddings';
 import { pixelFingerprints, type Rows } from '../core/dede/collapse';
 import { progressLine } from './progress';
+import { embedImages } from './embed-images';
 
 export interface FolderScores {
   readonly paths: readonly string[];
@@ -24,28 +24,10 @@ export interface FolderScores {
 
 /** Embeddings and fingerprints of a folder, without decoder scoring (the collapse reference). */
 export async function embedFolder(dir: string, encoder: CliEncoder, label: string): Promise<{ embeddings: Rows; fingerprints: Rows; paths: readonly string[] }> {
-  const runtime = createRuntime(ort, 'cpu');
   const read = progressLine(`${label}: read`);
   const images = await loadImageFolder(dir, encoder.preprocessing, (d, t) => read.update(d, t));
   read.done(`${images.paths.length} images, ${images.unreadable.length} unreadable`);
-  const runner = await EncoderRunner.create(runtime, encoder.spec);
-  const n = images.paths.length;
-  let data = new Float32Array(0);
-  let dim = 0;
-  try {
-    for (let start = 0; start < n; start += CHUNK) {
-      const idx = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => start + i);
-      const r = await runner.embed(normalizedBatch(images, idx, encoder.preprocessing), idx.length);
-      if (dim === 0) {
-        dim = r.dim;
-        data = new Float32Array(n * dim);
-      }
-      data.set(r.data, start * dim);
-    }
-  } finally {
-    await runner.dispose();
-  }
-  return { embeddings: { data, dim }, fingerprints: fingerprintsOf(images), paths: images.paths };
+  return { embeddings: await embedImages(images, encoder, label), fingerprints: fingerprintsOf(images), paths: images.paths };
 }
 
 function fingerprintsOf(images: LoadedImages): Rows {
@@ -67,25 +49,18 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
   const decPre = atSize(encoder.preprocessing, size);
   const decImages = atDecoderSize(encImages, size);
 
-  const runner = await EncoderRunner.create(runtime, encoder.spec);
+  const embeddings = await embedImages(encImages, encoder, label);
+  if (encImages.paths.length > 0 && embeddings.dim !== decoder.cfg.embedDim) throw new Error(`The encoder gives embeddings of size ${embeddings.dim} but the decoder expects ${decoder.cfg.embedDim}: use the encoder it was trained with.`);
+  const dim = embeddings.dim;
   const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, settings);
   const n = encImages.paths.length;
   const scores = new Float64Array(n);
   const dedeScores = new Float64Array(n);
-  let embeddingData = new Float32Array(0);
-  let embeddingDim = 0;
   const bar = progressLine(`${label}: score`);
   try {
     for (let start = 0; start < n; start += CHUNK) {
       const idx = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => start + i);
-      const { dim, data } = await runner.embed(normalizedBatch(encImages, idx, encoder.preprocessing), idx.length);
-      if (dim !== decoder.cfg.embedDim) throw new Error(`The encoder gives embeddings of size ${dim} but the decoder expects ${decoder.cfg.embedDim}: use the encoder it was trained with.`);
-      if (embeddingDim === 0) {
-        embeddingDim = dim;
-        embeddingData = new Float32Array(n * dim);
-      }
-      embeddingData.set(data, start * dim);
-      const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), data);
+      const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), embeddings.data.subarray(start * dim, (start + idx.length) * dim));
       results.forEach((r, k) => {
         scores[start + k] = r.score;
         dedeScores[start + k] = r.dedeScore;
@@ -93,7 +68,6 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
       bar.update(start + idx.length, n);
     }
   } finally {
-    await runner.dispose();
     await scorer.dispose();
   }
   const seconds = (Date.now() - started) / 1000;
@@ -102,7 +76,7 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
     paths: encImages.paths,
     scores,
     dedeScores,
-    embeddings: { data: embeddingData, dim: embeddingDim },
+    embeddings,
     fingerprints: fingerprintsOf(encImages),
     unreadable: encImages.unreadable,
     seconds,

@@ -3,7 +3,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { FULL_DECODER, SMALL_DECODER, defineDecoderConfig } from '../../core/dede/config';
-import { EncoderRunner } from '../../core/dede/encoder-runner';
 import { initDecoderWeights } from '../../core/dede/init';
 import { decodeTrainingState, encodeTrainingState } from '../../core/dede/state-file';
 import { DEFAULT_TRAINING, trainDecoder, type TrainingPlan, type TrainingState } from '../../core/dede/train-loop';
@@ -14,10 +13,10 @@ import { DEDE_ADAM } from '../../core/dede/train-step';
 import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
 import { loadCliEncoder } from '../encoder';
 import { trainingData } from '../data';
-import { atDecoderSize, loadImageFolder, normalizedBatch } from '../node-images';
+import { atDecoderSize, loadImageFolder } from '../node-images';
 import { atSize } from '../../core/workflow/embeddings';
 import { progressLine } from '../progress';
-import { concatArrays } from '../../core/concat';
+import { embedImages } from '../embed-images';
 
 export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean images
 
@@ -83,22 +82,8 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
   const decPre = atSize(encoder.preprocessing, decoderSize);
   const decImages = atDecoderSize(encImages, decoderSize);
 
-  const embedLine = progressLine('embed');
-  const runner = await EncoderRunner.create(runtime, encoder.spec);
   const n = encImages.paths.length;
-  const chunks: Float32Array[] = [];
-  let dim = 0;
-  for (let start = 0; start < n; start += 256) {
-    const idx = Array.from({ length: Math.min(256, n - start) }, (_, i) => start + i);
-    const r = await runner.embed(normalizedBatch(encImages, idx, encoder.preprocessing), idx.length);
-    chunks.push(r.data);
-    dim = r.dim;
-    embedLine.update(start + idx.length, n);
-  }
-  await runner.dispose();
-  const embeddings = concatArrays(Float32Array, chunks);
-  embedLine.done(`${n} embeddings of size ${dim}`);
-
+  const { data: embeddings, dim } = await embedImages(encImages, encoder, 'train');
   const cfg = defineDecoderConfig({ ...(preset === 'full' ? FULL_DECODER : SMALL_DECODER), imageSize: decoderSize, embedDim: dim });
   const epochs = num(v, 'epochs', DEFAULT_TRAINING.epochs ?? 50, positive);
   const minutes = num(v, 'minutes', DEFAULT_TRAINING.minutes ?? 10, positive);
