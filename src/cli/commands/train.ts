@@ -12,7 +12,8 @@ import { writeDecoderFile } from '../decoder-io';
 import { trainingInfoFrom } from '../../core/dede/decoder-file';
 import { DEDE_ADAM } from '../../core/dede/train-step';
 import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
-import { loadCliEncoder } from '../encoder';
+import { loadCliEncoder, OUTPUT_HELP } from '../encoder';
+import { describeReadout, readoutRecord } from '../../core/onnx/readout';
 import { trainingData } from '../data';
 import { loadImageFolder, normalizedBatch } from '../node-images';
 import { progressLine } from '../progress';
@@ -36,7 +37,7 @@ export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean
   --resume             continue from --checkpoint if it exists
   --mean r,g,b --std r,g,b --encoder-size N
                        the encoder's normalisation when it has no preprocessor_config.json
-`;
+${OUTPUT_HELP}`;
 
 const OPTIONS: Options = {
   encoder: { type: 'string' },
@@ -56,6 +57,7 @@ const OPTIONS: Options = {
   mean: { type: 'string' },
   std: { type: 'string' },
   'encoder-size': { type: 'string' },
+  output: { type: 'string' },
 };
 
 export async function trainCommand(argv: readonly string[]): Promise<void> {
@@ -70,7 +72,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     ...(encoderSize !== undefined ? { size: encoderSize } : {}),
     ...(mean ? { mean } : {}),
     ...(std ? { std } : {}),
-  });
+  }, v['output'] !== undefined ? { output: v['output'] as string } : {});
   const decoderSize = num(v, 'decoder-size', 32, positiveInt);
   const imagesDir = required(v, 'images');
   const runtime = createRuntime(ort, 'cpu');
@@ -96,7 +98,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
   }
   await runner.dispose();
   const embeddings = concatArrays(Float32Array, chunks);
-  embedLine.done(`${n} embeddings of size ${dim}`);
+  embedLine.done(`${n} embeddings of size ${dim} (${describeReadout(encoder.readout)}: ${encoder.readout.reason})`);
 
   const cfg = defineDecoderConfig({ ...(preset === 'full' ? FULL_DECODER : SMALL_DECODER), imageSize: decoderSize, embedDim: dim });
   const epochs = num(v, 'epochs', DEFAULT_TRAINING.epochs ?? 50, positive);
@@ -154,7 +156,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
   }
   await writeDecoderFile(out, cfg, result.weights, {
     training: { ...trainingInfoFrom(plan, result, n), weightDecay: DEDE_ADAM.weightDecay ?? 0, dataset: imagesDir },
-    encoder: { name: encoder.path, sha256: encoder.sha256, output: encoder.spec.outputName },
+    encoder: { name: encoder.path, sha256: encoder.sha256, output: encoder.readout.output, readout: readoutRecord(encoder.readout, dim) },
     createdAt: new Date().toISOString(),
   });
   process.stdout.write(`${out}\n`);

@@ -18,7 +18,7 @@ function fixedBatchEncoder(): { bytes: Uint8Array; w: Float32Array } {
 describe('EncoderRunner', () => {
   it('pads a fixed-batch encoder and returns exactly n embeddings', async () => {
     const { bytes, w } = fixedBatchEncoder();
-    const runner = await EncoderRunner.create(createRuntime(ortNode, 'cpu'), { bytes, inputName: 'pixels', outputName: 'emb', height: 2, width: 2, fixedBatch: 4 });
+    const runner = await EncoderRunner.create(createRuntime(ortNode, 'cpu'), { bytes, inputName: 'pixels', readout: { output: 'emb', pooling: 'none' }, height: 2, width: 2, fixedBatch: 4 });
     const n = 6;
     const images = Float32Array.from({ length: n * 12 }, (_, i) => Math.cos(i * 0.3));
     const { dim, data } = await runner.embed(images, n);

@@ -14,7 +14,7 @@ const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PR
 const encoder = {
   name: 'tiny.onnx',
   sha256: 'e'.repeat(64),
-  spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', outputName: 'embedding', height: 32, width: 32, fixedBatch: null },
+  spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null },
 };
 
 function source(count: number): PixelSource & { reads: number } {
@@ -54,7 +54,7 @@ describe('workflow training run', () => {
     expect(progress).toEqual([true]);
     expect(second.data).toEqual(first.data);
     expect(first.dim).toBe(128);
-    expect(files.paths()).toEqual([embeddingsPath(encoder.sha256, src)]);
+    expect(files.paths()).toEqual([embeddingsPath(encoder.sha256, encoder.spec.readout, src)]);
   });
 
   it('pauses with a checkpoint, resumes, and writes a decoder file that imports strictly', async () => {

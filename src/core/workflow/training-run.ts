@@ -3,6 +3,7 @@
 // crash or a reload resumes), and the trained decoder written as a standard ONNX file.
 import { exportDecoder, trainingInfoFrom } from '../dede/decoder-file';
 import type { EncoderSpec } from '../dede/encoder-runner';
+import { readoutRecord } from '../onnx/readout';
 import { initDecoderWeights } from '../dede/init';
 import { decodeTrainingState, encodeTrainingState } from '../dede/state-file';
 import { DEDE_ADAM } from '../dede/train-step';
@@ -122,7 +123,7 @@ export async function runTraining(
   if (result.stoppedBy !== 'cancel') {
     const bytes = exportDecoder(cfg, result.weights, {
       training: { ...trainingInfoFrom(req.plan, result, req.trainSlots.length), weightDecay: DEDE_ADAM.weightDecay ?? 0, dataset: req.source.id },
-      encoder: { name: req.encoder.name, sha256: req.encoder.sha256, output: req.encoder.spec.outputName },
+      encoder: { name: req.encoder.name, sha256: req.encoder.sha256, output: req.encoder.spec.readout.output, readout: readoutRecord(req.encoder.spec.readout, dim) },
       createdAt: new Date().toISOString(),
     });
     await saving('the trained decoder', () => files.write(paths.decoder, bytes));
