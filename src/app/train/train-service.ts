@@ -148,6 +148,7 @@ export async function startTraining(): Promise<void> {
     datasetId: r.dataset.id,
     datasetName: r.dataset.name,
     encoderSha256: r.encoder.sha256,
+    ...(r.encoder.readout ? { readout: { output: r.encoder.readout.output, pooling: r.encoder.readout.pooling } } : {}),
     plan: planFor(settings, r.dataset.layout.size, r.embedDim, split.train.length),
     trainSlots: split.train,
     heldOutSlots: split.heldOut,
@@ -218,6 +219,7 @@ export async function importDecoderFile(file: File): Promise<void> {
     datasetId: dataset?.id ?? '',
     datasetName: dataset?.name ?? '',
     encoderSha256: imported.meta.encoder?.sha256 ?? encoder?.sha256 ?? '',
+    ...(trainedOn ? { readout: { output: trainedOn.output, pooling: trainedOn.pooling } } : {}),
     plan: { cfg: imported.cfg, batchSize: imported.meta.training.batchSize ?? 0, maskRatio: imported.meta.training.maskRatio, blindShare: imported.meta.training.blindShare ?? 0, lr: imported.meta.training.lr ?? 0, epochs: imported.meta.training.epochs ?? null, minutes: null, seed: imported.meta.training.seed ?? 0, readLossEvery: 0, checkpointEvery: 0 },
     // An imported decoder was trained elsewhere: every clean image here can calibrate it.
     trainSlots: [],

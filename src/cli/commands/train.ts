@@ -13,7 +13,7 @@ import { trainingInfoFrom } from '../../core/dede/decoder-file';
 import { DEDE_ADAM } from '../../core/dede/train-step';
 import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
 import { loadCliEncoder, OUTPUT_HELP } from '../encoder';
-import { describeReadout, readoutRecord } from '../../core/onnx/readout';
+import { describeReadout, readoutKey, readoutRecord } from '../../core/onnx/readout';
 import { trainingData } from '../data';
 import { loadImageFolder, normalizedBatch } from '../node-images';
 import { progressLine } from '../progress';
@@ -114,7 +114,8 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     lr: num(v, 'lr', DEFAULT_TRAINING.lr, positive),
     seed: num(v, 'seed', DEFAULT_TRAINING.seed, Number.isInteger),
   };
-  const runMeta = { encoderSha256: encoder.sha256, images: n, plan: { ...plan, cfg } };
+  // A plain [N, D] readout is left out, as checkpoints were written before readouts could be chosen.
+  const runMeta = { encoderSha256: encoder.sha256, ...(encoder.readout.pooling !== 'none' ? { readout: readoutKey(encoder.readout) } : {}), images: n, plan: { ...plan, cfg } };
   const checkpointPath = (v['checkpoint'] as string | undefined) ?? `${out}.ckpt`;
   let resumeFrom: TrainingState | undefined;
   if (v['resume']) {

@@ -3,7 +3,7 @@
 // crash or a reload resumes), and the trained decoder written as a standard ONNX file.
 import { exportDecoder, trainingInfoFrom } from '../dede/decoder-file';
 import type { EncoderSpec } from '../dede/encoder-runner';
-import { readoutRecord } from '../onnx/readout';
+import { readoutKey, readoutRecord } from '../onnx/readout';
 import { initDecoderWeights } from '../dede/init';
 import { decodeTrainingState, encodeTrainingState } from '../dede/state-file';
 import { DEDE_ADAM } from '../dede/train-step';
@@ -64,7 +64,9 @@ function runMeta(req: TrainingRunRequest): Record<string, unknown> {
   // A plan without blind rows is written as before the setting existed: older checkpoints still resume.
   const { blindShare, ...rest } = req.plan;
   const plan = blindShare > 0 ? req.plan : rest;
-  return { encoder: req.encoder.sha256, source: req.source.id, count: req.source.count, trainSlots: req.trainSlots.length, plan };
+  // Likewise a plain [N, D] readout, which was the only one before readouts could be chosen.
+  const { readout } = req.encoder.spec;
+  return { encoder: req.encoder.sha256, ...(readout.pooling !== 'none' ? { readout: readoutKey(readout) } : {}), source: req.source.id, count: req.source.count, trainSlots: req.trainSlots.length, plan };
 }
 
 export async function runTraining(
