@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { float16ToFloat32, float32ToFloat16, fromFloat16Bits, toFloat16Bits } from './float16';
+import type { OrtTensor } from './ort-types';
+import { readFloats } from './session';
 
 const bits32 = new Uint32Array(1);
 const asFloat = new Float32Array(bits32.buffer);
@@ -73,5 +75,21 @@ describe('float16 conversion', () => {
         throw new Error(`around the midpoint of 0x${h.toString(16)} and 0x${(h + 1).toString(16)}: ${got.map((g) => g.toString(16))}`);
       }
     }
+  });
+});
+
+describe('readFloats', () => {
+  it('reads a float16 tensor from its raw bits, whichever view holds them (Uint16Array, or Float16Array in browsers)', async () => {
+    const bits = float32ToFloat16(Float32Array.from([1, -2.5, 65504, 2 ** -24]));
+    const backing = new Uint8Array(6 + bits.byteLength);
+    backing.set(new Uint8Array(bits.buffer), 6);
+    // A view at an offset that is not a Uint16Array stands for Chromium's Float16Array.
+    const views = [bits, new DataView(backing.buffer, 6, bits.byteLength)];
+    for (const data of views) {
+      const tensor = { type: 'float16', location: 'cpu', data } as unknown as OrtTensor;
+      expect(await readFloats(tensor)).toEqual(Float32Array.from([1, -2.5, 65504, 2 ** -24]));
+    }
+    const f32 = { type: 'float32', location: 'cpu', data: Float32Array.from([0.5]) } as unknown as OrtTensor;
+    expect(await readFloats(f32)).toEqual(Float32Array.from([0.5]));
   });
 });
