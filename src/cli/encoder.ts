@@ -87,6 +87,18 @@ export const OUTPUT_HELP = `  --output NAME[:pooling]
                        default: from config.json beside the model (or the decoder's record)
 `;
 
+/** The model's config.json (beside it), or null when there is none. */
+async function readModelConfig(modelPath: string): Promise<unknown> {
+  const configPath = join(dirname(modelPath), 'config.json');
+  const text = await readFile(configPath, 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${configPath} is not valid JSON.`);
+  }
+}
+
 /** --output, else the decoder's record, else the default from config.json beside the model. */
 async function chooseReadout(path: string, info: ModelInfo, candidates: readonly ReadoutCandidate[], flags: ReadoutFlags): Promise<ReadoutChoice> {
   const choices = readoutOptions(candidates).map(formatReadoutFlag).join(', ');
@@ -100,16 +112,7 @@ async function chooseReadout(path: string, info: ModelInfo, candidates: readonly
     if (!recorded) throw new Error(`The decoder was trained on the encoder output ${formatReadoutFlag(flags.trainedOn)}, which ${path} does not have (it has ${choices}): use the encoder it was trained with.`);
     return recorded;
   }
-  const configPath = join(dirname(path), 'config.json');
-  const text = await readFile(configPath, 'utf8').catch(() => null);
-  let config: unknown = null;
-  if (text !== null) {
-    try {
-      config = JSON.parse(text);
-    } catch {
-      throw new Error(`${configPath} is not valid JSON.`);
-    }
-  }
+  const config = await readModelConfig(path);
   const d = defaultReadout(info, config);
   if (!d.ok) throw new UsageError(`${path}: ${d.reason} Give it with --output NAME[:pooling], one of: ${choices}.`);
   return d.choice;
