@@ -4,6 +4,7 @@ import { HUB_COMMIT, HUB_TOKEN, startHubServer, type HubServer } from './hub-ser
 import { setHubEndpoint } from './workflow-steps';
 import { externalDataEncoder, PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from './tiny-encoder';
 import { HF, resnetModelBytes, vitModelBytes, withIoType } from './hf-encoders';
+import { inspectModel } from '../src/core/onnx/inspect';
 
 const ENCODER = tinyEncoderBytes();
 const EXTERNAL = externalDataEncoder();
@@ -157,4 +158,32 @@ test('picks the embedding readout from config.json, asks when nothing decides, a
   await expect(page.getByTestId('readout-picker').getByRole('combobox')).toHaveValue('last_hidden_state:patch-mean');
   await page.getByRole('button', { name: 'Test run' }).click();
   await expect(page.getByTestId('encoder-test-run')).toContainText(`[2, ${HF.hidden}]`);
+});
+
+test('an encoder saved before readouts existed loads with its output as the embedding', async ({ page }) => {
+  const info = inspectModel(tinyEncoderBytes());
+  const saved = {
+    state: {
+      encoder: {
+        key: 'http://127.0.0.1/__local-models__/x/tiny.onnx', name: 'tiny.onnx', origin: 'local', sourceUrl: 'tiny.onnx', repo: null, revision: null, commit: null,
+        size: 1, sha256: sha256(ENCODER), externalData: [], info,
+        check: { ok: true, input: 'pixel_values', output: 'embedding', embeddingDim: 128, inputSize: { h: 32, w: 32 } },
+        embeddingOutput: 'embedding', preprocessing: null, preprocessingNote: 'No preprocessor_config.json beside the model.', notices: [], modelConfig: null,
+      },
+      hubEndpoint: 'https://huggingface.co',
+      rememberToken: false,
+    },
+    version: 1,
+  };
+  await page.addInitScript((value) => {
+    if (!sessionStorage.getItem('seeded')) {
+      localStorage.setItem('dede-web/encoder', value);
+      sessionStorage.setItem('seeded', '1');
+    }
+  }, JSON.stringify(saved));
+  await page.goto('/');
+  await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(ENCODER));
+  await expect(page.getByTestId('readout-picker').getByRole('combobox')).toHaveValue('embedding');
+  await expect(page.getByTestId('readout-reason')).toHaveText('128 values per image · embedding is the output this encoder used before embedding readouts could be chosen.');
+  expect(JSON.parse((await page.evaluate(() => localStorage.getItem('dede-web/encoder')))!)).toMatchObject({ version: 2, state: { encoder: { readout: { output: 'embedding', pooling: 'none', dim: 128 } } } });
 });
