@@ -104,7 +104,7 @@ test('calibrates on held-back clean images and scans a suspect folder; scores ma
   const names = rows.map((r) => r.path.split('/').pop()!);
   const images = new Float32Array(names.length * 3072);
   names.forEach((n, i) => normalizeRgb(suspectPixels.get(n)!, pre, images.subarray(i * 3072, (i + 1) * 3072)));
-  const runner = await EncoderRunner.create(runtime, { bytes: tinyEncoderBytes(), inputName: 'pixel_values', outputName: 'embedding', height: 32, width: 32, fixedBatch: null });
+  const runner = await EncoderRunner.create(runtime, { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null });
   const { data } = await runner.embed(images, names.length);
   const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, { rounds: 4 });
   const expected = await scorer.scoreBatch(images, data);

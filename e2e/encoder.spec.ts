@@ -3,6 +3,8 @@ import { expect, test } from './fixtures';
 import { HUB_COMMIT, HUB_TOKEN, startHubServer, type HubServer } from './hub-server';
 import { setHubEndpoint } from './workflow-steps';
 import { externalDataEncoder, PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from './tiny-encoder';
+import { HF, resnetModelBytes, vitModelBytes, withIoType } from './hf-encoders';
+import { inspectModel } from '../src/core/onnx/inspect';
 
 const ENCODER = tinyEncoderBytes();
 const EXTERNAL = externalDataEncoder();
@@ -115,4 +117,73 @@ test('explains 401, 404 and files that are not ONNX', async ({ page, guard }) =>
   await loadSource(page, 'not a model');
   await expect(page.getByRole('alert')).toContainText(/spaces/);
   await page.screenshot({ path: 'test-results/screens/encoder-errors.png' });
+});
+
+test('picks the embedding readout from config.json, asks when nothing decides, and keeps the choice across a reload', async ({ page }) => {
+  await page.goto('/');
+  const input = page.getByTestId('encoder-file-input');
+  const picker = page.getByTestId('readout-picker');
+  const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+  // A ResNetModel export with its config.json: pooler_output [N, C, 1, 1], flattened.
+  await input.setInputFiles([
+    { name: 'model.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(resnetModelBytes()) },
+    { name: 'config.json', mimeType: 'application/json', buffer: json({ model_type: 'resnet' }) },
+  ]);
+  await expect(page.getByTestId('encoder-summary')).toContainText('model_type resnet');
+  await expect(picker.getByRole('combobox')).toHaveValue('pooler_output:flatten');
+  await expect(page.getByTestId('readout-reason')).toHaveText(`${HF.channels} values per image · model_type resnet: pooler_output [batch_size, 16, 1, 1] is the network's global average pool of its last feature map, flattened.`);
+  await page.getByRole('button', { name: 'Test run' }).click();
+  await expect(page.getByTestId('encoder-test-run')).toContainText(`[2, ${HF.channels}]`);
+
+  // A float16 ViT export runs in the browser too (float16 in, float16 out, converted at the boundary).
+  await input.setInputFiles([
+    { name: 'model_fp16.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(withIoType(vitModelBytes(), 'float16')) },
+    { name: 'config.json', mimeType: 'application/json', buffer: json({ model_type: 'dinov2' }) },
+  ]);
+  await expect(page.getByTestId('encoder-summary')).toContainText('pixel_values: float16');
+  await expect(picker.getByRole('combobox')).toHaveValue('last_hidden_state:cls');
+  await page.getByRole('button', { name: 'Test run' }).click();
+  await expect(page.getByTestId('encoder-test-run')).toContainText(`[2, ${HF.hidden}]`);
+
+  // Two candidate outputs and no config.json: no guess; the user chooses.
+  await input.setInputFiles([{ name: 'vit.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(vitModelBytes()) }]);
+  await expect(page.getByTestId('readout-question')).toContainText("the model has 2 candidate outputs ('last_hidden_state' [batch_size, 17, 16]");
+  await expect(picker.getByRole('combobox')).toHaveValue('');
+  await expect(page.getByRole('button', { name: 'Test run' })).toBeVisible();
+  await picker.getByRole('combobox').selectOption('last_hidden_state:patch-mean');
+  await expect(page.getByTestId('readout-reason')).toHaveText(`${HF.hidden} values per image · chosen on the Encoder step.`);
+  await page.screenshot({ path: 'test-results/screens/encoder-readout.png', fullPage: true });
+  await page.reload();
+  await expect(page.getByTestId('readout-picker').getByRole('combobox')).toHaveValue('last_hidden_state:patch-mean');
+  await page.getByRole('button', { name: 'Test run' }).click();
+  await expect(page.getByTestId('encoder-test-run')).toContainText(`[2, ${HF.hidden}]`);
+});
+
+test('an encoder saved before readouts existed loads with its output as the embedding', async ({ page }) => {
+  const info = inspectModel(tinyEncoderBytes());
+  const saved = {
+    state: {
+      encoder: {
+        key: 'http://127.0.0.1/__local-models__/x/tiny.onnx', name: 'tiny.onnx', origin: 'local', sourceUrl: 'tiny.onnx', repo: null, revision: null, commit: null,
+        size: 1, sha256: sha256(ENCODER), externalData: [], info,
+        check: { ok: true, input: 'pixel_values', output: 'embedding', embeddingDim: 128, inputSize: { h: 32, w: 32 } },
+        embeddingOutput: 'embedding', preprocessing: null, preprocessingNote: 'No preprocessor_config.json beside the model.', notices: [], modelConfig: null,
+      },
+      hubEndpoint: 'https://huggingface.co',
+      rememberToken: false,
+    },
+    version: 1,
+  };
+  await page.addInitScript((value) => {
+    if (!sessionStorage.getItem('seeded')) {
+      localStorage.setItem('dede-web/encoder', value);
+      sessionStorage.setItem('seeded', '1');
+    }
+  }, JSON.stringify(saved));
+  await page.goto('/');
+  await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(ENCODER));
+  await expect(page.getByTestId('readout-picker').getByRole('combobox')).toHaveValue('embedding');
+  await expect(page.getByTestId('readout-reason')).toHaveText('128 values per image · embedding is the output this encoder used before embedding readouts could be chosen.');
+  expect(JSON.parse((await page.evaluate(() => localStorage.getItem('dede-web/encoder')))!)).toMatchObject({ version: 2, state: { encoder: { readout: { output: 'embedding', pooling: 'none', dim: 128 } } } });
 });

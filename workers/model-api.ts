@@ -10,6 +10,7 @@ import type { ImageExplanation, ScoringProgress, ScoringResult } from '../src/co
 import type { ScorerSettings } from '../src/core/dede/scorer';
 import type { VerdictTable } from '../src/core/workflow/verdict';
 import type { RevealedTarget } from '../src/core/dede/reveal';
+import type { EmbeddingReadout } from '../src/core/onnx/readout';
 
 export type Feeds = Readonly<Record<string, HostTensor>>;
 export type Fetches = Record<string, HostTensor>;
@@ -45,6 +46,11 @@ export interface ModelWorkerApi {
   /** The bytes (and external data files) are transferred, not copied. */
   loadModel(bytes: Uint8Array, externalData?: readonly ExternalDataFile[]): Promise<LoadedModel>;
   run(modelId: string, feeds: Feeds): Promise<Fetches>;
+  /**
+   * Embeds `batch` synthetic images twice with the encoder's runner and readout (the first run
+   * compiles kernels); the second is timed. Throws when the embedding is not finite.
+   */
+  testEncoder(encoder: EncoderFileRef, size: { readonly height: number; readonly width: number }, batch: number): Promise<{ ms: number; dim: number }>;
   /** Runs the model once per feed set; cancellable between runs through `cancel(jobId)`. */
   runBatches(
     jobId: string,
@@ -134,7 +140,8 @@ export interface EncoderFileRef {
   readonly name: string;
   readonly sha256: string;
   readonly inputName: string;
-  readonly outputName: string;
+  /** Which output is the embedding and how it is pooled (see EmbeddingReadout). */
+  readonly readout: EmbeddingReadout & { readonly reason?: string };
   readonly fixedBatch: number | null;
 }
 

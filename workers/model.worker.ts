@@ -8,7 +8,7 @@ import type { Ort, OrtSession, OrtTensor } from '../src/core/runtime/ort-types';
 import { maxAbsDiff, selfTestExpected, selfTestModel, SELF_TEST_INPUT } from '../src/core/runtime/self-test';
 import { yieldToEventLoop } from '../src/core/runtime/yield';
 import { Trainer, type StepStats } from '../src/core/train/trainer';
-import type { EncoderSpec } from '../src/core/dede/encoder-runner';
+import { EncoderRunner, type EncoderSpec } from '../src/core/dede/encoder-runner';
 import { CacheApiBlobStore } from '../src/core/hub/store';
 import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
@@ -66,7 +66,7 @@ async function encoderFromCache(ref: EncoderFileRef, size: { height: number; wid
       bytes: stored.bytes,
       ...(externalData.length > 0 ? { externalData } : {}),
       inputName: ref.inputName,
-      outputName: ref.outputName,
+      readout: ref.readout,
       height: size.height,
       width: size.width,
       fixedBatch: ref.fixedBatch,
@@ -257,6 +257,22 @@ const api: ModelWorkerApi = {
   async run(modelId, feeds) {
     const out = await runOnce(modelId, feeds);
     return Comlink.transfer(out, transferablesOf(out));
+  },
+
+  async testEncoder(ref, size, batch) {
+    const { spec } = await encoderFromCache(ref, size);
+    const runner = await EncoderRunner.create(requireRuntime(), spec, batch);
+    try {
+      const images = Float32Array.from({ length: batch * 3 * size.height * size.width }, (_, i) => Math.sin(i * 0.37));
+      await runner.embed(images, batch);
+      const started = performance.now();
+      const { dim, data } = await runner.embed(images, batch);
+      const ms = performance.now() - started;
+      if (!data.every(Number.isFinite)) throw new Error(`The embedding (${ref.readout.output}) contains NaN or infinite values.`);
+      return { ms, dim };
+    } finally {
+      await runner.dispose();
+    }
   },
 
   async runBatches(jobId, modelId, batches, onProgress?: (p: JobProgress) => void) {

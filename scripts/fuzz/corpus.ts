@@ -351,7 +351,7 @@ function jointTextImageModel(rng: Rng): Uint8Array {
   );
 }
 
-/** A feature extractor that stops at a pooled feature map [N,3,1,1] instead of an embedding. */
+/** A feature extractor that stops at a pooled feature map [N,3,1,1]: read as [N,3] (flattened). */
 function featureMapModel(): Uint8Array {
   return model(
     'feature_map',
@@ -377,12 +377,27 @@ function hugeExternalEncoder(): Uint8Array {
   return toBinary(ModelProtoSchema, proto);
 }
 
-/** The tiny encoder with a float16 image input (the IR has no float16, so edited on the proto). */
-function float16Encoder(): Uint8Array {
+/** The tiny encoder with a float64 image input (the IR has no float64, so edited on the proto). */
+function float64Encoder(): Uint8Array {
   const proto = fromBinary(ModelProtoSchema, tinyEncoderBytes());
   const input = proto.graph!.input[0]!;
-  if (input.type?.value.case === 'tensorType') input.type.value.value.elemType = TensorProto_DataType.FLOAT16;
+  if (input.type?.value.case === 'tensorType') input.type.value.value.elemType = TensorProto_DataType.DOUBLE;
   return toBinary(ModelProtoSchema, proto);
+}
+
+/** A classifier that returns only class ids: no output can be an embedding. */
+function labelsOnlyModel(): Uint8Array {
+  return model(
+    'labels_only',
+    [{ name: 'pixel_values', dtype: 'float32', shape: [-1, 3, 32, 32] }],
+    [{ name: 'label', dtype: 'int64', shape: [-1, 1] }],
+    [
+      { op: 'GlobalAveragePool', inputs: ['pixel_values'], outputs: ['pooled'], attrs: {} },
+      { op: 'Flatten', inputs: ['pooled'], outputs: ['flat'], attrs: { axis: { kind: 'int', value: 1 } } },
+      { op: 'ArgMax', inputs: ['flat'], outputs: ['label'], attrs: { axis: { kind: 'int', value: 1 } } },
+    ],
+    [],
+  );
 }
 
 export function onnxCases(seed = FUZZ_SEED): OnnxCase[] {
@@ -408,10 +423,11 @@ export function onnxCases(seed = FUZZ_SEED): OnnxCase[] {
     { name: 'rank3.onnx', bytes: flattenEncoder(rng, 'rank3', { name: 'pixel_values', dtype: 'float32', shape: [-1, 3, 32] }, 96), label: 'input rank 3 [N,3,H]', outcome: 'refused', message: /^input 'pixel_values' is shaped \[\?, 3, 32\] \(rank 3\); expected float32 images shaped \[batch, 3, height, width\]\.$/ },
     { name: 'nhwc.onnx', bytes: flattenEncoder(rng, 'nhwc', { name: 'pixel_values', dtype: 'float32', shape: [-1, 32, 32, 3] }, 3072), label: 'channels-last [N,H,W,3]', outcome: 'refused', message: /channels last \(NHWC\)/ },
     { name: 'text-encoder.onnx', bytes: textEncoder(rng), label: 'text encoder (int64 input_ids)', outcome: 'refused', message: /looks like a text model/ },
-    { name: 'float16.onnx', bytes: float16Encoder(), label: 'float16 image input', outcome: 'refused', message: /^input 'pixel_values' holds float16; expected float32 images/ },
+    { name: 'float64.onnx', bytes: float64Encoder(), label: 'float64 image input', outcome: 'refused', message: /^input 'pixel_values' holds float64, which the browser runtime cannot feed images in; export the encoder in float32/ },
     { name: 'custom-op.onnx', bytes: customOpEncoder(), label: 'unknown operator com.example:MysteryPool', outcome: 'ok', message: /^32×32$/, testRunError: /MysteryPool/ },
     { name: 'clip-joint.onnx', bytes: jointTextImageModel(rng), label: 'joint text-image (CLIP) model', outcome: 'refused', message: /^the model has 2 inputs \('input_ids', 'pixel_values'\); .*this looks like a joint text-image model \(CLIP-style\); pick its vision \(image\) encoder \.onnx\.$/ },
-    { name: 'feature-map.onnx', bytes: featureMapModel(), label: 'output [N,3,1,1], no embedding', outcome: 'refused', message: /^no output is a float32 embedding shaped \[batch, D\] \(outputs found: 'pooled' is float32 \[\?, 3, 1, 1\]\)\.$/ },
+    { name: 'feature-map.onnx', bytes: featureMapModel(), label: 'output [N,3,1,1], flattened', outcome: 'ok', message: /^32×32$/ },
+    { name: 'labels-only.onnx', bytes: labelsOnlyModel(), label: 'int64 class ids, no embedding', outcome: 'refused', message: /^no output can be read as an embedding: expected a float32 or float16 output .*\(outputs found: 'label' is int64 \[\?, 1\]\)\.$/ },
     { name: 'external-weights.onnx', bytes: externalDataEncoder().model, label: 'external weights, .onnx alone', outcome: 'external-data', message: /keeps its weights in separate files \(model\.onnx_data, 1\.6 MB\); load it from its hub repo or URL instead/, viaHub: 'ok' },
     { name: 'huge-external.onnx', bytes: hugeExternalEncoder(), label: '3 GiB external data, absent', outcome: 'external-data', message: /model\.onnx_data, 3\.2 GB, more than the 2\.1 GB a browser can load/, viaHub: 'external-data' },
   ];

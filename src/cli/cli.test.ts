@@ -8,6 +8,8 @@ import { promisify } from 'node:util';
 import Papa from 'papaparse';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { vitModelBytes } from '../../e2e/hf-encoders';
+import { loadCliEncoder } from './encoder';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../e2e/tiny-encoder';
 import { importDecoder } from '../core/dede/decoder-file';
 import type { ScanReport } from '../core/report/scan-report';
@@ -53,6 +55,7 @@ describe('dede CLI', () => {
     const decBytes = new Uint8Array(await readFile(dec));
     expect(decBytes.length).toBeGreaterThan(10_000);
     expect(importDecoder(decBytes).meta.training).toMatchObject({ maskRatio: 0.9, blindShare: 0.5 });
+    expect(importDecoder(decBytes).meta.encoder?.readout).toEqual({ output: 'embedding', pooling: 'none', dim: 128, reason: "'embedding' [?, 128] is the model's only output that can be read as an embedding." });
     expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', join(dir, 'never.onnx'), '--blind', '1.5')).toBe(2);
 
     const calib = join(dir, 'calib.json');
@@ -72,6 +75,7 @@ describe('dede CLI', () => {
     expect(report.format).toBe('dede-scan-report');
     expect(report.encoder.sha256).toBe(sha(tinyEncoderBytes()));
     expect(report.decoder.sha256).toBe(sha(decBytes));
+    expect(report.encoder.readout).toMatchObject({ output: 'embedding', pooling: 'none', dim: 128 });
     expect(report.images.map((r) => r.path).sort()).toEqual(
       Array.from({ length: 12 }, (_, i) => (i % 3 ? `s${i}.png` : `sub/s${i}.png`)).sort(),
     );
@@ -130,6 +134,36 @@ describe('dede CLI', () => {
     expect(await run('frobnicate')).toBe(2);
     await writeFile(join(dir, 'fake.onnx'), 'hello');
     expect(await run('calibrate', '--encoder', join(dir, 'fake.onnx'), '--decoder', 'x', '--images', dir, '--out', 'z')).toBe(1);
+  });
+
+  it('asks for --output when two outputs qualify and nothing decides; follows config.json, --output and the decoder', async () => {
+    await mkdir(join(dir, 'vit'));
+    const enc = join(dir, 'vit', 'model.onnx');
+    await writeFile(enc, vitModelBytes());
+    await writeFile(join(dir, 'vit', 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', join(dir, 'never.onnx'))).toBe(2);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain(
+        "the model has 2 candidate outputs ('last_hidden_state' [batch_size, 17, 16] (CLS token (token 0) or mean of the patch tokens (1…T−1)), 'pooler_output' [batch_size, 16]) and no config.json says which one is the embedding: choose one. Give it with --output NAME[:pooling], one of: last_hidden_state:cls, last_hidden_state:patch-mean, pooler_output.",
+      );
+      expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', join(dir, 'never.onnx'), '--output', 'last_hidden_state')).toBe(2);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('--output: \'last_hidden_state\' [batch_size, 17, 16] needs a pooling: last_hidden_state:cls or last_hidden_state:patch-mean.');
+    } finally {
+      stderr.mockRestore();
+    }
+    expect((await loadCliEncoder(enc, {}, { output: 'pooler_output' })).readout).toEqual({ output: 'pooler_output', pooling: 'none', dim: 16, reason: 'chosen with --output.' });
+    await writeFile(join(dir, 'vit', 'config.json'), JSON.stringify({ model_type: 'dinov2' }));
+    expect((await loadCliEncoder(enc, {})).readout).toMatchObject({ output: 'last_hidden_state', pooling: 'cls', dim: 16 });
+
+    const dec = join(dir, 'vit-decoder.onnx');
+    expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', dec, '--epochs', '1', '--batch', '16', '--output', 'last_hidden_state:patch-mean')).toBe(0);
+    expect(importDecoder(new Uint8Array(await readFile(dec))).meta.encoder).toMatchObject({ output: 'last_hidden_state', readout: { output: 'last_hidden_state', pooling: 'patch-mean', dim: 16, reason: 'chosen with --output.' } });
+    // Without --output, calibrate reads the embedding the decoder was trained on, not config.json's default.
+    const calib = join(dir, 'vit-calib.json');
+    expect(await run('calibrate', '--encoder', enc, '--decoder', dec, '--images', join(dir, 'clean'), '--out', calib)).toBe(0);
+    expect((JSON.parse(await readFile(calib, 'utf8')) as { encoder: ScanReport['encoder'] }).encoder.readout).toMatchObject({ output: 'last_hidden_state', pooling: 'patch-mean', dim: 16 });
+    expect(await run('calibrate', '--encoder', enc, '--decoder', dec, '--images', join(dir, 'clean'), '--out', calib, '--output', 'last_hidden_state:cls')).toBe(2);
   });
 
   it('is runnable as `npx dede`', async () => {

@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { EncoderRunner } from '../core/dede/encoder-runner';
 import type { Rows } from '../core/dede/collapse';
 import { createRuntime } from '../core/runtime/session';
+import { readoutKey } from '../core/onnx/readout';
 import type { CliEncoder } from './encoder';
 import { EmbeddingCache, embeddingCacheDir } from './embedding-cache';
 import { normalizedBatch, type LoadedImages } from './node-images';
@@ -16,7 +17,7 @@ export function embeddingKey(encoder: CliEncoder): Record<string, unknown> {
   const p = encoder.preprocessing;
   return {
     encoder: encoder.sha256,
-    output: encoder.spec.outputName,
+    readout: readoutKey(encoder.readout),
     size: [p.height, p.width],
     resize: p.resize?.description ?? null,
     rescale: p.rescale,

@@ -5,14 +5,18 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { preprocessingFromHf, type Preprocessing } from '../core/images/preprocess';
 import { readEncoderFile } from '../core/onnx/encoder-file';
-import { describeExternalData } from '../core/onnx/inspect';
+import { describeExternalData, type ModelInfo } from '../core/onnx/inspect';
+import { chosenReadout, defaultReadout, formatReadoutFlag, parseReadoutFlag, readoutOptions, type ReadoutCandidate, type ReadoutChoice, type ReadoutRecord } from '../core/onnx/readout';
 import type { EncoderSpec } from '../core/dede/encoder-runner';
+import { UsageError } from './args';
 
 export interface CliEncoder {
   readonly path: string;
   readonly sha256: string;
   readonly spec: EncoderSpec;
   readonly preprocessing: Preprocessing;
+  /** The embedding readout (also in spec.readout), why, and its size when the model fixes it. */
+  readonly readout: ReadoutChoice;
 }
 
 export interface PreprocessingFlags {
@@ -21,13 +25,21 @@ export interface PreprocessingFlags {
   readonly std?: readonly number[];
 }
 
-export async function loadCliEncoder(path: string, flags: PreprocessingFlags): Promise<CliEncoder> {
+export interface ReadoutFlags {
+  /** --output NAME[:pooling] */
+  readonly output?: string;
+  /** The readout a decoder was trained on: used when --output is not given. */
+  readonly trainedOn?: ReadoutRecord;
+}
+
+export async function loadCliEncoder(path: string, flags: PreprocessingFlags, readoutFlags: ReadoutFlags = {}): Promise<CliEncoder> {
   const bytes = new Uint8Array(await readFile(path).catch(() => {
     throw new Error(`Cannot read the encoder file ${path}.`);
   }));
   const { info, check } = readEncoderFile(path, bytes, true);
   if (info.externalData.length > 0) throw new Error(`${path} keeps its weights in separate files (${describeExternalData(info)}); the CLI cannot read external data yet.`);
   if (!check.ok) throw new Error(`${path} is not an image encoder: ${check.reason}`);
+  const readout = await chooseReadout(path, info, check.candidates, readoutFlags);
   const input = info.inputs.find((i) => i.name === check.input);
   const batchDim = input?.dims?.[0];
   const fallbackSize = check.inputSize ? { height: check.inputSize.h, width: check.inputSize.w } : null;
@@ -58,13 +70,51 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags): P
     path,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     preprocessing,
+    readout,
     spec: {
       bytes,
       inputName: check.input,
-      outputName: check.output,
+      readout,
       height: preprocessing.height,
       width: preprocessing.width,
       fixedBatch: typeof batchDim === 'number' && batchDim > 0 ? batchDim : null,
     },
   };
+}
+
+export const OUTPUT_HELP = `  --output NAME[:pooling]
+                       the encoder output read as the embedding, and how it is pooled: none ([N, D]),
+                       flatten ([N, D, 1, 1]), avgpool ([N, C, H, W]), cls or patch-mean ([N, T, D]);
+                       default: from config.json beside the model (or the decoder's record)
+`;
+
+/** The model's config.json (beside it), or null when there is none. */
+async function readModelConfig(modelPath: string): Promise<unknown> {
+  const configPath = join(dirname(modelPath), 'config.json');
+  const text = await readFile(configPath, 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${configPath} is not valid JSON.`);
+  }
+}
+
+/** --output, else the decoder's record, else the default from config.json beside the model. */
+async function chooseReadout(path: string, info: ModelInfo, candidates: readonly ReadoutCandidate[], flags: ReadoutFlags): Promise<ReadoutChoice> {
+  const choices = readoutOptions(candidates).map(formatReadoutFlag).join(', ');
+  if (flags.output !== undefined) {
+    const parsed = parseReadoutFlag(flags.output, candidates);
+    if (typeof parsed === 'string') throw new UsageError(`--output: ${parsed}`);
+    return chosenReadout(candidates, parsed, 'chosen with --output.')!;
+  }
+  if (flags.trainedOn) {
+    const recorded = chosenReadout(candidates, flags.trainedOn, flags.trainedOn.reason ?? 'the readout the decoder was trained on.');
+    if (!recorded) throw new Error(`The decoder was trained on the encoder output ${formatReadoutFlag(flags.trainedOn)}, which ${path} does not have (it has ${choices}): use the encoder it was trained with.`);
+    return recorded;
+  }
+  const config = await readModelConfig(path);
+  const d = defaultReadout(info, config);
+  if (!d.ok) throw new UsageError(`${path}: ${d.reason} Give it with --output NAME[:pooling], one of: ${choices}.`);
+  return d.choice;
 }

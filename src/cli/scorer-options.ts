@@ -3,7 +3,8 @@ import type { RobustAggregate } from '../core/dede/scores';
 import type { ScorerSettings } from '../core/dede/scorer';
 import { num, numberList, optionalNum, positiveInt, required, UsageError, type Options } from './args';
 import { readDecoderFile, type CliDecoder } from './decoder-io';
-import { loadCliEncoder, type CliEncoder } from './encoder';
+import { loadCliEncoder, OUTPUT_HELP, type CliEncoder } from './encoder';
+import { formatReadoutFlag, sameReadout } from '../core/onnx/readout';
 
 export const SCORER_OPTIONS: Options = {
   encoder: { type: 'string' },
@@ -15,6 +16,7 @@ export const SCORER_OPTIONS: Options = {
   mean: { type: 'string' },
   std: { type: 'string' },
   'encoder-size': { type: 'string' },
+  output: { type: 'string' },
 };
 
 export const SCORER_HELP = `  --encoder FILE       the SSL encoder (.onnx); preprocessor_config.json beside it is read
@@ -25,7 +27,7 @@ export const SCORER_HELP = `  --encoder FILE       the SSL encoder (.onnx); prep
                        per-image score from the masked patches' errors (default median)
   --mean r,g,b --std r,g,b --encoder-size N
                        the encoder's normalisation when it has no preprocessor_config.json
-`;
+${OUTPUT_HELP}`;
 
 export interface ScoringInputs {
   readonly encoder: CliEncoder;
@@ -45,12 +47,21 @@ export async function scoringInputs(v: Record<string, string | boolean | undefin
   const mean = numberList(v, 'mean', 3);
   const std = numberList(v, 'std', 3);
   const images = required(v, 'images');
-  const encoder = await loadCliEncoder(required(v, 'encoder'), {
-    ...(encoderSize !== undefined ? { size: encoderSize } : {}),
-    ...(mean ? { mean } : {}),
-    ...(std ? { std } : {}),
-  });
   const decoder = await readDecoderFile(required(v, 'decoder'));
+  const trainedOn = decoder.meta.encoder?.readout;
+  const output = v['output'] as string | undefined;
+  const encoder = await loadCliEncoder(
+    required(v, 'encoder'),
+    {
+      ...(encoderSize !== undefined ? { size: encoderSize } : {}),
+      ...(mean ? { mean } : {}),
+      ...(std ? { std } : {}),
+    },
+    { ...(output !== undefined ? { output } : {}), ...(trainedOn ? { trainedOn } : {}) },
+  );
+  if (trainedOn && !sameReadout(trainedOn, encoder.readout)) {
+    throw new UsageError(`--output ${formatReadoutFlag(encoder.readout)}: ${decoder.path} was trained on ${formatReadoutFlag(trainedOn)}; its scores only mean something on that embedding (drop --output).`);
+  }
   const settings: ScorerSettings = {
     rounds: num(v, 'rounds', 8, positiveInt),
     aggregate: aggregateFrom(v['aggregate'] as string | undefined),

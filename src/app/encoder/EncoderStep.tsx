@@ -8,6 +8,7 @@ import { ByteProgress } from '../shell/ProgressBar';
 import { useEncoderStore, type EncoderRecord } from './encoder-store';
 import { explainLoadError, hubAccess, loadEncoderFromFile, loadEncoderFromSource, testRunEncoder, type LoadProgress } from './encoder-service';
 import { ModelManager } from './ModelManager';
+import { ReadoutPicker } from './ReadoutPicker';
 import { DemoCard } from '../demo/DemoCard';
 
 export function EncoderStep() {
@@ -174,7 +175,8 @@ function LocalLoader() {
       const model = files.find((f) => /\.onnx$/i.test(f.name));
       if (!model) throw new Error(files.length === 0 ? 'No file was dropped.' : `None of ${files.map((f) => f.name).join(', ')} is an .onnx file.`);
       const config = files.find((f) => /preprocessor_config\.json$/i.test(f.name)) ?? null;
-      return loadEncoderFromFile(model, config);
+      const modelConfig = files.find((f) => /^config\.json$/i.test(f.name)) ?? null;
+      return loadEncoderFromFile(model, config, modelConfig);
     },
     onSuccess: (record) => {
       setEncoder(record);
@@ -199,7 +201,7 @@ function LocalLoader() {
         onDragLeave={() => setDragging(false)}
         onDrop={onDrop}
       >
-        <p>Drop an .onnx file here, with its preprocessor_config.json if you have it.</p>
+        <p>Drop an .onnx file here, with its preprocessor_config.json and config.json if you have them.</p>
         <button type="button" className="button ghost" onClick={() => fileInput.current?.click()}>
           Choose files…
         </button>
@@ -220,9 +222,8 @@ function LocalLoader() {
 }
 
 function EncoderSummary({ encoder }: { encoder: EncoderRecord }) {
-  const { testRun, setTestRun, setEmbeddingOutput, setEncoder } = useEncoderStore();
+  const { testRun, setTestRun, setEncoder } = useEncoderStore();
   const run = useMutation({ mutationFn: () => testRunEncoder(encoder), onSuccess: setTestRun });
-  const embeddingOutputs = encoder.info.outputs.filter((o) => o.elemType === 'float32' && o.dims?.length === 2);
   return (
     <section className="card encoder-summary" aria-labelledby="encoder-summary-title" data-testid="encoder-summary">
       <div className="card-head">
@@ -272,18 +273,7 @@ function EncoderSummary({ encoder }: { encoder: EncoderRecord }) {
             : encoder.preprocessingNote}
         </dd>
       </dl>
-      {encoder.check.ok && embeddingOutputs.length > 1 && (
-        <label className="field-inline">
-          Embedding output{' '}
-          <select value={encoder.embeddingOutput ?? ''} onChange={(e) => setEmbeddingOutput(e.target.value)}>
-            {embeddingOutputs.map((o) => (
-              <option key={o.name} value={o.name}>
-                {o.name} {o.dims ? formatDims(o.dims) : ''}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <ReadoutPicker encoder={encoder} />
       {encoder.notices.map((n) => (
         <p key={n} className="notice">{n}</p>
       ))}

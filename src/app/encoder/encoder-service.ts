@@ -1,6 +1,5 @@
 // Loading an encoder: fetch (hub, URL or local file) through the cache, inspect, read its
 // preprocessing, and try it on the live backend. Errors come back as plain sentences.
-import * as Comlink from 'comlink';
 import { DownloadError, sha256Hex, type DownloadProgress } from '../../core/hub/download';
 import { fetchModelFile, fetchSiblingJson, listRepoFiles, type FetchedFile, type FileSource, type HubAccess } from '../../core/hub/model-repo';
 import { CacheApiBlobStore, isQuotaError, type StoredFileMeta } from '../../core/hub/store';
@@ -10,8 +9,10 @@ import { documentPolicyInstalled } from '../privacy/document-csp';
 import { preprocessingFromHf, type Preprocessing } from '../../core/images/preprocess';
 import { checkEncoderFileSize, readEncoderFile } from '../../core/onnx/encoder-file';
 import { checkImageEncoder, type ModelInfo } from '../../core/onnx/inspect';
+import { defaultReadout } from '../../core/onnx/readout';
 import { errorText } from '../../core/runtime/session';
 import { getBackend } from '../backend/backend-service';
+import { encoderFileRef } from '../workflow/refs';
 import { useEncoderStore, type EncoderRecord, type TestRunResult } from './encoder-store';
 
 export const modelStore = new CacheApiBlobStore();
@@ -45,9 +46,11 @@ function recordOf(
   config: unknown,
   externalData: EncoderRecord['externalData'],
   notices: string[],
+  modelConfig: unknown = null,
 ): EncoderRecord {
   const check = checkImageEncoder(info);
   const { preprocessing, note } = preprocessingFor(config, check);
+  const readout = check.ok ? defaultReadout(info, modelConfig) : null;
   return {
     key: file.meta.key,
     name: file.meta.path,
@@ -61,11 +64,12 @@ function recordOf(
     externalData,
     info,
     check,
-    embeddingOutput: check.ok ? check.output : null,
+    readout: readout?.ok ? readout.choice : null,
+    readoutQuestion: readout && !readout.ok ? readout.reason : null,
     preprocessing,
     preprocessingNote: note,
     notices,
-    modelConfig: null,
+    modelConfig: describeModelConfig(modelConfig),
   };
 }
 
@@ -103,7 +107,7 @@ export async function loadEncoderFromSource(
     return null;
   });
   const modelConfig = await sibling('config.json').catch(() => null);
-  return { ...recordOf(file, source.kind === 'url' ? 'url' : 'hub', info, config, externalData, notices), modelConfig: describeModelConfig(modelConfig) };
+  return recordOf(file, source.kind === 'url' ? 'url' : 'hub', info, config, externalData, notices, modelConfig);
 }
 
 /** A one-line description of a Hugging Face config.json (architecture facts, for display). */
@@ -115,8 +119,8 @@ export function describeModelConfig(config: unknown): string | null {
   return parts.length > 0 ? parts.join(', ') : null;
 }
 
-/** A local .onnx file: inspected, then kept in the same cache so a reload finds it. */
-export async function loadEncoderFromFile(file: File, preprocessorConfig: File | null): Promise<EncoderRecord> {
+/** A local .onnx file (with its preprocessor_config.json and config.json when given): inspected, then kept in the same cache so a reload finds it. */
+export async function loadEncoderFromFile(file: File, preprocessorConfig: File | null, modelConfigFile: File | null = null): Promise<EncoderRecord> {
   checkEncoderFileSize(file.name, file.size);
   const bytes = new Uint8Array(await file.arrayBuffer());
   const { info } = readEncoderFile(file.name, bytes, false);
@@ -146,7 +150,15 @@ export async function loadEncoderFromFile(file: File, preprocessorConfig: File |
       notices.push(`${preprocessorConfig.name} is not valid JSON and was ignored.`);
     }
   }
-  return recordOf({ meta }, 'local', info, config, [], notices);
+  let modelConfig: unknown = null;
+  if (modelConfigFile) {
+    try {
+      modelConfig = JSON.parse(await modelConfigFile.text()) as unknown;
+    } catch {
+      notices.push(`${modelConfigFile.name} is not valid JSON and was ignored.`);
+    }
+  }
+  return recordOf({ meta }, 'local', info, config, [], notices, modelConfig);
 }
 
 export function explainLoadError(err: unknown): { message: string; needsToken: boolean } {
@@ -156,40 +168,17 @@ export function explainLoadError(err: unknown): { message: string; needsToken: b
   return { message: errorText(err), needsToken: false };
 }
 
-/** Runs the encoder on a small random batch on the live backend, to prove it loads and to time it. */
+/**
+ * Runs the encoder on a small random batch on the live backend, through the same runner and readout
+ * as training and scans, to prove it loads, to time it and to measure the embedding size.
+ */
 export async function testRunEncoder(encoder: EncoderRecord): Promise<TestRunResult> {
-  if (!encoder.check.ok) throw new Error(`This model is not an image encoder: ${encoder.check.reason}`);
-  const stored = await modelStore.get(encoder.key);
-  if (!stored) throw new Error('The model is no longer in browser storage; load it again.');
-  const external = [];
-  for (const ext of encoder.externalData) {
-    const got = await modelStore.get(ext.key);
-    if (!got) throw new Error(`${ext.path} is no longer in browser storage; load the model again.`);
-    external.push({ path: ext.path, data: got.bytes });
-  }
-  const size = encoder.preprocessing ?? (encoder.check.inputSize ? { height: encoder.check.inputSize.h, width: encoder.check.inputSize.w } : { height: 224, width: 224 });
+  const ref = encoderFileRef(encoder);
+  const size = encoder.preprocessing ?? (encoder.check.ok && encoder.check.inputSize ? { height: encoder.check.inputSize.h, width: encoder.check.inputSize.w } : { height: 224, width: 224 });
   const batch = 2;
-  const data = Float32Array.from({ length: batch * 3 * size.height * size.width }, (_, i) => Math.sin(i * 0.37));
   const backend = await getBackend();
-  const transfers = [stored.bytes.buffer as ArrayBuffer, ...external.map((e) => e.data.buffer as ArrayBuffer)];
-  const model = await backend.api.loadModel(Comlink.transfer(stored.bytes, transfers), external);
-  try {
-    const feeds = { [encoder.check.input]: { dims: [batch, 3, size.height, size.width], data } };
-    await backend.api.run(model.id, feeds); // warm-up: the first run compiles kernels
-    const started = performance.now();
-    const out = await backend.api.run(model.id, { [encoder.check.input]: { dims: [batch, 3, size.height, size.width], data: data.slice() } });
-    const ms = performance.now() - started;
-    const output = encoder.embeddingOutput ?? encoder.check.output;
-    const tensor = out[output];
-    if (!tensor) throw new Error(`The model produced no output named ${output}.`);
-    if (tensor.dims.length !== 2 || tensor.dims[0] !== batch) {
-      throw new Error(`Output ${output} came out shaped [${tensor.dims.join(', ')}], not [${batch}, D]: choose another embedding output.`);
-    }
-    if (!tensor.data.every(Number.isFinite)) throw new Error(`Output ${output} contains NaN or infinite values.`);
-    return { ms, batch, outputDims: tensor.dims, ep: backend.info.ep };
-  } finally {
-    await backend.api.release(model.id);
-  }
+  const result = await backend.api.testEncoder(ref, { height: size.height, width: size.width }, batch);
+  return { ms: result.ms, batch, outputDims: [batch, result.dim], ep: backend.info.ep };
 }
 
 export async function storageEstimate(): Promise<{ usage: number; quota: number; persisted: boolean } | null> {

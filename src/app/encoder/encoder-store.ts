@@ -3,7 +3,8 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { DEFAULT_HUB_ENDPOINT } from '../../core/hub/url';
-import type { ImageEncoderCheck, ModelInfo } from '../../core/onnx/inspect';
+import { checkImageEncoder, type ImageEncoderCheck, type ModelInfo } from '../../core/onnx/inspect';
+import { chosenReadout, defaultReadout, type EmbeddingReadout, type ReadoutChoice } from '../../core/onnx/readout';
 import type { Preprocessing } from '../../core/images/preprocess';
 
 export interface EncoderRecord {
@@ -21,7 +22,10 @@ export interface EncoderRecord {
   readonly externalData: readonly { readonly path: string; readonly key: string }[];
   readonly info: ModelInfo;
   readonly check: ImageEncoderCheck;
-  readonly embeddingOutput: string | null;
+  /** Which output is the embedding, pooled how, why, and its size; null until the user chooses. */
+  readonly readout: ReadoutChoice | null;
+  /** When readout is null: why the user must choose (it names the candidate outputs). */
+  readonly readoutQuestion: string | null;
   readonly preprocessing: Preprocessing | null;
   /** Why preprocessing is unknown, when it is. */
   readonly preprocessingNote: string | null;
@@ -45,7 +49,8 @@ interface EncoderState {
   token: string;
   rememberToken: boolean;
   setEncoder(encoder: EncoderRecord | null): void;
-  setEmbeddingOutput(name: string): void;
+  /** The user's pick on the Encoder step; ignored when the model has no such output/pooling. */
+  setReadout(readout: EmbeddingReadout): void;
   setTestRun(result: TestRunResult | null): void;
   setHubEndpoint(endpoint: string): void;
   setToken(token: string, remember: boolean): void;
@@ -60,14 +65,23 @@ export const useEncoderStore = create<EncoderState>()(
       token: '',
       rememberToken: false,
       setEncoder: (encoder) => set({ encoder, testRun: null }),
-      setEmbeddingOutput: (name) => set((s) => (s.encoder ? { encoder: { ...s.encoder, embeddingOutput: name }, testRun: null } : {})),
+      setReadout: (readout) =>
+        set((s) => {
+          const choice = s.encoder?.check.ok ? chosenReadout(s.encoder.check.candidates, readout, READOUT_CHOSEN_BY_HAND) : null;
+          return s.encoder && choice ? { encoder: { ...s.encoder, readout: choice, readoutQuestion: null }, testRun: null } : {};
+        }),
       setTestRun: (testRun) => set({ testRun }),
       setHubEndpoint: (hubEndpoint) => set({ hubEndpoint }),
       setToken: (token, rememberToken) => set({ token, rememberToken }),
     }),
     {
       name: 'dede-web/encoder',
-      version: 1,
+      version: 2,
+      // Version 1 saved the check before readouts existed (one [N, D] output, `embeddingOutput`).
+      migrate: (persisted, version) => {
+        const state = (persisted ?? {}) as Record<string, unknown>;
+        return version < 2 ? { ...state, encoder: upgradeEncoderRecord(state['encoder']) } : state;
+      },
       partialize: (s) => ({
         encoder: s.encoder,
         hubEndpoint: s.hubEndpoint,
@@ -77,3 +91,29 @@ export const useEncoderStore = create<EncoderState>()(
     },
   ),
 );
+
+export const READOUT_CHOSEN_BY_HAND = 'chosen on the Encoder step.';
+
+/**
+ * A record saved by an older version, brought up to date from its ModelInfo (always saved): the
+ * check is redone, and the output it used stays the embedding when it still reads as one.
+ */
+export function upgradeEncoderRecord(raw: unknown): EncoderRecord | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const old = raw as EncoderRecord & { embeddingOutput?: string | null; check: { ok: boolean; output?: string } };
+  if (!old.info || !Array.isArray(old.info.outputs) || !Array.isArray(old.info.inputs)) return null;
+  const check = checkImageEncoder(old.info);
+  let readout: ReadoutChoice | null = null;
+  let readoutQuestion: string | null = null;
+  if (check.ok) {
+    const used = old.embeddingOutput ?? old.check.output ?? null;
+    readout = used !== null ? chosenReadout(check.candidates, { output: used, pooling: 'none' }, `${used} is the output this encoder used before embedding readouts could be chosen.`) : null;
+    if (readout === null) {
+      const d = defaultReadout(old.info, null);
+      if (d.ok) readout = d.choice;
+      else readoutQuestion = d.reason;
+    }
+  }
+  const { embeddingOutput: _dropped, ...rest } = old;
+  return { ...rest, check, readout, readoutQuestion };
+}

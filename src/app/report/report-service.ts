@@ -12,6 +12,7 @@ import { scanReportCsvParts, scanReportJsonParts, SCAN_REPORT_VERSION, type Scan
 import type { ScanTable } from '../../core/workflow/scan-table';
 import { chunkCount, ROLE_LABEL } from '../../core/images/dataset';
 import { useEncoderStore } from '../encoder/encoder-store';
+import { readoutRecord } from '../../core/onnx/readout';
 import { ledgerHeadline } from '../../core/privacy/network-ledger';
 import { policiesInForce } from '../privacy/document-csp';
 import { networkLedger } from '../privacy/network-guard';
@@ -79,7 +80,7 @@ export function buildReportHead(threshold: number): Omit<ScanReport, 'images'> {
     version: SCAN_REPORT_VERSION,
     createdAt: new Date().toISOString(),
     tool: TOOL,
-    encoder: { name: encoder?.name ?? 'unknown', sha256: encoder?.sha256 ?? '' },
+    encoder: { name: encoder?.name ?? 'unknown', sha256: encoder?.sha256 ?? '', ...(encoder?.readout ? { readout: readoutRecord(encoder.readout, encoder.readout.dim ?? run?.plan.cfg.embedDim ?? null) } : {}) },
     decoder: { name: run?.decoderPath ?? 'unknown', sha256: scan.decoderSha256 },
     settings: {
       scanId: scan.scanId,

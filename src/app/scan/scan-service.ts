@@ -15,6 +15,7 @@ import { datasetStorage } from '../images/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { useTrainStore } from '../train/train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
+import { describeReadout, sameReadout } from '../../core/onnx/readout';
 import { ScanTable } from '../../core/workflow/scan-table';
 import { useScanStore, type CalibrationState, type ScanRow } from './scan-store';
 
@@ -24,11 +25,27 @@ const TABLE_PATH = 'scans/latest.table';
 /** Share of the calibration scores kept aside to measure the realised false-positive rate. */
 export const CALIBRATION_CHECK_FRACTION = 0.3;
 
+/** Why the encoder's readout cannot score with the current decoder (none chosen, or not the one it was trained on). */
+function readoutProblem(): string | null {
+  const encoder = useEncoderStore.getState().encoder;
+  const run = useTrainStore.getState().run;
+  if (!encoder?.check.ok) return null;
+  if (!encoder.readout) return `Choose the embedding output in the Encoder step: ${encoder.readoutQuestion ?? 'none is chosen.'}`;
+  if (run?.readout && !sameReadout(run.readout, encoder.readout)) {
+    return `The decoder was trained on the embedding ${describeReadout(run.readout)}, but the Encoder step now reads ${describeReadout(encoder.readout)}: choose ${describeReadout(run.readout)} again, or train a new decoder.`;
+  }
+  return null;
+}
+
 export function calibrationProblems(): string[] {
   const run = useTrainStore.getState().run;
   const encoder = useEncoderStore.getState().encoder;
   const problems: string[] = [];
   if (!encoder?.check.ok || !encoder.preprocessing) problems.push('Load an image encoder in the Encoder step.');
+  else {
+    const readout = readoutProblem();
+    if (readout) problems.push(readout);
+  }
   if (!run?.decoderPath || run.status !== 'done') problems.push('Train a decoder (or import one) in the Train step.');
   else if (run.heldOutSlots.length < 20) problems.push(`Only ${run.heldOutSlots.length} clean images were held back; at least 20 are needed (raise the held-back share, or add clean images).`);
   if (!cleanDataset()) problems.push('The clean reference folder is missing (Images step).');
@@ -116,6 +133,8 @@ export function scanProblems(): string[] {
   const run = useTrainStore.getState().run;
   if (!cal) problems.push('Calibrate the threshold first (Calibrate step).');
   else if (run && cal.runId !== run.runId) problems.push('The decoder changed since calibration: calibrate again.');
+  const readout = readoutProblem();
+  if (readout) problems.push(readout);
   if (scanTargets().length === 0) problems.push('Add a suspect folder in the Images step (role: suspect, or known poisoned to measure detection).');
   const preprocessing = useEncoderStore.getState().encoder?.preprocessing;
   if (preprocessing) for (const d of scanTargets()) problems.push(...framingProblems(d, preprocessing));

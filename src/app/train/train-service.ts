@@ -15,6 +15,7 @@ import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { framingProblems } from '../../core/images/framing';
 import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
+import { describeReadout, sameReadout } from '../../core/onnx/readout';
 
 export interface Readiness {
   readonly encoder: EncoderRecord | null;
@@ -33,9 +34,10 @@ export function readiness(): Readiness {
   if (!encoder) problems.push('Load an encoder in the Encoder step.');
   else if (!encoder.check.ok) problems.push(`The loaded model is not an image encoder: ${encoder.check.reason}`);
   else {
-    embedDim = encoder.check.embeddingDim ?? (testRun ? testRun.outputDims[1] ?? null : null);
+    embedDim = encoder.readout?.dim ?? (testRun ? testRun.outputDims[1] ?? null : null);
+    if (!encoder.readout) problems.push(`Choose the embedding output in the Encoder step: ${encoder.readoutQuestion ?? 'none is chosen.'}`);
     if (!encoder.preprocessing) problems.push('The encoder has no known normalisation (preprocessor_config.json).');
-    if (embedDim === null) problems.push('The embedding size is not fixed in the model: press Test run in the Encoder step once.');
+    if (encoder.readout && embedDim === null) problems.push('The embedding size is not fixed in the model: press Test run in the Encoder step once.');
   }
   if (!dataset) problems.push('Add a clean reference folder in the Images step (role: clean reference).');
   else if (!dataset.persistent) problems.push(`${dataset.name} is only in memory (this browser has no OPFS); the training worker cannot read it.`);
@@ -138,6 +140,7 @@ export async function startTraining(): Promise<void> {
     datasetId: r.dataset.id,
     datasetName: r.dataset.name,
     encoderSha256: r.encoder.sha256,
+    ...(r.encoder.readout ? { readout: { output: r.encoder.readout.output, pooling: r.encoder.readout.pooling } } : {}),
     plan: planFor(settings, r.dataset.layout.size, r.embedDim, split.train.length),
     trainSlots: split.train,
     heldOutSlots: split.heldOut,
@@ -191,8 +194,13 @@ export async function importDecoderFile(file: File): Promise<void> {
     throw new Error(`${file.name} is not a DeDe decoder this version can load: ${errorText(err)}`);
   }
   const { encoder, dataset } = readiness();
-  if (encoder?.check.ok && encoder.check.embeddingDim !== null && encoder.check.embeddingDim !== imported.cfg.embedDim) {
-    throw new Error(`${file.name} expects embeddings of size ${imported.cfg.embedDim}, but the loaded encoder gives ${encoder.check.embeddingDim}.`);
+  const trainedOn = imported.meta.encoder?.readout;
+  if (encoder?.readout && trainedOn && !sameReadout(encoder.readout, trainedOn)) {
+    throw new Error(`${file.name} was trained on the embedding ${describeReadout(trainedOn)}, but the Encoder step reads ${describeReadout(encoder.readout)}: choose ${describeReadout(trainedOn)} there first.`);
+  }
+  const dim = encoder?.readout?.dim ?? null;
+  if (dim !== null && dim !== imported.cfg.embedDim) {
+    throw new Error(`${file.name} expects embeddings of size ${imported.cfg.embedDim}, but the loaded encoder gives ${dim}.`);
   }
   const runId = `imported-${Date.now().toString(36)}`;
   await new OpfsFileStore().write(runPaths(runId).decoder, bytes);
@@ -203,6 +211,7 @@ export async function importDecoderFile(file: File): Promise<void> {
     datasetId: dataset?.id ?? '',
     datasetName: dataset?.name ?? '',
     encoderSha256: imported.meta.encoder?.sha256 ?? encoder?.sha256 ?? '',
+    ...(trainedOn ? { readout: { output: trainedOn.output, pooling: trainedOn.pooling } } : {}),
     plan: { cfg: imported.cfg, batchSize: imported.meta.training.batchSize ?? 0, maskRatio: imported.meta.training.maskRatio, blindShare: imported.meta.training.blindShare ?? 0, lr: imported.meta.training.lr ?? 0, epochs: imported.meta.training.epochs ?? null, minutes: null, seed: imported.meta.training.seed ?? 0, readLossEvery: 0, checkpointEvery: 0 },
     // An imported decoder was trained elsewhere: every clean image here can calibrate it.
     trainSlots: [],

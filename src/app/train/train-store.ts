@@ -1,6 +1,7 @@
 // The Train step's settings and the current run. The run record persists, so a reload shows where
 // training stood and offers to resume from the last checkpoint.
 import { create } from 'zustand';
+import type { EmbeddingReadout } from '../../core/onnx/readout';
 import { persist } from 'zustand/middleware';
 import type { LossPoint, TrainingPlan } from '../../core/dede/train-loop';
 import { DEFAULT_TRAINING } from '../../core/dede/train-loop';
@@ -47,6 +48,8 @@ export interface TrainRun {
   readonly datasetId: string;
   readonly datasetName: string;
   readonly encoderSha256: string;
+  /** The embedding readout the decoder learns from (absent in runs saved before readouts, and for imported decoders that do not record it). */
+  readonly readout?: EmbeddingReadout;
   readonly plan: TrainingPlan;
   readonly trainSlots: readonly number[];
   readonly heldOutSlots: readonly number[];

@@ -5,6 +5,7 @@ import type { DatasetSummary } from '../images/images-store';
 
 export function encoderFileRef(encoder: EncoderRecord): EncoderFileRef {
   if (!encoder.check.ok) throw new Error(`The loaded model is not an image encoder: ${encoder.check.reason}`);
+  if (!encoder.readout) throw new Error(`Choose the encoder's embedding output on the Encoder step first: ${encoder.readoutQuestion ?? 'none is chosen.'}`);
   const batch = encoder.info.inputs.find((i) => i.name === (encoder.check.ok ? encoder.check.input : ''))?.dims?.[0];
   return {
     key: encoder.key,
@@ -12,7 +13,7 @@ export function encoderFileRef(encoder: EncoderRecord): EncoderFileRef {
     name: encoder.name,
     sha256: encoder.sha256,
     inputName: encoder.check.input,
-    outputName: encoder.embeddingOutput ?? encoder.check.output,
+    readout: { output: encoder.readout.output, pooling: encoder.readout.pooling, reason: encoder.readout.reason },
     fixedBatch: typeof batch === 'number' && batch > 0 ? batch : null,
   };
 }

@@ -6,6 +6,7 @@ import { splitCalibration, type CalibrationMethod } from '../../core/dede/calibr
 import { fraction, num, parse, required, UsageError, type Options } from '../args';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
 import { scoreFolder } from '../score-folder';
+import { readoutRecord } from '../../core/onnx/readout';
 import { CALIBRATION_FILE_FORMAT, encodeRows, type CalibrationFile } from '../calibration-file';
 
 export const CALIBRATE_HELP = `dede calibrate — set the flagging threshold from clean images
@@ -40,7 +41,7 @@ export async function calibrateCommand(argv: readonly string[]): Promise<void> {
     format: CALIBRATION_FILE_FORMAT,
     version: 2,
     createdAt: new Date().toISOString(),
-    encoder: { name: inputs.encoder.path, sha256: inputs.encoder.sha256 },
+    encoder: { name: inputs.encoder.path, sha256: inputs.encoder.sha256, readout: readoutRecord(inputs.encoder.readout, scored.embeddings.dim || inputs.encoder.readout.dim) },
     decoder: { name: inputs.decoder.path, sha256: inputs.decoder.sha256 },
     scorer: { rounds: inputs.settings.rounds ?? 8, aggregate },
     calibration: split.calibration,

@@ -12,6 +12,7 @@ import { readCalibrationFile, storedReference } from '../calibration-file';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
 import { embedFolder, scoreFolder } from '../score-folder';
 import { TOOL } from '../tool';
+import { formatReadoutFlag, readoutRecord, sameReadout } from '../../core/onnx/readout';
 
 export const SCAN_HELP = `dede scan — score a folder and flag suspected backdoor-triggered images
 
@@ -45,6 +46,10 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
   });
   if (calibrationFile.decoder.sha256 !== inputs.decoder.sha256 || calibrationFile.encoder.sha256 !== inputs.encoder.sha256) {
     throw new Error('The calibration was made with a different encoder or decoder; calibrate again with these models.');
+  }
+  const calibratedOn = calibrationFile.encoder.readout;
+  if (calibratedOn && !sameReadout(calibratedOn, inputs.encoder.readout)) {
+    throw new Error(`The calibration was made on the embedding ${formatReadoutFlag(calibratedOn)}, not ${formatReadoutFlag(inputs.encoder.readout)}; calibrate again, or scan with --output ${formatReadoutFlag(calibratedOn)}.`);
   }
   const cal = calibrationFile.calibration;
   const scored = await scoreFolder(inputs.images, inputs.encoder, inputs.decoder, inputs.settings, 'scan');
@@ -105,7 +110,7 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
     version: SCAN_REPORT_VERSION,
     createdAt: new Date().toISOString(),
     tool: TOOL,
-    encoder: { name: inputs.encoder.path, sha256: inputs.encoder.sha256 },
+    encoder: { name: inputs.encoder.path, sha256: inputs.encoder.sha256, readout: readoutRecord(inputs.encoder.readout, scored.embeddings.dim || inputs.encoder.readout.dim) },
     decoder: { name: inputs.decoder.path, sha256: inputs.decoder.sha256 },
     settings: { rounds: inputs.settings.rounds, aggregate: inputs.settings.aggregate, decoder: inputs.decoder.cfg, preprocessing: inputs.encoder.preprocessing, verdict },
     threshold: cal.threshold,

@@ -11,7 +11,8 @@ import { writeDecoderFile } from '../decoder-io';
 import { trainingInfoFrom } from '../../core/dede/decoder-file';
 import { DEDE_ADAM } from '../../core/dede/train-step';
 import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
-import { loadCliEncoder } from '../encoder';
+import { loadCliEncoder, OUTPUT_HELP } from '../encoder';
+import { describeReadout, readoutKey, readoutRecord } from '../../core/onnx/readout';
 import { trainingData } from '../data';
 import { atDecoderSize, loadImageFolder } from '../node-images';
 import { atSize } from '../../core/workflow/embeddings';
@@ -36,7 +37,7 @@ export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean
   --resume             continue from --checkpoint if it exists
   --mean r,g,b --std r,g,b --encoder-size N
                        the encoder's normalisation when it has no preprocessor_config.json
-`;
+${OUTPUT_HELP}`;
 
 const OPTIONS: Options = {
   encoder: { type: 'string' },
@@ -56,6 +57,7 @@ const OPTIONS: Options = {
   mean: { type: 'string' },
   std: { type: 'string' },
   'encoder-size': { type: 'string' },
+  output: { type: 'string' },
 };
 
 export async function trainCommand(argv: readonly string[]): Promise<void> {
@@ -70,7 +72,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     ...(encoderSize !== undefined ? { size: encoderSize } : {}),
     ...(mean ? { mean } : {}),
     ...(std ? { std } : {}),
-  });
+  }, v['output'] !== undefined ? { output: v['output'] as string } : {});
   const decoderSize = num(v, 'decoder-size', 32, positiveInt);
   const imagesDir = required(v, 'images');
   const runtime = createRuntime(ort, 'cpu');
@@ -84,6 +86,8 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
 
   const n = encImages.paths.length;
   const { data: embeddings, dim } = await embedImages(encImages, encoder, 'train');
+  process.stderr.write(`embedding: ${describeReadout(encoder.readout)} (${encoder.readout.reason})\n`);
+
   const cfg = defineDecoderConfig({ ...(preset === 'full' ? FULL_DECODER : SMALL_DECODER), imageSize: decoderSize, embedDim: dim });
   const epochs = num(v, 'epochs', DEFAULT_TRAINING.epochs ?? 50, positive);
   const minutes = num(v, 'minutes', DEFAULT_TRAINING.minutes ?? 10, positive);
@@ -98,7 +102,8 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     lr: num(v, 'lr', DEFAULT_TRAINING.lr, positive),
     seed: num(v, 'seed', DEFAULT_TRAINING.seed, Number.isInteger),
   };
-  const runMeta = { encoderSha256: encoder.sha256, images: n, plan: { ...plan, cfg } };
+  // A plain [N, D] readout is left out, as checkpoints were written before readouts could be chosen.
+  const runMeta = { encoderSha256: encoder.sha256, ...(encoder.readout.pooling !== 'none' ? { readout: readoutKey(encoder.readout) } : {}), images: n, plan: { ...plan, cfg } };
   const checkpointPath = (v['checkpoint'] as string | undefined) ?? `${out}.ckpt`;
   let resumeFrom: TrainingState | undefined;
   if (v['resume']) {
@@ -140,7 +145,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
   }
   await writeDecoderFile(out, cfg, result.weights, {
     training: { ...trainingInfoFrom(plan, result, n), weightDecay: DEDE_ADAM.weightDecay ?? 0, dataset: imagesDir },
-    encoder: { name: encoder.path, sha256: encoder.sha256, output: encoder.spec.outputName },
+    encoder: { name: encoder.path, sha256: encoder.sha256, output: encoder.readout.output, readout: readoutRecord(encoder.readout, dim) },
     createdAt: new Date().toISOString(),
   });
   process.stdout.write(`${out}\n`);

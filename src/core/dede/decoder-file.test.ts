@@ -114,6 +114,17 @@ describe('decoder file round trip', () => {
 });
 
 describe('strict import', () => {
+  it('records the encoder readout and reads it back; files without one (older) still read', () => {
+    const readout = { output: 'last_hidden_state', pooling: 'cls' as const, reason: 'model_type dinov2: DINOv2 is trained on its CLS token.', dim: 768 };
+    const withReadout = { ...meta, encoder: { ...meta.encoder, output: 'last_hidden_state', readout } };
+    expect(importDecoder(exportDecoder(cfg, weights, withReadout)).meta).toEqual(withReadout);
+    expect(importDecoder(bytes).meta.encoder).toEqual({ name: 'simclr-r18-cifar10.onnx', sha256: 'ab'.repeat(32), output: 'embedding' });
+    const bad = JSON.stringify({ ...meta.encoder, readout: { output: 'last_hidden_state', pooling: 'max' } });
+    expect(importError(withMetadata({ [DECODER_META_KEYS.encoder]: bad })).problems).toEqual([
+      'dede.encoder.readout.pooling must be one of none, flatten, avgpool, cls, patch-mean, got "max"',
+    ]);
+  });
+
   it('names a missing tensor', () => {
     const e = importError(withInitializers((inits) => inits.filter((t) => t.name !== 'dec.mask')));
     expect(e.problems).toEqual(['missing tensor dec.mask']);

@@ -7,6 +7,7 @@ import { fmtShape } from '../onnx/builder';
 import { OnnxFormatError } from '../onnx/errors';
 import type { Initializer, Model, ValueInfo } from '../onnx/graph';
 import { parseModel } from '../onnx/parse';
+import { readoutRecordProblem, type ReadoutRecord } from '../onnx/readout';
 import { serializeModel } from '../onnx/serialize';
 import { configProblems, type DecoderConfig } from './config';
 import { decoderParamSpecs, type DecoderWeights } from './params';
@@ -52,8 +53,10 @@ export interface DecoderTrainingInfo {
 export interface EncoderRef {
   readonly name?: string;
   readonly sha256?: string;
-  /** Name of the encoder output used as the embedding. */
+  /** Name of the encoder output used as the embedding (readout.output, kept for older readers). */
   readonly output?: string;
+  /** The output, its pooling to [N, D], why it was chosen and the embedding size (absent in older files). */
+  readonly readout?: ReadoutRecord;
 }
 
 export interface DecoderMeta {
@@ -139,7 +142,7 @@ export function trainingInfoFrom(plan: Omit<TrainingPlan, 'cfg'>, result: Pick<T
 
 // ---- field schemas (what the metadata JSON may hold) ---------------------------------------------
 
-type FieldKind = 'integer' | 'number' | 'string';
+type FieldKind = 'integer' | 'number' | 'string' | 'readout';
 
 const CONFIG_FIELDS: Readonly<Record<keyof DecoderConfig, FieldKind>> = {
   imageSize: 'integer',
@@ -171,7 +174,7 @@ const TRAINING_FIELDS: Readonly<Record<keyof DecoderTrainingInfo, FieldKind>> = 
   dataset: 'string',
 };
 
-const ENCODER_FIELDS: Readonly<Record<keyof EncoderRef, FieldKind>> = { name: 'string', sha256: 'string', output: 'string' };
+const ENCODER_FIELDS: Readonly<Record<keyof EncoderRef, FieldKind>> = { name: 'string', sha256: 'string', output: 'string', readout: 'readout' };
 
 const GRAPH_FIELDS: Readonly<Record<keyof DecoderGraphInfo, FieldKind>> = { batch: 'integer', maskRatio: 'number' };
 
@@ -183,6 +186,7 @@ function pickConfig(cfg: DecoderConfig): DecoderConfig {
 }
 
 function fieldProblem(where: string, key: string, value: unknown, kind: FieldKind): string | null {
+  if (kind === 'readout') return readoutRecordProblem(`${where}.${key}`, value);
   const ok = kind === 'string' ? typeof value === 'string' : typeof value === 'number' && Number.isFinite(value) && (kind === 'number' || Number.isInteger(value));
   return ok ? null : `${where}.${key} must be ${kind === 'integer' ? 'an integer' : `a ${kind}`}, got ${JSON.stringify(value)}`;
 }

@@ -1,13 +1,19 @@
 // Runs the frozen SSL encoder over normalised images in batches. Many exports fix the batch size
-// in the graph; then batches are padded to it (and the padding's embeddings dropped).
+// in the graph; then batches are padded to it (and the padding's embeddings dropped). The readout
+// says which output is the embedding and how it is pooled to [N, D]; float16 models get their
+// pixels as float16 and their output converted back to float32.
+import type { EmbeddingReadout } from '../onnx/readout';
 import type { OrtSession } from '../runtime/ort-types';
-import { readFloat32, type ExternalDataFile, type Runtime } from '../runtime/session';
+import { float32ToFloat16 } from '../runtime/float16';
+import { readFloats, type ExternalDataFile, type Runtime } from '../runtime/session';
+import { poolEmbedding } from './pool-embedding';
 
 export interface EncoderSpec {
   readonly bytes: Uint8Array;
   readonly externalData?: readonly ExternalDataFile[];
   readonly inputName: string;
-  readonly outputName: string;
+  /** Which output is the embedding and how it is pooled (with why, when known: files record it). */
+  readonly readout: EmbeddingReadout & { readonly reason?: string };
   readonly height: number;
   readonly width: number;
   /** The graph's fixed batch size, or null when the batch dimension is dynamic. */
@@ -19,17 +25,22 @@ export class EncoderRunner {
     private readonly runtime: Runtime,
     private readonly session: OrtSession,
     private readonly spec: EncoderSpec,
+    private readonly inputType: 'float32' | 'float16',
     readonly batchSize: number,
   ) {}
 
   static async create(runtime: Runtime, spec: EncoderSpec, preferredBatch = 32): Promise<EncoderRunner> {
     const session = await runtime.createSession(spec.bytes, spec.externalData ? { externalData: spec.externalData } : {});
-    return new EncoderRunner(runtime, session, spec, spec.fixedBatch ?? preferredBatch);
+    if (!session.outputNames.includes(spec.readout.output)) {
+      await session.release();
+      throw new Error(`The encoder has no output named ${spec.readout.output} (it has ${session.outputNames.join(', ')}); choose its embedding output again.`);
+    }
+    return new EncoderRunner(runtime, session, spec, inputTypeOf(session, spec.inputName), spec.fixedBatch ?? preferredBatch);
   }
 
   /** Embeddings [n, D] for `n` images [n, 3, H, W]; D is read from the first result. */
   async embed(images: Float32Array, n: number, signal?: AbortSignal): Promise<{ dim: number; data: Float32Array }> {
-    const { height: H, width: W } = this.spec;
+    const { height: H, width: W, readout } = this.spec;
     const px = 3 * H * W;
     if (images.length !== n * px) throw new Error(`Expected ${n} images of 3×${H}×${W} (${n * px} values), got ${images.length}.`);
     let out: Float32Array | null = null;
@@ -40,17 +51,22 @@ export class EncoderRunner {
       const rows = this.spec.fixedBatch ?? count;
       const input = new Float32Array(rows * px);
       input.set(images.subarray(start * px, (start + count) * px));
-      const feeds = { [this.spec.inputName]: new this.runtime.ort.Tensor('float32', input, [rows, 3, H, W]) };
-      const results = await this.session.run(feeds);
-      const tensor = results[this.spec.outputName];
-      if (!tensor) throw new Error(`The encoder returned no output named ${this.spec.outputName}.`);
-      if (tensor.dims.length !== 2 || tensor.dims[0] !== rows) {
-        throw new Error(`Encoder output ${this.spec.outputName} is shaped [${tensor.dims.join(', ')}], expected [${rows}, D].`);
+      const dims = [rows, 3, H, W];
+      const tensor =
+        this.inputType === 'float16' ? new this.runtime.ort.Tensor('float16', float32ToFloat16(input), dims) : new this.runtime.ort.Tensor('float32', input, dims);
+      const results = await this.session.run({ [this.spec.inputName]: tensor }, [readout.output]);
+      try {
+        const result = results[readout.output];
+        if (!result) throw new Error(`The encoder returned no output named ${readout.output}.`);
+        if (result.type !== 'float32' && result.type !== 'float16') throw new Error(`Encoder output ${readout.output} holds ${result.type}, not float32 or float16 embeddings.`);
+        if (result.dims[0] !== rows) throw new Error(`Encoder output ${readout.output} is shaped [${result.dims.join(', ')}]: its first dimension should be the batch (${rows}).`);
+        const pooled = poolEmbedding(await readFloats(result), result.dims, readout.pooling, readout.output);
+        dim = pooled.dim;
+        out ??= new Float32Array(n * dim);
+        out.set(pooled.data.subarray(0, count * dim), start * dim);
+      } finally {
+        for (const t of Object.values(results)) t.dispose();
       }
-      dim = tensor.dims[1]!;
-      out ??= new Float32Array(n * dim);
-      out.set((await readFloat32(tensor)).subarray(0, count * dim), start * dim);
-      for (const t of Object.values(results)) t.dispose();
     }
     return { dim, data: out ?? new Float32Array(0) };
   }
@@ -58,4 +74,10 @@ export class EncoderRunner {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The input's element type as the loaded session declares it (float32 when it says nothing usable). */
+function inputTypeOf(session: OrtSession, name: string): 'float32' | 'float16' {
+  const meta = (session.inputMetadata as readonly { name: string; isTensor: boolean; type?: unknown }[] | undefined)?.find((m) => m.name === name);
+  return meta?.isTensor && meta.type === 'float16' ? 'float16' : 'float32';
 }

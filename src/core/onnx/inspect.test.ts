@@ -218,15 +218,44 @@ describe('inspectModel on bytes that are not ONNX', () => {
 describe('checkImageEncoder', () => {
   const check = (bytes: Uint8Array) => checkImageEncoder(inspectModel(bytes));
 
-  it('accepts [batch, 3, H, W] -> [batch, D], preferring the first rank-2 float32 output', () => {
-    expect(check(encoderBytes())).toEqual({ ok: true, input: 'pixel_values', output: 'embedding', embeddingDim: 512, inputSize: { h: 224, w: 224 } });
+  it('accepts [batch, 3, H, W] and lists every output that reads as an embedding, with its poolings', () => {
+    expect(check(encoderBytes())).toEqual({
+      ok: true,
+      input: 'pixel_values',
+      inputType: 'float32',
+      inputSize: { h: 224, w: 224 },
+      candidates: [
+        { output: 'tokens', elemType: 'float32', dims: ['batch', 50, 768], poolings: ['cls', 'patch-mean'], dim: 768 },
+        { output: 'embedding', elemType: 'float32', dims: ['batch', 512], poolings: ['none'], dim: 512 },
+      ],
+    });
     const two = [valueInfo('first', DT.FLOAT, [null, 128]), valueInfo('second', DT.FLOAT, ['n', 64])];
-    expect(check(encoderBytes(['n', 3, 32, 32], two))).toMatchObject({ ok: true, output: 'first', embeddingDim: 128, inputSize: { h: 32, w: 32 } });
+    expect(check(encoderBytes(['n', 3, 32, 32], two))).toMatchObject({ ok: true, candidates: [{ output: 'first', dim: 128 }, { output: 'second', dim: 64 }], inputSize: { h: 32, w: 32 } });
+  });
+
+  it('accepts a float16 image input and float16 outputs', () => {
+    const out = [valueInfo('pooler_output', DT.FLOAT16, ['n', 2048, 1, 1])];
+    expect(check(modelBytes({ input: [valueInfo('pixel_values', DT.FLOAT16, ['n', 3, 224, 224])], output: out }))).toEqual({
+      ok: true,
+      input: 'pixel_values',
+      inputType: 'float16',
+      inputSize: { h: 224, w: 224 },
+      candidates: [{ output: 'pooler_output', elemType: 'float16', dims: ['n', 2048, 1, 1], poolings: ['flatten'], dim: 2048 }],
+    });
+  });
+
+  it('refuses float64 inputs and outputs, saying to export float32', () => {
+    const r1 = check(modelBytes({ input: [valueInfo('pixel_values', DT.DOUBLE, ['n', 3, 8, 8])], output: [valueInfo('e', DT.DOUBLE, ['n', 4])] }));
+    expect(r1).toEqual({ ok: false, reason: "input 'pixel_values' holds float64, which the browser runtime cannot feed images in; export the encoder in float32 (float16 also works), e.g. call model.float() before torch.onnx.export." });
+    const r2 = check(modelBytes({ input: [valueInfo('pixel_values', DT.FLOAT, ['n', 3, 8, 8])], output: [valueInfo('e', DT.DOUBLE, ['n', 4])] }));
+    expect(r2.ok ? '' : r2.reason).toBe(
+      "no output can be read as an embedding: expected a float32 or float16 output shaped [batch, D], [batch, D, 1, 1], [batch, C, H, W] or [batch, tokens, D] (outputs found: 'e' is float64 [n, 4]). 'e' holds float64, which the browser runtime does not read as an embedding: export the encoder in float32 (float16 also works).",
+    );
   });
 
   it('accepts dynamic channels/size and a dynamic embedding width', () => {
     const out = [valueInfo('e', DT.FLOAT, ['n', 'd'])];
-    expect(check(encoderBytes(['n', 'c', 'h', 'w'], out))).toEqual({ ok: true, input: 'pixel_values', output: 'e', embeddingDim: null, inputSize: null });
+    expect(check(encoderBytes(['n', 'c', 'h', 'w'], out))).toEqual({ ok: true, input: 'pixel_values', inputType: 'float32', inputSize: null, candidates: [{ output: 'e', elemType: 'float32', dims: ['n', 'd'], poolings: ['none'], dim: null }] });
     expect(check(encoderBytes([null, null, null, null], out))).toMatchObject({ ok: true, inputSize: null });
   });
 
@@ -244,14 +273,14 @@ describe('checkImageEncoder', () => {
       return r.ok ? 'ok' : r.reason;
     };
     expect(reason(encoderBytes(['n', 1, 28, 28]))).toMatch(/input 'pixel_values' is shaped \[n, 1, 28, 28\]: it takes 1 channels, an RGB encoder takes 3/);
-    expect(reason(modelBytes({ input: [valueInfo('x', DT.FLOAT16, ['n', 3, 8, 8])] }))).toMatch(/input 'x' holds float16; expected float32/);
+    expect(reason(modelBytes({ input: [valueInfo('x', DT.UINT8, ['n', 3, 8, 8])] }))).toMatch(/input 'x' holds uint8; expected float32/);
     expect(reason(modelBytes({ input: [valueInfo('x', DT.FLOAT, null)] }))).toMatch(/input 'x' does not declare its shape/);
     expect(reason(modelBytes({}))).toMatch(/no inputs/);
     expect(
       reason(modelBytes({ input: [valueInfo('input_ids', DT.INT64, ['n', 77]), valueInfo('pixel_values', DT.FLOAT, ['n', 3, 224, 224])] })),
     ).toMatch(/2 inputs \('input_ids', 'pixel_values'\); an image encoder takes a single image input/);
-    expect(reason(encoderBytes(undefined, [valueInfo('tokens', DT.FLOAT, ['batch', 50, 768]), valueInfo('ids', DT.INT64, ['batch', 5])]))).toBe(
-      "no output is a float32 embedding shaped [batch, D] (outputs found: 'tokens' is float32 [batch, 50, 768]; 'ids' is int64 [batch, 5]).",
+    expect(reason(encoderBytes(undefined, [valueInfo('tokens', DT.FLOAT, ['batch', 50, 768, 2, 2]), valueInfo('ids', DT.INT64, ['batch', 5])]))).toBe(
+      "no output can be read as an embedding: expected a float32 or float16 output shaped [batch, D], [batch, D, 1, 1], [batch, C, H, W] or [batch, tokens, D] (outputs found: 'tokens' is float32 [batch, 50, 768, 2, 2]; 'ids' is int64 [batch, 5]).",
     );
   });
 });

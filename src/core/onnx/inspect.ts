@@ -22,11 +22,14 @@ import {
   TypeProto_TensorSchema,
   ValueInfoProtoSchema,
 } from 'onnx-buf';
+import { formatDims } from './dims';
+import { noCandidateReason, readoutCandidates, type ReadoutCandidate } from './readout';
 import { elemTypeBits, elemTypeName } from './elem-types';
 import { OnnxFormatError, sniffFormat } from './errors';
 import type { OpsetImport } from './graph';
 
 export { OnnxFormatError } from './errors';
+export { formatDims } from './dims';
 
 /** A dimension: its size, its symbolic name (e.g. "batch"), or null when unknown. */
 export type DimInfo = number | string | null;
@@ -499,35 +502,31 @@ export type ImageEncoderCheck =
   | {
       readonly ok: true;
       readonly input: string;
-      readonly output: string;
-      readonly embeddingDim: number | null;
+      /** float16 models get their pixels converted at the input (and their outputs back to float32). */
+      readonly inputType: 'float32' | 'float16';
       readonly inputSize: { readonly h: number; readonly w: number } | null;
+      /** Every output that can be read as an embedding (defaultReadout picks among them). */
+      readonly candidates: readonly ReadoutCandidate[];
     }
   | { readonly ok: false; readonly reason: string };
 
 /**
- * An image encoder takes one float32 [N, 3, H, W] image batch (N, H, W may be dynamic; channels 3
- * or dynamic) and returns a float32 [N, D] embedding (the first such output is used).
+ * An image encoder takes one float32 or float16 [N, 3, H, W] image batch (N, H, W may be dynamic;
+ * channels 3 or dynamic) and has at least one output that can be read as an embedding: [N, D],
+ * [N, D, 1, 1], [N, C, H, W] or [N, T, D] (see readoutCandidates).
  */
 export function checkImageEncoder(info: ModelInfo): ImageEncoderCheck {
   const input = checkImageInput(info.inputs);
   if (typeof input === 'string') return { ok: false, reason: input };
-  const output = info.outputs.find(isEmbedding);
-  if (output === undefined) {
-    const found = info.outputs.map(describe).join('; ') || 'none';
-    return {
-      ok: false,
-      reason: `no output is a float32 embedding shaped [batch, D] (outputs found: ${found}).`,
-    };
-  }
+  const candidates = readoutCandidates(info);
+  if (candidates.length === 0) return { ok: false, reason: noCandidateReason(info) };
   const [h, w] = [input.dims![2], input.dims![3]];
-  const embeddingDim = output.dims![1];
   return {
     ok: true,
     input: input.name,
-    output: output.name,
-    embeddingDim: typeof embeddingDim === 'number' ? embeddingDim : null,
+    inputType: input.elemType === 'float16' ? 'float16' : 'float32',
     inputSize: typeof h === 'number' && typeof w === 'number' ? { h, w } : null,
+    candidates,
   };
 }
 
@@ -547,7 +546,10 @@ function checkImageInput(inputs: readonly TensorInfo[]): TensorInfo | string {
   const input = inputs[0]!;
   const prefix = `input '${input.name}'`;
   if (input.kind !== 'tensor') return `${prefix} is a ${input.kind}, not a tensor; ${expected}.`;
-  if (input.elemType !== 'float32') return `${prefix} holds ${input.elemType || 'an undeclared type'}; ${expected}.`;
+  if (input.elemType === 'float64' || input.elemType === 'bfloat16') {
+    return `${prefix} holds ${input.elemType}, which the browser runtime cannot feed images in; export the encoder in float32 (float16 also works), e.g. call model.float() before torch.onnx.export.`;
+  }
+  if (input.elemType !== 'float32' && input.elemType !== 'float16') return `${prefix} holds ${input.elemType || 'an undeclared type'}; ${expected}.`;
   if (input.dims === null) return `${prefix} does not declare its shape; ${expected}.`;
   if (input.dims.length !== 4) return `${prefix} is shaped ${formatDims(input.dims)} (rank ${input.dims.length}); ${expected}.`;
   const channels = input.dims[1];
@@ -565,17 +567,4 @@ function isTokenInput(i: TensorInfo): boolean {
   return i.kind === 'tensor' && /^u?int(8|16|32|64)$/.test(i.elemType) && /ids|token|mask|text/i.test(i.name);
 }
 
-function isEmbedding(o: TensorInfo): boolean {
-  return o.kind === 'tensor' && o.elemType === 'float32' && o.dims !== null && o.dims.length === 2;
-}
 
-function describe(v: TensorInfo): string {
-  if (v.kind !== 'tensor') return `'${v.name}' is a ${v.kind}`;
-  const dims = v.dims === null ? 'of unknown shape' : formatDims(v.dims);
-  return `'${v.name}' is ${v.elemType || 'untyped'} ${dims}`;
-}
-
-/** [batch, 3, 224, 224]; unknown dims print as '?'. */
-export function formatDims(dims: readonly DimInfo[]): string {
-  return `[${dims.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
-}

@@ -28,7 +28,7 @@ function input(paths: readonly string[]): HtmlReportInput {
     version: SCAN_REPORT_VERSION,
     createdAt: '2025-01-01T00:00:00.000Z',
     tool: { name: 'dede-web', version: '0.1.0' },
-    encoder: { name: '<enc>.onnx', sha256: 'a'.repeat(64) },
+    encoder: { name: '<enc>.onnx', sha256: 'a'.repeat(64), readout: { output: 'last_hidden_state', pooling: 'cls', reason: 'model_type <vit>.', dim: 768 } },
     decoder: { name: 'decoder"x.onnx', sha256: 'b'.repeat(64) },
     settings: { note: '<i>hi</i>', nested: { a: '</dd><script>' } },
     threshold: 0.5,
@@ -93,6 +93,12 @@ describe('buildHtmlReport', () => {
     expect(html).toContain('AUROC');
     expect(html).toContain('moved in review; calibrated τ = 0.6000');
     expect(html.match(/<img /g)).toHaveLength(7);
+  });
+
+  it("describes the encoder's embedding readout: output, pooling, size and why", () => {
+    expect(html).toContain('<dt>Embedding</dt><dd>last_hidden_state, CLS token (token 0) → 768 values (model_type &lt;vit&gt;)</dd>');
+    const { readout: _none, ...older } = input(HOSTILE).report.encoder;
+    expect(buildHtmlReport({ ...input(HOSTILE), report: { ...input(HOSTILE).report, encoder: older } })).not.toContain('<dt>Embedding</dt>');
   });
 
   it('shows the fused verdict and its components when the scan has them', () => {

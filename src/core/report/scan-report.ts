@@ -1,6 +1,7 @@
 // The scan report shared by the CLI and the app: a versioned JSON document and its CSV form.
 // CSV cells that a spreadsheet would run as formulas (=, +, -, @, tab, CR) are neutralised.
 import Papa from 'papaparse';
+import type { ReadoutRecord } from '../onnx/readout';
 
 export const SCAN_REPORT_VERSION = 1;
 
@@ -28,6 +29,8 @@ export interface ScannedImage {
 export interface ModelRef {
   readonly name: string;
   readonly sha256: string;
+  /** For the encoder: the output read as the embedding, its pooling, why, and the embedding size. */
+  readonly readout?: ReadoutRecord;
 }
 
 export interface ScanReport {

@@ -1,5 +1,6 @@
 // The one seam over ONNX Runtime: every session in the app and the CLI is created here.
 import type { ExecutionProvider } from './ep-choice';
+import { float16ToFloat32 } from './float16';
 import type { Ort, OrtSession, OrtSessionOptions, OrtTensor } from './ort-types';
 
 export interface SessionRequest {
@@ -80,4 +81,14 @@ export async function readFloat32(tensor: OrtTensor): Promise<Float32Array> {
   const data = tensor.location === 'cpu' ? tensor.data : await tensor.getData();
   if (!(data instanceof Float32Array)) throw new TypeError(`Expected a float32 tensor, got ${tensor.type}.`);
   return data;
+}
+
+/**
+ * Host copy of a float32 or float16 tensor as float32. float16 data comes as a Uint16Array of bit
+ * patterns, or as a Float16Array where the JS engine has one: either is read as raw bits.
+ */
+export async function readFloats(tensor: OrtTensor): Promise<Float32Array> {
+  if (tensor.type !== 'float16') return readFloat32(tensor);
+  const data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as ArrayBufferView;
+  return float16ToFloat32(new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2));
 }

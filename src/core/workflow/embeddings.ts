@@ -4,6 +4,7 @@ import { EncoderRunner, type EncoderSpec } from '../dede/encoder-runner';
 import { areaResizeRgbBatch } from '../images/area-resize';
 import { normalizeRgbBatch } from '../images/pixels';
 import type { Preprocessing } from '../images/preprocess';
+import { readoutKey, type EmbeddingReadout } from '../onnx/readout';
 import type { Runtime } from '../runtime/session';
 import { yieldToEventLoop } from '../runtime/yield';
 import type { FileStore } from './files';
@@ -34,8 +35,9 @@ export interface EmbedProgress {
 
 const HEADER_FLOATS = 2; // [count, dim] stored ahead of the data
 
-export function embeddingsPath(encoderSha256: string, source: Pick<PixelSource, 'id' | 'count'>): string {
-  return `embeddings/${encoderSha256}/${source.id}-${source.count}.f32`;
+/** Keyed by the encoder, its readout (another output or pooling is another embedding) and the images. */
+export function embeddingsPath(encoderSha256: string, readout: EmbeddingReadout, source: Pick<PixelSource, 'id' | 'count'>): string {
+  return `embeddings/${encoderSha256}/${readoutKey(readout)}/${source.id}-${source.count}.f32`;
 }
 
 /** Normalised CHW floats for `count` images from `from`. */
@@ -88,7 +90,7 @@ export async function ensureEmbeddings(
   preprocessing: Preprocessing,
   hooks: { signal?: AbortSignal; onProgress?: (p: EmbedProgress) => void; chunk?: number } = {},
 ): Promise<Embeddings> {
-  const path = embeddingsPath(encoder.sha256, source);
+  const path = embeddingsPath(encoder.sha256, encoder.spec.readout, source);
   const cached = await files.read(path);
   if (cached && cached.byteLength >= HEADER_FLOATS * 4) {
     const floats = new Float32Array(cached.buffer, cached.byteOffset, cached.byteLength / 4);

@@ -16,7 +16,7 @@ import { explainImages, scoreImages, type ScoringProgress } from './scoring';
 
 const runtime = createRuntime(ortNode, 'cpu');
 const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
-const encoder = { sha256: 'f'.repeat(64), spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', outputName: 'embedding', height: 32, width: 32, fixedBatch: null } };
+const encoder = { sha256: 'f'.repeat(64), spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null } };
 const cfg = defineDecoderConfig({ imageSize: 32, patchSize: 4, embedDim: 128, encDim: 32, encDepth: 1, encHeads: 2, decDim: 32, decDepth: 1, decHeads: 2 });
 const weights = initDecoderWeights(cfg, 9);
 const source: PixelSource = {

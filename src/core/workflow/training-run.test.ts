@@ -1,6 +1,7 @@
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../../e2e/tiny-encoder';
+import { vitModelBytes } from '../../../e2e/hf-encoders';
 import { defineDecoderConfig } from '../dede/config';
 import { importDecoder } from '../dede/decoder-file';
 import { preprocessingFromHf } from '../images/preprocess';
@@ -14,7 +15,7 @@ const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PR
 const encoder = {
   name: 'tiny.onnx',
   sha256: 'e'.repeat(64),
-  spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', outputName: 'embedding', height: 32, width: 32, fixedBatch: null },
+  spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null },
 };
 
 function source(count: number): PixelSource & { reads: number } {
@@ -54,7 +55,25 @@ describe('workflow training run', () => {
     expect(progress).toEqual([true]);
     expect(second.data).toEqual(first.data);
     expect(first.dim).toBe(128);
-    expect(files.paths()).toEqual([embeddingsPath(encoder.sha256, src)]);
+    expect(files.paths()).toEqual([embeddingsPath(encoder.sha256, encoder.spec.readout, src)]);
+  });
+
+  it('keys the cache by the readout: another output or pooling embeds again, the same one reads back', async () => {
+    const files = new MemoryFileStore();
+    const src = source(6);
+    const vit = (pooling: 'cls' | 'patch-mean') => ({ sha256: 'a'.repeat(64), spec: { ...encoder.spec, bytes: vitModelBytes(), readout: { output: 'last_hidden_state', pooling } } });
+    const cls = await ensureEmbeddings(runtime, files, vit('cls'), src, preprocessing);
+    const mean = await ensureEmbeddings(runtime, files, vit('patch-mean'), src, preprocessing);
+    const cached: boolean[] = [];
+    const again = await ensureEmbeddings(runtime, files, vit('cls'), src, preprocessing, { onProgress: (p) => cached.push(p.cached) });
+    expect([cls.dim, mean.dim]).toEqual([16, 16]);
+    expect(mean.data).not.toEqual(cls.data);
+    expect(again.data).toEqual(cls.data);
+    expect(cached).toEqual([true]);
+    expect(files.paths().sort()).toEqual([
+      embeddingsPath('a'.repeat(64), { output: 'last_hidden_state', pooling: 'cls' }, src),
+      embeddingsPath('a'.repeat(64), { output: 'last_hidden_state', pooling: 'patch-mean' }, src),
+    ].sort());
   });
 
   it('pauses with a checkpoint, resumes, and writes a decoder file that imports strictly', async () => {
@@ -79,7 +98,7 @@ describe('workflow training run', () => {
     expect(done).toMatchObject({ stoppedBy: 'epochs', steps: 16, resumedFromStep: 5, decoderPath: runPaths('run-1').decoder });
     const decoder = importDecoder((await files.read(done.decoderPath!))!);
     expect(decoder.cfg).toEqual(cfg);
-    expect(decoder.meta.encoder?.sha256).toBe(encoder.sha256);
+    expect(decoder.meta.encoder).toEqual({ name: 'tiny.onnx', sha256: encoder.sha256, output: 'embedding', readout: { output: 'embedding', pooling: 'none', dim: 128 } });
     expect(decoder.meta.training.steps).toBe(16);
 
     // A resume with other settings is refused rather than mixing runs.

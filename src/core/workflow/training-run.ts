@@ -3,6 +3,7 @@
 // crash or a reload resumes), and the trained decoder written as a standard ONNX file.
 import { exportDecoder, trainingInfoFrom } from '../dede/decoder-file';
 import type { EncoderSpec } from '../dede/encoder-runner';
+import { readoutKey, readoutRecord } from '../onnx/readout';
 import { initDecoderWeights } from '../dede/init';
 import { decodeTrainingState, encodeTrainingState } from '../dede/state-file';
 import { DEDE_ADAM } from '../dede/train-step';
@@ -63,7 +64,9 @@ function runMeta(req: TrainingRunRequest): Record<string, unknown> {
   // A plan without blind rows is written as before the setting existed: older checkpoints still resume.
   const { blindShare, ...rest } = req.plan;
   const plan = blindShare > 0 ? req.plan : rest;
-  return { encoder: req.encoder.sha256, source: req.source.id, count: req.source.count, trainSlots: req.trainSlots.length, plan };
+  // Likewise a plain [N, D] readout, which was the only one before readouts could be chosen.
+  const { readout } = req.encoder.spec;
+  return { encoder: req.encoder.sha256, ...(readout.pooling !== 'none' ? { readout: readoutKey(readout) } : {}), source: req.source.id, count: req.source.count, trainSlots: req.trainSlots.length, plan };
 }
 
 export async function runTraining(
@@ -119,7 +122,7 @@ export async function runTraining(
   if (result.stoppedBy !== 'cancel') {
     const bytes = exportDecoder(cfg, result.weights, {
       training: { ...trainingInfoFrom(req.plan, result, req.trainSlots.length), weightDecay: DEDE_ADAM.weightDecay ?? 0, dataset: req.source.id },
-      encoder: { name: req.encoder.name, sha256: req.encoder.sha256, output: req.encoder.spec.outputName },
+      encoder: { name: req.encoder.name, sha256: req.encoder.sha256, output: req.encoder.spec.readout.output, readout: readoutRecord(req.encoder.spec.readout, dim) },
       createdAt: new Date().toISOString(),
     });
     await saving('the trained decoder', () => files.write(paths.decoder, bytes));
