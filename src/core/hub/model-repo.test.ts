@@ -2,14 +2,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError } from './download';
-import { fetchModelFile, fetchSiblingJson, listOnnxFiles, type HubAccess } from './model-repo';
-import { MemoryBlobStore } from './store';
+import { cacheModelFile, fetchModelFile, fetchSiblingJson, listOnnxFiles, type HubAccess } from './model-repo';
+import { MemoryBlobStore, type PendingFileMeta, type StoredFileMeta } from './store';
+import { createHash } from 'node:crypto';
 
 // A local server with the hub's URL layout: /api/models/<repo>/revision/<rev> and
 // /<repo>/resolve/<rev>/<path>.
 const COMMIT = 'a'.repeat(40);
 const MODEL = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
 let server: Server;
+/** Lets the paused transfer of held.onnx go on. */
+let release: () => void = () => undefined;
+let held: Promise<void> = Promise.resolve();
 let endpoint = '';
 const fileRequests: string[] = [];
 const authSeen: (string | undefined)[] = [];
@@ -41,6 +45,17 @@ beforeAll(async () => {
       if (file[2] === 'onnx/model.onnx' || file[2] === 'model.onnx') {
         res.writeHead(200, { 'content-length': String(MODEL.length), 'x-repo-commit': COMMIT });
         return void res.end(Buffer.from(MODEL));
+      }
+      if (file[2] === 'broken.onnx') {
+        // Always breaks half-way, resumes included: the download fails for good.
+        const start = Number(/bytes=(\d+)-/.exec(String(req.headers['range'] ?? ''))?.[1] ?? 0);
+        res.writeHead(start > 0 ? 206 : 200, { 'content-length': String(MODEL.length - start), etag: '"b"' });
+        return void res.write(Buffer.from(MODEL.subarray(start, start + 1000)), () => res.socket?.destroy());
+      }
+      if (file[2] === 'held.onnx') {
+        res.writeHead(200, { 'content-length': String(MODEL.length) });
+        res.write(Buffer.from(MODEL.subarray(0, 2000)));
+        return void held.then(() => res.end(Buffer.from(MODEL.subarray(2000))));
       }
       if (file[2] === 'onnx/preprocessor_config.json') {
         res.writeHead(200);
@@ -104,10 +119,13 @@ describe('hub model repository', () => {
     await expect(listOnnxFiles({ endpoint, store: new MemoryBlobStore(), fetch: offline }, 'acme/enc', null)).rejects.toMatchObject({ kind: 'network' });
   });
 
-  it('keeps a file usable when storage is full, and says so', async () => {
-    const got = await fetchModelFile({ endpoint, store: new MemoryBlobStore(1000) }, source);
+  it('keeps a file usable when storage fills up mid-file, and says so', async () => {
+    const store = new MemoryBlobStore(1000);
+    const got = await fetchModelFile({ endpoint, store }, source);
     expect(got.bytes).toEqual(MODEL);
+    expect(got.meta).toMatchObject({ size: MODEL.length, sha256: createHash('sha256').update(MODEL).digest('hex') });
     expect(got.storeError).toMatch(/storage is full/);
+    expect(await store.list()).toEqual([]);
   });
 
   it('sends the token only when given and explains 401', async () => {
@@ -129,5 +147,47 @@ describe('hub model repository', () => {
     const access: HubAccess = { endpoint, store: new MemoryBlobStore() };
     expect(await fetchSiblingJson(access, source, 'preprocessor_config.json')).toEqual({ image_mean: [0.5, 0.5, 0.5] });
     expect(await fetchSiblingJson(access, source, 'config.json')).toBeNull();
+  });
+
+  it('streams the file into the store as it arrives, measuring size and SHA-256 on the way', async () => {
+    held = new Promise((r) => (release = r));
+    // A store that counts what it has received while the server still holds back the rest.
+    const inner = new MemoryBlobStore();
+    let received = 0;
+    const store = Object.assign(Object.create(inner) as MemoryBlobStore, {
+      putStream: (meta: PendingFileMeta, body: ReadableStream<Uint8Array>): Promise<StoredFileMeta> =>
+        inner.putStream(meta, body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            received += chunk.byteLength;
+            if (received >= 2000) release();
+            c.enqueue(chunk);
+          },
+        }))),
+    });
+    const got = await fetchModelFile({ endpoint, store }, { ...source, path: 'held.onnx' });
+    expect(got.bytes).toEqual(MODEL);
+    expect(got.meta).toMatchObject({ size: MODEL.length, sha256: createHash('sha256').update(MODEL).digest('hex') });
+    expect((await inner.get(got.meta.key))?.bytes).toEqual(MODEL);
+  });
+
+  it('leaves nothing in the store when the download breaks for good or is cancelled', async () => {
+    const store = new MemoryBlobStore();
+    await expect(fetchModelFile({ endpoint, store }, { ...source, path: 'broken.onnx' })).rejects.toMatchObject({ kind: 'network' });
+    expect(await store.list()).toEqual([]);
+    held = new Promise(() => undefined); // never released
+    const controller = new AbortController();
+    const p = fetchModelFile({ endpoint, store }, { ...source, path: 'held.onnx' }, { signal: controller.signal, onProgress: (pr) => pr.loaded > 0 && controller.abort() });
+    await expect(p).rejects.toMatchObject({ kind: 'cancelled' });
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('stores without holding the bytes when asked to, and says when it cannot', async () => {
+    const store = new MemoryBlobStore();
+    const got = await cacheModelFile({ endpoint, store }, source);
+    expect(got).not.toHaveProperty('bytes');
+    expect(got.meta).toMatchObject({ size: MODEL.length, sha256: createHash('sha256').update(MODEL).digest('hex') });
+    expect((await store.get(got.meta.key))?.bytes).toEqual(MODEL);
+    expect((await cacheModelFile({ endpoint, store }, source)).fromCache).toBe(true);
+    await expect(cacheModelFile({ endpoint, store: new MemoryBlobStore(1000) }, source)).rejects.toThrow(/storage is full/);
   });
 });

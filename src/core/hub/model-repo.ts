@@ -1,8 +1,8 @@
 // Fetches model files from the hub (or a plain URL) through the local cache. A revision is resolved
 // to its commit first, so "main" is re-downloaded only when it moved, and a pinned commit never
 // touches the network once cached. Offline, the newest cached copy of the same file is used.
-import { download, DownloadError, httpErrorFor, sha256Hex, type DownloadProgress } from './download';
-import { isQuotaError, type BlobStore, type StoredFileMeta } from './store';
+import { ByteSink, DownloadError, httpErrorFor, openDownload, sha256Hex, type DownloadProgress } from './download';
+import { isQuotaError, type BlobStore, type PendingFileMeta, type StoredFileMeta } from './store';
 import { hubFileUrl, hubModelApiUrl, siblingPath, type ModelSource } from './url';
 
 export type FileSource = Exclude<ModelSource, { kind: 'hub-repo' }>;
@@ -29,6 +29,9 @@ export interface FetchedFile {
   /** Set when the network was unreachable and a cached copy of the same revision was used. */
   readonly offlineNotice: string | null;
 }
+
+/** A file fetched into the store without its bytes being kept (external weights, read later). */
+export type StoredOnly = Omit<FetchedFile, 'bytes'>;
 
 export interface RepoFile {
   readonly path: string;
@@ -139,8 +142,22 @@ async function resolveCommit(
 }
 
 export async function fetchModelFile(access: HubAccess, source: FileSource, options: FetchOptions = {}): Promise<FetchedFile> {
+  return (await fetchFile(access, source, options, true)) as FetchedFile;
+}
+
+/**
+ * Like fetchModelFile, but only makes sure the file is in the store, without holding its bytes
+ * (e.g. external weights, which the runtime reads from the store later). Throws when it cannot be
+ * stored.
+ */
+export async function cacheModelFile(access: HubAccess, source: FileSource, options: FetchOptions = {}): Promise<StoredOnly> {
+  const { meta, fromCache, storeError, offlineNotice } = await fetchFile(access, source, options, false);
+  return { meta, fromCache, storeError, offlineNotice };
+}
+
+async function fetchFile(access: HubAccess, source: FileSource, options: FetchOptions, keep: boolean): Promise<FetchedFile | StoredOnly> {
   if (source.kind === 'url') {
-    return fetchThroughCache(access, source.url, { sourceUrl: source.url, repo: null, revision: null, commit: null, path: new URL(source.url).pathname.split('/').pop() ?? source.url }, options);
+    return fetchThroughCache(access, source.url, { sourceUrl: source.url, repo: null, revision: null, commit: null, path: new URL(source.url).pathname.split('/').pop() ?? source.url }, options, keep);
   }
   const { commit, reachable } = await resolveCommit(access, source.repo, source.revision, options.signal);
   const requested = hubFileUrl(access.endpoint, source.repo, source.revision, source.path);
@@ -150,47 +167,93 @@ export async function fetchModelFile(access: HubAccess, source: FileSource, opti
       .filter((m) => m.path === source.path && cachedAt(m, source.repo, source.revision))
       .sort((a, b) => b.savedAt.localeCompare(a.savedAt))[0];
     if (cached) {
+      const offlineNotice = `The hub could not be reached; using the copy of ${source.path} saved ${cached.savedAt.slice(0, 10)}.`;
+      if (!keep) return { meta: cached, fromCache: true, storeError: null, offlineNotice };
       const hit = await access.store.get(cached.key);
-      if (hit) {
-        return { ...hit, fromCache: true, storeError: null, offlineNotice: `The hub could not be reached; using the copy of ${source.path} saved ${cached.savedAt.slice(0, 10)}.` };
-      }
+      if (hit) return { ...hit, fromCache: true, storeError: null, offlineNotice };
     }
   }
   const url = commit ? hubFileUrl(access.endpoint, source.repo, commit, source.path) : requested;
-  return fetchThroughCache(access, url, { sourceUrl: requested, repo: source.repo, revision: source.revision, commit, path: source.path }, options);
+  return fetchThroughCache(access, url, { sourceUrl: requested, repo: source.repo, revision: source.revision, commit, path: source.path }, options, keep);
 }
 
+/**
+ * Downloads `url` into the store as the bytes arrive (size and SHA-256 measured on the way) and,
+ * when `keep`, also into one buffer for the caller. Peak memory is the file once (plus chunks in
+ * flight), where collecting, joining, hashing and storing used to hold it two or three times. When
+ * storing fails (e.g. storage full) the download goes on into memory so the file is usable now.
+ */
 async function fetchThroughCache(
   access: HubAccess,
   url: string,
   about: Omit<StoredFileMeta, 'key' | 'size' | 'sha256' | 'savedAt'>,
   options: FetchOptions,
-): Promise<FetchedFile> {
-  const hit = await access.store.get(url);
-  if (hit) return { ...hit, fromCache: true, storeError: null, offlineNotice: null };
-  const got = await download(url, {
+  keep: boolean,
+): Promise<FetchedFile | StoredOnly> {
+  if (keep) {
+    const hit = await access.store.get(url);
+    if (hit) return { ...hit, fromCache: true, storeError: null, offlineNotice: null };
+  } else {
+    const meta = await access.store.has(url);
+    if (meta) return { meta, fromCache: true, storeError: null, offlineNotice: null };
+  }
+  const reader = await openDownload(url, {
     headers: authHeaders(access),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(access.fetch ? { fetch: access.fetch } : {}),
   });
-  const meta: StoredFileMeta = {
-    ...about,
-    commit: about.commit ?? got.commit,
-    key: url,
-    size: got.bytes.byteLength,
-    sha256: await sha256Hex(got.bytes),
-    savedAt: new Date().toISOString(),
-  };
+  const pending: PendingFileMeta = { ...about, commit: about.commit ?? reader.commit, key: url };
+  const sink = keep ? new ByteSink(reader.total) : null;
+  let downloadError: unknown = null;
+  // One read at a time: after the store gives up, the rest is read here, once the last pull is done.
+  let inflight: Promise<void> = Promise.resolve();
+  // Set when the store cancels the stream (it gave up); the controller is then closed.
+  let storeGaveUp = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      inflight = (async () => {
+        let chunk: Uint8Array | null;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          downloadError = err;
+          if (!storeGaveUp) controller.error(err);
+          return;
+        }
+        if (chunk) sink?.add(chunk);
+        if (storeGaveUp) return;
+        if (chunk) controller.enqueue(chunk);
+        else controller.close();
+      })();
+      return inflight;
+    },
+    cancel() {
+      storeGaveUp = true;
+    },
+  });
+  let meta: StoredFileMeta;
   let storeError: string | null = null;
   try {
-    await access.store.put(meta, got.bytes);
+    meta = await access.store.putStream(pending, body);
   } catch (err) {
+    await inflight;
+    if (downloadError !== null) throw downloadError;
     storeError = isQuotaError(err)
       ? `Browser storage is full, so ${about.path} was not cached: it works now but will download again next time. Free space in the model manager.`
       : `Could not cache ${about.path}: ${err instanceof Error ? err.message : String(err)}`;
+    if (!sink) {
+      // Without a stored copy the file cannot be used later, and holding it here was not asked for.
+      await reader.cancel();
+      throw new Error(storeError);
+    }
+    for (let chunk = await reader.read(); chunk; chunk = await reader.read()) sink.add(chunk);
+    const bytes = sink.bytes();
+    meta = { ...pending, size: bytes.byteLength, sha256: await sha256Hex(bytes), savedAt: new Date().toISOString() };
+    return { meta, bytes, fromCache: false, storeError, offlineNotice: null };
   }
-  return { meta, bytes: got.bytes, fromCache: false, storeError, offlineNotice: null };
+  if (!sink) return { meta, fromCache: false, storeError, offlineNotice: null };
+  return { meta, bytes: sink.bytes(), fromCache: false, storeError, offlineNotice: null };
 }
 
 /** A JSON file next to the model (e.g. preprocessor_config.json); null when the repo has none. */
