@@ -262,13 +262,13 @@ function EncoderSummary({ encoder }: { encoder: EncoderRecord }) {
         {encoder.modelConfig && (
           <>
             <dt>config.json</dt>
-            <dd>{encoder.modelConfig}</dd>
+            <dd>{encoder.modelConfig}{encoder.configFiles?.model ? ` (${encoder.configFiles.model})` : ''}</dd>
           </>
         )}
         <dt>Preprocessing</dt>
         <dd>
           {encoder.preprocessing
-            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.preprocessing.origin})`
+            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.configFiles?.preprocessor ?? encoder.preprocessing.origin})`
             : encoder.preprocessingNote}
         </dd>
       </dl>

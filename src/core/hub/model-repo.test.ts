@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError } from './download';
-import { cacheModelFile, fetchModelFile, fetchSiblingJson, listOnnxFiles, type HubAccess } from './model-repo';
+import { cacheModelFile, fetchModelFile, fetchNearestJson, listOnnxFiles, listRepoFiles, type HubAccess } from './model-repo';
 import { MemoryBlobStore, type PendingFileMeta, type StoredFileMeta } from './store';
 import { createHash } from 'node:crypto';
 
@@ -33,6 +33,18 @@ beforeAll(async () => {
     if (path === '/acme/noapi/resolve/main/m.onnx') {
       res.writeHead(200);
       return void res.end(Buffer.from(MODEL));
+    }
+    // transformers.js layout: configs at the root, the model under onnx/.
+    if (path.startsWith('/api/models/acme/tjs')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ sha: COMMIT, siblings: [{ rfilename: 'config.json' }, { rfilename: 'preprocessor_config.json' }, { rfilename: 'onnx/model.onnx' }] }));
+    }
+    const tjs = /^\/(?:acme\/tjs\/resolve\/[^/]+|plain\/tjs)\/(.+)$/.exec(path);
+    if (tjs) {
+      fileRequests.push(path);
+      if (tjs[1] === 'preprocessor_config.json') return void res.writeHead(200).end(JSON.stringify({ image_mean: [0.1, 0.2, 0.3] }));
+      if (tjs[1] === 'config.json') return void res.writeHead(200).end('{ not json');
+      return void res.writeHead(404).end();
     }
     const api = /^\/api\/models\/acme\/enc(?:\/revision\/(.+))?$/.exec(path);
     if (api) {
@@ -143,10 +155,38 @@ describe('hub model repository', () => {
     expect(got.meta.commit).toBeNull();
   });
 
-  it('fetches the preprocessor config beside the model, or null when absent', async () => {
+  it('fetches the preprocessor config beside the model, or says where it looked', async () => {
     const access: HubAccess = { endpoint, store: new MemoryBlobStore() };
-    expect(await fetchSiblingJson(access, source, 'preprocessor_config.json')).toEqual({ image_mean: [0.5, 0.5, 0.5] });
-    expect(await fetchSiblingJson(access, source, 'config.json')).toBeNull();
+    expect(await fetchNearestJson(access, source, 'preprocessor_config.json', null)).toEqual({
+      found: { json: { image_mean: [0.5, 0.5, 0.5] }, location: { path: 'onnx/preprocessor_config.json', description: 'preprocessor_config.json beside the model' } },
+      searched: ['onnx/preprocessor_config.json'],
+    });
+    expect(await fetchNearestJson(access, source, 'config.json', null)).toEqual({ found: null, searched: ['onnx/config.json', 'config.json'] });
+  });
+
+  it('finds root configs of the transformers.js layout from the listing, requesting no absent file', async () => {
+    const access: HubAccess = { endpoint, store: new MemoryBlobStore() };
+    const tjs = { kind: 'hub-file', repo: 'acme/tjs', revision: 'main', path: 'onnx/model.onnx' } as const;
+    const files = await listRepoFiles(access, 'acme/tjs', 'main');
+    const got = await fetchNearestJson(access, tjs, 'preprocessor_config.json', files);
+    expect(got).toEqual({
+      found: { json: { image_mean: [0.1, 0.2, 0.3] }, location: { path: 'preprocessor_config.json', description: 'preprocessor_config.json at the repo root' } },
+      searched: ['onnx/preprocessor_config.json', 'preprocessor_config.json'],
+    });
+    expect(fileRequests).toEqual([`/acme/tjs/resolve/${COMMIT}/preprocessor_config.json`]);
+    await expect(fetchNearestJson(access, tjs, 'config.json', files)).rejects.toThrow('config.json at the repo root (config.json) is not valid JSON.');
+  });
+
+  it('walks up a plain link, stopping at the first hit', async () => {
+    const access: HubAccess = { endpoint, store: new MemoryBlobStore() };
+    const got = await fetchNearestJson(access, { kind: 'url', url: `${endpoint}/plain/tjs/onnx/model.onnx` }, 'preprocessor_config.json', null);
+    expect(got.found).toEqual({ json: { image_mean: [0.1, 0.2, 0.3] }, location: { path: `${endpoint}/plain/tjs/preprocessor_config.json`, description: 'preprocessor_config.json one folder above the model' } });
+    expect(fileRequests).toEqual(['/plain/tjs/onnx/preprocessor_config.json', '/plain/tjs/preprocessor_config.json']);
+    fileRequests.length = 0;
+    const none = await fetchNearestJson(access, { kind: 'url', url: `${endpoint}/plain/tjs/a/b/c/model.onnx` }, 'preprocessor_config.json', null);
+    expect(none.found).toBeNull();
+    expect(none.searched).toHaveLength(3);
+    expect(fileRequests).toHaveLength(3);
   });
 
   it('streams the file into the store as it arrives, measuring size and SHA-256 on the way', async () => {

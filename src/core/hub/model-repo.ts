@@ -3,7 +3,8 @@
 // touches the network once cached. Offline, the newest cached copy of the same file is used.
 import { ByteSink, DownloadError, httpErrorFor, openDownload, sha256Hex, type DownloadProgress } from './download';
 import { isQuotaError, type BlobStore, type PendingFileMeta, type StoredFileMeta } from './store';
-import { hubFileUrl, hubModelApiUrl, siblingPath, type ModelSource } from './url';
+import { configCandidatePaths, configCandidateUrls, describeRepoConfig, describeUrlConfig, nearestConfigPath, type ConfigLocation } from './config-lookup';
+import { hubFileUrl, hubModelApiUrl, type ModelSource } from './url';
 
 export type FileSource = Exclude<ModelSource, { kind: 'hub-repo' }>;
 
@@ -256,18 +257,57 @@ async function fetchThroughCache(
   return { meta, bytes: sink.bytes(), fromCache: false, storeError, offlineNotice: null };
 }
 
-/** A JSON file next to the model (e.g. preprocessor_config.json); null when the repo has none. */
-export async function fetchSiblingJson(access: HubAccess, source: FileSource, name: string, options: FetchOptions = {}): Promise<unknown> {
-  const sibling: FileSource =
+export interface NearestJson {
+  /** The parsed file and where it was; null when none of the places looked at had it. */
+  readonly found: { readonly json: unknown; readonly location: ConfigLocation } | null;
+  /** Every place looked at (repo paths or URLs), nearest first. */
+  readonly searched: readonly string[];
+}
+
+/**
+ * The nearest `name` (preprocessor_config.json, config.json) to the model: beside it, else in each
+ * parent folder up to the repo root. On the hub the repo listing (`files`, from listRepoFiles)
+ * says which exist, so nothing absent is requested; without a listing, and for plain links (at
+ * most CONFIG_SEARCH_LEVELS folders), the places are tried in turn and the first found wins.
+ */
+export async function fetchNearestJson(
+  access: HubAccess,
+  source: FileSource,
+  name: string,
+  files: ReadonlySet<string> | null,
+  options: FetchOptions = {},
+): Promise<NearestJson> {
+  const atRepo = (path: string) => ({ source: { ...source, path } as FileSource, location: { path, description: describeRepoConfig(path, source.kind === 'url' ? '' : source.path) } });
+  if (source.kind === 'hub-file' && files) {
+    const paths = configCandidatePaths(source.path, name);
+    const nearest = nearestConfigPath(source.path, name, files);
+    if (!nearest) return { found: null, searched: paths };
+    return { found: await readJson(access, atRepo(nearest), options), searched: paths.slice(0, paths.indexOf(nearest) + 1) };
+  }
+  const candidates =
     source.kind === 'url'
-      ? { kind: 'url', url: new URL(name, source.url).href }
-      : { ...source, path: siblingPath(source.path, name) };
+      ? configCandidateUrls(source.url, name).map((url) => ({ source: { kind: 'url', url } as FileSource, location: { path: url, description: describeUrlConfig(url, source.url) } }))
+      : configCandidatePaths(source.path, name).map(atRepo);
+  const searched: string[] = [];
+  for (const candidate of candidates) {
+    searched.push(candidate.location.path);
+    const found = await readJson(access, candidate, options);
+    if (found) return { found, searched };
+  }
+  return { found: null, searched };
+}
+
+async function readJson(access: HubAccess, candidate: { source: FileSource; location: ConfigLocation }, options: FetchOptions): Promise<NearestJson['found']> {
+  let file: FetchedFile;
   try {
-    const file = await fetchModelFile(access, sibling, options);
-    return JSON.parse(new TextDecoder().decode(file.bytes)) as unknown;
+    file = await fetchModelFile(access, candidate.source, options);
   } catch (err) {
     if (err instanceof DownloadError && err.kind === 'not-found') return null;
-    if (err instanceof SyntaxError) throw new Error(`${name} next to the model is not valid JSON.`);
     throw err;
+  }
+  try {
+    return { json: JSON.parse(new TextDecoder().decode(file.bytes)) as unknown, location: candidate.location };
+  } catch {
+    throw new Error(`${candidate.location.description} (${candidate.location.path}) is not valid JSON.`);
   }
 }
