@@ -1,18 +1,20 @@
 // The encoder as the CLI sees it: the ONNX file, what inspection says, and its preprocessing from
-// preprocessor_config.json beside it or from flags.
+// the nearest preprocessor_config.json (beside it or in a folder above, see find-config.ts) or from flags.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { preprocessingFromHf, type Preprocessing } from '../core/images/preprocess';
 import { readEncoderFile } from '../core/onnx/encoder-file';
 import { describeExternalData } from '../core/onnx/inspect';
 import type { EncoderSpec } from '../core/dede/encoder-runner';
+import { findConfigUpwards } from './find-config';
 
 export interface CliEncoder {
   readonly path: string;
   readonly sha256: string;
   readonly spec: EncoderSpec;
   readonly preprocessing: Preprocessing;
+  /** The preprocessor_config.json that was read, when one was. */
+  readonly configPath: string | null;
 }
 
 export interface PreprocessingFlags {
@@ -33,8 +35,9 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags): P
   const fallbackSize = check.inputSize ? { height: check.inputSize.h, width: check.inputSize.w } : null;
 
   let preprocessing: Preprocessing;
-  const configPath = join(dirname(path), 'preprocessor_config.json');
-  const configText = await readFile(configPath, 'utf8').catch(() => null);
+  const lookup = await findConfigUpwards(path, 'preprocessor_config.json');
+  const configPath = lookup.found?.path ?? null;
+  const configText = lookup.found?.text ?? null;
   if (configText !== null && !flags.mean && !flags.std) {
     let config: unknown;
     try {
@@ -45,7 +48,11 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags): P
     preprocessing = preprocessingFromHf(config, fallbackSize);
   } else {
     if (!flags.mean || !flags.std) {
-      throw new Error(`No preprocessor_config.json beside ${path}: give the encoder's normalisation with --mean r,g,b --std r,g,b (and --size if its input size is dynamic).`);
+      if (configText !== null) throw new Error(`Give both --mean and --std, or neither to use ${configPath}.`);
+      throw new Error(
+        `No preprocessor_config.json for ${path}: looked for ${lookup.searched.join(', ')} (stopped: ${lookup.stoppedBecause ?? ''}). ` +
+          `Put the model's preprocessor_config.json beside it, or give the encoder's normalisation with --mean r,g,b --std r,g,b (and --size if its input size is dynamic).`,
+      );
     }
     const size = flags.size ?? fallbackSize?.height;
     if (!size) throw new Error('The encoder input size is dynamic: give it with --size.');
@@ -55,6 +62,7 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags): P
   if (flags.size && configText !== null) preprocessing = { ...preprocessing, height: flags.size, width: flags.size };
   return {
     path,
+    configPath: configText !== null && !flags.mean && !flags.std ? configPath : null,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     preprocessing,
     spec: {
