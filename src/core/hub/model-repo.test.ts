@@ -17,11 +17,13 @@ let held: Promise<void> = Promise.resolve();
 let endpoint = '';
 const fileRequests: string[] = [];
 const authSeen: (string | undefined)[] = [];
+const apiQueries: string[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     authSeen.push(req.headers['authorization']);
+    if (path.startsWith('/api/')) apiQueries.push(new URL(req.url ?? '/', 'http://x').search);
     const authorised = req.headers['authorization'] === 'Bearer hf_ok';
     if (path.startsWith('/api/models/acme/gated')) {
       if (!authorised) return void res.writeHead(401).end();
@@ -33,6 +35,22 @@ beforeAll(async () => {
     if (path === '/acme/noapi/resolve/main/m.onnx') {
       res.writeHead(200);
       return void res.end(Buffer.from(MODEL));
+    }
+    if (path.startsWith('/api/models/acme/clip')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({
+        sha: COMMIT,
+        siblings: [
+          { rfilename: 'config.json', size: 40 },
+          { rfilename: 'onnx/text_model.onnx', size: 254_000_000, lfs: { size: 254_000_000, sha256: 'ab', pointerSize: 135 } },
+          { rfilename: 'onnx/vision_model.onnx', lfs: { size: 351_000_000 } },
+          { rfilename: 'onnx/vision_model_fp16.onnx' },
+        ],
+      }));
+    }
+    if (path === `/acme/clip/resolve/${COMMIT}/config.json`) {
+      fileRequests.push(path);
+      return void res.writeHead(200).end(JSON.stringify({ model_type: 'siglip' }));
     }
     // transformers.js layout: configs at the root, the model under onnx/.
     if (path.startsWith('/api/models/acme/tjs')) {
@@ -90,10 +108,12 @@ const source = { kind: 'hub-file', repo: 'acme/enc', revision: 'main', path: 'on
 describe('hub model repository', () => {
   it('lists only .onnx files with the resolved commit', async () => {
     const listing = await listOnnxFiles({ endpoint, store: new MemoryBlobStore() }, 'acme/enc', null);
-    expect(listing).toEqual({
+    expect(listing).toMatchObject({
       repo: 'acme/enc', revision: 'main', commit: COMMIT,
       onnxFiles: [{ path: 'model.onnx', size: null }, { path: 'onnx/model.onnx', size: 5000 }],
     });
+    expect(listing.layout.groups.map((g) => `${g.folder}/${g.component}`)).toEqual(['/model', 'onnx/model']);
+    expect(apiQueries.at(-1)).toBe('?blobs=true');
   });
 
   it('downloads once, then serves the cache keyed by the resolved commit', async () => {
@@ -175,6 +195,22 @@ describe('hub model repository', () => {
     });
     expect(fileRequests).toEqual([`/acme/tjs/resolve/${COMMIT}/preprocessor_config.json`]);
     await expect(fetchNearestJson(access, tjs, 'config.json', files)).rejects.toThrow('config.json at the repo root (config.json) is not valid JSON.');
+  });
+
+  it('lists a repo with sizes from the blobs listing and its root config read for the layout', async () => {
+    const access: HubAccess = { endpoint, store: new MemoryBlobStore() };
+    const listing = await listOnnxFiles(access, 'acme/clip', 'main');
+    expect(listing.onnxFiles).toHaveLength(3);
+    expect(listing.onnxFiles).toEqual(expect.arrayContaining([
+      { path: 'onnx/text_model.onnx', size: 254_000_000 },
+      { path: 'onnx/vision_model.onnx', size: 351_000_000 },
+      { path: 'onnx/vision_model_fp16.onnx', size: null },
+    ]));
+    expect(listing.layout.preselected?.path).toBe('onnx/vision_model.onnx');
+    expect(listing.layout.preselected?.reason).toMatch(/^A SigLIP-style repo/);
+    // The config was read at the listed commit, and is cached for the revision asked for.
+    expect(fileRequests).toEqual([`/acme/clip/resolve/${COMMIT}/config.json`]);
+    expect(await access.store.list()).toMatchObject([{ path: 'config.json', revision: 'main', commit: COMMIT }]);
   });
 
   it('walks up a plain link, stopping at the first hit', async () => {

@@ -4,6 +4,7 @@
 import { ByteSink, DownloadError, httpErrorFor, openDownload, sha256Hex, type DownloadProgress } from './download';
 import { isQuotaError, type BlobStore, type PendingFileMeta, type StoredFileMeta } from './store';
 import { configCandidatePaths, configCandidateUrls, describeRepoConfig, describeUrlConfig, nearestConfigPath, type ConfigLocation } from './config-lookup';
+import { analyseRepoLayout, type RepoLayout } from './repo-layout';
 import { hubFileUrl, hubModelApiUrl, type ModelSource } from './url';
 
 export type FileSource = Exclude<ModelSource, { kind: 'hub-repo' }>;
@@ -44,6 +45,8 @@ export interface RepoListing {
   readonly revision: string;
   readonly commit: string | null;
   readonly onnxFiles: readonly RepoFile[];
+  /** The .onnx files by component and variant, with the one to load preselected. */
+  readonly layout: RepoLayout;
   /** Set when the hub could not be reached and the listing comes from the files cached here. */
   readonly offlineNotice?: string;
 }
@@ -59,8 +62,8 @@ interface ModelInfoJson {
   readonly siblings?: unknown;
 }
 
-async function modelInfo(access: HubAccess, repo: string, revision: string, signal?: AbortSignal): Promise<ModelInfoJson> {
-  const url = hubModelApiUrl(access.endpoint, repo, revision);
+async function modelInfo(access: HubAccess, repo: string, revision: string, signal?: AbortSignal, blobs = false): Promise<ModelInfoJson> {
+  const url = hubModelApiUrl(access.endpoint, repo, revision, { blobs });
   const doFetch = access.fetch ?? globalThis.fetch.bind(globalThis);
   let response: Response;
   try {
@@ -94,29 +97,66 @@ const cachedAt = (m: StoredFileMeta, repo: string, revision: string): boolean =>
 
 /** The .onnx files of a repo at a revision that are cached here, for when the hub is unreachable. */
 async function cachedListing(access: HubAccess, repo: string, revision: string): Promise<RepoListing | null> {
-  const files = (await access.store.list()).filter((m) => cachedAt(m, repo, revision) && /\.onnx$/i.test(m.path)).sort((a, b) => b.savedAt.localeCompare(a.savedAt));
+  const cached = (await access.store.list()).filter((m) => cachedAt(m, repo, revision)).sort((a, b) => b.savedAt.localeCompare(a.savedAt));
+  const files = cached.filter((m) => /\.onnx$/i.test(m.path));
   if (files.length === 0) return null;
   const onnxFiles = [...new Map(files.map((m) => [m.path, { path: m.path, size: m.size }])).values()].sort((a, b) => a.path.localeCompare(b.path));
-  return { repo, revision, commit: files[0]!.commit, onnxFiles, offlineNotice: `The hub could not be reached; these are the files of ${repo} saved on this device.` };
+  const configMeta = cached.find((m) => m.path === 'config.json');
+  const configFile = configMeta ? await access.store.get(configMeta.key) : null;
+  const others = cached.filter((m) => !/\.onnx$/i.test(m.path)).map((m) => ({ path: m.path, size: m.size }));
+  const layout = analyseRepoLayout(repo, [...onnxFiles, ...others], configFile ? parseJsonOrNull(configFile.bytes) : null);
+  return { repo, revision, commit: files[0]!.commit, onnxFiles, layout, offlineNotice: `The hub could not be reached; these are the files of ${repo} saved on this device.` };
 }
 
-/** Lists the .onnx files of a repo at a revision (default "main"); offline, the cached ones. */
+function parseJsonOrNull(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+interface SiblingJson {
+  readonly rfilename?: unknown;
+  readonly size?: unknown;
+  readonly lfs?: { readonly size?: unknown } | null;
+}
+
+/**
+ * Lists the .onnx files of a repo at a revision (default "main") grouped by component and variant,
+ * with sizes, the file to load preselected (see analyseRepoLayout; the root config.json, when the
+ * repo has one, is read for what the model takes in); offline, the cached ones.
+ */
 export async function listOnnxFiles(access: HubAccess, repo: string, revision: string | null, signal?: AbortSignal): Promise<RepoListing> {
   const rev = revision ?? 'main';
   let info: ModelInfoJson;
   try {
-    info = await modelInfo(access, repo, rev, signal);
+    // One request gives names and sizes (blobs=true); without it the hub sends names only.
+    info = await modelInfo(access, repo, rev, signal, true);
   } catch (err) {
     const offline = err instanceof DownloadError && err.kind === 'network' ? await cachedListing(access, repo, rev) : null;
     if (offline) return offline;
     throw err;
   }
-  const siblings = Array.isArray(info.siblings) ? (info.siblings as { rfilename?: unknown; size?: unknown }[]) : [];
-  const onnxFiles = siblings
-    .filter((s): s is { rfilename: string; size?: unknown } => typeof s.rfilename === 'string' && /\.onnx$/i.test(s.rfilename))
-    .map((s) => ({ path: s.rfilename, size: typeof s.size === 'number' ? s.size : null }))
-    .sort((a, b) => a.path.localeCompare(b.path));
-  return { repo, revision: rev, commit: typeof info.sha === 'string' ? info.sha : null, onnxFiles };
+  const siblings = Array.isArray(info.siblings) ? (info.siblings as SiblingJson[]) : [];
+  const files: RepoFile[] = siblings
+    .filter((s): s is SiblingJson & { rfilename: string } => typeof s.rfilename === 'string')
+    .map((s) => ({ path: s.rfilename, size: typeof s.size === 'number' ? s.size : typeof s.lfs?.size === 'number' ? s.lfs.size : null }));
+  const onnxFiles = files.filter((f) => /\.onnx$/i.test(f.path)).sort((a, b) => a.path.localeCompare(b.path));
+  const commit = typeof info.sha === 'string' ? info.sha : null;
+  let config: unknown = null;
+  if (onnxFiles.length > 0 && files.some((f) => f.path === 'config.json')) {
+    try {
+      // Fetched at the commit just listed, without asking the API again what `rev` points at.
+      const about = { sourceUrl: hubFileUrl(access.endpoint, repo, rev, 'config.json'), repo, revision: rev, commit, path: 'config.json' };
+      const got = (await fetchThroughCache(access, hubFileUrl(access.endpoint, repo, commit ?? rev, 'config.json'), about, signal ? { signal } : {}, true)) as FetchedFile;
+      config = parseJsonOrNull(got.bytes);
+    } catch (err) {
+      if (err instanceof DownloadError && err.kind === 'cancelled') throw err;
+      // Without the config the layout still stands on file names and the files beside them.
+    }
+  }
+  return { repo, revision: rev, commit, onnxFiles, layout: analyseRepoLayout(repo, files, config) };
 }
 
 /**
