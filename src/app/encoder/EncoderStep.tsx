@@ -8,6 +8,7 @@ import { ByteProgress } from '../shell/ProgressBar';
 import { useEncoderStore, type EncoderRecord } from './encoder-store';
 import { explainLoadError, hubAccess, loadEncoderFromFile, loadEncoderFromSource, testRunEncoder, type LoadProgress } from './encoder-service';
 import { ModelManager } from './ModelManager';
+import { RepoFiles } from './RepoFiles';
 import { DemoCard } from '../demo/DemoCard';
 
 export function EncoderStep() {
@@ -109,24 +110,11 @@ function HubLoader() {
       {parseError && <p className="error" role="alert">{parseError}</p>}
       {repo && listing.isPending && <p role="status">Listing the .onnx files of {repo.repo}…</p>}
       {repo && listing.data && (
-        <div className="file-list" role="group" aria-label={`ONNX files in ${repo.repo}`}>
-          {listing.data.offlineNotice && <p className="notice">{listing.data.offlineNotice}</p>}
-          {listing.data.onnxFiles.length === 0 && <p>{repo.repo} has no .onnx files at {listing.data.revision}.</p>}
-          {listing.data.onnxFiles.map((f) => (
-            <div key={f.path} className="file-row">
-              <code>{f.path}</code>
-              <span className="muted">{f.size !== null ? formatBytes(f.size) : ''}</span>
-              <button
-                type="button"
-                className="button small"
-                disabled={mutation.isPending}
-                onClick={() => mutation.mutate({ kind: 'hub-file', repo: repo.repo, revision: listing.data.revision, path: f.path })}
-              >
-                Load {f.path.split('/').pop()}
-              </button>
-            </div>
-          ))}
-        </div>
+        <RepoFiles
+          listing={listing.data}
+          busy={mutation.isPending}
+          onLoad={(path) => mutation.mutate({ kind: 'hub-file', repo: repo.repo, revision: listing.data.revision, path })}
+        />
       )}
       {mutation.isPending && progress && (
         <ByteProgress
