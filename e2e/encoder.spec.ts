@@ -33,6 +33,7 @@ test.beforeAll(async () => {
     'acme/tiny-minilm/onnx/model.onnx': ENCODER,
     'acme/tiny-minilm/onnx/model_quantized.onnx': ENCODER,
     'acme/broken/fake.onnx': NOT_ONNX,
+    'acme/slow/model.onnx': ENCODER,
     'acme/flaky/model.onnx': ENCODER,
     'acme/gated/model.onnx': ENCODER,
     'acme/big-encoder/model.onnx': EXTERNAL.model,
@@ -165,6 +166,24 @@ test('resumes a download after the connection breaks', async ({ page, guard }) =
   const cdn = hub.cdnRequests.filter((r) => r.repo === 'acme/flaky');
   expect(cdn).toHaveLength(2);
   expect(cdn[1]).toMatchObject({ range: requests[1]!.range, ifRange: `"${sha256(ENCODER)}"` });
+});
+
+test('a cancelled download leaves nothing in browser storage', async ({ page, guard }) => {
+  guard.allowOrigin(hub.endpoint);
+  guard.allowConsoleErrors(/Failed to load resource|aborted/i);
+  await useLocalHub(page);
+  await loadSource(page, `${hub.endpoint}/acme/slow/resolve/main/model.onnx`);
+  const progress = page.getByTestId('download-progress');
+  await expect(progress).toContainText(/of 1\.\d MB · [1-9]\d*%/);
+  await progress.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('alert')).toContainText(/cancelled/i);
+  // Bytes had streamed into the cache when the transfer stopped; none of them stay there.
+  const stored = await page.evaluate(async () => {
+    const keys = async (name: string) => (await (await caches.open(name)).keys()).map((r) => r.url);
+    return [...(await keys('dede-models-v1')), ...(await keys('dede-models-v1-meta'))];
+  });
+  expect(stored.filter((u) => u.includes('/acme/slow/'))).toEqual([]);
+  await expect(page.getByRole('region', { name: 'Saved models' })).not.toContainText('acme/slow');
 });
 
 test('explains 401, 404 and files that are not ONNX', async ({ page, guard }) => {

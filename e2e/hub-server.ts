@@ -9,8 +9,8 @@
 //          X-Linked-Size and the pointer's ETag, like the hub's redirect to its CDN; the CDN path
 //          serves the bytes with ETag "<sha256>", Range and If-Range, and no X-Repo-Commit.
 // Repos: anything given in `files`; acme/flaky breaks the first transfer of each file mid-way;
-// acme/gated answers 401 without the token "hf_test". The server streams slowly enough for
-// progress to show.
+// acme/gated answers 401 without the token "hf_test"; acme/slow sends its bytes ten times slower
+// (time to cancel). The server streams slowly enough for progress to show.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,7 +136,7 @@ export async function startHubServer(files: Readonly<Record<string, Uint8Array>>
     if (req.method === 'HEAD') return void res.end();
     const breakAt = key.startsWith('acme/flaky/') && !brokenOnce.has(key) && start === 0 ? Math.floor(body.length / 2) : -1;
     if (breakAt >= 0) brokenOnce.add(key);
-    stream(res, body, chunkDelayMs, breakAt);
+    stream(res, body, key.startsWith('acme/slow/') ? chunkDelayMs * 10 : chunkDelayMs, breakAt);
   }
 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
