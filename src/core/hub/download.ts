@@ -171,7 +171,13 @@ export async function openDownload(url: string, options: DownloadOptions = {}): 
         await body.cancel().catch(() => undefined);
         throw new DownloadError('http', `The file changed on ${hostOf(url)} during the download; try again.`);
       }
-      return { body, carry: await skip(body, state.loaded, url) };
+      try {
+        return { body, carry: await skip(body, state.loaded, url) };
+      } catch (err) {
+        if (options.signal?.aborted) throw cancelled();
+        if (err instanceof DownloadError || state.resumes >= maxResumes) throw err instanceof DownloadError ? err : new DownloadError('network', `The connection to ${hostOf(url)} broke while resuming at ${formatBytes(state.loaded)}. Try again to resume.`);
+        return null; // broke while skipping: another resume
+      }
     }
     return { body, carry: null };
   };
