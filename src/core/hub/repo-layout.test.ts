@@ -62,6 +62,19 @@ describe('analyseRepoLayout', () => {
     expect(siglip.preselected?.reason).toMatch(/^A SigLIP-style repo/);
   });
 
+  it('takes a model.onnx beside a vision tower for the joint model, and names other joint repos by type', () => {
+    const files = [...plain('preprocessor_config.json'), ...component('model', 600), ...component('vision_model', 350)];
+    const layout = analyseRepoLayout('x/joint', files);
+    expect(layout.groups.map((g) => [g.component, g.role])).toEqual([['vision_model', 'image'], ['model', 'joint']]);
+    expect(layout.preselected?.reason).toBe(
+      'A CLIP/SigLIP-style repo with text and image models: the full-precision vision tower onnx/vision_model.onnx is preselected, as only it turns images alone into embeddings.',
+    );
+    const florence = [...component('vision_encoder', 360), ...component('embed_tokens', 80), ...component('encoder_model', 200), ...component('decoder_model_merged', 300)];
+    const f = analyseRepoLayout('onnx-community/Florence-2-base', florence, { model_type: 'florence2', text_config: {}, vision_config: {} });
+    expect(f.preselected?.path).toBe('onnx/vision_encoder.onnx');
+    expect(f.preselected?.reason).toMatch(/^A repo with text and image models \(config\.json: model_type florence2\): the full-precision vision tower onnx\/vision_encoder\.onnx/);
+  });
+
   it('preselects model.onnx of a DINOv2 repo', () => {
     const layout = analyseRepoLayout('onnx-community/dinov2-small', DINOV2_FILES, DINOV2_CONFIG);
     expect(layout.groups).toHaveLength(1);

@@ -131,8 +131,8 @@ export function analyseRepoLayout(repo: string, files: readonly RepoFileInfo[], 
       if (modality === 'text' || modality === 'audio') return modality;
       return 'unknown';
     }
-    // A model.onnx beside separate text and vision towers is the joint model (needs both inputs).
-    if (hasImage && hasText) return 'joint';
+    // A model.onnx beside a separate vision tower (and text tower) is the joint model: it needs both inputs.
+    if (hasImage && (hasText || g.component === 'model')) return 'joint';
     if (modality === 'joint') return 'joint';
     if (modality === 'image' || modality === 'text' || modality === 'audio') return modality;
     if (modality === 'image-to-text') return 'unknown';
@@ -160,8 +160,9 @@ export function analyseRepoLayout(repo: string, files: readonly RepoFileInfo[], 
   const fp = file.variant === 'full' ? 'full-precision ' : '';
   let reason: string;
   if (candidate.role === 'image' && (hasText || groups.some((g) => g.role === 'joint'))) {
-    const kind = (type && JOINT_NAMES[type.toLowerCase()]) ?? 'CLIP/SigLIP';
-    reason = `A ${kind}-style repo with text and image models: the ${fp}vision tower ${file.path} is preselected, as only it turns images alone into embeddings.`;
+    const known = type ? JOINT_NAMES[type.toLowerCase()] : undefined;
+    const repoKind = known ? `A ${known}-style repo` : type ? `A repo with text and image models (config.json: model_type ${type})` : 'A CLIP/SigLIP-style repo';
+    reason = `${repoKind}${known || !type ? ' with text and image models' : ''}: the ${fp}vision tower ${file.path} is preselected, as only it turns images alone into embeddings.`;
   } else if (candidate.role === 'image' && /encoder/.test(candidate.component) && groups.some((g) => g.role === 'decoder')) {
     reason = `${file.path} is the ${fp}image encoder${fromConfig}; the decoder models only turn its output into text.`;
   } else if (candidate.role === 'image') {
