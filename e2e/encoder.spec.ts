@@ -9,13 +9,33 @@ import { inspectModel } from '../src/core/onnx/inspect';
 const ENCODER = tinyEncoderBytes();
 const EXTERNAL = externalDataEncoder();
 const NOT_ONNX = new TextEncoder().encode('<!doctype html><html><body>Sign in</body></html>');
+const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
+const TOKENIZER = json({ version: '1.0', model: { type: 'WordPiece' } });
 let hub: HubServer;
 
 test.beforeAll(async () => {
   hub = await startHubServer({
+    // The transformers.js layout: configs at the root, the models (and their variants) under onnx/.
+    'acme/tiny-encoder/config.json': json({ model_type: 'vit', architectures: ['ViTModel'], hidden_size: 128, image_size: 32 }),
+    'acme/tiny-encoder/preprocessor_config.json': PREPROCESSOR_CONFIG,
     'acme/tiny-encoder/onnx/model.onnx': ENCODER,
-    'acme/tiny-encoder/onnx/preprocessor_config.json': PREPROCESSOR_CONFIG,
-    'acme/tiny-encoder/fake.onnx': NOT_ONNX,
+    'acme/tiny-encoder/onnx/model_quantized.onnx': ENCODER,
+    'acme/tiny-encoder/onnx/model_fp16.onnx': ENCODER,
+    // A CLIP-style repo: joint, text and vision models side by side.
+    'acme/tiny-clip/config.json': json({ model_type: 'clip', projection_dim: 128, text_config: { hidden_size: 64 }, vision_config: { hidden_size: 128, image_size: 32 } }),
+    'acme/tiny-clip/preprocessor_config.json': PREPROCESSOR_CONFIG,
+    'acme/tiny-clip/tokenizer.json': TOKENIZER,
+    'acme/tiny-clip/onnx/model.onnx': ENCODER,
+    'acme/tiny-clip/onnx/text_model.onnx': ENCODER,
+    'acme/tiny-clip/onnx/vision_model.onnx': ENCODER,
+    'acme/tiny-clip/onnx/vision_model_quantized.onnx': ENCODER,
+    // A text-only repo.
+    'acme/tiny-minilm/config.json': json({ model_type: 'bert', vocab_size: 30522, hidden_size: 384 }),
+    'acme/tiny-minilm/tokenizer.json': TOKENIZER,
+    'acme/tiny-minilm/onnx/model.onnx': ENCODER,
+    'acme/tiny-minilm/onnx/model_quantized.onnx': ENCODER,
+    'acme/broken/fake.onnx': NOT_ONNX,
+    'acme/slow/model.onnx': ENCODER,
     'acme/flaky/model.onnx': ENCODER,
     'acme/gated/model.onnx': ENCODER,
     'acme/big-encoder/model.onnx': EXTERNAL.model,
@@ -36,11 +56,24 @@ async function loadSource(page: Page, text: string): Promise<void> {
   await page.getByRole('button', { name: 'Load', exact: true }).click();
 }
 
+const savedModels = (page: Page) => page.getByRole('region', { name: 'Saved models' }).getByRole('table');
+
 test('loads an encoder from a hub repo with progress, caches it, and test-runs it', async ({ page, guard }) => {
   guard.allowOrigin(hub.endpoint);
   await useLocalHub(page);
   await loadSource(page, 'acme/tiny-encoder');
-  await page.getByRole('button', { name: 'Load model.onnx' }).click();
+  // The transformers.js layout: grouped by component and variant, with sizes, the full model preselected.
+  const files = page.getByRole('table', { name: /ONNX files in acme\/tiny-encoder/ });
+  await expect(files.getByRole('row')).toHaveCount(4);
+  await expect(files).toContainText(/model \(image\)\s*in onnx\/\s*full\s*preselected\s*1\.\d MB/);
+  await expect(files).toContainText('fp16');
+  await expect(files).toContainText('quantized');
+  await expect(page.getByTestId('repo-preselected')).toHaveText('onnx/model.onnx is the full-precision image model (config.json: model_type vit).');
+  await expect(page.getByTestId('repo-preselected-row')).toContainText('onnx/model.onnx');
+  await page.screenshot({ path: 'test-results/screens/encoder-repo-files.png' });
+  // Keyboard only: focus the preselected row's Load button and press Enter.
+  await page.getByRole('button', { name: 'Load onnx/model.onnx' }).focus();
+  await page.keyboard.press('Enter');
   const progress = page.getByTestId('download-progress');
   await expect(progress).toBeVisible();
   await expect(progress).toContainText(/of 1\.\d MB · \d+%/);
@@ -51,10 +84,17 @@ test('loads an encoder from a hub repo with progress, caches it, and test-runs i
   await expect(page.getByTestId('encoder-sha256')).toHaveText(sha256(ENCODER));
   await expect(summary).toContainText(`Commit${HUB_COMMIT}`);
   await expect(summary).toContainText(/pixel_values: float32 \[\S*, 3, 32, 32\]/);
-  await expect(summary).toContainText('32×32, mean [0.4914, 0.4822, 0.4465]');
+  // Preprocessing and config.json come from the repo root, with no manual step, and it says so.
+  await expect(summary).toContainText('32×32, mean [0.4914, 0.4822, 0.4465], std [0.247, 0.243, 0.261] (from preprocessor_config.json at the repo root)');
+  await expect(summary).toContainText('model_type vit, architectures ViTModel, hidden_size 128, image_size 32 (config.json at the repo root)');
   await page.getByRole('button', { name: 'Test run' }).click();
   await expect(page.getByTestId('encoder-test-run')).toContainText(/Batch of 2 → \[2, 128\] in [\d.]+ ms on WASM/);
-  await expect(page.getByRole('table')).toContainText('onnx/model.onnx');
+  await expect(savedModels(page)).toContainText('onnx/model.onnx');
+  // The model came through the hub's redirect to its CDN; the configs (small git files) directly.
+  expect(hub.cdnRequests.filter((r) => r.repo === 'acme/tiny-encoder').map((r) => r.sha256)).toEqual([sha256(ENCODER)]);
+  expect(hub.fileRequests.map((r) => r.path.split('/resolve/')[1]?.replace(/^[^/]+\//, ''))).toEqual(expect.arrayContaining(['onnx/model.onnx', 'config.json', 'preprocessor_config.json']));
+  // No config was asked for where the listing says there is none (no 404 probing of onnx/).
+  expect(hub.fileRequests.filter((r) => r.path.includes('/acme/tiny-encoder/') && r.path.endsWith('/onnx/preprocessor_config.json'))).toHaveLength(0);
   await page.screenshot({ path: 'test-results/screens/encoder-loaded.png', fullPage: true });
   expect(hub.fileRequests.filter((r) => r.path.endsWith('/onnx/model.onnx'))).toHaveLength(1);
 
@@ -69,7 +109,35 @@ test('loads an encoder from a hub repo with progress, caches it, and test-runs i
 
   // The model manager deletes it.
   await page.getByRole('button', { name: 'Delete onnx/model.onnx' }).click();
-  await expect(page.getByRole('table')).not.toContainText('onnx/model.onnx');
+  await expect(savedModels(page)).not.toContainText('onnx/model.onnx');
+});
+
+test('preselects the vision tower of a CLIP-style repo and says why; a text-only repo gets a clear message', async ({ page, guard }) => {
+  guard.allowOrigin(hub.endpoint);
+  await useLocalHub(page);
+  await loadSource(page, 'acme/tiny-clip');
+  const files = page.getByRole('table', { name: /ONNX files in acme\/tiny-clip/ });
+  await expect(files.getByRole('rowheader')).toHaveText([/vision_model \(image\)/, /model \(text \+ image\)/, /text_model \(text\)/]);
+  await expect(page.getByTestId('repo-preselected')).toHaveText(
+    'A CLIP-style repo with text and image models: the full-precision vision tower onnx/vision_model.onnx is preselected, as only it turns images alone into embeddings.',
+  );
+  await expect(page.getByTestId('repo-preselected-row')).toContainText('onnx/vision_model.onnx');
+  await page.getByTestId('repo-preselected-row').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/screens/encoder-repo-clip.png' });
+  await page.getByTestId('repo-preselected-row').getByRole('button').click();
+  const summary = page.getByTestId('encoder-summary');
+  await expect(summary.getByRole('heading')).toHaveText('onnx/vision_model.onnx');
+  await expect(summary).toContainText('(from preprocessor_config.json at the repo root)');
+  expect(hub.cdnRequests.filter((r) => r.repo === 'acme/tiny-clip').map((r) => r.sha256)).toEqual([sha256(ENCODER)]);
+  expect(hub.fileRequests.filter((r) => r.path.includes('/acme/tiny-clip/') && r.path.endsWith('.onnx')).map((r) => r.path.split('/').pop())).toEqual(['vision_model.onnx']);
+
+  await loadSource(page, 'acme/tiny-minilm');
+  await expect(page.getByTestId('repo-no-image-model')).toHaveText(
+    'acme/tiny-minilm has no image model: its ONNX models (model) are text models (config.json: model_type bert). DeDe needs an image encoder: a ViT, DINO/DINOv2, ResNet or ConvNeXt repo, or a CLIP/SigLIP repo with a vision_model.onnx.',
+  );
+  await expect(page.getByTestId('repo-preselected')).toHaveCount(0);
+  // Its files stay listed and loadable, for whoever knows better.
+  await expect(page.getByRole('table', { name: /ONNX files in acme\/tiny-minilm/ }).getByRole('button', { name: 'Load onnx/model.onnx' })).toBeEnabled();
 });
 
 test('fetches external weights and config.json beside the model and runs it', async ({ page, guard }) => {
@@ -96,6 +164,28 @@ test('resumes a download after the connection breaks', async ({ page, guard }) =
   expect(requests).toHaveLength(2);
   expect(requests[0]!.range).toBeNull();
   expect(requests[1]!.range).toMatch(/^bytes=[1-9]\d*-$/);
+  // Both went through the redirect; the resume asked the CDN for the rest, If-Range on its ETag.
+  const cdn = hub.cdnRequests.filter((r) => r.repo === 'acme/flaky');
+  expect(cdn).toHaveLength(2);
+  expect(cdn[1]).toMatchObject({ range: requests[1]!.range, ifRange: `"${sha256(ENCODER)}"` });
+});
+
+test('a cancelled download leaves nothing in browser storage', async ({ page, guard }) => {
+  guard.allowOrigin(hub.endpoint);
+  guard.allowConsoleErrors(/Failed to load resource|aborted/i);
+  await useLocalHub(page);
+  await loadSource(page, `${hub.endpoint}/acme/slow/resolve/main/model.onnx`);
+  const progress = page.getByTestId('download-progress');
+  await expect(progress).toContainText(/of 1\.\d MB · [1-9]\d*%/);
+  await progress.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('alert')).toContainText(/cancelled/i);
+  // Bytes had streamed into the cache when the transfer stopped; none of them stay there.
+  const stored = await page.evaluate(async () => {
+    const keys = async (name: string) => (await (await caches.open(name)).keys()).map((r) => r.url);
+    return [...(await keys('dede-models-v1')), ...(await keys('dede-models-v1-meta'))];
+  });
+  expect(stored.filter((u) => u.includes('/acme/slow/'))).toEqual([]);
+  await expect(page.getByRole('region', { name: 'Saved models' })).not.toContainText('acme/slow');
 });
 
 test('explains 401, 404 and files that are not ONNX', async ({ page, guard }) => {
@@ -112,7 +202,7 @@ test('explains 401, 404 and files that are not ONNX', async ({ page, guard }) =>
 
   await loadSource(page, 'acme/tiny-encoder/resolve/main/missing.onnx'.replace(/^/, `${hub.endpoint}/`));
   await expect(page.getByRole('alert')).toContainText(/HTTP 404.*check the repo name/);
-  await loadSource(page, `${hub.endpoint}/acme/tiny-encoder/resolve/main/fake.onnx`);
+  await loadSource(page, `${hub.endpoint}/acme/broken/resolve/main/fake.onnx`);
   await expect(page.getByRole('alert')).toContainText(/fake\.onnx is not a usable ONNX model/);
   await loadSource(page, 'not a model');
   await expect(page.getByRole('alert')).toContainText(/spaces/);

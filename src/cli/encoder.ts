@@ -1,14 +1,14 @@
 // The encoder as the CLI sees it: the ONNX file, what inspection says, and its preprocessing from
-// preprocessor_config.json beside it or from flags.
+// the nearest preprocessor_config.json (beside it or in a folder above, see find-config.ts) or from flags.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { preprocessingFromHf, type Preprocessing } from '../core/images/preprocess';
 import { readEncoderFile } from '../core/onnx/encoder-file';
 import { describeExternalData, type ModelInfo } from '../core/onnx/inspect';
 import { chosenReadout, defaultReadout, formatReadoutFlag, parseReadoutFlag, readoutOptions, type ReadoutCandidate, type ReadoutChoice, type ReadoutRecord } from '../core/onnx/readout';
 import type { EncoderSpec } from '../core/dede/encoder-runner';
 import { UsageError } from './args';
+import { findConfigUpwards } from './find-config';
 
 export interface CliEncoder {
   readonly path: string;
@@ -17,6 +17,8 @@ export interface CliEncoder {
   readonly preprocessing: Preprocessing;
   /** The embedding readout (also in spec.readout), why, and its size when the model fixes it. */
   readonly readout: ReadoutChoice;
+  /** The preprocessor_config.json that was read, when one was. */
+  readonly configPath: string | null;
 }
 
 export interface PreprocessingFlags {
@@ -45,8 +47,9 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags, re
   const fallbackSize = check.inputSize ? { height: check.inputSize.h, width: check.inputSize.w } : null;
 
   let preprocessing: Preprocessing;
-  const configPath = join(dirname(path), 'preprocessor_config.json');
-  const configText = await readFile(configPath, 'utf8').catch(() => null);
+  const lookup = await findConfigUpwards(path, 'preprocessor_config.json');
+  const configPath = lookup.found?.path ?? null;
+  const configText = lookup.found?.text ?? null;
   if (configText !== null && !flags.mean && !flags.std) {
     let config: unknown;
     try {
@@ -57,7 +60,11 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags, re
     preprocessing = preprocessingFromHf(config, fallbackSize);
   } else {
     if (!flags.mean || !flags.std) {
-      throw new Error(`No preprocessor_config.json beside ${path}: give the encoder's normalisation with --mean r,g,b --std r,g,b (and --size if its input size is dynamic).`);
+      if (configText !== null) throw new Error(`Give both --mean and --std, or neither to use ${configPath}.`);
+      throw new Error(
+        `No preprocessor_config.json for ${path}: looked for ${lookup.searched.join(', ')} (stopped: ${lookup.stoppedBecause ?? ''}). ` +
+          `Put the model's preprocessor_config.json beside it, or give the encoder's normalisation with --mean r,g,b --std r,g,b (and --size if its input size is dynamic).`,
+      );
     }
     const size = flags.size ?? fallbackSize?.height;
     if (!size) throw new Error('The encoder input size is dynamic: give it with --size.');
@@ -68,6 +75,7 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags, re
   if (flags.size && configText !== null) preprocessing = { ...preprocessing, height: flags.size, width: flags.size };
   return {
     path,
+    configPath: configText !== null && !flags.mean && !flags.std ? configPath : null,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     preprocessing,
     readout,
@@ -85,18 +93,17 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags, re
 export const OUTPUT_HELP = `  --output NAME[:pooling]
                        the encoder output read as the embedding, and how it is pooled: none ([N, D]),
                        flatten ([N, D, 1, 1]), avgpool ([N, C, H, W]), cls or patch-mean ([N, T, D]);
-                       default: from config.json beside the model (or the decoder's record)
+                       default: from the model's config.json (beside it or above; or the decoder's record)
 `;
 
-/** The model's config.json (beside it), or null when there is none. */
+/** The model's nearest config.json (beside it or in a folder above), or null when there is none. */
 async function readModelConfig(modelPath: string): Promise<unknown> {
-  const configPath = join(dirname(modelPath), 'config.json');
-  const text = await readFile(configPath, 'utf8').catch(() => null);
-  if (text === null) return null;
+  const found = (await findConfigUpwards(modelPath, 'config.json')).found;
+  if (found === null) return null;
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(found.text) as unknown;
   } catch {
-    throw new Error(`${configPath} is not valid JSON.`);
+    throw new Error(`${found.path} is not valid JSON.`);
   }
 }
 

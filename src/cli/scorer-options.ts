@@ -19,7 +19,8 @@ export const SCORER_OPTIONS: Options = {
   output: { type: 'string' },
 };
 
-export const SCORER_HELP = `  --encoder FILE       the SSL encoder (.onnx); preprocessor_config.json beside it is read
+export const SCORER_HELP = `  --encoder FILE       the SSL encoder (.onnx); the nearest preprocessor_config.json
+                       (beside it, or up to 2 folders above, e.g. a repo root above onnx/) is read
   --decoder FILE       the trained decoder (.onnx, from dede train)
   --images DIR         folder of images (read recursively)
   --rounds R           random masks averaged per image when patches stay visible (default 8)

@@ -9,6 +9,7 @@ import { useEncoderStore, type EncoderRecord } from './encoder-store';
 import { explainLoadError, hubAccess, loadEncoderFromFile, loadEncoderFromSource, testRunEncoder, type LoadProgress } from './encoder-service';
 import { ModelManager } from './ModelManager';
 import { ReadoutPicker } from './ReadoutPicker';
+import { RepoFiles } from './RepoFiles';
 import { DemoCard } from '../demo/DemoCard';
 
 export function EncoderStep() {
@@ -110,24 +111,11 @@ function HubLoader() {
       {parseError && <p className="error" role="alert">{parseError}</p>}
       {repo && listing.isPending && <p role="status">Listing the .onnx files of {repo.repo}…</p>}
       {repo && listing.data && (
-        <div className="file-list" role="group" aria-label={`ONNX files in ${repo.repo}`}>
-          {listing.data.offlineNotice && <p className="notice">{listing.data.offlineNotice}</p>}
-          {listing.data.onnxFiles.length === 0 && <p>{repo.repo} has no .onnx files at {listing.data.revision}.</p>}
-          {listing.data.onnxFiles.map((f) => (
-            <div key={f.path} className="file-row">
-              <code>{f.path}</code>
-              <span className="muted">{f.size !== null ? formatBytes(f.size) : ''}</span>
-              <button
-                type="button"
-                className="button small"
-                disabled={mutation.isPending}
-                onClick={() => mutation.mutate({ kind: 'hub-file', repo: repo.repo, revision: listing.data.revision, path: f.path })}
-              >
-                Load {f.path.split('/').pop()}
-              </button>
-            </div>
-          ))}
-        </div>
+        <RepoFiles
+          listing={listing.data}
+          busy={mutation.isPending}
+          onLoad={(path) => mutation.mutate({ kind: 'hub-file', repo: repo.repo, revision: listing.data.revision, path })}
+        />
       )}
       {mutation.isPending && progress && (
         <ByteProgress
@@ -263,13 +251,13 @@ function EncoderSummary({ encoder }: { encoder: EncoderRecord }) {
         {encoder.modelConfig && (
           <>
             <dt>config.json</dt>
-            <dd>{encoder.modelConfig}</dd>
+            <dd>{encoder.modelConfig}{encoder.configFiles?.model ? ` (${encoder.configFiles.model})` : ''}</dd>
           </>
         )}
         <dt>Preprocessing</dt>
         <dd>
           {encoder.preprocessing
-            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.preprocessing.origin})${encoder.preprocessing.resize ? `; photos: ${encoder.preprocessing.resize.description}` : ''}`
+            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.configFiles?.preprocessor ? [encoder.configFiles.preprocessor, ...(encoder.preprocessing.resize?.notes ?? [])].join('; ') : encoder.preprocessing.origin})${encoder.preprocessing.resize ? `; photos: ${encoder.preprocessing.resize.description}` : ''}`
             : encoder.preprocessingNote}
         </dd>
       </dl>

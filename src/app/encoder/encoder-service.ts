@@ -1,7 +1,7 @@
 // Loading an encoder: fetch (hub, URL or local file) through the cache, inspect, read its
 // preprocessing, and try it on the live backend. Errors come back as plain sentences.
 import { DownloadError, sha256Hex, type DownloadProgress } from '../../core/hub/download';
-import { fetchModelFile, fetchSiblingJson, listRepoFiles, type FetchedFile, type FileSource, type HubAccess } from '../../core/hub/model-repo';
+import { cacheModelFile, fetchModelFile, fetchNearestJson, listRepoFiles, type FetchedFile, type FileSource, type HubAccess, type NearestJson } from '../../core/hub/model-repo';
 import { CacheApiBlobStore, isQuotaError, type StoredFileMeta } from '../../core/hub/store';
 import { siblingPath } from '../../core/hub/url';
 import { connectAllowed } from '../../core/privacy/csp';
@@ -27,7 +27,7 @@ export interface LoadProgress {
   readonly progress: DownloadProgress;
 }
 
-function preprocessingFor(config: unknown, check: ReturnType<typeof checkImageEncoder>): { preprocessing: Preprocessing | null; note: string | null } {
+function preprocessingFor(config: unknown, check: ReturnType<typeof checkImageEncoder>, missing: string): { preprocessing: Preprocessing | null; note: string | null } {
   const fallback = check.ok && check.inputSize ? { height: check.inputSize.h, width: check.inputSize.w } : null;
   if (config !== null) {
     try {
@@ -36,7 +36,7 @@ function preprocessingFor(config: unknown, check: ReturnType<typeof checkImageEn
       return { preprocessing: null, note: errorText(err) };
     }
   }
-  return { preprocessing: null, note: 'No preprocessor_config.json beside the model: set the normalisation by hand before training.' };
+  return { preprocessing: null, note: missing };
 }
 
 function recordOf(
@@ -47,9 +47,10 @@ function recordOf(
   externalData: EncoderRecord['externalData'],
   notices: string[],
   modelConfig: unknown = null,
+  missingConfig = 'No preprocessor_config.json came with the model: set the normalisation by hand before training.',
 ): EncoderRecord {
   const check = checkImageEncoder(info);
-  const { preprocessing, note } = preprocessingFor(config, check);
+  const { preprocessing, note } = preprocessingFor(config, check, missingConfig);
   const readout = check.ok ? defaultReadout(info, modelConfig) : null;
   return {
     key: file.meta.key,
@@ -92,22 +93,33 @@ export async function loadEncoderFromSource(
   for (const ext of info.externalData) {
     const extSource: FileSource =
       source.kind === 'url' ? { kind: 'url', url: new URL(ext.location, source.url).href } : { ...source, path: siblingPath(source.path, ext.location) };
-    const got = await fetchModelFile(access, extSource, { signal, onProgress: (progress) => onProgress({ file: ext.location, progress }) });
-    if (got.storeError) notices.push(got.storeError);
+    // Only the store needs external weights (the runtime reads them from it): not held here.
+    const got = await cacheModelFile(access, extSource, { signal, onProgress: (progress) => onProgress({ file: ext.location, progress }) });
     externalData.push({ path: ext.location, key: got.meta.key });
   }
-  // On the hub, ask which files exist first: fetching absent ones would only produce 404s.
+  // On the hub, the listing says which configs exist and where: nothing absent is requested.
   const present = source.kind === 'hub-file' ? await listRepoFiles(access, source.repo, source.revision, signal) : null;
-  const sibling = async (name: string): Promise<unknown> => {
-    if (present && source.kind === 'hub-file' && !present.has(siblingPath(source.path, name))) return null;
-    return fetchSiblingJson(access, source, name, { signal });
+  const nearest = (name: string): Promise<NearestJson> =>
+    fetchNearestJson(access, source, name, present, { signal }).catch((err: unknown) => {
+      if (err instanceof DownloadError && err.kind === 'cancelled') throw err;
+      notices.push(`${name} could not be read: ${errorText(err)}`);
+      return { found: null, searched: [] };
+    });
+  const preprocessor = await nearest('preprocessor_config.json');
+  const model = await nearest('config.json');
+  const record = recordOf(file, source.kind === 'url' ? 'url' : 'hub', info, preprocessor.found?.json ?? null, externalData, notices, model.found?.json ?? null, missingConfigNote(preprocessor, source));
+  return {
+    ...record,
+    modelConfig: describeModelConfig(model.found?.json ?? null),
+    configFiles: { preprocessor: preprocessor.found?.location.description ?? null, model: model.found?.location.description ?? null },
   };
-  const config = await sibling('preprocessor_config.json').catch((err: unknown) => {
-    notices.push(`preprocessor_config.json could not be read: ${errorText(err)}`);
-    return null;
-  });
-  const modelConfig = await sibling('config.json').catch(() => null);
-  return recordOf(file, source.kind === 'url' ? 'url' : 'hub', info, config, externalData, notices, modelConfig);
+}
+
+/** What was looked for, and where, when no preprocessor_config.json was found. */
+function missingConfigNote(lookup: NearestJson, source: FileSource): string {
+  const where = source.kind === 'url' ? `the model's folder or the ${lookup.searched.length - 1} above it` : 'the model\'s folder or any folder above it up to the repo root';
+  const list = lookup.searched.length > 0 ? ` (looked for ${lookup.searched.join(', ')})` : '';
+  return `No preprocessor_config.json in ${where}${list}: set the normalisation by hand before training.`;
 }
 
 /** A one-line description of a Hugging Face config.json (architecture facts, for display). */
@@ -158,7 +170,7 @@ export async function loadEncoderFromFile(file: File, preprocessorConfig: File |
       notices.push(`${modelConfigFile.name} is not valid JSON and was ignored.`);
     }
   }
-  return recordOf({ meta }, 'local', info, config, [], notices, modelConfig);
+  return recordOf({ meta }, 'local', info, config, [], notices, modelConfig, 'No preprocessor_config.json was dropped with the model: drop it too, or set the normalisation by hand before training.');
 }
 
 export function explainLoadError(err: unknown): { message: string; needsToken: boolean } {

@@ -30,8 +30,13 @@ export interface EncoderRecord {
   /** Why preprocessing is unknown, when it is. */
   readonly preprocessingNote: string | null;
   readonly notices: readonly string[];
-  /** What config.json beside the model says (model type, sizes), when there is one. */
+  /** What the model's config.json says (model type, sizes), when there is one. */
   readonly modelConfig?: string | null;
+  /**
+   * Where preprocessor_config.json and config.json were found, in words (e.g. "preprocessor_config.json
+   * at the repo root"); null when not found. Absent on records saved before configs were looked up.
+   */
+  readonly configFiles?: { readonly preprocessor: string | null; readonly model: string | null };
 }
 
 export interface TestRunResult {

@@ -21,7 +21,8 @@ import { embedImages } from '../embed-images';
 
 export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean images
 
-  --encoder FILE       the SSL encoder (.onnx); preprocessor_config.json beside it is read
+  --encoder FILE       the SSL encoder (.onnx); the nearest preprocessor_config.json
+                       (beside it, or up to 2 folders above, e.g. a repo root above onnx/) is read
   --images DIR         folder of clean images (read recursively)
   --out FILE           where to write the trained decoder (.onnx)
   --epochs N           epoch budget (default ${DEFAULT_TRAINING.epochs})

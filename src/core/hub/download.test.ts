@@ -2,12 +2,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download, DownloadError, formatBytes, sha256Hex, type DownloadProgress } from './download';
+import { download, DownloadError, openDownload, formatBytes, sha256Hex, type DownloadProgress } from './download';
 
 const FILE = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31 + (i >> 8)) & 255);
 let server: Server;
 let base = '';
 const seenRanges: string[] = [];
+/** Requests seen by the redirect target ("CDN"), with their Range and If-Range headers. */
+const cdnSeen: { path: string; range: string | null; ifRange: string | null }[] = [];
+let changedOnce = false;
 
 beforeAll(async () => {
   let brokenOnce = new Set<string>();
@@ -17,7 +20,27 @@ beforeAll(async () => {
     if (url.pathname.startsWith('/flaky')) seenRanges.push(String(range ?? ''));
     if (url.pathname === '/401') return void res.writeHead(401).end();
     if (url.pathname === '/404') return void res.writeHead(404, 'Not Found').end();
-    const etag = '"v1"';
+    // The hub's way with large files: a redirect carrying the commit and the file's ETag, then the
+    // bytes from another path that only knows its own ETag.
+    if (url.pathname.startsWith('/resolve/')) {
+      return void res.writeHead(302, { location: `/cdn/${url.pathname.slice('/resolve/'.length)}`, 'x-repo-commit': 'abc123', 'x-linked-etag': '"sha-v1"', etag: '"pointer"' }).end();
+    }
+    if (url.pathname.startsWith('/cdn/')) {
+      cdnSeen.push({ path: url.pathname, range: (range as string | undefined) ?? null, ifRange: (req.headers['if-range'] as string | undefined) ?? null });
+    }
+    // A file that changes between the first request and the resume.
+    if (url.pathname === '/changing') {
+      const version = changedOnce ? '"v2"' : '"v1"';
+      const ifRange = req.headers['if-range'];
+      const start = typeof range === 'string' && ifRange === version ? Number(/bytes=(\d+)-/.exec(range)?.[1] ?? 0) : 0;
+      res.writeHead(start > 0 ? 206 : 200, { etag: version, 'content-length': String(FILE.length - start) });
+      if (!changedOnce) {
+        changedOnce = true;
+        return void res.write(Buffer.from(FILE.subarray(0, 100_000)), () => res.socket?.destroy());
+      }
+      return void res.end(Buffer.from(FILE.subarray(start)));
+    }
+    const etag = url.pathname.startsWith('/cdn/') ? '"sha-v1"' : '"v1"';
     let start = 0;
     const ignoreRange = url.pathname === '/flaky-norange';
     if (typeof range === 'string' && !ignoreRange) start = Number(/bytes=(\d+)-/.exec(range)?.[1] ?? 0);
@@ -25,7 +48,7 @@ beforeAll(async () => {
     const headers: Record<string, string> = { etag, 'content-length': String(body.length), 'x-repo-commit': 'abc123' };
     if (start > 0) headers['content-range'] = `bytes ${start}-${FILE.length - 1}/${FILE.length}`;
     res.writeHead(start > 0 ? 206 : 200, headers);
-    const breakFile = url.pathname.startsWith('/flaky') && !brokenOnce.has(url.pathname) && start === 0;
+    const breakFile = (url.pathname.startsWith('/flaky') || url.pathname.startsWith('/cdn/flaky')) && !brokenOnce.has(url.pathname) && start === 0;
     if (breakFile) {
       brokenOnce.add(url.pathname);
       // Send part of the file, then drop the connection.
@@ -60,10 +83,38 @@ describe('download', () => {
     expect(got.bytes).toEqual(FILE);
   });
 
-  it('starts over when the server ignores the range', async () => {
+  it('skips the bytes it already has when the server ignores the range', async () => {
     const got = await download(`${base}/flaky-norange`);
     expect(got.resumes).toBe(1);
     expect(got.bytes).toEqual(FILE);
+  });
+
+  it('follows the redirect to the bytes and resumes through it with the final ETag', async () => {
+    cdnSeen.length = 0;
+    const got = await download(`${base}/resolve/flaky-big.onnx`);
+    expect(got.bytes).toEqual(FILE);
+    expect(got.resumes).toBe(1);
+    expect(got.finalUrl).toBe(`${base}/cdn/flaky-big.onnx`);
+    // The resume asks the original URL again; the redirect carries the Range and If-Range along.
+    expect(cdnSeen).toHaveLength(2);
+    expect(cdnSeen[0]).toEqual({ path: '/cdn/flaky-big.onnx', range: null, ifRange: null });
+    expect(cdnSeen[1]!.range).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(cdnSeen[1]!.ifRange).toBe('"sha-v1"');
+  });
+
+  it('refuses to stitch together a file that changed during the download', async () => {
+    await expect(download(`${base}/changing`)).rejects.toMatchObject({ kind: 'http', message: expect.stringMatching(/changed.*try again/) });
+  });
+
+  it('reads a transfer chunk by chunk, resuming inside the one sequence', async () => {
+    const reader = await openDownload(`${base}/flaky-chunks.onnx`);
+    expect(reader.total).toBe(FILE.length);
+    const parts: Uint8Array[] = [];
+    for (let c = await reader.read(); c; c = await reader.read()) parts.push(c);
+    expect(reader.resumes).toBe(1);
+    expect(reader.loaded).toBe(FILE.length);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(FILE));
+    expect(await reader.read()).toBeNull();
   });
 
   it('explains 401 and 404 in plain words', async () => {

@@ -80,6 +80,7 @@ describe('hub URLs', () => {
     );
     expect(hubModelApiUrl('http://127.0.0.1:8080', 'a/b', null)).toBe('http://127.0.0.1:8080/api/models/a/b');
     expect(hubModelApiUrl('http://127.0.0.1:8080', 'a/b', 'v2')).toBe('http://127.0.0.1:8080/api/models/a/b/revision/v2');
+    expect(hubModelApiUrl('http://127.0.0.1:8080', 'a/b', 'main', { blobs: true })).toBe('http://127.0.0.1:8080/api/models/a/b/revision/main?blobs=true');
     expect(downloadUrl({ kind: 'url', url: 'https://x.org/m.onnx' }, 'https://huggingface.co')).toBe('https://x.org/m.onnx');
   });
   it('finds sibling files in the same folder', () => {

@@ -106,10 +106,15 @@ export function hubFileUrl(endpoint: string, repo: string, revision: string, pat
   return `${normaliseEndpoint(endpoint)}/${repo}/resolve/${encodeURIComponent(revision)}/${encodePath(path)}`;
 }
 
-/** Model-info API: lists the repo's files (`siblings`) and its resolved commit (`sha`). */
-export function hubModelApiUrl(endpoint: string, repo: string, revision: string | null): string {
+/**
+ * Model-info API: lists the repo's files (`siblings`) and its resolved commit (`sha`). Siblings
+ * carry only their name unless `blobs` is asked for; then each has its `size` (and `lfs` details),
+ * in the same single request.
+ */
+export function hubModelApiUrl(endpoint: string, repo: string, revision: string | null, options: { blobs?: boolean } = {}): string {
   const base = `${normaliseEndpoint(endpoint)}/api/models/${repo}`;
-  return revision === null ? base : `${base}/revision/${encodeURIComponent(revision)}`;
+  const url = revision === null ? base : `${base}/revision/${encodeURIComponent(revision)}`;
+  return options.blobs ? `${url}?blobs=true` : url;
 }
 
 /** Path of a file next to `path` in the same repo folder (e.g. preprocessor_config.json). */
