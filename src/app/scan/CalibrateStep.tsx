@@ -1,3 +1,4 @@
+import { formatDuration } from '../shell/ProgressBar';
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { CalibrationMethod } from '../../core/dede/calibrate';
@@ -67,7 +68,7 @@ export function CalibrateStep() {
           </button>
           {progress && (
             <span role="status">
-              {progress.phase === 'embed' ? 'Embeddings' : 'Scoring'} {progress.done} of {progress.total}…
+              {progress.phase === 'embed' ? 'Embeddings' : 'Scoring'} {progress.done} of {progress.total}…{progress.etaSeconds !== null ? ` ${formatDuration(progress.etaSeconds)} left` : ''}
             </span>
           )}
           {score.error && <span className="error" role="alert">{score.error.message}</span>}

@@ -48,7 +48,16 @@ export function ScanStep() {
       {scan && (
         <section className="card" aria-labelledby="scan-status" data-testid="scan" data-status={scan.status}>
           <h3 id="scan-status">{{ scanning: 'Scanning', done: 'Scan finished', cancelled: 'Scan cancelled', failed: 'Scan failed', interrupted: 'Scan interrupted (page reloaded)' }[scan.status]}</h3>
-          {active && (
+          {active && scan.embedding && (
+            <div className="progress" role="status" aria-live="polite" data-testid="scan-embedding">
+              <progress max={scan.embedding.total} value={scan.embedding.done} aria-label="Embedding progress" />
+              <div className="progress-facts">
+                <span>Embedding “{scan.embedding.folder}”: {scan.embedding.done.toLocaleString()} of {scan.embedding.total.toLocaleString()} images</span>
+                <span>{scan.embedding.etaSeconds !== null ? `${formatDuration(scan.embedding.etaSeconds)} left` : ''}</span>
+              </div>
+            </div>
+          )}
+          {active && !scan.embedding && (
             <div className="progress" role="status" aria-live="polite">
               <progress max={scan.total} value={scan.done} aria-label="Scan progress" />
               <div className="progress-facts">

@@ -97,12 +97,12 @@ export async function runCalibration(method: CalibrationMethod): Promise<void> {
   const run = useTrainStore.getState().run!;
   const dataset = cleanDataset()!;
   const { setCalibrating, setCalibration } = useScanStore.getState();
-  setCalibrating({ done: 0, total: run.heldOutSlots.length, phase: 'embed' });
+  setCalibrating({ done: 0, total: run.heldOutSlots.length, phase: 'embed', etaSeconds: null });
   try {
     const jobId = `calibrate-${Date.now()}`;
     // After a backend fault the held-back images are scored again from the start (they are few).
     const result = await runOnBackend((backend) => scoreSlots(backend, dataset, run.heldOutSlots, jobId, (p) =>
-      setCalibrating(p.phase === 'embed' ? { done: p.done, total: p.total, phase: 'embed' } : { done: p.done, total: p.total, phase: 'score' }),
+      setCalibrating(p.phase === 'embed' ? { done: p.done, total: p.total, phase: 'embed', etaSeconds: p.etaSeconds } : { done: p.done, total: p.total, phase: 'score', etaSeconds: null }),
     ));
     const state = { cleanScores: result.scores };
     setCalibration({
@@ -216,7 +216,10 @@ export async function runScan(resume = false): Promise<void> {
     for (const [folder, dataset] of targets.entries()) {
       const paths = await pathsOf(dataset);
       const onProgress = (p: ScoringProgress) => {
-        if (p.phase !== 'score') return;
+        if (p.phase === 'embed') {
+          patchScan({ embedding: p.done < p.total ? { folder: dataset.name, done: p.done, total: p.total, etaSeconds: p.etaSeconds } : null });
+          return;
+        }
         const { slots, scores, dedeScores } = p.chunk;
         const flagged = Array.from(scores, (score) => isFlagged(score, cal.calibration));
         const s = useScanStore.getState();

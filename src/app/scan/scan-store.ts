@@ -58,6 +58,8 @@ export interface ScanSummary {
   readonly verdict?: ScanVerdict;
   /** Rows already in OPFS while the scan runs: what a reload mid-scan keeps. */
   readonly savedRows?: number;
+  /** While a folder's images go through the encoder (before its rows come): progress and time left. */
+  readonly embedding?: { readonly folder: string; readonly done: number; readonly total: number; readonly etaSeconds: number | null } | null;
 }
 
 export type Tag = 'poisoned' | 'clean';
@@ -69,7 +71,7 @@ interface ScanState {
   table: ScanTable;
   /** Reviewer's verdicts by `${datasetId}:${slot}`. */
   tags: Record<string, Tag>;
-  calibrating: { done: number; total: number; phase: 'embed' | 'score' } | null;
+  calibrating: { done: number; total: number; phase: 'embed' | 'score'; etaSeconds: number | null } | null;
   setCalibration(c: CalibrationState | null): void;
   setCalibrating(p: ScanState['calibrating']): void;
   setScan(s: ScanSummary | null): void;

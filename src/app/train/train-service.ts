@@ -69,7 +69,7 @@ let activeJob: string | null = null;
 function onProgress(p: RunProgress): void {
   const { setLive, patchRun } = useTrainStore.getState();
   if (p.phase === 'embed') {
-    setLive({ phase: 'embed', done: p.done, total: p.total, imagesPerSecond: null, etaSeconds: null, stepsPerSecond: null });
+    setLive({ phase: 'embed', done: p.done, total: p.total, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds, stepsPerSecond: null });
     return;
   }
   const run = useTrainStore.getState().run;

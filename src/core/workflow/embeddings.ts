@@ -31,6 +31,9 @@ export interface EmbedProgress {
   readonly done: number;
   readonly total: number;
   readonly cached: boolean;
+  /** Measured over this run (null before the first chunk, or when read from the cache). */
+  readonly imagesPerSecond: number | null;
+  readonly etaSeconds: number | null;
 }
 
 const HEADER_FLOATS = 2; // [count, dim] stored ahead of the data
@@ -96,12 +99,13 @@ export async function ensureEmbeddings(
     const floats = new Float32Array(cached.buffer, cached.byteOffset, cached.byteLength / 4);
     const [count, dim] = [floats[0]!, floats[1]!];
     if (count === source.count && floats.length === HEADER_FLOATS + count * dim) {
-      hooks.onProgress?.({ done: count, total: count, cached: true });
+      hooks.onProgress?.({ done: count, total: count, cached: true, imagesPerSecond: null, etaSeconds: null });
       return { count, dim, data: floats.slice(HEADER_FLOATS) };
     }
   }
   const runner = await EncoderRunner.create(runtime, encoder.spec);
   const chunk = hooks.chunk ?? 64;
+  const started = performance.now();
   let out: Float32Array | null = null;
   let dim = 0;
   try {
@@ -113,7 +117,9 @@ export async function ensureEmbeddings(
       dim = r.dim;
       out ??= new Float32Array(HEADER_FLOATS + source.count * dim);
       out.set(r.data, HEADER_FLOATS + from * dim);
-      hooks.onProgress?.({ done: from + n, total: source.count, cached: false });
+      const done = from + n;
+      const rate = done / Math.max(1e-3, (performance.now() - started) / 1000);
+      hooks.onProgress?.({ done, total: source.count, cached: false, imagesPerSecond: rate, etaSeconds: (source.count - done) / rate });
     }
   } finally {
     await runner.dispose();
