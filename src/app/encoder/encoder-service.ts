@@ -154,23 +154,20 @@ export async function loadEncoderFromFile(file: File, preprocessorConfig: File |
   } catch (err) {
     notices.push(isQuotaError(err) ? 'Browser storage is full: this model works now but must be loaded again after a reload.' : `Could not keep a copy: ${errorText(err)}`);
   }
-  let config: unknown = null;
-  if (preprocessorConfig) {
-    try {
-      config = JSON.parse(await preprocessorConfig.text()) as unknown;
-    } catch {
-      notices.push(`${preprocessorConfig.name} is not valid JSON and was ignored.`);
-    }
-  }
-  let modelConfig: unknown = null;
-  if (modelConfigFile) {
-    try {
-      modelConfig = JSON.parse(await modelConfigFile.text()) as unknown;
-    } catch {
-      notices.push(`${modelConfigFile.name} is not valid JSON and was ignored.`);
-    }
-  }
+  const config = await readDroppedJson(preprocessorConfig, notices);
+  const modelConfig = await readDroppedJson(modelConfigFile, notices);
   return recordOf({ meta }, 'local', info, config, [], notices, modelConfig, 'No preprocessor_config.json was dropped with the model: drop it too, or set the normalisation by hand before training.');
+}
+
+/** A JSON file dropped beside the model, or null; one that does not parse is a notice, not a failure. */
+async function readDroppedJson(file: File | null, notices: string[]): Promise<unknown> {
+  if (!file) return null;
+  try {
+    return JSON.parse(await file.text()) as unknown;
+  } catch {
+    notices.push(`${file.name} is not valid JSON and was ignored.`);
+    return null;
+  }
 }
 
 export function explainLoadError(err: unknown): { message: string; needsToken: boolean } {
