@@ -257,7 +257,7 @@ function EncoderSummary({ encoder }: { encoder: EncoderRecord }) {
         <dt>Preprocessing</dt>
         <dd>
           {encoder.preprocessing
-            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.configFiles?.preprocessor ? [encoder.configFiles.preprocessor, ...(encoder.preprocessing.resize?.notes ?? [])].join('; ') : encoder.preprocessing.origin})${encoder.preprocessing.resize ? `; photos: ${encoder.preprocessing.resize.description}` : ''}`
+            ? `${encoder.preprocessing.width}×${encoder.preprocessing.height}, mean [${encoder.preprocessing.mean.join(', ')}], std [${encoder.preprocessing.std.join(', ')}] (from ${encoder.configFiles?.preprocessor ?? encoder.preprocessing.origin})${encoder.preprocessing.resize ? `; photos: ${encoder.preprocessing.resize.description}` : ''}${encoder.configFiles?.preprocessor && encoder.preprocessing.resize?.notes.length ? ` (${encoder.preprocessing.resize.notes.join('; ')})` : ''}`
             : encoder.preprocessingNote}
         </dd>
       </dl>
