@@ -174,14 +174,10 @@ async function checkQuantized(manifest: Manifest): Promise<QuantCheck[]> {
   return checks;
 }
 
-async function timeNative(manifest: Manifest, plan: TimingPlan): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const m of manifest.models) {
-    const t = await timeEncoder(nativeRuntime(), readFileSync(join(CACHE, m.file)), plan);
-    rows.push({ model: m.model, variant: m.variant, backend: 'onnxruntime-node', file: m.file, batches: t.batches, sessionSeconds: t.sessionSeconds });
-    console.log(`  onnxruntime-node ${m.model} ${m.variant}: ${batchLine(t.batches)} (session ${f(t.sessionSeconds, 1)} s)`);
-  }
-  return rows;
+async function timeNative(m: ManifestEntry, plan: TimingPlan): Promise<Row> {
+  const t = await timeEncoder(nativeRuntime(), readFileSync(join(CACHE, m.file)), plan);
+  console.log(`  onnxruntime-node ${m.model} ${m.variant}: ${batchLine(t.batches)} (session ${f(t.sessionSeconds, 1)} s)`);
+  return { model: m.model, variant: m.variant, backend: 'onnxruntime-node', file: m.file, batches: t.batches, sessionSeconds: t.sessionSeconds };
 }
 
 function batchLine(batches: readonly BatchTiming[]): string {
@@ -226,25 +222,31 @@ interface BrowserPart {
 interface Diagnosis {
   readonly model: string;
   readonly batch: number;
-  /** Images/s with 1 and 2 threads, WASM and onnxruntime-node, at `batch`. */
-  readonly threads: { readonly wasm1: number; readonly wasm2: number; readonly native1: number; readonly native2: number };
-  /** Milliseconds per run by op type, at `batch`. */
+  /**
+   * Images/s at `batch` with 1 and 2 threads, WASM and onnxruntime-node, and WASM with 2 threads
+   * that do not spin-wait (onnxruntime-node never does in this bench; the app's WASM sessions do).
+   */
+  readonly threads: { readonly wasm1: number; readonly wasm2: number; readonly wasm2NoSpin: number; readonly native1: number; readonly native2: number };
+  /** Milliseconds per run by op type, at `batch`, 1 thread on both runtimes. */
   readonly ops: readonly { readonly op: string; readonly nativeMs: number; readonly wasmMs: number }[];
 }
 
-async function browserTime(page: Page, url: string, ep: ExecutionProvider, threads: number, plan: TimingPlan): Promise<BrowserTiming> {
-  return page.evaluate(([url, ep, threads, plan]) => (globalThis as unknown as { encoderBench: EncoderBenchPage }).encoderBench.time(url, ep, threads, plan), [url, ep, threads, plan] as const);
+async function browserTime(page: Page, url: string, ep: ExecutionProvider, threads: number, plan: TimingPlan, allowSpinning = true): Promise<BrowserTiming> {
+  return page.evaluate(
+    ([url, ep, threads, plan, allowSpinning]) => (globalThis as unknown as { encoderBench: EncoderBenchPage }).encoderBench.time(url, ep, threads, plan, allowSpinning),
+    [url, ep, threads, plan, allowSpinning] as const,
+  );
 }
 
 function rate(t: EncoderTiming): number {
   return t.batches[0]?.imagesPerSec ?? NaN;
 }
 
-/** Native per-op times: onnxruntime-node writes its trace to a file named after profileFilePrefix. */
+/** Native per-op times, 1 thread: onnxruntime-node writes its trace to a file named after profileFilePrefix. */
 async function nativeOpTimes(path: string, batch: number): Promise<OpTimes> {
   const dir = mkdtempSync(join(tmpdir(), 'dede-bench-profile-'));
   try {
-    const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: THREADS, interOpNumThreads: 1, extra: { session: { 'intra_op.allow_spinning': '0' } }, profileFilePrefix: join(dir, 'ort') } as const;
+    const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, extra: { session: { 'intra_op.allow_spinning': '0' } }, profileFilePrefix: join(dir, 'ort') } as const;
     await profiledRuns(ortNode as unknown as Ort, readFileSync(path), options as unknown as OrtSessionOptions, batch);
     const file = readdirSync(dir).find((n) => n.endsWith('.json'));
     if (!file) throw new Error(`onnxruntime-node wrote no profile into ${dir}`);
@@ -262,10 +264,13 @@ async function diagnose(page: Page, m: ManifestEntry, batch: number): Promise<Di
   const threads = {
     wasm1: rate(await browserTime(page, url, 'wasm', 1, one)),
     wasm2: rate(await browserTime(page, url, 'wasm', THREADS, one)),
+    wasm2NoSpin: rate(await browserTime(page, url, 'wasm', THREADS, one, false)),
     native1: rate(await timeEncoder(createRuntime(ortNode, 'cpu', { intraOpThreads: 1, allowSpinning: false }), bytes, one)),
     native2: rate(await timeEncoder(nativeRuntime(), bytes, one)),
   };
-  const wasmOps = await page.evaluate(([url, threads, batch]) => (globalThis as unknown as { encoderBench: EncoderBenchPage }).encoderBench.profile(url, 'wasm', threads, batch), [url, THREADS, batch] as const);
+  // One thread on both: kernel against kernel, without the waits for a descheduled pool thread that
+  // busy shared cores add to every parallel op.
+  const wasmOps = await page.evaluate(([url, batch]) => (globalThis as unknown as { encoderBench: EncoderBenchPage }).encoderBench.profile(url, 'wasm', 1, batch), [url, batch] as const);
   const nativeOps = await nativeOpTimes(join(CACHE, m.file), batch);
   const ops = [...new Set([...Object.keys(wasmOps), ...Object.keys(nativeOps)])]
     .map((op) => ({ op, nativeMs: nativeOps[op] ?? 0, wasmMs: wasmOps[op] ?? 0 }))
@@ -276,10 +281,10 @@ async function diagnose(page: Page, m: ManifestEntry, batch: number): Promise<Di
 function printDiagnosis(d: Diagnosis): void {
   const t = d.threads;
   console.log(`\n  ${d.model}, batch ${d.batch}: images/s with 1 → ${THREADS} threads: WASM ${f(t.wasm1)} → ${f(t.wasm2)} (×${f(t.wasm2 / t.wasm1)}), onnxruntime-node ${f(t.native1)} → ${f(t.native2)} (×${f(t.native2 / t.native1)}); ` +
-    `1-thread WASM/node ${f(t.wasm1 / t.native1)}, ${THREADS}-thread ${f(t.wasm2 / t.native2)}`);
+    `1-thread WASM/node ${f(t.wasm1 / t.native1)}, ${THREADS}-thread ${f(t.wasm2 / t.native2)}; WASM ${THREADS} threads without spin-waiting ${f(t.wasm2NoSpin)} (${f(t.wasm2NoSpin / t.native2)}× node)`);
   const totalW = d.ops.reduce((n, o) => n + o.wasmMs, 0);
   const totalN = d.ops.reduce((n, o) => n + o.nativeMs, 0);
-  console.log(`  ORT profiler, ms per run by op type (kernel time; ${THREADS} threads): node total ${f(totalN, 0)}, WASM total ${f(totalW, 0)}`);
+  console.log(`  ORT profiler, ms per run by op type (kernel time, 1 thread): node total ${f(totalN, 0)}, WASM total ${f(totalW, 0)}`);
   for (const o of d.ops.slice(0, 10)) {
     const slow = o.nativeMs > 0 && o.wasmMs > 0 ? `×${f(o.wasmMs / o.nativeMs, 1)}` : o.wasmMs > 0 ? 'WASM only' : 'node only';
     console.log(`    ${o.op.padEnd(26)} node ${f(o.nativeMs, 1).padStart(8)}  WASM ${f(o.wasmMs, 1).padStart(8)}  ${slow.padStart(9)}  (${f((100 * o.wasmMs) / totalW, 0)}% of WASM)`);
@@ -305,7 +310,12 @@ function cpuSimd(): string {
   }
 }
 
-async function timeBrowser(manifest: Manifest, plan: TimingPlan, nativeRows: readonly Row[], nativeFirst: Map<string, number[]>, forceDiagnosis: boolean): Promise<BrowserPart> {
+/**
+ * Times every model in Chromium, each right after its onnxruntime-node run (appended to
+ * `nativeRows`): on shared cores the load drifts over minutes, and a ratio is only as good as the
+ * two runs' closeness in time.
+ */
+async function timeBrowser(manifest: Manifest, plan: TimingPlan, nativeRows: Row[], nativeFirst: Map<string, number[]>, forceDiagnosis: boolean): Promise<BrowserPart> {
   const outDir = await buildPage(manifest);
   const preview = await startPreview(PORT, outDir);
   // The e2e flags, except the one that forces SwiftShader as the WebGPU adapter: a real GPU, where
@@ -330,8 +340,9 @@ async function timeBrowser(manifest: Manifest, plan: TimingPlan, nativeRows: rea
     const eps: ExecutionProvider[] = realGpu ? ['wasm', 'webgpu'] : ['wasm'];
     const rows: Row[] = [];
     const agreement: Record<string, number> = {};
-    for (const ep of eps) {
-      for (const m of manifest.models) {
+    for (const m of manifest.models) {
+      nativeRows.push(await timeNative(m, plan));
+      for (const ep of eps) {
         const t = await browserTime(page, `http://127.0.0.1:${PORT}/models/${m.file}`, ep, THREADS, plan);
         if (ep === 'wasm' && t.threads !== THREADS) throw new Error(`ORT web ran with ${t.threads} thread(s), not ${THREADS}`);
         const ref = nativeFirst.get(m.file);
@@ -452,8 +463,7 @@ async function main(): Promise<void> {
   console.log('\nint8 against float32 (onnxruntime-node):');
   const checks = await checkQuantized(manifest);
 
-  console.log('\nonnxruntime-node:');
-  const rows = await timeNative(manifest, plan);
+  const rows: Row[] = [];
   const nativeFirst = new Map<string, number[]>();
   // The WASM rows are checked against the native embedding of the same image (batch 1).
   for (const m of manifest.models) {
@@ -462,9 +472,11 @@ async function main(): Promise<void> {
   }
 
   let browserPart: BrowserPart | null = null;
-  if (args.includes('--no-browser')) console.log('\nChromium: skipped (--no-browser)');
-  else {
-    console.log('\nChromium (bench page built from bench/encoders-page with the app\'s ORT loader):');
+  if (args.includes('--no-browser')) {
+    console.log('\nonnxruntime-node (Chromium skipped: --no-browser):');
+    for (const m of manifest.models) rows.push(await timeNative(m, plan));
+  } else {
+    console.log('\nonnxruntime-node, then Chromium (bench page built from bench/encoders-page with the app\'s ORT loader), model by model:');
     browserPart = await timeBrowser(manifest, plan, rows, nativeFirst, args.includes('--diagnose'));
   }
 

@@ -29,10 +29,11 @@ console.log = (...args: unknown[]) => {
 };
 
 const api = {
-  async time(modelUrl: string, ep: ExecutionProvider, threads: number, plan: TimingPlan): Promise<BrowserTiming> {
+  /** `allowSpinning: false` is the one departure from the app's session options, for the diagnosis. */
+  async time(modelUrl: string, ep: ExecutionProvider, threads: number, plan: TimingPlan, allowSpinning?: boolean): Promise<BrowserTiming> {
     const ort = await loadBrowserOrt(ep, threads);
     const bytes = await fetchModel(modelUrl);
-    const timing = await timeEncoder(createRuntime(ort, ep), bytes, plan);
+    const timing = await timeEncoder(createRuntime(ort, ep, allowSpinning === false ? { allowSpinning } : {}), bytes, plan);
     return { ...timing, threads: ort.env.wasm.numThreads ?? 0, crossOriginIsolated: self.crossOriginIsolated, ortVersion: ort.env.versions.web ?? '?' };
   },
 

@@ -29,8 +29,8 @@ async function inWorker<T>(call: (api: Comlink.Remote<EmbedWorkerApi>) => Promis
   }
 }
 
-const time = (modelUrl: string, ep: ExecutionProvider, threads: number, plan: TimingPlan): Promise<BrowserTiming> =>
-  inWorker((api) => api.time(modelUrl, ep, threads, plan));
+const time = (modelUrl: string, ep: ExecutionProvider, threads: number, plan: TimingPlan, allowSpinning?: boolean): Promise<BrowserTiming> =>
+  inWorker((api) => api.time(modelUrl, ep, threads, plan, allowSpinning));
 const profile = (modelUrl: string, ep: ExecutionProvider, threads: number, batch: number): Promise<OpTimes> =>
   inWorker((api) => api.profile(modelUrl, ep, threads, batch));
 

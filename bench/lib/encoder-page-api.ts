@@ -23,8 +23,11 @@ export interface PageFacts {
 /** What the page puts on `globalThis.encoderBench`. */
 export interface EncoderBenchPage {
   facts(): Promise<PageFacts>;
-  /** Times one model in a fresh worker (ORT's WASM memory only grows), then ends the worker. */
-  time(modelUrl: string, ep: ExecutionProvider, threads: number, plan: TimingPlan): Promise<BrowserTiming>;
+  /**
+   * Times one model in a fresh worker (ORT's WASM memory only grows), then ends the worker.
+   * `allowSpinning: false` turns ORT's spin-waiting threads off (the app leaves it on).
+   */
+  time(modelUrl: string, ep: ExecutionProvider, threads: number, plan: TimingPlan, allowSpinning?: boolean): Promise<BrowserTiming>;
   /** Per-op-type milliseconds per run from ORT's profiler, in a fresh worker. */
   profile(modelUrl: string, ep: ExecutionProvider, threads: number, batch: number): Promise<OpTimes>;
 }
