@@ -14,11 +14,12 @@ dynamic int8 quantizations, and PyTorch's own images/s.
 - <name>.int8.onnx: a dynamic int8 quantization in the manner of onnxruntime's quantize_dynamic
   (its Python tools are not installable here): every MatMul and Gemm with a constant weight becomes
   DynamicQuantizeLinear(activation) -> MatMulInteger(activation_q, weight_q, zero points) -> Cast ->
-  Mul(activation scale x weight scales) (-> Add bias), weights int8, symmetric, one scale per output
-  column; activations uint8 with one scale per tensor, computed at run time. The ResNet-50 (no
+  Mul(activation scale x weight scales) (-> Add bias), weights int8 on 7 bits (WEIGHT_MAX),
+  symmetric, one scale per output column; activations uint8 with one scale per tensor, computed at run time. The ResNet-50 (no
   MatMul or Gemm left once fc is gone) has every Conv as ConvInteger instead (weights uint8 around a
-  zero point of 128, one scale per output channel: onnxruntime implements ConvInteger for uint8
-  weights only); the ViT's one Conv, the patch embedding, stays float;
+  zero point of 128, one scale per output channel: uint8 x uint8 is the pairing onnxruntime's
+  ConvInteger kernel supports; int8 weights were not tried); the ViT's one Conv, the patch
+  embedding, stays float;
 - manifest.json: what each file is, its size and how many nodes were quantized.
 Files are rebuilt only when missing or written by another RECIPE.
 
