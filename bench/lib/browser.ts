@@ -9,10 +9,10 @@ export const MB = 1024 * 1024;
 
 /**
  * Serves the production build (run `npx vite build` first; BENCH_DIST names another build folder,
- * e.g. a copy kept to measure a before/after) and resolves once it answers.
+ * e.g. a copy kept to measure a before/after), or `outDir`, with the app's preview headers (COOP/COEP,
+ * CSP), and resolves once it answers.
  */
-export async function startPreview(port: number): Promise<ChildProcess> {
-  const outDir = process.env['BENCH_DIST'];
+export async function startPreview(port: number, outDir = process.env['BENCH_DIST']): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort', ...(outDir ? ['--outDir', outDir] : [])], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 600; i++) {
