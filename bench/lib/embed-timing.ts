@@ -46,7 +46,7 @@ export function seededImages(n: number, seed = 15): Float32Array {
 }
 
 export function encoderSpec(bytes: Uint8Array): EncoderSpec {
-  return { bytes, inputName: INPUT_NAME, outputName: OUTPUT_NAME, height: IMAGE_SIZE, width: IMAGE_SIZE, fixedBatch: null };
+  return { bytes, inputName: INPUT_NAME, readout: { output: OUTPUT_NAME, pooling: 'none' }, height: IMAGE_SIZE, width: IMAGE_SIZE, fixedBatch: null };
 }
 
 function median(xs: readonly number[]): number {
