@@ -55,7 +55,7 @@ test('ViT, ResNetModel and CLIP vision repos load from org/repo with their root 
     {
       repo: 'acme/resnet-tiny-224',
       file: 'onnx/model.onnx',
-      preprocessing: '(from preprocessor_config.json at the repo root); photos: resize short edge to 256 (bicubic), centre crop 224×224',
+      preprocessing: '(from preprocessor_config.json at the repo root); photos: crop_pct 0.875: resize short edge to 256 (bicubic), centre crop 224×224',
       readout: /pooler_output.*flatten/i,
       dim: 64,
     },
