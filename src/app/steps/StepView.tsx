@@ -18,7 +18,7 @@ interface EmptyState {
 const EMPTY: Record<StepId, EmptyState> = {
   encoder: {
     title: 'No encoder loaded',
-    body: 'The encoder is the self-supervised image model under suspicion, as an ONNX file: it takes normalised pixels [N, 3, H, W] and returns embeddings [N, D]. It is only ever called, never changed.',
+    body: 'The encoder is the self-supervised image model under suspicion, as an ONNX file: it takes normalised pixels [N, 3, H, W] and gives one embedding per image (an output [N, D], or a feature map or token sequence pooled to one). It is only ever called, never changed.',
     needs: [],
   },
   images: {
