@@ -13,7 +13,7 @@ import { createRuntime } from '../src/core/runtime/session';
 import { EncoderRunner } from '../src/core/dede/encoder-runner';
 import { expect, longestTaskSince, pageNow, recordLongTasks, test, LONG_TASK_BUDGET_MS } from './fixtures';
 import { addFolder, loadLocalEncoder, startTraining, writeEncoderFolder } from './workflow-steps';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../src/testing/tiny-encoder';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-scan-e2e-'));
 const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
