@@ -17,7 +17,7 @@ import { explainImages, scoreImages } from '../src/core/workflow/scoring';
 import { fusedVerdict, verdictTable } from '../src/core/workflow/verdict';
 import { revealRun } from '../src/core/workflow/reveal-run';
 // The dataset chunks live in OPFS, which workers can read directly.
-import { datasetStorage } from '../src/app/images/dataset-storage';
+import { datasetStorage } from '../src/core/workflow/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
 import { DeviceLossSwitch, guardRuntime } from '../src/core/runtime/device-loss';
 import { decodeTrainingState } from '../src/core/dede/state-file';
