@@ -61,7 +61,7 @@ export const budgetText = (b: Budget): string => (b.epochs !== null ? `${b.epoch
 
 export interface Args {
   readonly budget: Budget;
-  /** How the decoders are trained: mask ratio (DESIGN: 0.9; scoring stays at 0.99) and blind share. */
+  /** How the decoders are trained: mask ratio (docs/ARCHITECTURE.md §5.2: 0.9; scoring stays at 0.99) and blind share. */
   readonly recipe: Recipe;
   /** Reuse a decoder this bench trained before with the same encoder, config, budget and mask (for iterating on scoring). */
   readonly reuse: boolean;
@@ -72,7 +72,7 @@ export interface Args {
   readonly wait: number;
   /** Only the collapse step at 20k (seconds, not the minutes of training). */
   readonly collapseOnly: boolean;
-  /** Decoder preset (DESIGN: SMALL is the laptop default; FULL is the paper's). */
+  /** Decoder preset (docs/ARCHITECTURE.md §5.1: SMALL is the laptop default; FULL is the paper's). */
   readonly preset: 'small' | 'full';
   /** Only this encoder (default both). */
   readonly only: EncoderName | null;

@@ -1,4 +1,4 @@
-// Thresholds fitted on clean images only (DESIGN §1 "Scoring"); the reference's median of pooled
+// Thresholds fitted on clean images only (docs/ARCHITECTURE.md §5.4); the reference's median of pooled
 // scores needs labels, which a user scanning a folder does not have. Pure functions.
 //
 // Decision rule everywhere: an image is flagged when its score is strictly greater than τ.

@@ -42,7 +42,7 @@ export interface TrainingPlan {
   readonly checkpointEvery: number;
 }
 
-/** Laptop defaults (DESIGN §1: a small decoder trained for more epochs beats a big one). */
+/** Laptop defaults (docs/ARCHITECTURE.md §8.2: a small decoder trained for more epochs beats a big one). */
 export const DEFAULT_TRAINING: Omit<TrainingPlan, 'cfg'> = {
   batchSize: 64,
   maskRatio: 0.9,

@@ -1,8 +1,9 @@
 // Synthetic folders for the set-level tests (no encoder needed): clean embeddings are a mixture of
 // class clusters; a backdoored encoder maps triggered images onto one target embedding (cosine ≈
-// 0.99, DESIGN §1); a clean encoder embeds them like clean images with a small shared shift (the
-// stamped patch is a shared visual feature). Pixel fingerprints are random unit rows, so two images
-// are near-duplicates only when salted as such. DeDe scores: N(0, 1) clean, N(shift, 1) triggered.
+// 0.99, docs/ARCHITECTURE.md §8.2); a clean encoder embeds them like clean images with a small
+// shared shift (the stamped patch is a shared visual feature). Pixel fingerprints are random unit
+// rows, so two images are near-duplicates only when salted as such. DeDe scores: N(0, 1) clean,
+// N(shift, 1) triggered.
 import type { Rows } from '../collapse';
 import { mulberry32, normal, permutation, type Rng } from '../rng';
 
