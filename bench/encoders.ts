@@ -12,7 +12,7 @@
 // per-op-type profile on both. Results: bench/results/encoders-<date>.json.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Page } from '@playwright/test';
 import * as ortNode from 'onnxruntime-node';
@@ -23,6 +23,7 @@ import type { ExecutionProvider } from '../src/core/runtime/ep-choice';
 import type { Ort, OrtSessionOptions } from '../src/core/runtime/ort-types';
 import { createRuntime } from '../src/core/runtime/session';
 import { startPreview } from './lib/browser';
+import { fixed as f, loadAverage, loadLine, table } from './lib/format';
 import { encoderSpec, seededImages, timeEncoder, type BatchTiming, type EncoderTiming, type TimingPlan } from './lib/embed-timing';
 import type { BrowserTiming, EncoderBenchPage, PageFacts } from './lib/encoder-page-api';
 import { opTimes, profiledRuns, PROFILE_RUNS, type OpTimes } from './lib/op-profile';
@@ -82,8 +83,6 @@ interface QuantCheck {
   /** Mean cosine between different images' float embeddings, for scale. */
   readonly floatInterImageCosine: number;
 }
-
-const f = (x: number, digits = 2): string => x.toFixed(digits);
 
 function python(args: readonly string[]): { ok: boolean; stdout: string; why: string } {
   const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
@@ -425,23 +424,15 @@ function printTable(rows: readonly Row[], plan: TimingPlan): string[] {
     });
     return [r.model, r.variant, r.backend, ...cells, b?.imagesPerSec ? f(b.imagesPerSec) : '-', b ? String(b.batch) : '-', ratioText];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log(`\nImages/s at 224×224, ${THREADS} threads each; median run per batch size; ×node = best / onnxruntime-node's best (same model and variant, this run)`);
-  console.log(line(header));
-  for (const row of body) console.log(line(row));
+  console.log(table(header, body, 3));
   for (const v of verdicts) console.log(v);
   return verdicts;
 }
 
-function load(): number {
-  return loadavg()[0] ?? 0;
-}
-
 function printLoad(when: string): number {
-  const l = load();
-  const busy = l > cpus().length - 0.5 ? ' — the machine is busy: treat these numbers as lower bounds' : '';
-  console.log(`load average ${when}: ${f(l)} on ${cpus().length} CPUs${busy}`);
+  const l = loadAverage();
+  console.log(loadLine(when, l));
   return l;
 }
 

@@ -2,7 +2,6 @@
 // DeDe decoder train-step throughput: onnxruntime-web's WASM backend (in Node) vs onnxruntime-node
 // (native CPU) on the same serialised train-step graph, and the PyTorch reference on the CPU.
 // Targets: WASM ≥ 0.5× native and ≥ 1× PyTorch. --quick runs the SMALL preset only.
-import { cpus, loadavg } from 'node:os';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { buildTrainStep, initialState, toTrainGraph } from '../src/core/autograd';
@@ -27,6 +26,7 @@ import {
 } from '../src/core/dede';
 import { createRuntime, type Runtime } from '../src/core/runtime/session';
 import { Trainer, type Batch, type TrainCheckpoint, type TrainGraph } from '../src/core/train/trainer';
+import { fixed as f, loadLine, table } from './lib/format';
 import { torchBlasInfo, torchTrainStep, torchUnavailable } from './torch';
 
 const BATCH = 64;
@@ -136,8 +136,6 @@ async function measure(runtime: Runtime, graph: TrainGraph, initial: TrainCheckp
   }
 }
 
-const f = (x: number, digits = 2): string => x.toFixed(digits);
-
 function report(label: string, m: Measurement): void {
   console.log(
     `  ${label.padEnd(34)} ${f(m.stepsPerSec).padStart(6)} steps/s  (${m.steps} steps in ${f(m.seconds, 1)} s, ` +
@@ -184,18 +182,13 @@ function printTable(rows: readonly Row[]): void {
     r.name, String(r.nodes), `${f(r.params / 1e6)}M`, f(r.wasm), f(r.native), r.torch === null ? 'skipped' : f(r.torch),
     ratio(r.wasm, r.native, TARGET.native), ratio(r.wasm, r.torch, TARGET.torch),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log(`\nSummary (train steps per second, batch ${BATCH}; ${THREADS} threads each)`);
-  console.log(line(header));
-  for (const row of body) console.log(line(row));
+  console.log(table(header, body));
 }
 
 /** Other processes on the same cores lower every number (PyTorch's spinning OpenMP threads most). */
 function printLoad(when: string): void {
-  const load = loadavg()[0] ?? 0;
-  const busy = load > cpus().length - 0.5 ? ' — the machine is busy: treat these numbers as lower bounds' : '';
-  console.log(`load average ${when}: ${f(load)} on ${cpus().length} CPUs${busy}`);
+  console.log(loadLine(when));
 }
 
 async function main(): Promise<void> {

@@ -13,7 +13,7 @@ import { createRuntime } from '../src/core/runtime/session';
 import { EncoderRunner } from '../src/core/dede/encoder-runner';
 import { expect, longestTaskSince, pageNow, recordLongTasks, test, LONG_TASK_BUDGET_MS } from './fixtures';
 import { addFolder, loadLocalEncoder, startTraining, writeEncoderFolder } from './workflow-steps';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../src/testing/tiny-encoder';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-scan-e2e-'));
 const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
@@ -84,12 +84,14 @@ test('calibrates on held-back clean images and scans a suspect folder; scores ma
   // One fused verdict (σ calibration → 5% target): flagged iff the combined p-value ≤ 0.05, and
   // every component kept; the decoder component is still judged against the calibration.
   await expect(page.getByTestId('scan-verdict')).toContainText('set-level collapse score');
-  await expect(page.getByTestId('scan-verdict')).toContainText(/(No collapse|Collapse) found: \d+ scanned images? sat closer/);
-  // The collapse score takes its quarter of α only when the gate opened; otherwise the decoder has all of it.
-  const gateOpen = (await page.getByTestId('scan-verdict').textContent())!.includes('Collapse found');
+  // The collapse gate stays shut on this fixture: the tiny encoder is a fixed linear map with no
+  // backdoor, so the 6 stamped photos are shifted by its response to the white square, not pulled
+  // onto one embedding (1 image sits beyond every clean reference image; 2 would open the gate).
+  // The decoder's p-value then decides alone, at the whole α.
+  await expect(page.getByTestId('scan-verdict')).toContainText(/No collapse found: 1 scanned image sat closer .* \(2 needed;/);
   for (const r of rows) {
     expect(r.flagged).toBe(r.pValue <= 0.05);
-    expect(r.pValue).toBeCloseTo(gateOpen ? Math.min(1, r.decoderPValue! / 0.75, r.collapsePValue! / 0.25) : r.decoderPValue!, 9);
+    expect(r.pValue).toBeCloseTo(r.decoderPValue!, 9);
     expect(r.collapseScore).toBeGreaterThan(-1);
   }
   await expect(page.getByTestId('scan-flagged')).toHaveText(String(rows.filter((r) => r.flagged).length));

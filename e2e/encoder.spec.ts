@@ -2,8 +2,8 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { HUB_COMMIT, HUB_TOKEN, startHubServer, type HubServer } from './hub-server';
 import { setHubEndpoint } from './workflow-steps';
-import { externalDataEncoder, PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from './tiny-encoder';
-import { HF, resnetModelBytes, vitModelBytes, withIoType } from './hf-encoders';
+import { externalDataEncoder, PREPROCESSOR_CONFIG, sha256, tinyEncoderBytes } from '../src/testing/tiny-encoder';
+import { HF, resnetModelBytes, vitModelBytes, withIoType } from '../src/testing/hf-encoders';
 import { inspectModel } from '../src/core/onnx/inspect';
 
 const ENCODER = tinyEncoderBytes();

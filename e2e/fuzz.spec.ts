@@ -15,7 +15,7 @@ import { encodePng, pattern } from '../src/testing/image-files';
 import { HOSTILE_NAMES, hostileName, imageCases, mutantImages, onnxCases, type ImageCase, type OnnxCase } from '../scripts/fuzz/corpus';
 import { csvCell, formatTable, parseCleanedList, writeImageCases, type DrillRow } from '../scripts/fuzz/drill';
 import { expect, test } from './fixtures';
-import { PREPROCESSOR_CONFIG } from './tiny-encoder';
+import { PREPROCESSOR_CONFIG } from '../src/testing/tiny-encoder';
 import { addFolder, loadLocalEncoder, nav, trainAndCalibrate, writeEncoderFolder } from './workflow-steps';
 
 const FOLDER = 'fuzz-images';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type {} from '../src/app/backend/debug-handle';
 import { expect, test } from './fixtures';
 import { startHubServer, type HubServer } from './hub-server';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../src/testing/tiny-encoder';
 import { loadHubEncoder, setHubEndpoint, trainCalibrateScan, writePngFolder } from './workflow-steps';
 
 // The service worker is part of what is tested here (playwright.config.ts blocks it elsewhere).

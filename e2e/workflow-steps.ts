@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import sharp from 'sharp';
 import { expect } from './fixtures';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from './tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../src/testing/tiny-encoder';
 
 /** Writes the tiny test encoder and its preprocessor config into `dir`; returns the two paths. */
 export function writeEncoderFolder(dir: string): [string, string] {

@@ -1,5 +1,5 @@
 // Model worker: owns one ONNX Runtime instance pinned to one execution provider. A failed WebGPU
-// start is final for a JS context (DESIGN §3), so the client falls back in a fresh worker.
+// start is final for a JS context (docs/ARCHITECTURE.md §3.4), so the client falls back in a fresh worker.
 import './network-report';
 import * as Comlink from 'comlink';
 import type { EpChoice, GpuAdapterFacts, PlatformFacts } from '../src/core/runtime/ep-choice';
@@ -17,7 +17,7 @@ import { explainImages, scoreImages } from '../src/core/workflow/scoring';
 import { fusedVerdict, verdictTable } from '../src/core/workflow/verdict';
 import { revealRun } from '../src/core/workflow/reveal-run';
 // The dataset chunks live in OPFS, which workers can read directly.
-import { datasetStorage } from '../src/app/images/dataset-storage';
+import { datasetStorage } from '../src/core/workflow/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
 import { DeviceLossSwitch, guardRuntime } from '../src/core/runtime/device-loss';
 import { decodeTrainingState } from '../src/core/dede/state-file';
@@ -161,7 +161,7 @@ function requireSession(modelId: string): OrtSession {
 }
 
 function toOrtFeeds(ort: Ort, feeds: Feeds): Record<string, OrtTensor> {
-  // A fresh tensor per run: ORT may detach input buffers (DESIGN §3).
+  // A fresh tensor per run: ORT may detach input buffers (docs/ARCHITECTURE.md §3.4).
   return Object.fromEntries(
     Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor('float32', new Float32Array(t.data), [...t.dims])]),
   );

@@ -1,10 +1,11 @@
 // Image folders for the scale bench, made deterministically from the real CIFAR-10 photos in
-// ../shared/data (DESIGN §4): a clean reference folder of unaltered photos, and suspect folders of
-// any size made of augmented copies of the other photos (mirror, shift by up to ±3 px, brightness),
-// so every image differs and the decoder and the collapse step see realistic content. 2% of the
-// suspect images carry the BadEncoder trigger (a white square over rows/columns 21–30 at 32×32,
-// stamped on the uint8 pixels), so the scan has real positives. Large (224×224) folders are the same
-// images upscaled, trigger included. Folders are cached by name: a rerun reuses them.
+// ../shared/data (docs/ARCHITECTURE.md §9): a clean reference folder of unaltered photos, and
+// suspect folders of any size made of augmented copies of the other photos (mirror, shift by up to
+// ±3 px, brightness), so every image differs and the decoder and the collapse step see realistic
+// content. 2% of the suspect images carry the BadEncoder trigger (a white square over rows/columns
+// 21–30 at 32×32, stamped on the uint8 pixels), so the scan has real positives. Large (224×224)
+// folders are the same images upscaled, trigger included. Folders are cached by name: a rerun
+// reuses them.
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';

@@ -12,7 +12,7 @@ import { DEFAULT_OPSET, type Model, type ValueInfo } from '../../src/core/onnx/g
 import { serializeModel } from '../../src/core/onnx/serialize';
 import { crc32, pngChunk } from '../../src/core/report/png';
 import { encodePng, pattern, pngHeaderOnly } from '../../src/testing/image-files';
-import { externalDataEncoder, tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import { externalDataEncoder, tinyEncoderBytes } from '../../src/testing/tiny-encoder';
 import { concatArrays } from '../../src/core/concat';
 
 export const FUZZ_SEED = 20251125;

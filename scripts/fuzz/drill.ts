@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Papa from 'papaparse';
-import { cleanedFileList, zipEntryName } from '../../src/app/report/report-files';
+import { cleanedFileList, zipEntryName } from '../../src/core/report/report-files';
 import { loadImageFolder } from '../../src/cli/node-images';
 import { mulberry32 } from '../../src/core/dede/rng';
 import { MAX_SIDE_DEFAULT } from '../../src/core/images/reasons';

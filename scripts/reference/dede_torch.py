@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference of the DeDe decoder in src/core/dede (DESIGN.md section 1).
+"""Independent PyTorch reference of the DeDe decoder in src/core/dede (docs/ARCHITECTURE.md §5.1).
 
 Never a runtime dependency of the app. Run with Debian's python3 (torch 1.13 CPU):
 

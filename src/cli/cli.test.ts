@@ -8,9 +8,9 @@ import { promisify } from 'node:util';
 import Papa from 'papaparse';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { vitModelBytes } from '../../e2e/hf-encoders';
+import { vitModelBytes } from '../testing/hf-encoders';
 import { loadCliEncoder } from './encoder';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../testing/tiny-encoder';
 import { importDecoder } from '../core/dede/decoder-file';
 import type { ScanReport } from '../core/report/scan-report';
 import { main } from './main';
@@ -83,9 +83,13 @@ describe('dede CLI', () => {
     expect(report.unreadable.find((u) => u.path === 'empty.jpg')!.reason).toMatch(/empty file/);
     // The fused verdict: every component kept, flagged iff the combined p-value ≤ the target FPR.
     expect(report.settings['verdict']).toMatchObject({ kind: 'fused', targetFpr: 0.1, fusion: 'bonferroni', referenceImages: 48, gate: { k: 3, level: 0.15 } });
-    // The shares of α actually used: all to the decoder when the collapse gate stayed shut.
-    const { weights, gate } = report.settings['verdict'] as { weights: { dede: number; collapse: number }; gate: { open: boolean } };
-    expect(weights).toEqual(gate.open ? { dede: 0.75, collapse: 0.25 } : { dede: 1, collapse: 0 });
+    // The collapse gate stays shut here: the suspect folder is drawn from the same generator as the
+    // clean reference (no trigger, no backdoor), so no more of its images beat every reference image
+    // on the collapse score than a clean folder does, and the decoder gets the whole of α.
+    const { weights, gate } = report.settings['verdict'] as { weights: { dede: number; collapse: number }; gate: { open: boolean; floorHits: number; needed: number } };
+    expect(gate.open).toBe(false);
+    expect(gate.floorHits).toBeLessThan(gate.needed);
+    expect(weights).toEqual({ dede: 1, collapse: 0 });
     for (const r of report.images) {
       expect(r.flagged).toBe(r.pValue <= 0.1);
       // −log10 of the fused p-value; beyond every reference image (p at its floor) it keeps ranking.

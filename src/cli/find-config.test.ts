@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../testing/tiny-encoder';
 import { loadCliEncoder } from './encoder';
 import { findConfigUpwards } from './find-config';
 

@@ -8,7 +8,7 @@ import { getBackend, simulateFault } from './backend-service';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { runBatches, type Backend } from './model-client';
 import { preprocessingFromHf } from '../../core/images/preprocess';
-import { datasetStorage } from '../images/dataset-storage';
+import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 
 export interface BatchRunReport {

@@ -133,7 +133,7 @@ export async function startBackend(preference: EpPreference, onSignal: (signal: 
   }
 }
 
-/** WASM in a fresh worker: a failed or lost WebGPU device stays broken in its JS context (DESIGN §3). */
+/** WASM in a fresh worker: a failed or lost WebGPU device stays broken in its JS context (docs/ARCHITECTURE.md §3.4). */
 async function startWasm(wasmThreads: number, reason: string, summary: string, onSignal: (signal: BackendSignal) => void): Promise<Backend> {
   const second = spawn(onSignal);
   try {

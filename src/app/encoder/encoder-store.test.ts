@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { vitModelBytes } from '../../../e2e/hf-encoders';
-import { tinyEncoderBytes } from '../../../e2e/tiny-encoder';
+import { vitModelBytes } from '../../testing/hf-encoders';
+import { tinyEncoderBytes } from '../../testing/tiny-encoder';
 import { inspectModel } from '../../core/onnx/inspect';
 import { upgradeEncoderRecord } from './encoder-store';
 

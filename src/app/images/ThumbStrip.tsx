@@ -4,7 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { chunkOfSlot, type ImageEntry } from '../../core/images/dataset';
 import { rgbToRgba } from '../../core/images/pixels';
-import { datasetStorage } from './dataset-storage';
+import { datasetStorage } from '../../core/workflow/dataset-storage';
 import type { DatasetSummary } from './images-store';
 
 const PAGE = 120;

@@ -8,7 +8,7 @@ import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
 import { isQuotaError } from '../../core/hub/store';
 import { storageFullMessage } from '../../core/workflow/storage-full';
 import type { DecodeOptions, DecodeRequest } from '../../../workers/image-api';
-import { datasetStorage, type DatasetStorage } from './dataset-storage';
+import { datasetStorage, type DatasetStorage } from '../../core/workflow/dataset-storage';
 import { sharedPool, type ImagePool } from './image-pool';
 import { LIST_CAP, useImagesStore, type DatasetSummary, type LoadProgress } from './images-store';
 import type { FolderSource, SourceFile } from './sources';

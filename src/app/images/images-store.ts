@@ -1,5 +1,5 @@
 // The image datasets. Summaries (role, counts, the first errors and duplicates) persist in
-// localStorage; pixels and per-image entries live in chunk files (see dataset-storage.ts).
+// localStorage; pixels and per-image entries live in chunk files (see core/workflow/dataset-storage.ts).
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import {

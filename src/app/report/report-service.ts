@@ -6,7 +6,7 @@ import { version as APP_VERSION, name as APP_NAME } from '../../../package.json'
 import { auroc, confusionAt, rocCurve } from '../../core/dede/metrics';
 import { histogramSvg, rocSvg } from '../../core/report/charts';
 import { buildHtmlReport, type HtmlReportCluster, type HtmlReportImage } from '../../core/report/html-report';
-import { COLORMAP_NAME, denormalizeToRgb, maxOf, overlayHeatmap, planarSide, sumChannels } from '../../core/report/image-maps';
+import { clusterMapRgba, COLORMAP_NAME, denormalizeToRgb, maxOf, overlayHeatmap, planarSide, sumChannels, triggerMapDisplay } from '../../core/report/image-maps';
 import { encodePng, pngDataUrl } from '../../core/report/png';
 import { scanReportCsvParts, scanReportJsonParts, SCAN_REPORT_VERSION, type ScannedImage, type ScanReport } from '../../core/report/scan-report';
 import type { ScanTable } from '../../core/workflow/scan-table';
@@ -16,17 +16,15 @@ import { readoutRecord } from '../../core/onnx/readout';
 import { ledgerHeadline } from '../../core/privacy/network-ledger';
 import { policiesInForce } from '../privacy/document-csp';
 import { networkLedger } from '../privacy/network-guard';
-import { datasetStorage } from '../images/dataset-storage';
+import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { targetCaption } from '../scan/scan-service';
 import { useTrainStore } from '../train/train-store';
 import { countScoresAbove, evaluationSet, folderCounts, LABEL_DEFINITION, type NegativesMode } from '../review/review-model';
 import { explainProblems, explainRows } from '../review/review-service';
-import { triggerMapDisplay } from '../review/TriggerMapCard';
-import { blobFromParts, cleanedFileListParts, zipEntryName } from './report-files';
+import { blobFromParts, cleanedFileListParts, zipEntryName } from '../../core/report/report-files';
 import type { RevealedClusters, TriggerMap } from '../review/review-store';
-import { clusterMapRgba } from '../review/ClustersCard';
 import type { Preprocessing } from '../../core/images/preprocess';
 
 export const TOOL = { name: APP_NAME, version: APP_VERSION } as const;

@@ -2,7 +2,7 @@
 // mean embedding (the attacker's target, as the decoder sees it) and where its error sits.
 import { useMutation } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { denormalizeToRgb, heatmapRgba, maxOf } from '../../core/report/image-maps';
+import { clusterMapRgba, denormalizeToRgb } from '../../core/report/image-maps';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { revealClusters, targetCaption, type RevealedCluster } from '../scan/scan-service';
 import type { ScanRow } from '../scan/scan-store';
@@ -41,13 +41,6 @@ export function ClustersCard({ scan, rows }: { scan: { scanId: string; threshold
       )}
     </section>
   );
-}
-
-/** The positive part of a cluster's trigger map as a heatmap (what the view and the report draw). */
-export function clusterMapRgba(cluster: RevealedCluster): Uint8ClampedArray | null {
-  if (!cluster.triggerMap) return null;
-  const pos = cluster.triggerMap.map.map((v) => Math.max(0, v));
-  return heatmapRgba(pos, maxOf(pos));
 }
 
 function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: number }) {

@@ -1,20 +1,11 @@
 // Where a shared trigger sits: the mean error map of flagged images minus that of unflagged ones.
 import { useMutation } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { heatmapRgba, maxOf, viridisGradient } from '../../core/report/image-maps';
+import { triggerMapDisplay, viridisGradient } from '../../core/report/image-maps';
 import type { ScanRow } from '../scan/scan-store';
 import { PixelCanvas } from './PixelCanvas';
 import { computeTriggerMap, TRIGGER_MAP_N } from './review-service';
-import { useReviewStore, type TriggerMap } from './review-store';
-
-/** The positive part of the difference (where flagged images err more), for display. */
-export function triggerMapDisplay(map: TriggerMap): { rgba: Uint8ClampedArray; max: number; peak: { x: number; y: number } } {
-  const pos = map.diff.map((v) => Math.max(0, v));
-  const max = maxOf(pos);
-  let at = 0;
-  for (let i = 1; i < pos.length; i++) if (pos[i]! > pos[at]!) at = i;
-  return { rgba: heatmapRgba(pos, max), max, peak: { x: at % map.side, y: Math.floor(at / map.side) } };
-}
+import { useReviewStore } from './review-store';
 
 export function TriggerMapCard({ scanId, rows, threshold }: { scanId: string; rows: readonly ScanRow[]; threshold: number }) {
   const map = useReviewStore((s) => s.triggerMap);

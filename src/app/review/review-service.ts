@@ -5,7 +5,7 @@ import { chunkOfSlot, type DatasetLayout } from '../../core/images/dataset';
 import { sumChannels } from '../../core/report/image-maps';
 import { getBackend } from '../backend/backend-service';
 import { useEncoderStore } from '../encoder/encoder-store';
-import { datasetStorage } from '../images/dataset-storage';
+import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import type { ScanRow } from '../scan/scan-store';
 import { useTrainStore } from '../train/train-store';

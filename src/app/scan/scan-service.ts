@@ -11,7 +11,7 @@ import { framingProblems } from '../../core/images/framing';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
 import type { Backend } from '../backend/model-client';
 import { useEncoderStore } from '../encoder/encoder-store';
-import { datasetStorage } from '../images/dataset-storage';
+import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { useTrainStore } from '../train/train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';

@@ -1,4 +1,4 @@
-// Thresholds fitted on clean images only (DESIGN §1 "Scoring"); the reference's median of pooled
+// Thresholds fitted on clean images only (docs/ARCHITECTURE.md §5.4); the reference's median of pooled
 // scores needs labels, which a user scanning a folder does not have. Pure functions.
 //
 // Decision rule everywhere: an image is flagged when its score is strictly greater than τ.
@@ -9,7 +9,7 @@
 // ties (ties only lower it). Equivalently, s > τ ⇔ pValue(s) ≤ α with the conformal p-value
 // p(s) = (1 + #{clean ≥ s}) / (n + 1). It needs ⌊(n+1)α⌋ ≥ 1, i.e. n ≥ ⌈1/α⌉ − 1 clean scores.
 
-import { mulberry32 } from './rng';
+import { mulberry32, shuffleInPlace } from './rng';
 import { checkScoreKind, DEFAULT_AGGREGATE, type ScoreKind } from './scores';
 
 export const CALIBRATION_VERSION = 1;
@@ -178,20 +178,12 @@ export function realisedFpr(cal: Pick<Calibration, 'threshold'>, cleanScores: Ar
 export function splitCalibration(cleanScores: ArrayLike<number>, holdOutFraction: number, seed: number, method: CalibrationMethod, scoreKind: ScoreKind = DEFAULT_AGGREGATE): SplitCalibration {
   if (!(holdOutFraction > 0 && holdOutFraction < 1)) throw new Error(`calibration: hold-out fraction must be in (0, 1), got ${holdOutFraction}`);
   const shuffled = Array.from(cleanScores);
-  shuffleInPlace(shuffled, seed);
+  shuffleInPlace(shuffled, mulberry32(seed));
   const n = shuffled.length;
   const held = Math.min(n - 2, Math.max(1, Math.round(n * holdOutFraction)));
   if (held < 1) throw new Error(`calibration: need at least 3 clean scores to hold some out, got ${n}`);
   const calibration = calibrate(shuffled.slice(held), method, scoreKind);
   return { calibration, heldOut: realisedFpr(calibration, shuffled.slice(0, held)) };
-}
-
-function shuffleInPlace(a: number[], seed: number): void {
-  const rng = mulberry32(seed);
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [a[i], a[j]] = [a[j] as number, a[i] as number];
-  }
 }
 
 // ---- JSON -------------------------------------------------------------------------------------

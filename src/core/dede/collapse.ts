@@ -1,6 +1,6 @@
-// Set-level backdoor signal (DESIGN §1 "What we measured"): a backdoored encoder maps every
-// triggered image onto nearly one embedding, so in a suspect folder the triggered images sit
-// unnaturally close together. The collapse score of an image is the mean cosine similarity to its
+// Set-level backdoor signal (docs/ARCHITECTURE.md §5.5, measured in §8.2): a backdoored encoder
+// maps every triggered image onto nearly one embedding, so in a suspect folder the triggered images
+// sit unnaturally close together. The collapse score of an image is the mean cosine similarity to its
 // k nearest OTHER images of the folder. Pure TS, DOM-free.
 //
 // Memory: rows are normalised once (a copy, n·d floats) and the similarities are visited block by

@@ -1,4 +1,4 @@
-// Decoder hyper-parameters (DESIGN §1) and the shape arithmetic derived from them.
+// Decoder hyper-parameters (docs/ARCHITECTURE.md §5.1) and the shape arithmetic derived from them.
 
 export interface DecoderConfig {
   readonly imageSize: number;
@@ -24,7 +24,7 @@ export type DecoderPreset = Omit<DecoderConfig, 'embedDim'>;
 export type DecoderConfigInput = Omit<DecoderConfig, 'channels' | 'mlpRatio' | 'lnEps'> &
   Partial<Pick<DecoderConfig, 'channels' | 'mlpRatio' | 'lnEps'>>;
 
-/** Laptop default: DESIGN §1 "What we measured" (more epochs beat more depth on a CPU budget). */
+/** Laptop default: docs/ARCHITECTURE.md §8.2 (more epochs beat more depth on a CPU budget). */
 export const SMALL_DECODER: DecoderPreset = Object.freeze({
   imageSize: 32,
   patchSize: 4,

@@ -1,6 +1,6 @@
 // The decoder file: a standard ONNX inference model (weights as initializers) that other tools can
 // run as is, with the decoder config, training settings and a format version in metadata_props.
-// Import is strict (DESIGN "Pitfalls": checkpoints must load strictly): every problem names the
+// Import is strict (docs/ARCHITECTURE.md §10: files load strictly): every problem names the
 // tensor or metadata field, and nothing is guessed, padded or silently dropped.
 
 import { fmtShape } from '../onnx/builder';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../onnx/builder';
 import { serializeModel } from '../onnx/serialize';
 import { createRuntime } from '../runtime/session';
-import { clipVisionBytes, HF, resnetModelBytes, vitModelBytes, withIoType } from '../../../e2e/hf-encoders';
+import { clipVisionBytes, HF, resnetModelBytes, vitModelBytes, withIoType } from '../../testing/hf-encoders';
 import type { EmbeddingReadout } from '../onnx/readout';
 import { float16ToFloat32, float32ToFloat16 } from '../runtime/float16';
 import { EncoderRunner } from './encoder-runner';

@@ -8,10 +8,11 @@
 //   independence and is anti-conservative under positive dependence (identical p-values give a
 //   realised FPR ≈ 2α at α = 5%; see the tests).
 // - One strong component is enough. A backdoor can show in only one of them: a single triggered
-//   image (no collapse partner), or a global trigger that defeats the DeDe score (DESIGN §1: blended
-//   noise AUROC 0.42, so its p-value is large, not small). Bonferroni costs that component a factor
-//   m = 2; Fisher dilutes it with the other's noise and, with conformal p-values whose floor is
-//   1/(M+1), costs a factor ≈ 1 + ln(M+1) (≈ 8 for M = 1,000).
+//   image (no collapse partner), or a global trigger that defeats the DeDe score
+//   (docs/ARCHITECTURE.md §8.2: blended noise AUROC 0.42, so its p-value is large, not small).
+//   Bonferroni costs that component a factor m = 2; Fisher dilutes it with the other's noise and,
+//   with conformal p-values whose floor is 1/(M+1), costs a factor ≈ 1 + ln(M+1) (≈ 8 for
+//   M = 1,000).
 // - Under independence it is nearly exact: realised FPR 1 − (1 − α/m)^m (4.94% at α = 5%, m = 2),
 //   and never above α; with positively dependent components it only gets more conservative.
 // - Weights (fixed before seeing any p-value) split α between the components, P ≤ Σ w_j α = α still:

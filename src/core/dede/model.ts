@@ -1,6 +1,7 @@
-// The DeDe decoder (DESIGN §1) as a static-shape graph: patch branch (MAE encoder) over the visible
-// patches, CLS output replaced by a projection of the frozen encoder's embedding, MAE decoder with
-// mask tokens, per-patch pixel prediction. Also the training loss and the scoring errors.
+// The DeDe decoder (docs/ARCHITECTURE.md §5.1) as a static-shape graph: patch branch (MAE encoder)
+// over the visible patches, CLS output replaced by a projection of the frozen encoder's embedding,
+// MAE decoder with mask tokens, per-patch pixel prediction. Also the training loss and the scoring
+// errors.
 
 import { gelu } from '../autograd/composites';
 import { fmtShape, GraphBuilder, type Value } from '../onnx/builder';

@@ -28,3 +28,20 @@ export function normals(rng: Rng, n: number, std = 1): Float32Array {
   for (let i = 0; i < n; i++) out[i] = std * normal(rng);
   return out;
 }
+
+/** Fisher–Yates shuffle in place (from the last index down), one draw of `rng` per swap. */
+export function shuffleInPlace<T>(items: { length: number; [i: number]: T }, rng: Rng): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = items[i] as T;
+    items[i] = items[j] as T;
+    items[j] = t;
+  }
+}
+
+/** 0..n-1 in a seeded random order. */
+export function permutation(n: number, rng: Rng): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  shuffleInPlace(order, rng);
+  return order;
+}

@@ -1,4 +1,4 @@
-// Scoring (DESIGN §1 "Scoring"): a trained decoder run at mask ratio 0.99 as an inference graph
+// Scoring (docs/ARCHITECTURE.md §5.3): a trained decoder run at mask ratio 0.99 as an inference graph
 // (weights as initializers), and a Scorer that feeds it through the runtime seam. The graph gives
 // the paper's score and the error maps; the robust per-image score (median or trimmed mean of the
 // masked patches' errors) is computed here in TS, so the graph needs no Sort/TopK.
@@ -16,7 +16,7 @@ import { declareDecoderParams, type DecoderWeights } from './params';
 import { mulberry32, type Rng } from './rng';
 import { aggregatePatchErrors, checkScoreKind, DEFAULT_AGGREGATE, type RobustAggregate, type ScoreKind } from './scores';
 
-/** DESIGN §1: scoring masks 99% of the patches (training uses 0.9, on purpose). */
+/** docs/ARCHITECTURE.md §5.3: scoring masks 99% of the patches (training uses 0.9, on purpose). */
 export const SCORE_MASK_RATIO = 0.99;
 
 /**

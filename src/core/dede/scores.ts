@@ -1,5 +1,5 @@
-// Per-image score kinds and the robust aggregates of per-patch errors (DESIGN §1 "What we
-// measured"): a local trigger raises the error of a few patches, a backdoor's loss of content
+// Per-image score kinds and the robust aggregates of per-patch errors (docs/ARCHITECTURE.md §5.3,
+// measured in §8): a local trigger raises the error of a few patches, a backdoor's loss of content
 // raises all of them, so an order statistic of the patch errors is far more specific than the sum.
 // Pure functions, shared by the scorer and the calibration.
 

@@ -9,7 +9,7 @@ import { Trainer, type Batch, type TrainCheckpoint } from '../train/trainer';
 import { numPatches, visibleCount, type DecoderConfig } from './config';
 import { keepOneHot, sampleKeepIndices } from './mask';
 import { DECODER_INPUTS } from './model';
-import { mulberry32, type Rng } from './rng';
+import { mulberry32, shuffleInPlace, type Rng } from './rng';
 import { buildDecoderTrainStep } from './train-step';
 import type { DecoderWeights } from './params';
 
@@ -42,7 +42,7 @@ export interface TrainingPlan {
   readonly checkpointEvery: number;
 }
 
-/** Laptop defaults (DESIGN §1: a small decoder trained for more epochs beats a big one). */
+/** Laptop defaults (docs/ARCHITECTURE.md §8.2: a small decoder trained for more epochs beats a big one). */
 export const DEFAULT_TRAINING: Omit<TrainingPlan, 'cfg'> = {
   batchSize: 64,
   maskRatio: 0.9,
@@ -117,13 +117,7 @@ function epochOrder(count: number, seed: number, epoch: number): Int32Array {
   let order = orderCache.get(key);
   if (!order) {
     order = Int32Array.from({ length: count }, (_, i) => i);
-    const rng = mulberry32(mix(seed, epoch, 0x5eed));
-    for (let i = count - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      const t = order[i]!;
-      order[i] = order[j]!;
-      order[j] = t;
-    }
+    shuffleInPlace(order, mulberry32(mix(seed, epoch, 0x5eed)));
     orderCache.clear(); // one epoch at a time is all a run needs
     orderCache.set(key, order);
   }

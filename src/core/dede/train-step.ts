@@ -1,5 +1,6 @@
-// The DeDe decoder's train step: masked-MSE loss of the decoder (DESIGN §1) differentiated by our
-// autograd and updated with Adam(W) in the same graph, plus the batch layout the trainer feeds.
+// The DeDe decoder's train step: masked-MSE loss of the decoder (docs/ARCHITECTURE.md §5.1)
+// differentiated by our autograd and updated with Adam(W) in the same graph, plus the batch layout
+// the trainer feeds.
 import { buildTrainStep, type AdamConfig, type TrainStep } from '../autograd/trainStep';
 import { visibleCount, type DecoderConfig } from './config';
 import { buildDecoderForward, buildDecoderLoss, declareDecoderInputs } from './model';
@@ -7,19 +8,19 @@ import { declareDecoderParams, type DecoderWeights } from './params';
 
 export interface DecoderTrainOptions {
   readonly batch: number;
-  /** Training mask ratio (DESIGN: 0.9). */
+  /** Training mask ratio (default 0.9: docs/ARCHITECTURE.md §5.2). */
   readonly maskRatio: number;
   readonly weights: DecoderWeights;
   readonly adam?: Partial<AdamConfig>;
 }
 
-/** DESIGN §1: Adam, lr 1e-3, weight decay 1e-6 (coupled, as the reference's torch.optim.Adam). */
+/** Adam, lr 1e-3, weight decay 1e-6, coupled as the reference's torch.optim.Adam (docs/ARCHITECTURE.md §5.2). */
 export const DEDE_ADAM: Partial<AdamConfig> = { mode: 'adam', weightDecay: 1e-6 };
 
 export function buildDecoderTrainStep(cfg: DecoderConfig, opts: DecoderTrainOptions): TrainStep {
   const keepCount = visibleCount(cfg, opts.maskRatio);
   if (keepCount === 0) {
-    throw new Error(`Mask ratio ${opts.maskRatio} leaves no visible patch out of ${cfg.imageSize / cfg.patchSize}² in training; use a lower ratio (DESIGN: 0.9).`);
+    throw new Error(`Mask ratio ${opts.maskRatio} leaves no visible patch out of ${cfg.imageSize / cfg.patchSize}² in training; use a lower ratio (the default is 0.9).`);
   }
   return buildTrainStep(
     (b) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clipVisionBytes, hfConfig, resnetModelBytes, vitModelBytes, withIoType } from '../../../e2e/hf-encoders';
-import { tinyEncoderBytes } from '../../../e2e/tiny-encoder';
+import { clipVisionBytes, hfConfig, resnetModelBytes, vitModelBytes, withIoType } from '../../testing/hf-encoders';
+import { tinyEncoderBytes } from '../../testing/tiny-encoder';
 import { checkImageEncoder, inspectModel } from './inspect';
 import { chosenReadout, defaultReadout, describeReadoutRecord, parseReadoutFlag, readoutCandidates, readoutKey, readoutOptions, readoutRecordProblem, type DefaultReadout } from './readout';
 

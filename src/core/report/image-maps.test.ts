@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { denormalizeToRgb, heatmapRgba, overlayHeatmap, sumChannels, viridis } from './image-maps';
+import { clusterMapRgba, denormalizeToRgb, heatmapRgba, overlayHeatmap, sumChannels, triggerMapDisplay, viridis } from './image-maps';
 import { crc32, encodePng, toBase64 } from './png';
 
 // Relative luminance (sRGB), to check the colour map is monotone in lightness.
@@ -73,5 +73,21 @@ describe('encodePng', () => {
       const b = Uint8Array.from({ length: n }, (_, i) => (i * 91 + 7) % 256);
       expect(toBase64(b)).toBe(Buffer.from(b).toString('base64'));
     }
+  });
+});
+
+describe('positive part of a signed map', () => {
+  it('clips negatives, scales to the maximum and finds the peak (first on ties) in x, y', () => {
+    // 3×2 map: the maximum 0.8 sits at index 4 → x 1, y 1.
+    const view = triggerMapDisplay({ diff: Float32Array.from([-0.5, 0.2, 0, 0.4, 0.8, 0.8]), side: 3 });
+    expect(view.max).toBeCloseTo(0.8, 6);
+    expect(view.peak).toEqual({ x: 1, y: 1 });
+    expect(Array.from(view.rgba)).toEqual(Array.from(heatmapRgba([0, 0.2, 0, 0.4, 0.8, 0.8].map(Math.fround), Math.fround(0.8))));
+    expect(Array.from(view.rgba.subarray(0, 4))).toEqual(Array.from(view.rgba.subarray(8, 12))); // -0.5 drawn as 0
+  });
+
+  it('draws a cluster map only when the cluster has one', () => {
+    expect(clusterMapRgba({ triggerMap: null })).toBeNull();
+    expect(Array.from(clusterMapRgba({ triggerMap: { map: [-1, 2], side: 2 } })!)).toEqual(Array.from(heatmapRgba([0, 2], 2)));
   });
 });

@@ -103,3 +103,25 @@ export function upscale(pixels: Uint8Array, width: number, height: number, chann
   return out;
 }
 
+
+/**
+ * The positive part of a signed [side, side] map (where flagged images err more than the rest) as a
+ * heatmap scaled to its own maximum, with that maximum and the pixel where it peaks.
+ */
+export function positiveHeatmap(values: ArrayLike<number>, side: number): { rgba: Uint8ClampedArray; max: number; peak: { x: number; y: number } } {
+  const pos = Array.from(values, (v) => Math.max(0, v));
+  const max = maxOf(pos);
+  let at = 0;
+  for (let i = 1; i < pos.length; i++) if (pos[i]! > pos[at]!) at = i;
+  return { rgba: heatmapRgba(pos, max), max, peak: { x: at % side, y: Math.floor(at / side) } };
+}
+
+/** A scan's trigger map (flagged minus unflagged mean error) for display. */
+export function triggerMapDisplay(map: { readonly diff: ArrayLike<number>; readonly side: number }): { rgba: Uint8ClampedArray; max: number; peak: { x: number; y: number } } {
+  return positiveHeatmap(map.diff, map.side);
+}
+
+/** A revealed cluster's trigger map as a heatmap (what the view and the report draw); null without one. */
+export function clusterMapRgba(cluster: { readonly triggerMap: { readonly map: ArrayLike<number>; readonly side: number } | null }): Uint8ClampedArray | null {
+  return cluster.triggerMap ? positiveHeatmap(cluster.triggerMap.map, cluster.triggerMap.side).rgba : null;
+}

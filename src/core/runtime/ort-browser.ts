@@ -1,7 +1,7 @@
-// Loads the ORT build for an execution provider in a browser worker, with its .mjs/.wasm served from
-// our own origin. The `?url` imports make Vite emit those files; passing both to wasmPaths is what
-// keeps multithreaded WASM from hanging in production builds (DESIGN §3). Vite-only: never import
-// this from Node code.
+// Loads the ORT build for an execution provider in a browser worker, with its .mjs/.wasm served
+// from our own origin. The `?url` imports make Vite emit those files; passing both to wasmPaths is
+// what keeps multithreaded WASM from hanging in production builds (docs/ARCHITECTURE.md §3.4).
+// Vite-only: never import this from Node code.
 import asyncifyMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import asyncifyWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import plainMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';

@@ -1,6 +1,6 @@
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../../e2e/tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../testing/tiny-encoder';
 import { defineDecoderConfig } from '../dede/config';
 import { exportDecoder } from '../dede/decoder-file';
 import { initDecoderWeights } from '../dede/init';

@@ -1,7 +1,7 @@
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../../e2e/tiny-encoder';
-import { vitModelBytes } from '../../../e2e/hf-encoders';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../testing/tiny-encoder';
+import { vitModelBytes } from '../../testing/hf-encoders';
 import { defineDecoderConfig } from '../dede/config';
 import { importDecoder } from '../dede/decoder-file';
 import { preprocessingFromHf } from '../images/preprocess';

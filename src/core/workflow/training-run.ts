@@ -8,7 +8,7 @@ import { initDecoderWeights } from '../dede/init';
 import { decodeTrainingState, encodeTrainingState } from '../dede/state-file';
 import { DEDE_ADAM } from '../dede/train-step';
 import { trainDecoder, type TrainingPlan, type TrainingProgress, type TrainingResult, type TrainingState } from '../dede/train-loop';
-import { mulberry32 } from '../dede/rng';
+import { mulberry32, permutation } from '../dede/rng';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { decoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
@@ -50,12 +50,7 @@ export const runPaths = (runId: string) => ({
 /** A seeded split of `count` images into training and held-back calibration slots. */
 export function splitSlots(count: number, holdOutFraction: number, seed: number): { train: number[]; heldOut: number[] } {
   if (!(holdOutFraction >= 0 && holdOutFraction < 1)) throw new Error(`hold-out fraction must be in [0, 1), got ${holdOutFraction}`);
-  const order = Array.from({ length: count }, (_, i) => i);
-  const rng = mulberry32(seed ^ 0x51ab);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = permutation(count, mulberry32(seed ^ 0x51ab));
   const held = Math.round(count * holdOutFraction);
   return { heldOut: order.slice(0, held).sort((a, b) => a - b), train: order.slice(held).sort((a, b) => a - b) };
 }

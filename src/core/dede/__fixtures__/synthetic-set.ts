@@ -1,10 +1,11 @@
 // Synthetic folders for the set-level tests (no encoder needed): clean embeddings are a mixture of
 // class clusters; a backdoored encoder maps triggered images onto one target embedding (cosine ≈
-// 0.99, DESIGN §1); a clean encoder embeds them like clean images with a small shared shift (the
-// stamped patch is a shared visual feature). Pixel fingerprints are random unit rows, so two images
-// are near-duplicates only when salted as such. DeDe scores: N(0, 1) clean, N(shift, 1) triggered.
+// 0.99, docs/ARCHITECTURE.md §8.2); a clean encoder embeds them like clean images with a small
+// shared shift (the stamped patch is a shared visual feature). Pixel fingerprints are random unit
+// rows, so two images are near-duplicates only when salted as such. DeDe scores: N(0, 1) clean,
+// N(shift, 1) triggered.
 import type { Rows } from '../collapse';
-import { mulberry32, normal, type Rng } from '../rng';
+import { mulberry32, normal, permutation, type Rng } from '../rng';
 
 export const SYN_DIM = 32;
 export const SYN_FINGERPRINT_DIM = 64;
@@ -79,11 +80,7 @@ export class SyntheticWorld {
     const triggered = spec.triggered ?? 0;
     const labels = Array.from({ length: n }, () => false);
     // Place the triggered images at random positions.
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [order[i], order[j]] = [order[j] as number, order[i] as number];
-    }
+    const order = permutation(n, rng);
     for (let t = 0; t < triggered; t++) labels[order[t] as number] = true;
     const emb = new Float32Array(n * SYN_DIM);
     const fp = new Float32Array(n * SYN_FINGERPRINT_DIM);

@@ -7,8 +7,8 @@
 // same model with float16 (or float64) inputs and outputs, Cast at the boundary as fp16 exports do.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, NodeProtoSchema, TensorProto_DataType, type ModelProto, type TypeProto } from 'onnx-buf';
-import { attr, DEFAULT_OPSET, type GraphNode, type Initializer, type Model, type ValueInfo } from '../src/core/onnx/graph';
-import { serializeModel } from '../src/core/onnx/serialize';
+import { attr, DEFAULT_OPSET, type GraphNode, type Initializer, type Model, type ValueInfo } from '../core/onnx/graph';
+import { serializeModel } from '../core/onnx/serialize';
 
 /** Token width, patch grid and channels of the fixtures. */
 export const HF = { size: 32, patch: 8, tokens: 17, hidden: 16, projection: 12, channels: 16, grid: 7, resnetSize: 28 } as const;

@@ -1,10 +1,10 @@
-// A small but valid image encoder for e2e tests: [N,3,32,32] → flatten → linear → [N,128], with a
+// A small but valid image encoder for unit and e2e tests: [N,3,32,32] → flatten → linear → [N,128], with a
 // dynamic batch dimension like real exports. ~1.5 MB, so download progress is visible.
 import { createHash } from 'node:crypto';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
-import { DEFAULT_OPSET, type Model } from '../src/core/onnx/graph';
-import { serializeModel } from '../src/core/onnx/serialize';
+import { DEFAULT_OPSET, type Model } from '../core/onnx/graph';
+import { serializeModel } from '../core/onnx/serialize';
 
 export const ENCODER_DIM = 128;
 

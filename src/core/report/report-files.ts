@@ -1,16 +1,21 @@
-// Pure helpers for report downloads.
-import type { ScanRow } from '../scan/scan-store';
+// Pure helpers for report downloads: the cleaned file list, zip entry names, a Blob built in pieces.
+
+/** What the cleaned list needs of a scan row. */
+export interface ScoredPath {
+  readonly path: string;
+  readonly score: number;
+}
 
 /**
  * Paths of the images not flagged at τ, one per line. A path that would break the one-per-line
  * layout (a line break in a file name, or a leading double quote) is written as a JSON string.
  */
-export function cleanedFileList(rows: Iterable<Pick<ScanRow, 'path' | 'score'>>, threshold: number): string {
+export function cleanedFileList(rows: Iterable<ScoredPath>, threshold: number): string {
   return [...cleanedFileListParts(rows, threshold)].join('');
 }
 
 /** cleanedFileList in pieces of up to `linesPerPart` lines (for a Blob built without one big string). */
-export function* cleanedFileListParts(rows: Iterable<Pick<ScanRow, 'path' | 'score'>>, threshold: number, linesPerPart = 256): Generator<string> {
+export function* cleanedFileListParts(rows: Iterable<ScoredPath>, threshold: number, linesPerPart = 256): Generator<string> {
   let lines: string[] = [];
   for (const r of rows) {
     if (r.score > threshold) continue;
