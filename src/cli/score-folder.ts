@@ -30,7 +30,7 @@ export async function embedFolder(dir: string, encoder: CliEncoder, label: strin
   return { embeddings: await embedImages(images, encoder, label), fingerprints: fingerprintsOf(images), paths: images.paths };
 }
 
-function fingerprintsOf(images: LoadedImages): Rows {
+export function fingerprintsOf(images: LoadedImages): Rows {
   return pixelFingerprints(images.rgb, { channels: 3, height: images.height, width: images.width }, { layout: 'hwc' });
 }
 
@@ -41,10 +41,15 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
     process.stderr.write(`warning: the decoder was trained with another encoder (sha256 ${decoder.meta.encoder.sha256.slice(0, 12)}…, this one is ${encoder.sha256.slice(0, 12)}…)\n`);
   }
   const started = Date.now();
-  const runtime = createRuntime(ort, 'cpu');
   const read = progressLine(`${label}: read`);
   const encImages = await loadImageFolder(dir, encoder.preprocessing, (d, t) => read.update(d, t));
   read.done(`${encImages.paths.length} images, ${encImages.unreadable.length} unreadable`);
+  return scoreLoadedImages(encImages, encoder, decoder, settings, label, started);
+}
+
+/** scoreFolder on images already loaded at the encoder's size (a shard's chunk, say). */
+export async function scoreLoadedImages(encImages: LoadedImages, encoder: CliEncoder, decoder: CliDecoder, settings: ScorerSettings, label: string, started = Date.now()): Promise<FolderScores> {
+  const runtime = createRuntime(ort, 'cpu');
   const size = decoder.cfg.imageSize;
   const decPre = atSize(encoder.preprocessing, size);
   const decImages = atDecoderSize(encImages, size);
