@@ -65,7 +65,9 @@ export async function scoreLoadedImages(encImages: LoadedImages, encoder: CliEnc
   try {
     for (let start = 0; start < n; start += CHUNK) {
       const idx = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => start + i);
-      const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), embeddings.data.subarray(start * dim, (start + idx.length) * dim));
+      // Masks seeded by each file's SHA-256: a file scores the same in any folder, shard or batch.
+      const imageSeeds = idx.map((i) => Number.parseInt(encImages.sha256[i]!.slice(0, 8), 16));
+      const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), embeddings.data.subarray(start * dim, (start + idx.length) * dim), undefined, { imageSeeds });
       results.forEach((r, k) => {
         scores[start + k] = r.score;
         dedeScores[start + k] = r.dedeScore;

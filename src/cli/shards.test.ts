@@ -113,8 +113,8 @@ describe('shards', () => {
     const wholeGate = (whole.settings['verdict'] as { gate: { open: boolean } }).gate;
 
     // Per image: the decoder score, the paper's score and the decoder p-value depend on the image and
-    // the calibration alone (this decoder masks every patch, so no random mask depends on the batch
-    // an image was scored in): equal to the last bit. The collapse score and its p-value compare an
+    // the calibration alone (where a decoder leaves patches visible, their random masks are seeded by
+    // the file's SHA-256, not by the batch it was scored in: scorer.test.ts): equal to the last bit. The collapse score and its p-value compare an
     // image with its nearest neighbours in the set it was judged in, the shard, so they differ.
     const byPath = new Map(whole.images.map((r) => [r.path, r]));
     const shardOfImage = new Map<string, number>();
