@@ -1,6 +1,7 @@
 // The `dede` command line: the same core as the app, on onnxruntime-node.
 import { UsageError } from './args';
 import { CALIBRATE_HELP, calibrateCommand } from './commands/calibrate';
+import { MERGE_HELP, mergeCommand } from './commands/merge';
 import { SCAN_HELP, scanCommand } from './commands/scan';
 import { TRAIN_HELP, trainCommand } from './commands/train';
 
@@ -10,6 +11,8 @@ Usage:
   dede train     --encoder E.onnx --images CLEAN_DIR --out decoder.onnx [options]
   dede calibrate --encoder E.onnx --decoder D.onnx --images CLEAN_DIR --out calib.json [--fpr 0.05 | --k 3]
   dede scan      --encoder E.onnx --decoder D.onnx --calibration calib.json --images DIR --out report.json|.csv
+  dede scan      … --shard I/N --out part-I.jsonl      (one shard of the folder, resumable; I = 0…N−1)
+  dede merge     part-*.jsonl --out report.json|.csv   (the shards' parts as one report)
 
 Run "dede <command> --help" for a command's options.
 `;
@@ -18,6 +21,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) =>
   train: { help: TRAIN_HELP, run: trainCommand },
   calibrate: { help: CALIBRATE_HELP, run: calibrateCommand },
   scan: { help: SCAN_HELP, run: scanCommand },
+  merge: { help: MERGE_HELP, run: mergeCommand },
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

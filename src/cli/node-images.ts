@@ -120,6 +120,11 @@ export interface LoadedImages {
  */
 export async function loadImageFolder(dir: string, target: Pick<Preprocessing, 'width' | 'height' | 'resize'>, onProgress?: (done: number, total: number) => void): Promise<LoadedImages> {
   const { files, skipped } = await listImages(dir);
+  return loadImageFiles(dir, files, target, onProgress, skipped);
+}
+
+/** loadImageFolder on given files of the folder (paths relative to it); `skipped` joins the unreadable. */
+export async function loadImageFiles(dir: string, files: readonly string[], target: Pick<Preprocessing, 'width' | 'height' | 'resize'>, onProgress?: (done: number, total: number) => void, skipped: readonly Unreadable[] = []): Promise<LoadedImages> {
   const { width, height } = target;
   const plan = planAtSize(resizePlanOf(target), { width, height });
   const bytesPer = 3 * width * height;

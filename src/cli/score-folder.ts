@@ -30,7 +30,7 @@ export async function embedFolder(dir: string, encoder: CliEncoder, label: strin
   return { embeddings: await embedImages(images, encoder, label), fingerprints: fingerprintsOf(images), paths: images.paths };
 }
 
-function fingerprintsOf(images: LoadedImages): Rows {
+export function fingerprintsOf(images: LoadedImages): Rows {
   return pixelFingerprints(images.rgb, { channels: 3, height: images.height, width: images.width }, { layout: 'hwc' });
 }
 
@@ -41,10 +41,15 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
     process.stderr.write(`warning: the decoder was trained with another encoder (sha256 ${decoder.meta.encoder.sha256.slice(0, 12)}…, this one is ${encoder.sha256.slice(0, 12)}…)\n`);
   }
   const started = Date.now();
-  const runtime = createRuntime(ort, 'cpu');
   const read = progressLine(`${label}: read`);
   const encImages = await loadImageFolder(dir, encoder.preprocessing, (d, t) => read.update(d, t));
   read.done(`${encImages.paths.length} images, ${encImages.unreadable.length} unreadable`);
+  return scoreLoadedImages(encImages, encoder, decoder, settings, label, started);
+}
+
+/** scoreFolder on images already loaded at the encoder's size (a shard's chunk, say). */
+export async function scoreLoadedImages(encImages: LoadedImages, encoder: CliEncoder, decoder: CliDecoder, settings: ScorerSettings, label: string, started = Date.now()): Promise<FolderScores> {
+  const runtime = createRuntime(ort, 'cpu');
   const size = decoder.cfg.imageSize;
   const decPre = atSize(encoder.preprocessing, size);
   const decImages = atDecoderSize(encImages, size);
@@ -60,7 +65,9 @@ export async function scoreFolder(dir: string, encoder: CliEncoder, decoder: Cli
   try {
     for (let start = 0; start < n; start += CHUNK) {
       const idx = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => start + i);
-      const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), embeddings.data.subarray(start * dim, (start + idx.length) * dim));
+      // Masks seeded by each file's SHA-256: a file scores the same in any folder, shard or batch.
+      const imageSeeds = idx.map((i) => Number.parseInt(encImages.sha256[i]!.slice(0, 8), 16));
+      const results = await scorer.scoreBatch(normalizedBatch(decImages, idx, decPre), embeddings.data.subarray(start * dim, (start + idx.length) * dim), undefined, { imageSeeds });
       results.forEach((r, k) => {
         scores[start + k] = r.score;
         dedeScores[start + k] = r.dedeScore;

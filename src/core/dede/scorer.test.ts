@@ -180,6 +180,36 @@ describe('Scorer with visible patches (Tk > 0)', () => {
     expect(other.map((r) => r.score)).not.toEqual(first.map((r) => r.score));
   });
 
+  it('draws each image\'s masks from its own seed when given imageSeeds: the same score in any batch, order or company', async () => {
+    const seeds = [101, 202, 303, 404];
+    const one = await scorer({ batch: 1, maskRatio, rounds: 1 });
+    const res = await one.scoreBatch(images, embeddings, undefined, { imageSeeds: seeds });
+    // The interpreter on image i's own masks: its first draw from mulberry32(seed_i).
+    const keepIdx = new Int32Array(n * Tk);
+    seeds.forEach((seed, i) => keepIdx.set(sampleKeepIndices(1, T, Tk, mulberry32(seed)), i * Tk));
+    const ref = reference(images, embeddings, maskRatio, keepIdx);
+    res.forEach((r, i) => expect(Math.abs(r.dedeScore - ref[i]!.dedeScore) / r.dedeScore).toBeLessThan(1e-5));
+
+    const s = await scorer({ batch: 3, maskRatio, rounds: 4 });
+    const together = await s.scoreBatch(images, embeddings, undefined, { imageSeeds: seeds });
+    // Reversed, in a padded batch: image i still gets its own masks.
+    const order = [3, 2, 1, 0];
+    const pick = (src: Float32Array, size: number) => {
+      const out = new Float32Array(order.length * size);
+      order.forEach((j, k) => out.set(src.subarray(j * size, (j + 1) * size), k * size));
+      return out;
+    };
+    const reversed = await s.scoreBatch(pick(images, IMG), pick(embeddings, cfg.embedDim), undefined, { imageSeeds: order.map((j) => seeds[j]!) });
+    order.forEach((j, k) => {
+      expect(reversed[k]!.score).toBe(together[j]!.score);
+      expect(reversed[k]!.dedeScore).toBe(together[j]!.dedeScore);
+    });
+    // Without seeds, the batch's stream: another image order gives image 0 other masks.
+    const plain = await s.scoreBatch(pick(images, IMG), pick(embeddings, cfg.embedDim));
+    expect(plain[3]!.score).not.toBeCloseTo(together[0]!.score, 6);
+    await expect(s.scoreBatch(images, embeddings, undefined, { imageSeeds: [1, 2] })).rejects.toThrow('Scorer: 2 image seeds for 4 images');
+  });
+
   it('stops when the signal is aborted', async () => {
     const s = await scorer({ batch: 2, maskRatio, rounds: 2 });
     const ctl = new AbortController();

@@ -87,6 +87,12 @@ export interface ScoreRequest {
   readonly pixelError?: boolean;
   /** Checked (after yielding to the event loop) before every graph run. */
   readonly signal?: AbortSignal;
+  /**
+   * One seed per image: each image's masks come from its own stream (mulberry32(seed)) instead of
+   * the batch's, so its score does not depend on which images it was scored with or where (a
+   * sharded scan scores each image as the unsharded one does). The mask distribution is the same.
+   */
+  readonly imageSeeds?: ArrayLike<number>;
 }
 
 export interface ImageScore {
@@ -159,12 +165,14 @@ export class Scorer {
     if (this.released) throw new Error('Scorer: this scorer was disposed');
     const n = this.imageCount(images, embeddings);
     const draw = rng ?? mulberry32(this.seed);
+    const own = request.imageSeeds ? Array.from(request.imageSeeds, (seed) => mulberry32(seed)) : null;
+    if (own && own.length !== n) throw new Error(`Scorer: ${own.length} image seeds for ${n} images`);
     const results: ImageScore[] = [];
     for (let start = 0; start < n; start += this.batch) {
       const count = Math.min(this.batch, n - start);
       const acc = Array.from({ length: count }, () => this.newAccumulator(request.pixelError ?? false));
       for (let r = 0; r < this.rounds; r++) {
-        const keepIdx = sampleKeepIndices(this.batch, numPatches(this.cfg), this.keepCount, draw);
+        const keepIdx = own ? this.ownKeepIndices(own, start, count) : sampleKeepIndices(this.batch, numPatches(this.cfg), this.keepCount, draw);
         const out = await this.runRound(images, embeddings, start, count, keepIdx, request);
         acc.forEach((a, i) => this.accumulate(a, out, i, keepIdx));
       }
@@ -180,6 +188,16 @@ export class Scorer {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Keep indices [batch·Tk] with image start+i's drawn from its own stream; padding rows keep 0…Tk−1. */
+  private ownKeepIndices(own: readonly Rng[], start: number, count: number): Int32Array {
+    const out = new Int32Array(this.batch * this.keepCount);
+    for (let i = 0; i < this.batch; i++) {
+      const row = i < count ? sampleKeepIndices(1, numPatches(this.cfg), this.keepCount, own[start + i]!) : Int32Array.from({ length: this.keepCount }, (_, t) => t);
+      out.set(row, i * this.keepCount);
+    }
+    return out;
+  }
 
   private imageCount(images: Float32Array, embeddings: Float32Array): number {
     const { channels: C, imageSize: H, embedDim } = this.cfg;
