@@ -51,13 +51,18 @@ export interface ModelWorkerApi {
    * compiles kernels); the second is timed. Throws when the embedding is not finite.
    */
   testEncoder(encoder: EncoderFileRef, size: { readonly height: number; readonly width: number }, batch: number): Promise<{ ms: number; dim: number }>;
-  /** Runs the model once per feed set; cancellable between runs through `cancel(jobId)`. */
+  /** Runs the model once per feed set; cancellable between runs. */
   runBatches(
     jobId: string,
     modelId: string,
     batches: readonly Feeds[],
     onProgress?: (progress: JobProgress) => void,
   ): Promise<Fetches[]>;
+  /**
+   * Jobs that take a `jobId` are cancellable: `cancel(jobId)` aborts them, and they reject with a
+   * CancelledError (recognised on this side of Comlink with isCancelled, by its name). A training
+   * run pauses instead. The client maps an AbortSignal to this (src/app/backend/model-client.ts).
+   */
   cancel(jobId: string): void;
   release(modelId: string): Promise<void>;
 
@@ -94,13 +99,12 @@ export interface ModelWorkerApi {
   readWorkflowFile(path: string): Promise<Uint8Array | null>;
   /** Scores images of a stored dataset with the trained decoder; results stream through onProgress. */
   scoreDataset(jobId: string, spec: ScoreSpec, onProgress?: (progress: ScoringProgress) => void): Promise<ScoringResult>;
-  /** The set-level verdict over scanned folders (decoder score fused with the collapse score). */
   /** The set-level verdict over scanned folders (decoder score fused with the collapse score), as columns. */
-  verdict(spec: VerdictSpec): Promise<VerdictTable>;
+  verdict(jobId: string, spec: VerdictSpec): Promise<VerdictTable>;
   /** Clusters of flagged images with their decoded targets and trigger maps. */
-  reveal(spec: RevealSpec): Promise<RevealedTarget[]>;
+  reveal(jobId: string, spec: RevealSpec): Promise<RevealedTarget[]>;
   /** Reconstructions and error maps of a few images, for the detail view. */
-  explain(spec: Omit<ScoreSpec, 'scorer' | 'slots'> & { readonly slots: readonly number[] }): Promise<ImageExplanation[]>;
+  explain(jobId: string, spec: ExplainSpec): Promise<ImageExplanation[]>;
 }
 
 export interface VerdictSpec {
@@ -123,6 +127,8 @@ export interface RevealSpec {
   readonly preprocessing: Preprocessing;
   readonly decoderPath: string;
 }
+
+export type ExplainSpec = Omit<ScoreSpec, 'scorer' | 'slots'> & { readonly slots: readonly number[] };
 
 export interface ScoreSpec {
   readonly encoder: EncoderFileRef;
@@ -171,5 +177,3 @@ export interface TrainProgress {
   readonly total: number;
   readonly stats: StepStats | null;
 }
-
-export const CANCELLED_MESSAGE = 'Cancelled by the user.';

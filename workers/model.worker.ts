@@ -21,8 +21,8 @@ import { datasetStorage } from '../src/core/workflow/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
 import { DeviceLossSwitch, guardRuntime } from '../src/core/runtime/device-loss';
 import { decodeTrainingState } from '../src/core/dede/state-file';
+import { CancelRegistry, throwIfCancelled } from '../src/core/runtime/cancel';
 import {
-  CANCELLED_MESSAGE,
   type BackendEvent,
   type BackendInfo,
   type DatasetRef,
@@ -44,9 +44,8 @@ let pushEvent: ((event: BackendEvent) => void) | undefined;
 const sessions = new Map<string, OrtSession>();
 const trainers = new Map<string, Trainer>();
 let liveGpuBuffers: number | null = null;
-const cancelled = new Set<string>();
-/** Long jobs that take an AbortSignal (cancel() aborts them). */
-const runningJobs = new Map<string, AbortController>();
+/** The one cancel registry: every cancellable job by id; cancel(jobId) aborts it with a CancelledError. */
+const jobs = new CancelRegistry();
 const workflowFiles = new OpfsFileStore();
 const modelFiles = new CacheApiBlobStore();
 
@@ -130,16 +129,12 @@ function countGpuBuffers(): void {
   };
 }
 
-/** Runs `body(0..count-1)`, letting a `cancel(jobId)` message in between iterations. */
-async function cancellableLoop(jobId: string, count: number, body: (i: number) => Promise<void>): Promise<void> {
-  try {
-    for (let i = 0; i < count; i++) {
-      await yieldToEventLoop();
-      if (cancelled.has(jobId)) throw new Error(CANCELLED_MESSAGE);
-      await body(i);
-    }
-  } finally {
-    cancelled.delete(jobId);
+/** Runs `body(0..count-1)`, letting a cancel message in between iterations. */
+async function cancellableLoop(signal: AbortSignal, count: number, body: (i: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await yieldToEventLoop();
+    throwIfCancelled(signal);
+    await body(i);
   }
 }
 
@@ -275,18 +270,19 @@ const api: ModelWorkerApi = {
     }
   },
 
-  async runBatches(jobId, modelId, batches, onProgress?: (p: JobProgress) => void) {
-    const results: Fetches[] = [];
-    await cancellableLoop(jobId, batches.length, async (i) => {
-      results.push(await runOnce(modelId, batches[i]!));
-      onProgress?.({ done: i + 1, total: batches.length });
+  runBatches(jobId, modelId, batches, onProgress?: (p: JobProgress) => void) {
+    return jobs.run(jobId, async (signal) => {
+      const results: Fetches[] = [];
+      await cancellableLoop(signal, batches.length, async (i) => {
+        results.push(await runOnce(modelId, batches[i]!));
+        onProgress?.({ done: i + 1, total: batches.length });
+      });
+      return Comlink.transfer(results, transferablesOf(results));
     });
-    return Comlink.transfer(results, transferablesOf(results));
   },
 
   cancel(jobId) {
-    cancelled.add(jobId);
-    runningJobs.get(jobId)?.abort();
+    jobs.cancel(jobId);
   },
 
   async release(modelId) {
@@ -302,17 +298,19 @@ const api: ModelWorkerApi = {
     return id;
   },
 
-  async trainSteps(trainerId, jobId, batches, options, onProgress) {
-    const trainer = requireTrainer(trainerId);
-    const every = Math.max(1, Math.floor(options.readStatsEvery));
-    const stats: StepStats[] = [];
-    await cancellableLoop(jobId, batches.length, async (i) => {
-      const read = (i + 1) % every === 0 || i === batches.length - 1;
-      const s = await trainer.trainStep(batches[i]!, options.lr, read);
-      if (s) stats.push(s);
-      onProgress?.({ done: i + 1, total: batches.length, stats: s });
+  trainSteps(trainerId, jobId, batches, options, onProgress) {
+    return jobs.run(jobId, async (signal) => {
+      const trainer = requireTrainer(trainerId);
+      const every = Math.max(1, Math.floor(options.readStatsEvery));
+      const stats: StepStats[] = [];
+      await cancellableLoop(signal, batches.length, async (i) => {
+        const read = (i + 1) % every === 0 || i === batches.length - 1;
+        const s = await trainer.trainStep(batches[i]!, options.lr, read);
+        if (s) stats.push(s);
+        onProgress?.({ done: i + 1, total: batches.length, stats: s });
+      });
+      return stats;
     });
-    return stats;
   },
 
   async trainerCheckpoint(trainerId) {
@@ -330,78 +328,76 @@ const api: ModelWorkerApi = {
     return liveGpuBuffers;
   },
 
-  async trainRun(jobId, spec, onProgress) {
-    const controller = new AbortController();
-    runningJobs.set(jobId, controller);
-    try {
-      const encoder = await encoderFromCache(spec.encoder, spec.preprocessing);
-      return await runTraining(requireRuntime(), workflowFiles, {
+  trainRun(jobId, spec, onProgress) {
+    // Cancelling a training run pauses it: it returns with stoppedBy 'cancel' (once past embedding).
+    return jobs.run(jobId, async (signal) =>
+      runTraining(requireRuntime(), workflowFiles, {
         runId: spec.runId,
-        encoder,
+        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         trainSlots: spec.trainSlots,
         preprocessing: spec.preprocessing,
         plan: spec.plan,
         resume: spec.resume,
-      }, { signal: controller.signal, ...(onProgress ? { onProgress } : {}) });
-    } finally {
-      runningJobs.delete(jobId);
-    }
+      }, { signal, ...(onProgress ? { onProgress } : {}) }),
+    );
   },
 
-  async scoreDataset(jobId, spec, onProgress) {
-    const controller = new AbortController();
-    runningJobs.set(jobId, controller);
-    try {
-      return await scoreImages(requireRuntime(), workflowFiles, {
+  scoreDataset(jobId, spec, onProgress) {
+    return jobs.run(jobId, async (signal) =>
+      scoreImages(requireRuntime(), workflowFiles, {
         encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         slots: spec.slots,
         preprocessing: spec.preprocessing,
         decoderPath: spec.decoderPath,
         scorer: spec.scorer,
-      }, { signal: controller.signal, ...(onProgress ? { onProgress } : {}) });
-    } finally {
-      runningJobs.delete(jobId);
-    }
+      }, { signal, ...(onProgress ? { onProgress } : {}) }),
+    );
   },
 
-  async verdict(spec) {
-    const result = await fusedVerdict(requireRuntime(), workflowFiles, {
-      encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
-      folders: spec.folders.map(datasetSource),
-      decoderScores: spec.decoderScores,
-      clean: datasetSource(spec.clean),
-      cleanDecoderScores: spec.cleanDecoderScores,
-      preprocessing: spec.preprocessing,
-      targetFpr: spec.targetFpr,
-    });
-    const table = verdictTable(result);
-    return Comlink.transfer(table, [table.score, table.fusedP, table.collapseScore, table.collapsePValue, table.flagged].map((c) => c.buffer as ArrayBuffer));
-  },
-
-  async reveal(spec) {
-    return revealRun(requireRuntime(), workflowFiles, {
-      encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
-      folders: spec.folders.map(datasetSource),
-      flagged: spec.flagged,
-      ...(spec.priority ? { priority: spec.priority } : {}),
-      clean: datasetSource(spec.clean),
-      cleanSlots: spec.cleanSlots,
-      preprocessing: spec.preprocessing,
-      decoderPath: spec.decoderPath,
+  verdict(jobId, spec) {
+    return jobs.run(jobId, async (signal) => {
+      const result = await fusedVerdict(requireRuntime(), workflowFiles, {
+        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        folders: spec.folders.map(datasetSource),
+        decoderScores: spec.decoderScores,
+        clean: datasetSource(spec.clean),
+        cleanDecoderScores: spec.cleanDecoderScores,
+        preprocessing: spec.preprocessing,
+        targetFpr: spec.targetFpr,
+      }, signal);
+      const table = verdictTable(result);
+      return Comlink.transfer(table, [table.score, table.fusedP, table.collapseScore, table.collapsePValue, table.flagged].map((c) => c.buffer as ArrayBuffer));
     });
   },
 
-  async explain(spec) {
-    const out = await explainImages(requireRuntime(), workflowFiles, {
-      encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
-      source: datasetSource(spec.dataset),
-      slots: spec.slots,
-      preprocessing: spec.preprocessing,
-      decoderPath: spec.decoderPath,
+  reveal(jobId, spec) {
+    return jobs.run(jobId, async (signal) =>
+      revealRun(requireRuntime(), workflowFiles, {
+        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        folders: spec.folders.map(datasetSource),
+        flagged: spec.flagged,
+        ...(spec.priority ? { priority: spec.priority } : {}),
+        clean: datasetSource(spec.clean),
+        cleanSlots: spec.cleanSlots,
+        preprocessing: spec.preprocessing,
+        decoderPath: spec.decoderPath,
+      }, signal),
+    );
+  },
+
+  explain(jobId, spec) {
+    return jobs.run(jobId, async (signal) => {
+      const out = await explainImages(requireRuntime(), workflowFiles, {
+        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        source: datasetSource(spec.dataset),
+        slots: spec.slots,
+        preprocessing: spec.preprocessing,
+        decoderPath: spec.decoderPath,
+      }, signal);
+      return Comlink.transfer(out, out.flatMap((e) => [e.reconstruction.buffer, e.pixelError.buffer, e.input.buffer] as ArrayBuffer[]));
     });
-    return Comlink.transfer(out, out.flatMap((e) => [e.reconstruction.buffer, e.pixelError.buffer, e.input.buffer] as ArrayBuffer[]));
   },
 
   async checkpointStep(runId) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../e2e/tiny-encoder';
+import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../testing/tiny-encoder';
 import type { ScannedImage, ScanReport } from '../core/report/scan-report';
 import { main } from './main';
 import { parseShard, shardOf, type PartLine } from './shard-part';

@@ -4,8 +4,8 @@
 import * as Comlink from 'comlink';
 import { chooseExecutionProvider, wasmThreadCount, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
 import { errorText } from '../../core/runtime/session';
+import { throwIfCancelled } from '../../core/runtime/cancel';
 import {
-  CANCELLED_MESSAGE,
   type BackendEvent,
   type BackendInfo,
   type Feeds,
@@ -164,27 +164,34 @@ export interface RunBatchesOptions {
 
 let nextJob = 1;
 
+/**
+ * Runs one cancellable worker job: a fresh job id, with `signal` mapped to the worker's
+ * cancel(jobId) while the call runs (as squoosh's worker bridge maps AbortSignals). A signal that
+ * has already fired rejects at once; a cancelled job rejects with a CancelledError (isCancelled).
+ */
+export async function workerJob<T>(backend: Backend, signal: AbortSignal | undefined, call: (jobId: string) => Promise<T>): Promise<T> {
+  throwIfCancelled(signal);
+  const jobId = `job${nextJob++}`;
+  // A worker that died meanwhile has nothing to cancel; its calls reject on their own.
+  const cancel = () => void backend.api.cancel(jobId).catch(() => undefined);
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    return await call(jobId);
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
 /** Runs a loaded model over many feed sets. The feeds' buffers are transferred (detached here). */
-export async function runBatches(
+export function runBatches(
   backend: Backend,
   modelId: string,
   batches: readonly Feeds[],
   options: RunBatchesOptions = {},
 ): Promise<Fetches[]> {
-  const jobId = `job${nextJob++}`;
   const { signal, onProgress } = options;
-  const cancel = () => void backend.api.cancel(jobId);
-  if (signal?.aborted) throw new Error(CANCELLED_MESSAGE);
-  signal?.addEventListener('abort', cancel, { once: true });
-  const buffers = batches.flatMap((feeds) => Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer));
-  try {
-    return await backend.api.runBatches(
-      jobId,
-      modelId,
-      Comlink.transfer(batches, [...new Set(buffers)]),
-      onProgress ? Comlink.proxy(onProgress) : undefined,
-    );
-  } finally {
-    signal?.removeEventListener('abort', cancel);
-  }
+  return workerJob(backend, signal, (jobId) => {
+    const buffers = batches.flatMap((feeds) => Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer));
+    return backend.api.runBatches(jobId, modelId, Comlink.transfer(batches, [...new Set(buffers)]), onProgress ? Comlink.proxy(onProgress) : undefined);
+  });
 }

@@ -1,12 +1,13 @@
 // The bundled demo: the backdoored fixture encoder and 400 real CIFAR-10 images (a clean reference
 // folder and a suspect folder with stamped triggers), served from this app's own origin, run
 // through the whole workflow with one click.
+import { CancelledError, throwIfCancelled } from '../../core/runtime/cancel';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { loadEncoderFromFile } from '../encoder/encoder-service';
 import { addFolders } from '../images/images-service';
 import { useImagesStore } from '../images/images-store';
 import type { SourceFile } from '../images/sources';
-import { cancelScan, runCalibration, runScan } from '../scan/scan-service';
+import { runCalibration, runScan } from '../scan/scan-service';
 import { useTrainStore } from '../train/train-store';
 import { pauseTraining, startTraining } from '../train/train-service';
 
@@ -51,7 +52,7 @@ async function fetchFolder(name: string, paths: readonly string[], signal: Abort
 function waitFor(predicate: () => boolean, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const check = () => {
-      if (signal.aborted) return reject(new Error('Cancelled by the user.'));
+      if (signal.aborted) return reject(new CancelledError());
       if (predicate()) return resolve();
       setTimeout(check, 200);
     };
@@ -60,11 +61,8 @@ function waitFor(predicate: () => boolean, signal: AbortSignal): Promise<void> {
 }
 
 export async function runDemo(onStage: (stage: DemoStage) => void, signal: AbortSignal): Promise<void> {
-  // Stopping the demo stops whatever long job it is in.
-  signal.addEventListener('abort', () => {
-    void pauseTraining();
-    void cancelScan();
-  }, { once: true });
+  // Stopping the demo stops whatever long job it is in: training pauses; calibration and scan take the signal.
+  signal.addEventListener('abort', pauseTraining, { once: true });
   onStage('encoder');
   const labels = (await (await fetch(`${DEMO_BASE}images/labels.json`, { signal })).json()) as DemoLabels;
   const [model, config] = await Promise.all([
@@ -92,10 +90,12 @@ export async function runDemo(onStage: (stage: DemoStage) => void, signal: Abort
   if (run?.status !== 'done') throw new Error(run?.error ?? 'Training did not finish.');
 
   onStage('calibrate');
-  await runCalibration({ method: 'fpr', target: 0.05 });
+  await runCalibration({ method: 'fpr', target: 0.05 }, signal);
 
   onStage('scan');
-  await runScan();
+  await runScan(false, signal);
+  // A cancelled scan ends as 'cancelled' rather than throwing: the demo stops here too.
+  throwIfCancelled(signal);
   onStage('done');
 }
 

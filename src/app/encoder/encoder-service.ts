@@ -10,6 +10,7 @@ import { preprocessingFromHf, type Preprocessing } from '../../core/images/prepr
 import { checkEncoderFileSize, readEncoderFile } from '../../core/onnx/encoder-file';
 import { checkImageEncoder, type ModelInfo } from '../../core/onnx/inspect';
 import { defaultReadout } from '../../core/onnx/readout';
+import { isCancelled } from '../../core/runtime/cancel';
 import { errorText } from '../../core/runtime/session';
 import { getBackend } from '../backend/backend-service';
 import { encoderFileRef } from '../workflow/refs';
@@ -101,7 +102,7 @@ export async function loadEncoderFromSource(
   const present = source.kind === 'hub-file' ? await listRepoFiles(access, source.repo, source.revision, signal) : null;
   const nearest = (name: string): Promise<NearestJson> =>
     fetchNearestJson(access, source, name, present, { signal }).catch((err: unknown) => {
-      if (err instanceof DownloadError && err.kind === 'cancelled') throw err;
+      if (isCancelled(err)) throw err;
       notices.push(`${name} could not be read: ${errorText(err)}`);
       return { found: null, searched: [] };
     });

@@ -3,7 +3,8 @@
 import { NetworkLedger } from '../../core/privacy/network-ledger';
 import { deliver, NETWORK_CHANNEL, watchNetwork, type NetworkMessage } from '../../core/privacy/network-watch';
 
-export const networkLedger = new NetworkLedger(location.origin);
+// A dev build is served by Vite's dev server, whose hot-reload socket is not the user's data leaving.
+export const networkLedger = new NetworkLedger(location.origin, { devServer: import.meta.env.DEV });
 
 watchNetwork(networkLedger);
 new BroadcastChannel(NETWORK_CHANNEL).addEventListener('message', (e: MessageEvent<NetworkMessage>) => deliver(networkLedger, e.data));

@@ -1,7 +1,8 @@
 // What the backdoor maps to: flagged images clustered by embedding; for each cluster, its decoded
 // mean embedding (the attacker's target, as the decoder sees it) and where its error sits.
 import { useMutation } from '@tanstack/react-query';
-import { useMemo } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
+import { isCancelled } from '../../core/runtime/cancel';
 import { clusterMapRgba, denormalizeToRgb } from '../../core/report/image-maps';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { revealClusters, targetCaption, type RevealedCluster } from '../scan/scan-service';
@@ -14,8 +15,14 @@ export function ClustersCard({ scan, rows }: { scan: { scanId: string; threshold
   const stored = useReviewStore((s) => s.clusters);
   // Kept in the review store so the report can include them; only this scan's count.
   const revealed = stored && stored.scanId === scan.scanId ? stored.clusters : null;
+  // One reveal job at a time; Cancel, or leaving the view, stops it in the worker.
+  const controller = useRef<AbortController | null>(null);
+  useEffect(() => () => controller.current?.abort(), []);
   const run = useMutation({
-    mutationFn: () => revealClusters(rows),
+    mutationFn: () => {
+      controller.current = new AbortController();
+      return revealClusters(rows, controller.current.signal);
+    },
     onSuccess: (clusters) => setClusters({ scanId: scan.scanId, threshold: scan.threshold, clusters }),
   });
   const flagged = rows.filter((r) => r.flagged).length;
@@ -31,7 +38,8 @@ export function ClustersCard({ scan, rows }: { scan: { scanId: string; threshold
         <button type="button" className="button" disabled={flagged === 0 || run.isPending} onClick={() => run.mutate()}>
           {run.isPending ? 'Revealing…' : 'Reveal what the backdoor maps to'}
         </button>
-        {run.error && <span className="error" role="alert">{run.error.message}</span>}
+        {run.isPending && <button type="button" className="button ghost" onClick={() => controller.current?.abort()}>Cancel</button>}
+        {run.error && (isCancelled(run.error) ? <span className="muted">Cancelled.</span> : <span className="error" role="alert">{run.error.message}</span>)}
       </div>
       {revealed && revealed.length === 0 && <p className="muted">No group of at least 3 flagged images shares an embedding direction: no collapse found.</p>}
       {revealed && revealed.length > 0 && (

@@ -43,7 +43,8 @@ export function DetailDialog({ row, position, total, flagged, tag, threshold, op
   });
   const explanation = useQuery({
     queryKey: ['review-explain', decoderPath, row.datasetId, row.slot],
-    queryFn: async () => (await explainSlots(row.datasetId, [row.slot]))[0]!,
+    // React Query aborts `signal` when the dialog closes first: the worker job stops.
+    queryFn: async ({ signal }) => (await explainSlots(row.datasetId, [row.slot], signal))[0]!,
     staleTime: Infinity,
     gcTime: 30_000,
     retry: false,

@@ -1,6 +1,6 @@
 // Where a shared trigger sits: the mean error map of flagged images minus that of unflagged ones.
 import { useMutation } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { triggerMapDisplay, viridisGradient } from '../../core/report/image-maps';
 import type { ScanRow } from '../scan/scan-store';
 import { PixelCanvas } from './PixelCanvas';
@@ -11,10 +11,14 @@ export function TriggerMapCard({ scanId, rows, threshold }: { scanId: string; ro
   const map = useReviewStore((s) => s.triggerMap);
   const setMap = useReviewStore((s) => s.setTriggerMap);
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
+  // Leaving the view stops the worker's explain jobs.
+  const controller = useRef<AbortController | null>(null);
+  useEffect(() => () => controller.current?.abort(), []);
   const run = useMutation({
     mutationFn: async () => {
+      controller.current = new AbortController();
       try {
-        setMap(await computeTriggerMap(scanId, rows, threshold, TRIGGER_MAP_N, (done, total) => setProgress({ done, total })));
+        setMap(await computeTriggerMap(scanId, rows, threshold, TRIGGER_MAP_N, (done, total) => setProgress({ done, total }), controller.current.signal));
       } finally {
         setProgress(null);
       }

@@ -4,6 +4,7 @@ import type { ImageExplanation } from '../../core/workflow/scoring';
 import { chunkOfSlot, type DatasetLayout } from '../../core/images/dataset';
 import { sumChannels } from '../../core/report/image-maps';
 import { getBackend } from '../backend/backend-service';
+import { workerJob } from '../backend/model-client';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
@@ -62,19 +63,19 @@ export function explainProblems(): string | null {
 }
 
 /** Reconstructions and error maps of images of one folder, through the model worker. */
-export async function explainSlots(datasetId: string, slots: readonly number[]): Promise<ImageExplanation[]> {
+export async function explainSlots(datasetId: string, slots: readonly number[], signal?: AbortSignal): Promise<ImageExplanation[]> {
   const problem = explainProblems();
   if (problem) throw new Error(problem);
   const encoder = useEncoderStore.getState().encoder!;
   const run = useTrainStore.getState().run!;
   const backend = await getBackend();
-  return backend.api.explain({
+  return workerJob(backend, signal, (jobId) => backend.api.explain(jobId, {
     encoder: encoderFileRef(encoder),
     dataset: datasetRef(datasetOf(datasetId)),
     preprocessing: encoder.preprocessing!,
     decoderPath: run.decoderPath!,
     slots,
-  });
+  }));
 }
 
 /** Explanations for rows of any folders, keyed by `${datasetId}:${slot}`, in batches. */
@@ -87,8 +88,7 @@ export async function explainRows(rows: readonly Pick<ScanRow, 'datasetId' | 'sl
   }
   for (const [datasetId, slots] of byDataset) {
     for (let i = 0; i < slots.length; i += batch) {
-      if (signal?.aborted) throw new Error('Cancelled.');
-      const out = await explainSlots(datasetId, slots.slice(i, i + batch));
+      const out = await explainSlots(datasetId, slots.slice(i, i + batch), signal);
       for (const e of out) onEach?.(`${datasetId}:${e.slot}`, e);
     }
   }
@@ -107,7 +107,7 @@ export const TRIGGER_MAP_N = 64;
  * of up to `n` unflagged ones (spread over the unflagged scores). The reduction runs batch by batch
  * on small [H, W] maps, so the page never holds more than one batch of explanations.
  */
-export async function computeTriggerMap(scanId: string, rows: readonly ScanRow[], threshold: number, n: number, onProgress: (done: number, total: number) => void): Promise<TriggerMap> {
+export async function computeTriggerMap(scanId: string, rows: readonly ScanRow[], threshold: number, n: number, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<TriggerMap> {
   const flagged = rows.filter((r) => r.score > threshold).sort((a, b) => b.score - a.score).slice(0, n);
   const unflagged = spread(rows.filter((r) => !(r.score > threshold)).sort((a, b) => a.score - b.score), n);
   if (flagged.length === 0 || unflagged.length === 0) throw new Error('The trigger map needs both flagged and unflagged images at this threshold.');
@@ -124,7 +124,7 @@ export async function computeTriggerMap(scanId: string, rows: readonly ScanRow[]
       }
       for (let i = 0; i < m.length; i++) acc[i]! += m[i]!;
       onProgress(++done, total);
-    });
+    }, signal);
     const a = acc as Float32Array | null;
     if (!a) throw new Error('No explanations came back.');
     for (let i = 0; i < a.length; i++) a[i]! /= group.length;

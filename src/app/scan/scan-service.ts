@@ -2,6 +2,7 @@
 // (and OPFS, so a reload brings the results back).
 import * as Comlink from 'comlink';
 import { calibrate, isFlagged, pValues, splitCalibration, type CalibrationMethod, type HeldOutReport } from '../../core/dede/calibrate';
+import { isCancelled } from '../../core/runtime/cancel';
 import { errorText } from '../../core/runtime/session';
 import { OpfsFileStore } from '../../core/workflow/files';
 import { saving } from '../../core/workflow/storage-full';
@@ -9,7 +10,7 @@ import type { ScoringProgress } from '../../core/workflow/scoring';
 import { chunkCount } from '../../core/images/dataset';
 import { framingProblems } from '../../core/images/framing';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
-import type { Backend } from '../backend/model-client';
+import { workerJob, type Backend } from '../backend/model-client';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
@@ -62,18 +63,18 @@ export function scanTargets(): DatasetSummary[] {
   return useImagesStore.getState().datasets.filter((d) => (d.role === 'suspect' || d.role === 'poisoned') && d.status === 'ready');
 }
 
-async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: readonly number[] | null, jobId: string, onProgress: (p: ScoringProgress) => void) {
+async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: readonly number[] | null, signal: AbortSignal | undefined, onProgress: (p: ScoringProgress) => void) {
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
   if (!encoder?.preprocessing || !run?.decoderPath) throw new Error('The encoder or the decoder is missing.');
-  return backend.api.scoreDataset(jobId, {
+  return workerJob(backend, signal, (jobId) => backend.api.scoreDataset(jobId, {
     encoder: encoderFileRef(encoder),
     dataset: datasetRef(dataset),
     slots,
-    preprocessing: encoder.preprocessing,
-    decoderPath: run.decoderPath,
+    preprocessing: encoder.preprocessing!,
+    decoderPath: run.decoderPath!,
     scorer: { rounds: 4 },
-  }, Comlink.proxy(onProgress));
+  }, Comlink.proxy(onProgress)));
 }
 
 /**
@@ -91,7 +92,8 @@ export function applyMethod(state: Pick<CalibrationState, 'cleanScores'>, method
   return { calibration, heldOut };
 }
 
-export async function runCalibration(method: CalibrationMethod): Promise<void> {
+/** Scores the held-back clean images; aborting `signal` cancels it (nothing is saved). */
+export async function runCalibration(method: CalibrationMethod, signal?: AbortSignal): Promise<void> {
   const problems = calibrationProblems();
   if (problems.length > 0) throw new Error(problems.join(' '));
   const run = useTrainStore.getState().run!;
@@ -99,9 +101,8 @@ export async function runCalibration(method: CalibrationMethod): Promise<void> {
   const { setCalibrating, setCalibration } = useScanStore.getState();
   setCalibrating({ done: 0, total: run.heldOutSlots.length, phase: 'embed', etaSeconds: null });
   try {
-    const jobId = `calibrate-${Date.now()}`;
     // After a backend fault the held-back images are scored again from the start (they are few).
-    const result = await runOnBackend((backend) => scoreSlots(backend, dataset, run.heldOutSlots, jobId, (p) =>
+    const result = await runOnBackend((backend) => scoreSlots(backend, dataset, run.heldOutSlots, signal, (p) =>
       setCalibrating(p.phase === 'embed' ? { done: p.done, total: p.total, phase: 'embed', etaSeconds: p.etaSeconds } : { done: p.done, total: p.total, phase: 'score', etaSeconds: null }),
     ));
     const state = { cleanScores: result.scores };
@@ -150,7 +151,8 @@ async function pathsOf(dataset: DatasetSummary): Promise<string[]> {
   return paths;
 }
 
-let activeScan: string | null = null;
+/** The scan in progress: what the Cancel button (cancelScan) aborts, wherever the scan was started. */
+let runningScan: AbortController | null = null;
 
 function unscoredSlots(dataset: DatasetSummary): number[] {
   const table = useScanStore.getState().table;
@@ -168,9 +170,10 @@ function saveTable(): Promise<void> {
 
 /**
  * Scans every suspect folder. With `resume`, an interrupted scan (page reloaded, cancelled,
- * failed) continues: its rows stay and only the images without a row are scored.
+ * failed) continues: its rows stay and only the images without a row are scored. Aborting `signal`
+ * (or cancelScan) cancels it: the scan ends 'cancelled' with the rows it has.
  */
-export async function runScan(resume = false): Promise<void> {
+export async function runScan(resume = false, signal?: AbortSignal): Promise<void> {
   const problems = scanProblems();
   if (problems.length > 0) throw new Error(problems.join(' '));
   const cal = useScanStore.getState().calibration!;
@@ -180,7 +183,9 @@ export async function runScan(resume = false): Promise<void> {
   const resuming = resume && previous !== null && previous.status !== 'done' && previous.decoderSha256 === cal.decoderSha256 &&
     previous.datasets.length === targets.length && previous.datasets.every((d, i) => d.id === targets[i]!.id);
   const scanId = resuming ? previous.scanId : `s${Date.now().toString(36)}`;
-  activeScan = scanId;
+  const controller = new AbortController();
+  runningScan = controller;
+  const scanSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
   const total = targets.reduce((a, d) => a + d.counts.images, 0);
   if (resuming) {
     patchScan({ status: 'scanning', error: null, done: useScanStore.getState().table.length });
@@ -232,27 +237,26 @@ export async function runScan(resume = false): Promise<void> {
         const slots = retry || resuming ? unscoredSlots(dataset) : null;
         if (slots?.length === 0) return;
         if (retry) noteResumed(`The scan continues with image ${useScanStore.getState().table.length + 1} of ${total}; finished rows are kept.`);
-        return scoreSlots(backend, dataset, slots, scanId, onProgress);
+        return scoreSlots(backend, dataset, slots, scanSignal, onProgress);
       });
     }
-    await applyVerdict(targets, cal);
+    await applyVerdict(targets, cal, scanSignal);
     await pendingSave;
     await saveTable();
     patchScan({ status: 'done', seconds: (performance.now() - started) / 1000, savedRows: useScanStore.getState().table.length });
   } catch (err) {
-    const message = errorText(err);
-    patchScan({ status: /Cancelled/.test(message) ? 'cancelled' : 'failed', error: /Cancelled/.test(message) ? null : message });
+    patchScan(isCancelled(err) ? { status: 'cancelled', error: null } : { status: 'failed', error: errorText(err) });
   } finally {
-    if (activeScan === scanId) activeScan = null;
+    if (runningScan === controller) runningScan = null;
   }
 }
 
 /**
  * Replaces the streamed per-image verdicts by the set-level one: decoder and collapse p-values
  * fused at the calibration's target FPR. When that cannot be computed (e.g. too few clean images),
- * the decoder verdict stays and the reason is kept for the UI.
+ * the decoder verdict stays and the reason is kept for the UI. A cancelled verdict cancels the scan.
  */
-async function applyVerdict(targets: readonly DatasetSummary[], cal: CalibrationState): Promise<void> {
+async function applyVerdict(targets: readonly DatasetSummary[], cal: CalibrationState, signal: AbortSignal): Promise<void> {
   const { table, setTable, patchScan } = useScanStore.getState();
   const encoder = useEncoderStore.getState().encoder;
   const clean = cleanDataset();
@@ -263,15 +267,15 @@ async function applyVerdict(targets: readonly DatasetSummary[], cal: Calibration
     const order = Int32Array.from({ length: table.length }, (_, i) => i).sort((a, b) => table.folderIndex(a) - table.folderIndex(b) || table.slot(a) - table.slot(b));
     const sorted = table.permuted(order);
     const backend = await getBackend();
-    const result = await backend.api.verdict({
+    const result = await workerJob(backend, signal, (jobId) => backend.api.verdict(jobId, {
       encoder: encoderFileRef(encoder),
       folders: targets.map(datasetRef),
       decoderScores: Array.from(sorted.column('decoderScore')),
       clean: datasetRef(clean),
       cleanDecoderScores: cal.cleanScores,
-      preprocessing: encoder.preprocessing,
+      preprocessing: encoder.preprocessing!,
       targetFpr,
-    });
+    }));
     const fused = sorted.withVerdict({ score: result.score, pValue: result.fusedP, flagged: result.flagged, collapseScore: result.collapseScore, collapsePValue: result.collapsePValue });
     setTable(fused);
     let flagged = 0;
@@ -283,13 +287,14 @@ async function applyVerdict(targets: readonly DatasetSummary[], cal: Calibration
       verdict: { kind: 'fused', targetFpr, k: result.k, referenceImages: result.cleanCollapseCount, weights: result.weights, gate: result.gate },
     });
   } catch (err) {
+    if (isCancelled(err)) throw err;
     patchScan({ verdict: { kind: 'decoder', note: `The set-level verdict was not computed (${errorText(err)}); images are judged by the decoder score alone.` } });
   }
 }
 
-export async function cancelScan(): Promise<void> {
-  if (!activeScan) return;
-  await (await getBackend()).api.cancel(activeScan);
+/** Cancels the scan in progress, if any. */
+export function cancelScan(): void {
+  runningScan?.abort();
 }
 
 /** Brings the last scan's rows back after a reload: all of a finished scan, the saved part of an interrupted one. */
@@ -328,8 +333,8 @@ export function targetCaption(c: Pick<RevealedCluster, 'contrastRestored'>): str
   return c.contrastRestored ? 'revealed target (contrast matched to clean photos)' : 'revealed target';
 }
 
-/** Clusters the flagged rows of the current scan and decodes what each cluster maps to. */
-export async function revealClusters(rows: readonly ScanRow[]): Promise<RevealedCluster[]> {
+/** Clusters the flagged rows of the current scan and decodes what each cluster maps to; `signal` cancels it. */
+export async function revealClusters(rows: readonly ScanRow[], signal?: AbortSignal): Promise<RevealedCluster[]> {
   const scan = useScanStore.getState().scan;
   const cal = useScanStore.getState().calibration;
   const encoder = useEncoderStore.getState().encoder;
@@ -348,16 +353,16 @@ export async function revealClusters(rows: readonly ScanRow[]): Promise<Revealed
   const priority = new Array<number>(folders.reduce((a, d) => a + d.counts.images, 0)).fill(0);
   for (const r of rows) priority[index(r)] = r.collapseScore ?? r.score;
   const backend = await getBackend();
-  const targets = await backend.api.reveal({
+  const targets = await workerJob(backend, signal, (jobId) => backend.api.reveal(jobId, {
     encoder: encoderFileRef(encoder),
     folders: folders.map(datasetRef),
     flagged: flagged.map(index),
     priority,
     clean: datasetRef(clean),
     cleanSlots: cal.slots,
-    preprocessing: encoder.preprocessing,
-    decoderPath: run.decoderPath,
-  });
+    preprocessing: encoder.preprocessing!,
+    decoderPath: run.decoderPath!,
+  }));
   return targets.map((t) => ({
     size: t.members.length,
     cohesion: t.cohesion,

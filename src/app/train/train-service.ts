@@ -6,9 +6,10 @@ import { importDecoder } from '../../core/dede/decoder-file';
 import type { TrainingPlan } from '../../core/dede/train-loop';
 import { OpfsFileStore } from '../../core/workflow/files';
 import { runPaths, splitSlots, type RunProgress } from '../../core/workflow/training-run';
+import { isCancelled } from '../../core/runtime/cancel';
 import { errorText } from '../../core/runtime/session';
 import type { TrainRunSpec } from '../../../workers/model-api';
-import type { Backend } from '../backend/model-client';
+import { workerJob, type Backend } from '../backend/model-client';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
 import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
@@ -64,7 +65,8 @@ export function planFor(settings: TrainSettings, workingSize: number, embedDim: 
   };
 }
 
-let activeJob: string | null = null;
+/** The run in progress: what Pause (pauseTraining) aborts, wherever the run was started. */
+let runningTraining: AbortController | null = null;
 
 function onProgress(p: RunProgress): void {
   const { setLive, patchRun } = useTrainStore.getState();
@@ -88,8 +90,8 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
   const { encoder, dataset } = readiness();
   if (!encoder?.check.ok || !encoder.preprocessing || !dataset) throw new Error('The encoder or the clean folder is gone; check the Encoder and Images steps.');
   const { patchRun, setLive } = useTrainStore.getState();
-  const jobId = `train-${run.runId}-${Date.now()}`;
-  activeJob = jobId;
+  const controller = new AbortController();
+  runningTraining = controller;
   const spec: TrainRunSpec = {
     runId: run.runId,
     encoder: encoderFileRef(encoder),
@@ -103,7 +105,7 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
   try {
     const result = await runOnBackend(async (backend, retry) => {
       if (retry) await rewindToCheckpoint(backend, run.runId);
-      return backend.api.trainRun(jobId, { ...spec, resume: resume || retry }, Comlink.proxy(onProgress));
+      return workerJob(backend, controller.signal, (jobId) => backend.api.trainRun(jobId, { ...spec, resume: resume || retry }, Comlink.proxy(onProgress)));
     });
     patchRun({
       status: result.stoppedBy === 'cancel' ? 'paused' : 'done',
@@ -113,9 +115,10 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
       decoderPath: result.decoderPath,
     });
   } catch (err) {
-    patchRun({ status: 'failed', error: errorText(err) });
+    // Paused before training began (while embedding): resuming starts it, reusing the cached embeddings.
+    patchRun(isCancelled(err) ? { status: 'paused', error: null } : { status: 'failed', error: errorText(err) });
   } finally {
-    if (activeJob === jobId) activeJob = null;
+    if (runningTraining === controller) runningTraining = null;
     setLive(null);
   }
 }
@@ -163,14 +166,13 @@ export async function resumeTraining(): Promise<void> {
   await execute(run, true);
 }
 
-export async function pauseTraining(): Promise<void> {
-  if (!activeJob) return;
-  const backend = await getBackend();
-  await backend.api.cancel(activeJob);
+/** Pauses the run in progress, if any: the worker stops after the current step and keeps its checkpoint. */
+export function pauseTraining(): void {
+  runningTraining?.abort();
 }
 
 export async function discardRun(): Promise<void> {
-  await pauseTraining();
+  pauseTraining();
   const run = useTrainStore.getState().run;
   if (run) await new OpfsFileStore().remove(`runs/${run.runId}`);
   useTrainStore.getState().setRun(null);

@@ -5,6 +5,7 @@
 import type { EmbeddingReadout } from '../onnx/readout';
 import type { OrtSession } from '../runtime/ort-types';
 import { float32ToFloat16 } from '../runtime/float16';
+import { throwIfCancelled } from '../runtime/cancel';
 import { readFloats, type ExternalDataFile, type Runtime } from '../runtime/session';
 import { poolEmbedding } from './pool-embedding';
 
@@ -46,7 +47,7 @@ export class EncoderRunner {
     let out: Float32Array | null = null;
     let dim = 0;
     for (let start = 0; start < n; start += this.batchSize) {
-      if (signal?.aborted) throw new Error('Cancelled by the user.');
+      throwIfCancelled(signal);
       const count = Math.min(this.batchSize, n - start);
       const rows = this.spec.fixedBatch ?? count;
       const input = new Float32Array(rows * px);

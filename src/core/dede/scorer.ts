@@ -8,6 +8,7 @@ import type { Model } from '../onnx/graph';
 import { serializeModel } from '../onnx/serialize';
 import type { OrtSession, OrtTensor } from '../runtime/ort-types';
 import { readFloat32, type Runtime } from '../runtime/session';
+import { throwIfCancelled } from '../runtime/cancel';
 import { yieldToEventLoop } from '../runtime/yield';
 import { gridSize, numPatches, visibleCount, type DecoderConfig } from './config';
 import { keepOneHot, sampleKeepIndices } from './mask';
@@ -211,7 +212,7 @@ export class Scorer {
   private async runRound(images: Float32Array, embeddings: Float32Array, start: number, count: number, keepIdx: Int32Array, request: ScoreRequest): Promise<RoundOutputs> {
     if (request.signal) {
       await yieldToEventLoop();
-      request.signal.throwIfAborted();
+      throwIfCancelled(request.signal);
     }
     const { ort } = this.runtime;
     const { channels: C, imageSize: H, embedDim } = this.cfg;

@@ -2,6 +2,7 @@
 // attempt asks for the rest with an HTTP Range request (If-Range on the ETag so a changed file
 // restarts from zero instead of being stitched together).
 import { concatArrays } from '../concat';
+import { CancelledError } from '../runtime/cancel';
 
 export interface DownloadProgress {
   readonly url: string;
@@ -15,7 +16,8 @@ export interface DownloadProgress {
   readonly resumes: number;
 }
 
-export type DownloadErrorKind = 'unauthorized' | 'forbidden' | 'not-found' | 'http' | 'network' | 'cancelled' | 'too-large';
+/** A cancelled download is not a DownloadError: it throws CancelledError (src/core/runtime/cancel.ts). */
+export type DownloadErrorKind = 'unauthorized' | 'forbidden' | 'not-found' | 'http' | 'network' | 'too-large';
 
 export class DownloadError extends Error {
   override readonly name = 'DownloadError';
@@ -79,8 +81,8 @@ export function httpErrorFor(url: string, status: number, statusText = ''): Down
   }
 }
 
-function cancelled(): DownloadError {
-  return new DownloadError('cancelled', 'Download cancelled.');
+function cancelled(): CancelledError {
+  return new CancelledError('Download cancelled.');
 }
 
 /**

@@ -1,6 +1,7 @@
 // Fetches model files from the hub (or a plain URL) through the local cache. A revision is resolved
 // to its commit first, so "main" is re-downloaded only when it moved, and a pinned commit never
 // touches the network once cached. Offline, the newest cached copy of the same file is used.
+import { CancelledError, isCancelled } from '../runtime/cancel';
 import { ByteSink, DownloadError, httpErrorFor, openDownload, sha256Hex, type DownloadProgress } from './download';
 import { isQuotaError, type BlobStore, type PendingFileMeta, type StoredFileMeta } from './store';
 import { configCandidatePaths, configCandidateUrls, describeRepoConfig, describeUrlConfig, nearestConfigPath, type ConfigLocation } from './config-lookup';
@@ -69,7 +70,7 @@ async function modelInfo(access: HubAccess, repo: string, revision: string, sign
   try {
     response = await doFetch(url, { headers: authHeaders(access), signal: signal ?? null });
   } catch (err) {
-    if (signal?.aborted) throw new DownloadError('cancelled', 'Cancelled.');
+    if (signal?.aborted) throw new CancelledError('Cancelled.');
     throw new DownloadError('network', `Could not reach ${new URL(url).host}: you may be offline, or the server blocks this page (CORS). (${err instanceof Error ? err.message : String(err)})`);
   }
   if (!response.ok) throw httpErrorFor(url, response.status, response.statusText);
@@ -87,7 +88,7 @@ export async function listRepoFiles(access: HubAccess, repo: string, revision: s
     if (!Array.isArray(info.siblings)) return null;
     return new Set((info.siblings as { rfilename?: unknown }[]).map((s) => s.rfilename).filter((n): n is string => typeof n === 'string'));
   } catch (err) {
-    if (err instanceof DownloadError && err.kind === 'cancelled') throw err;
+    if (isCancelled(err)) throw err;
     return null;
   }
 }
@@ -152,7 +153,7 @@ export async function listOnnxFiles(access: HubAccess, repo: string, revision: s
       const got = (await fetchThroughCache(access, hubFileUrl(access.endpoint, repo, commit ?? rev, 'config.json'), about, signal ? { signal } : {}, true)) as FetchedFile;
       config = parseJsonOrNull(got.bytes);
     } catch (err) {
-      if (err instanceof DownloadError && err.kind === 'cancelled') throw err;
+      if (isCancelled(err)) throw err;
       // Without the config the layout still stands on file names and the files beside them.
     }
   }
@@ -177,7 +178,7 @@ async function resolveCommit(
   } catch (err) {
     if (!(err instanceof DownloadError)) throw err;
     if (err.kind === 'network') return { commit: null, reachable: false };
-    if (err.kind === 'unauthorized' || err.kind === 'forbidden' || err.kind === 'cancelled') throw err;
+    if (err.kind === 'unauthorized' || err.kind === 'forbidden') throw err;
     return { commit: null, reachable: true };
   }
 }

@@ -4,6 +4,7 @@
 // sendBeacon and WebSocket, once the request got an answer (a request the policy refused never
 // left; it is listed as refused, not counted as sent). A body whose size cannot be known (a stream)
 // is counted as unknown, never as zero.
+import { isDevServerRequest, isDevServerSend } from './dev-server-traffic';
 
 export type SendChannel = 'fetch' | 'xhr' | 'beacon' | 'websocket';
 
@@ -13,6 +14,8 @@ export interface SendRecord {
   readonly url: string;
   /** Bytes of the body; null when it cannot be measured (a stream). */
   readonly bytes: number | null;
+  /** The WebSocket's subprotocol, for a WebSocket message. */
+  readonly protocol?: string;
 }
 
 export interface OriginCount {
@@ -74,10 +77,18 @@ export class NetworkLedger {
   private readonly listeners = new Set<() => void>();
   private snapshot: LedgerSummary | null = null;
 
-  constructor(private readonly selfOrigin: string) {}
+  /**
+   * `devServer`: the page comes from Vite's dev server (a dev build), whose own traffic (hot-reload
+   * socket, module requests) is left out; production builds count everything.
+   */
+  constructor(
+    private readonly selfOrigin: string,
+    private readonly options: { readonly devServer?: boolean } = {},
+  ) {}
 
   /** A request seen in resource timings; `answered` is false when no response came. */
   recordRequest(url: string, answered: boolean): void {
+    if (this.options.devServer && isDevServerRequest(url, this.selfOrigin)) return;
     const origin = originOf(url, this.selfOrigin);
     if (origin === null) return; // data:/blob: URLs load nothing from the network
     if (origin === this.selfOrigin) this.selfRequests++;
@@ -90,6 +101,7 @@ export class NetworkLedger {
 
   /** A request that carried a body out and got an answer (any method but GET/HEAD, or a WebSocket message). */
   recordSend(record: SendRecord): void {
+    if (this.options.devServer && isDevServerSend(record, this.selfOrigin)) return;
     if (record.bytes === null) this.unknownSizeSends++;
     else this.bytesSent += record.bytes;
     if (this.sends.length < MAX_KEPT) this.sends.push(record);
@@ -98,6 +110,7 @@ export class NetworkLedger {
 
   /** A request with a body that got no answer: nothing is known to have left. */
   recordFailedSend(record: SendRecord): void {
+    if (this.options.devServer && isDevServerSend(record, this.selfOrigin)) return;
     if (this.failedSends.length < MAX_KEPT) this.failedSends.push(record);
     this.changed();
   }

@@ -52,8 +52,8 @@ export function watchNetwork(sink: NetworkSink): void {
   scope.__dedeNetworkWatched = true;
   const base = scope.location.href;
   const absolute = (url: string | URL) => new URL(String(url), base).href;
-  const record = (channel: SendChannel, method: string, url: string, body: unknown, answered: boolean) => {
-    const entry: SendRecord = { channel, method: method.toUpperCase(), url, bytes: bodyBytes(body) };
+  const record = (channel: SendChannel, method: string, url: string, body: unknown, answered: boolean, protocol?: string) => {
+    const entry: SendRecord = { channel, method: method.toUpperCase(), url, bytes: bodyBytes(body), ...(protocol ? { protocol } : {}) };
     if (answered) sink.recordSend(entry);
     else sink.recordFailedSend(entry);
   };
@@ -116,7 +116,7 @@ export function watchNetwork(sink: NetworkSink): void {
     const socketSend = WebSocket.prototype.send;
     WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0]) {
       // Only an open socket sends (the policy refuses the connection itself).
-      record('websocket', 'SEND', this.url, data, this.readyState === WebSocket.OPEN);
+      record('websocket', 'SEND', this.url, data, this.readyState === WebSocket.OPEN, this.protocol);
       return socketSend.call(this, data);
     };
   }

@@ -6,6 +6,7 @@ import { normalizeRgbBatch } from '../images/pixels';
 import type { Preprocessing } from '../images/preprocess';
 import { readoutKey, type EmbeddingReadout } from '../onnx/readout';
 import type { Runtime } from '../runtime/session';
+import { throwIfCancelled } from '../runtime/cancel';
 import { yieldToEventLoop } from '../runtime/yield';
 import type { FileStore } from './files';
 import { saving } from './storage-full';
@@ -111,7 +112,7 @@ export async function ensureEmbeddings(
   try {
     for (let from = 0; from < source.count; from += chunk) {
       await yieldToEventLoop();
-      if (hooks.signal?.aborted) throw new Error('Cancelled by the user.');
+      throwIfCancelled(hooks.signal);
       const n = Math.min(chunk, source.count - from);
       const r = await runner.embed(await normalizedRange(source, from, n, preprocessing), n, hooks.signal);
       dim = r.dim;

@@ -6,6 +6,7 @@ import { exportDecoder } from '../dede/decoder-file';
 import { initDecoderWeights } from '../dede/init';
 import { Scorer } from '../dede/scorer';
 import { preprocessingFromHf } from '../images/preprocess';
+import { CancelledError } from '../runtime/cancel';
 import { createRuntime } from '../runtime/session';
 import { atSize, decoderInputs, ensureEmbeddings, normalizedRange, type PixelSource } from './embeddings';
 import type { Model } from '../onnx/graph';
@@ -106,5 +107,42 @@ describe('workflow scoring', () => {
 
   it('says when the decoder is missing', async () => {
     await expect(scoreImages(runtime, new MemoryFileStore(), { encoder, source, slots: null, preprocessing, decoderPath: 'nope', scorer: {} })).rejects.toThrow(/no longer in browser storage/);
+  });
+});
+
+describe('cancelled workflow jobs', () => {
+  const decoderPath = 'runs/x/decoder.onnx';
+  async function filesWithDecoder(): Promise<MemoryFileStore> {
+    const files = new MemoryFileStore();
+    await files.write(decoderPath, exportDecoder(cfg, weights, { training: { maskRatio: 0.9 } }));
+    return files;
+  }
+
+  it('ensureEmbeddings stops between chunks with a CancelledError and caches nothing', async () => {
+    const files = await filesWithDecoder();
+    const controller = new AbortController();
+    const done: number[] = [];
+    const job = ensureEmbeddings(runtime, files, encoder, source, preprocessing, {
+      signal: controller.signal,
+      chunk: 16,
+      onProgress: (p) => {
+        done.push(p.done);
+        if (p.done === 32) controller.abort();
+      },
+    });
+    await expect(job).rejects.toBeInstanceOf(CancelledError);
+    expect(done).toEqual([16, 32]);
+    // A later run embeds from scratch (nothing partial was kept as if complete).
+    const full = await ensureEmbeddings(runtime, files, encoder, source, preprocessing, { chunk: 64 });
+    expect(full.count).toBe(150);
+  });
+
+  it('scoreImages and explainImages reject with a CancelledError on an aborted signal', async () => {
+    const files = await filesWithDecoder();
+    const controller = new AbortController();
+    controller.abort();
+    const request = { encoder, source, slots: [1, 2, 3], preprocessing, decoderPath };
+    await expect(scoreImages(runtime, files, { ...request, scorer: {} }, { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+    await expect(explainImages(runtime, files, request, controller.signal)).rejects.toBeInstanceOf(CancelledError);
   });
 });

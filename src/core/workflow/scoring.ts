@@ -11,6 +11,7 @@ import { mulberry32 } from '../dede/rng';
 import { serializeModel } from '../onnx/serialize';
 import type { Preprocessing } from '../images/preprocess';
 import { readFloat32, type Runtime } from '../runtime/session';
+import { throwIfCancelled } from '../runtime/cancel';
 import { yieldToEventLoop } from '../runtime/yield';
 import { decoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
@@ -71,7 +72,7 @@ export async function scoreImages(
   try {
     for (let from = 0; from < slots.length; from += CHUNK) {
       await yieldToEventLoop();
-      if (hooks.signal?.aborted) throw new Error('Cancelled by the user.');
+      throwIfCancelled(hooks.signal);
       const chunkSlots = slots.slice(from, from + CHUNK);
       const images = await decoderInputs(req.source, chunkSlots, req.preprocessing, decoder.cfg.imageSize);
       const emb = new Float32Array(chunkSlots.length * dim);
@@ -100,9 +101,9 @@ export interface ImageExplanation {
 }
 
 /** Reconstruction and error maps of a few images, for the detail view. */
-export async function explainImages(runtime: Runtime, files: FileStore, req: Omit<ScoringRequest, 'scorer' | 'slots'> & { readonly slots: readonly number[] }): Promise<ImageExplanation[]> {
+export async function explainImages(runtime: Runtime, files: FileStore, req: Omit<ScoringRequest, 'scorer' | 'slots'> & { readonly slots: readonly number[] }, signal?: AbortSignal): Promise<ImageExplanation[]> {
   const { decoder } = await loadDecoder(files, req.decoderPath);
-  const embeddings = await ensureEmbeddings(runtime, files, req.encoder, req.source, req.preprocessing);
+  const embeddings = await ensureEmbeddings(runtime, files, req.encoder, req.source, req.preprocessing, signal ? { signal } : {});
   const model = buildScorerModel(decoder.cfg, decoder.weights, { batch: 1, outputs: ['reconstruction', 'pixelError'] });
   const session = await runtime.createSession(serializeModel(model));
   const { ort } = runtime;
@@ -111,6 +112,7 @@ export async function explainImages(runtime: Runtime, files: FileStore, req: Omi
   const out: ImageExplanation[] = [];
   try {
     for (const slot of req.slots) {
+      throwIfCancelled(signal);
       const input = await decoderInputs(req.source, [slot], req.preprocessing, S);
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
         images: new ort.Tensor('float32', input.slice(), [1, 3, S, S]),
