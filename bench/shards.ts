@@ -6,7 +6,9 @@
 //    has something to find. Timed on BENCH_COLLAPSE_SHARDS shards (default 2; 64 for all).
 //  - merge: `dede merge` over 64 complete part files holding the corpus's verdict rows (synthetic
 //    rows: the merge only reads and checks them), in a fresh process: time and peak RSS, against
-//    the largest part's size. Memory bounded by a shard, not the corpus, is what is checked.
+//    the largest part's size, to JSON and to HTML (top flagged rows and fixed histogram bins; the
+//    synthetic folder has no files, so no thumbnails). Memory bounded by a shard, not the corpus, is
+//    what is checked.
 //
 //   npm run bench:shards   (env: BENCH_IMAGES=1000000 BENCH_SHARDS=64 BENCH_DIM=128 BENCH_COLLAPSE_SHARDS=2)
 import { fork } from 'node:child_process';
@@ -134,6 +136,7 @@ async function run(): Promise<void> {
     // The corpus, and a control a quarter its size in a quarter of the shards (parts of the same
     // size): the merge's peak memory must follow the part, not the corpus (ratio ≈ 1).
     const peaks: number[] = [];
+    const htmlPeaks: number[] = [];
     for (const [images, shards] of [[IMAGES, SHARDS], [Math.round(IMAGES / 4), Math.max(1, Math.round(SHARDS / 4))]] as const) {
       const sub = join(dir, `${images}-${shards}`);
       mkdirSync(sub);
@@ -144,9 +147,14 @@ async function run(): Promise<void> {
       const merged = await child(['merge', sub, join(sub, 'report.json'), String(shards)]);
       peaks.push(merged['peakRssMiB'] as number);
       console.log(`  merge: ${(merged['seconds'] as number).toFixed(1)} s, peak RSS ${(merged['peakRssMiB'] as number).toFixed(0)} MiB; report ${(statSync(join(sub, 'report.json')).size / MiB).toFixed(0)} MiB`);
+      // The HTML report keeps the top flagged rows and fixed histogram bins, not the images.
+      const html = await child(['merge', sub, join(sub, 'report.html'), String(shards)]);
+      htmlPeaks.push(html['peakRssMiB'] as number);
+      console.log(`  merge to HTML: ${(html['seconds'] as number).toFixed(1)} s, peak RSS ${(html['peakRssMiB'] as number).toFixed(0)} MiB; report ${(statSync(join(sub, 'report.html')).size / 1024).toFixed(0)} KiB`);
       rmSync(sub, { recursive: true, force: true });
     }
     console.log(`merge peak RSS, whole corpus / quarter corpus at the same part size: ${(peaks[0]! / peaks[1]!).toFixed(2)} (target < 1.25: bounded by a shard)`);
+    console.log(`HTML merge peak RSS, whole corpus / quarter corpus: ${(htmlPeaks[0]! / htmlPeaks[1]!).toFixed(2)} (target < 1.25)`);
     for (let i = 0; i < Math.min(COLLAPSE_SHARDS, SHARDS); i++) {
       started = performance.now();
       const r = await child(['collapse', String(i)]);

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Papa from 'papaparse';
-import sharp from 'sharp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { vitModelBytes } from '../testing/hf-encoders';
 import { loadCliEncoder } from './encoder';
@@ -14,17 +13,10 @@ import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../testing/tiny-encoder';
 import { importDecoder } from '../core/dede/decoder-file';
 import type { ScanReport } from '../core/report/scan-report';
 import { main } from './main';
+import { writePng } from './cli-fixture';
 
 let dir = '';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-async function writePng(path: string, seed: number): Promise<void> {
-  const px = new Uint8Array(32 * 32 * 3);
-  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) {
-    px[(y * 32 + x) * 3 + c] = Math.round(127 + 120 * Math.sin((x + seed) / (3 + c) + Math.cos((y * seed) / 17)));
-  }
-  await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path);
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dede-cli-'));

@@ -32,7 +32,7 @@ export async function embedImages(images: LoadedImages, encoder: CliEncoder, lab
   const missing = images.sha256.map((sha, i) => (cache.get(sha) ? -1 : i)).filter((i) => i >= 0);
   const bar = progressLine(`${label}: embed`);
   if (missing.length > 0) {
-    const runner = await EncoderRunner.create(createRuntime(ort, 'cpu'), encoder.spec);
+    const runner = await EncoderRunner.create(createRuntime(ort, encoder.device.used), encoder.spec);
     try {
       for (let start = 0; start < missing.length; start += CHUNK) {
         const idx = missing.slice(start, start + CHUNK);

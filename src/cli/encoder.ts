@@ -9,6 +9,7 @@ import { chosenReadout, defaultReadout, formatReadoutFlag, parseReadoutFlag, rea
 import type { EncoderSpec } from '../core/dede/encoder-runner';
 import { UsageError } from './args';
 import { findConfigUpwards } from './find-config';
+import { chooseEncoderDevice, type CliDevice, type DeviceChoice } from './device';
 
 export interface CliEncoder {
   readonly path: string;
@@ -19,6 +20,8 @@ export interface CliEncoder {
   readonly readout: ReadoutChoice;
   /** The preprocessor_config.json that was read, when one was. */
   readonly configPath: string | null;
+  /** Where the encoder runs (--device). */
+  readonly device: DeviceChoice;
 }
 
 export interface PreprocessingFlags {
@@ -34,7 +37,7 @@ export interface ReadoutFlags {
   readonly trainedOn?: ReadoutRecord;
 }
 
-export async function loadCliEncoder(path: string, flags: PreprocessingFlags, readoutFlags: ReadoutFlags = {}): Promise<CliEncoder> {
+export async function loadCliEncoder(path: string, flags: PreprocessingFlags, readoutFlags: ReadoutFlags = {}, device: CliDevice = 'cpu'): Promise<CliEncoder> {
   const bytes = new Uint8Array(await readFile(path).catch(() => {
     throw new Error(`Cannot read the encoder file ${path}.`);
   }));
@@ -73,7 +76,10 @@ export async function loadCliEncoder(path: string, flags: PreprocessingFlags, re
     preprocessing = { ...preprocessing, origin: 'command-line flags' };
   }
   if (flags.size && configText !== null) preprocessing = { ...preprocessing, height: flags.size, width: flags.size };
+  const choice = await chooseEncoderDevice(device, bytes);
+  if (device !== 'cpu') process.stderr.write(`${choice.note}\n`);
   return {
+    device: choice,
     path,
     configPath: configText !== null && !flags.mean && !flags.std ? configPath : null,
     sha256: createHash('sha256').update(bytes).digest('hex'),

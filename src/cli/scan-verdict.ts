@@ -22,7 +22,7 @@ export function reportHead(inputs: ScoringInputs, calibrationFile: CalibrationFi
     tool: TOOL,
     encoder: { name: inputs.encoder.path, sha256: inputs.encoder.sha256, readout: readoutRecord(inputs.encoder.readout, dim || inputs.encoder.readout.dim) },
     decoder: { name: inputs.decoder.path, sha256: inputs.decoder.sha256 },
-    settings: { rounds: inputs.settings.rounds, aggregate: inputs.settings.aggregate, decoder: inputs.decoder.cfg, preprocessing: inputs.encoder.preprocessing, verdict },
+    settings: { rounds: inputs.settings.rounds, aggregate: inputs.settings.aggregate, decoder: inputs.decoder.cfg, preprocessing: inputs.encoder.preprocessing, device: inputs.encoder.device, verdict },
     threshold: cal.threshold,
     calibration: { method: cal.method, scoreKind: cal.scoreKind, n: cal.n, mean: cal.mean, std: cal.std, heldOut: calibrationFile.heldOut },
   };

@@ -4,6 +4,7 @@ import type { ScorerSettings } from '../core/dede/scorer';
 import { num, numberList, optionalNum, positiveInt, required, UsageError, type Options } from './args';
 import { readDecoderFile, type CliDecoder } from './decoder-io';
 import { loadCliEncoder, OUTPUT_HELP, type CliEncoder } from './encoder';
+import { DEVICE_HELP, parseDevice } from './device';
 import { formatReadoutFlag, sameReadout } from '../core/onnx/readout';
 
 export const SCORER_OPTIONS: Options = {
@@ -17,6 +18,7 @@ export const SCORER_OPTIONS: Options = {
   std: { type: 'string' },
   'encoder-size': { type: 'string' },
   output: { type: 'string' },
+  device: { type: 'string' },
 };
 
 export const SCORER_HELP = `  --encoder FILE       the SSL encoder (.onnx); the nearest preprocessor_config.json
@@ -28,7 +30,7 @@ export const SCORER_HELP = `  --encoder FILE       the SSL encoder (.onnx); the 
                        per-image score from the masked patches' errors (default median)
   --mean r,g,b --std r,g,b --encoder-size N
                        the encoder's normalisation when it has no preprocessor_config.json
-${OUTPUT_HELP}`;
+${OUTPUT_HELP}${DEVICE_HELP}`;
 
 export interface ScoringInputs {
   readonly encoder: CliEncoder;
@@ -51,6 +53,7 @@ export async function scoringInputs(v: Record<string, string | boolean | undefin
   const decoder = await readDecoderFile(required(v, 'decoder'));
   const trainedOn = decoder.meta.encoder?.readout;
   const output = v['output'] as string | undefined;
+  const device = parseDevice(v['device']);
   const encoder = await loadCliEncoder(
     required(v, 'encoder'),
     {
@@ -59,6 +62,7 @@ export async function scoringInputs(v: Record<string, string | boolean | undefin
       ...(std ? { std } : {}),
     },
     { ...(output !== undefined ? { output } : {}), ...(trainedOn ? { trainedOn } : {}) },
+    device,
   );
   if (trainedOn && !sameReadout(trainedOn, encoder.readout)) {
     throw new UsageError(`--output ${formatReadoutFlag(encoder.readout)}: ${decoder.path} was trained on ${formatReadoutFlag(trainedOn)}; its scores only mean something on that embedding (drop --output).`);

@@ -5,11 +5,9 @@ import { access, mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
-import sharp from 'sharp';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../testing/tiny-encoder';
-import type { ScannedImage, ScanReport } from '../core/report/scan-report';
-import { main } from './main';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ScanReport } from '../core/report/scan-report';
+import { pairWithWhole, runQuiet, trainedFixture, writePng } from './cli-fixture';
 import { parseShard, shardOf, type PartLine } from './shard-part';
 
 let dir = '';
@@ -19,33 +17,6 @@ let calib = '';
 const SHARDS = 4;
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-async function writePng(path: string, seed: number): Promise<void> {
-  const px = new Uint8Array(32 * 32 * 3);
-  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) {
-    px[(y * 32 + x) * 3 + c] = Math.round(127 + 120 * Math.sin((x + seed) / (3 + c) + Math.cos((y * seed) / 17)));
-  }
-  await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path);
-}
-
-const run = async (...argv: string[]) => {
-  const code = await main(argv);
-  process.exitCode = 0;
-  return code;
-};
-
-/** Runs the CLI, returning its exit code and what it wrote to stderr. */
-async function runQuiet(...argv: string[]): Promise<{ code: number; stderr: string }> {
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    const code = await run(...argv);
-    return { code, stderr: spy.mock.calls.map((c) => String(c[0])).join('') };
-  } finally {
-    spy.mockRestore();
-    out.mockRestore();
-  }
-}
-
 const scanArgs = () => ['scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect')];
 const part = (i: number) => join(dir, `part-${i}.jsonl`);
 const readJson = async (p: string) => JSON.parse(await readFile(p, 'utf8')) as ScanReport;
@@ -54,20 +25,10 @@ const exists = (p: string) => access(p).then(() => true, () => false);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dede-shards-'));
-  process.env['DEDE_CACHE_DIR'] = join(dir, 'cache');
-  await mkdir(join(dir, 'model'));
-  enc = join(dir, 'model', 'encoder.onnx');
-  await writeFile(enc, tinyEncoderBytes());
-  await writeFile(join(dir, 'model', 'preprocessor_config.json'), PREPROCESSOR_CONFIG);
-  await mkdir(join(dir, 'clean'));
-  for (let i = 0; i < 48; i++) await writePng(join(dir, 'clean', `c${i}.png`), i);
+  ({ enc, dec, calib } = await trainedFixture(dir));
   await mkdir(join(dir, 'suspect', 'sub'), { recursive: true });
   for (let i = 0; i < 40; i++) await writePng(join(dir, 'suspect', i % 4 ? '' : 'sub', `s${i}.png`), 100 + i);
   await writeFile(join(dir, 'suspect', 'broken.png'), 'not really a png');
-  dec = join(dir, 'decoder.onnx');
-  calib = join(dir, 'calib.json');
-  expect((await runQuiet('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', dec, '--epochs', '2', '--batch', '16', '--seed', '3')).code).toBe(0);
-  expect((await runQuiet('calibrate', '--encoder', enc, '--decoder', dec, '--images', join(dir, 'clean'), '--out', calib, '--fpr', '0.1', '--holdout', '0.25')).code).toBe(0);
   expect((await runQuiet(...scanArgs(), '--out', join(dir, 'whole.json'))).code).toBe(0);
   for (let i = 0; i < SHARDS; i++) expect((await runQuiet(...scanArgs(), '--shard', `${i}/${SHARDS}`, '--out', part(i))).code).toBe(0);
 }, 300_000);
@@ -116,15 +77,10 @@ describe('shards', () => {
     // the calibration alone (where a decoder leaves patches visible, their random masks are seeded by
     // the file's SHA-256, not by the batch it was scored in: scorer.test.ts): equal to the last bit. The collapse score and its p-value compare an
     // image with its nearest neighbours in the set it was judged in, the shard, so they differ.
-    const byPath = new Map(whole.images.map((r) => [r.path, r]));
     const shardOfImage = new Map<string, number>();
     for (let i = 0; i < SHARDS; i++) for (const l of await lines(part(i))) if (l.kind === 'result') shardOfImage.set(l.image.path, i);
     let sameGate = 0;
-    for (const r of merged.images) {
-      const w = byPath.get(r.path)!;
-      expect(r.decoderScore).toBe(w.decoderScore);
-      expect(r.dedeScore).toBe(w.dedeScore);
-      expect(r.decoderPValue).toBe(w.decoderPValue);
+    for (const [r, w] of pairWithWhole(merged, whole)) {
       expect(r.flagged).toBe(r.pValue <= 0.1);
       const gate = verdict.shards[shardOfImage.get(r.path)!]!.verdict.gate!;
       // With the gate shut in both, the verdict is the decoder p-value at the whole α: identical flags.
@@ -206,6 +162,8 @@ describe('shards', () => {
     expect(split.stderr).toContain(`is not a dede scan part`);
     expect(await exists(out)).toBe(false);
     expect(await exists(`${out}.partial`)).toBe(false);
-    expect((await runQuiet('merge', part(0), '--out', join(dir, 'r.html'))).code).toBe(2);
+    const usage = await runQuiet('merge', part(0), '--out', join(dir, 'r.txt'));
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain(`--out must end in .json, .csv or .html, got ${join(dir, 'r.txt')}.`);
   });
 });

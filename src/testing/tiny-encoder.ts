@@ -8,8 +8,12 @@ import { serializeModel } from '../core/onnx/serialize';
 
 export const ENCODER_DIM = 128;
 
-export function tinyEncoderBytes(): Uint8Array {
-  const w = Float32Array.from({ length: 3 * 32 * 32 * ENCODER_DIM }, (_, i) => Math.sin(i * 0.0137) * 0.02);
+/**
+ * `w`: the [3072, 128] weight (row-major). The default's rows are sinusoids of one frequency, so
+ * every embedding lies in one plane and all images look alike to it; a random projection
+ * (randomProjection) keeps the pixels' angles apart, as a collapse test needs.
+ */
+export function tinyEncoderBytes(w: Float32Array = Float32Array.from({ length: 3 * 32 * 32 * ENCODER_DIM }, (_, i) => Math.sin(i * 0.0137) * 0.02)): Uint8Array {
   const model: Model = {
     opsets: [{ domain: '', version: DEFAULT_OPSET }],
     producerName: 'dede-web e2e',
@@ -29,6 +33,15 @@ export function tinyEncoderBytes(): Uint8Array {
     },
   };
   return serializeModel(model);
+}
+
+/** A seeded random [3072, 128] weight for tinyEncoderBytes: near-orthogonal pixels stay apart. */
+export function randomProjection(seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: 3 * 32 * 32 * ENCODER_DIM }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 0.04;
+  });
 }
 
 export const PREPROCESSOR_CONFIG = new TextEncoder().encode(

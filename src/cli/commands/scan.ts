@@ -3,8 +3,9 @@
 // folder's images mapped onto nearly one embedding), each calibrated on clean images, at one
 // target false-positive rate; --no-collapse keeps the decoder score alone.
 import { writeFile } from 'node:fs/promises';
+import { valueRange } from '../../core/report/charts';
 import { scanReportCsv, type ScanReport } from '../../core/report/scan-report';
-import { fraction, optionalNum, parse, required, type Options } from '../args';
+import { fraction, optionalNum, parse, required, UsageError, type Options } from '../args';
 import { readCalibrationFile } from '../calibration-file';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
 import { scoreFolder } from '../score-folder';
@@ -12,11 +13,13 @@ import { formatReadoutFlag, sameReadout } from '../../core/onnx/readout';
 import { collapseReference, folderVerdict, reportHead, type VerdictSettings } from '../scan-verdict';
 import { parseShard } from '../shard-part';
 import { scanShard } from '../shard-scan';
+import { cliHtmlReport, ReportDigest, verdictThreshold } from '../html-report';
 
 export const SCAN_HELP = `dede scan — score a folder and flag suspected backdoor-triggered images
 
 ${SCORER_HELP}  --calibration FILE   the calibration from dede calibrate (.json)
-  --out FILE           the report: .json (every image with its verdict and components) or .csv
+  --out FILE           the report: .json (every image with its verdict and components), .csv, or
+                       .html (one self-contained page: summary, histogram, top flagged images)
   --reference DIR      clean images for the set-level collapse score (default: the calibration's clean
                        folder, as embedded by dede calibrate: it is not embedded again)
   --fpr A              target false-positive rate of the verdict (default: the calibration's, else 0.05)
@@ -59,6 +62,7 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
   const k = optionalNum(v, 'k', (n) => Number.isInteger(n) && n > 0) ?? 5;
   const shard = v['shard'] === undefined ? null : parseShard(String(v['shard']));
   const judge: VerdictSettings = { cal, targetFpr, k, reference: await collapseReference(v, calibrationFile, inputs.encoder) };
+  if (shard && /\.(json|csv|html)$/i.test(out)) throw new UsageError(`--shard writes a part file for dede merge, not a report: give --out a name like part-${shard.index}.jsonl (dede merge writes the .json, .csv or .html report).`);
   if (shard) return scanShard({ out, shard, inputs, calibrationFile, calibrationPath: required(v, 'calibration'), judge });
   const scored = await scoreFolder(inputs.images, inputs.encoder, inputs.decoder, inputs.settings, 'scan');
   const { images, verdict } = folderVerdict(scored, judge);
@@ -69,8 +73,17 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
     images,
     unreadable: scored.unreadable,
   };
-  await writeFile(out, /\.csv$/i.test(out) ? scanReportCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
-  process.stderr.write(`${flagged} of ${images.length} images flagged (${verdict.kind === 'fused' ? `fused verdict at ${(targetFpr * 100).toFixed(1)}% FPR` : `decoder score > ${cal.threshold.toPrecision(6)}`}); ${scored.unreadable.length} unreadable\n`);
+  let note = '';
+  if (/\.html$/i.test(out)) {
+    const threshold = verdictThreshold(verdict.kind, targetFpr, cal.threshold);
+    const digest = new ReportDigest(valueRange([Float64Array.from(images, (r) => r.score)], [threshold]) ?? { lo: 0, hi: 1 }, threshold);
+    digest.add(images.map((image) => ({ image })));
+    const { images: _all, ...head } = report;
+    const html = await cliHtmlReport({ head, digest, root: inputs.images });
+    await writeFile(out, html.html);
+    if (html.missing > 0) note = `; ${html.missing} of the top images could not be read again for their thumbnails`;
+  } else await writeFile(out, /\.csv$/i.test(out) ? scanReportCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`${flagged} of ${images.length} images flagged (${verdict.kind === 'fused' ? `fused verdict at ${(targetFpr * 100).toFixed(1)}% FPR` : `decoder score > ${cal.threshold.toPrecision(6)}`}); ${scored.unreadable.length} unreadable${note}\n`);
   process.stdout.write(`${out}\n`);
 }
 

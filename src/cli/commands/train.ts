@@ -12,6 +12,7 @@ import { trainingInfoFrom } from '../../core/dede/decoder-file';
 import { DEDE_ADAM } from '../../core/dede/train-step';
 import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
 import { loadCliEncoder, OUTPUT_HELP } from '../encoder';
+import { DEVICE_HELP, parseDevice } from '../device';
 import { describeReadout, readoutKey, readoutRecord } from '../../core/onnx/readout';
 import { trainingData } from '../data';
 import { atDecoderSize, loadImageFolder } from '../node-images';
@@ -38,7 +39,7 @@ export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean
   --resume             continue from --checkpoint if it exists
   --mean r,g,b --std r,g,b --encoder-size N
                        the encoder's normalisation when it has no preprocessor_config.json
-${OUTPUT_HELP}`;
+${OUTPUT_HELP}${DEVICE_HELP}`;
 
 const OPTIONS: Options = {
   encoder: { type: 'string' },
@@ -59,6 +60,7 @@ const OPTIONS: Options = {
   std: { type: 'string' },
   'encoder-size': { type: 'string' },
   output: { type: 'string' },
+  device: { type: 'string' },
 };
 
 export async function trainCommand(argv: readonly string[]): Promise<void> {
@@ -73,7 +75,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     ...(encoderSize !== undefined ? { size: encoderSize } : {}),
     ...(mean ? { mean } : {}),
     ...(std ? { std } : {}),
-  }, v['output'] !== undefined ? { output: v['output'] as string } : {});
+  }, v['output'] !== undefined ? { output: v['output'] as string } : {}, parseDevice(v['device']));
   const decoderSize = num(v, 'decoder-size', 32, positiveInt);
   const imagesDir = required(v, 'images');
   const runtime = createRuntime(ort, 'cpu');

@@ -28,6 +28,15 @@ export function valueRange(series: readonly ArrayLike<number>[], extra: readonly
   return { lo, hi };
 }
 
+/** Adds a chunk of each series' values into fixed bins (same range and bin count): streaming histogramBins. */
+export function addToBins(into: Bins, series: readonly ArrayLike<number>[]): Bins {
+  const more = histogramBins(series, into.counts[0]?.length ?? 0, into);
+  const counts = into.counts.map((c, s) => c.map((n, i) => n + more.counts[s]![i]!));
+  let max = 1;
+  for (const c of counts) for (const n of c) if (n > max) max = n;
+  return { ...into, counts, max };
+}
+
 export function histogramBins(series: readonly ArrayLike<number>[], bins: number, range: { lo: number; hi: number }): Bins {
   const { lo, hi } = range;
   const width = (hi - lo) / bins;
@@ -56,10 +65,19 @@ export interface SvgSeries {
 
 /** A standalone histogram SVG (inline styles only) with the threshold line. */
 export function histogramSvg(series: readonly SvgSeries[], threshold: number | null, opts: { bins?: number; width?: number; height?: number; title: string }): string {
-  const { bins = 30, width = 560, height = 200, title } = opts;
   const range = valueRange(series.map((s) => s.values), threshold === null ? [] : [threshold]);
   if (!range) return '';
-  const b = histogramBins(series.map((s) => s.values), bins, range);
+  return binsSvg(histogramBins(series.map((s) => s.values), opts.bins ?? 30, range), series, threshold, opts);
+}
+
+/**
+ * The histogram SVG of bins counted already (one Int32Array per series, in series order): a report
+ * streamed over parts counts its scores chunk by chunk into fixed bins (addToBins) and draws them here.
+ */
+export function binsSvg(b: Bins, series: readonly Pick<SvgSeries, 'label' | 'color'>[], threshold: number | null, opts: { width?: number; height?: number; title: string }): string {
+  const { width = 560, height = 200, title } = opts;
+  const bins = b.counts[0]?.length ?? 0;
+  if (bins === 0) return '';
   const pad = { l: 40, r: 10, t: 10, b: 40 };
   const bw = (width - pad.l - pad.r) / bins;
   const sx = (v: number) => pad.l + ((v - b.lo) / (b.hi - b.lo)) * (width - pad.l - pad.r);

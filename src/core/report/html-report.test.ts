@@ -120,7 +120,7 @@ describe('buildHtmlReport', () => {
 
   it('shows each revealed cluster with its target, trigger map and members', () => {
     const base = input(HOSTILE);
-    const px = base.top[0]!.original;
+    const px = base.top[0]!.original!;
     const withClusters = buildHtmlReport({
       ...base,
       clusters: [
@@ -150,6 +150,35 @@ describe('buildHtmlReport', () => {
     expect(policies).toEqual(["default-src &#39;self&#39;;\nconnect-src &#39;self&#39; https://huggingface.co", "connect-src &#39;self&#39; &lt;x&gt;"]);
     const none = buildHtmlReport({ ...input(HOSTILE), privacy: { policies: [], network: '0 bytes sent' } });
     expect(none).toContain('ran without a Content-Security-Policy');
+  });
+
+  it('writes a CLI report: images not readable here, no heatmaps, no policy, every shard\'s gate', () => {
+    const base = input(HOSTILE);
+    const cli = buildHtmlReport({
+      ...base,
+      top: base.top.map((t, i) => ({ ...t, original: i === 1 ? null : t.original, heatmap: null })),
+      privacy: { policies: [], network: 'dede CLI on <host>, no network use by the scan', noPolicy: 'None: a command-line run has no Content-Security-Policy.' },
+      shards: [
+        { index: 0, file: 'part-0.jsonl', scanned: 10, flagged: 4, gate: { k: 3, level: 0.15, floorHits: 5, needed: 2, open: true }, gateDependent: 3 },
+        { index: 1, file: '<part-1>.jsonl', scanned: 9, flagged: 1, gate: { k: 3, level: 0.15, floorHits: 0, needed: 2, open: false }, gateDependent: 0 },
+      ],
+    });
+    // The second image's cell says why it has no thumbnail; the others keep theirs; no heatmap column.
+    const table = /<section><h2>Top flagged images<\/h2>.*?<\/section>/s.exec(cli)![0];
+    expect(table.match(/<span class="muted">image not available on this machine<\/span>/g)).toHaveLength(1);
+    expect(table.match(/<img /g)).toHaveLength(base.top.length - 1);
+    expect(table).not.toContain('<th>Error</th>');
+    expect(table).not.toContain('Heatmaps show');
+    expect(cli).toContain('<p>None: a command-line run has no Content-Security-Policy.</p>');
+    expect(cli).toContain('<dd>dede CLI on &lt;host&gt;, no network use by the scan</dd>');
+    const shards = /<section><h2>Shards<\/h2>.*?<\/section>/s.exec(cli)![0];
+    expect(shards).toContain('scanned in 2 shards');
+    expect(shards).toContain('(open in 1, shut in 1)');
+    expect(shards).toContain('<td class="num">0</td><td class="path"><code>part-0.jsonl</code></td><td class="num">10</td><td class="num">4</td><td><strong>open</strong> <span class="muted">Collapse found: 5 scanned images');
+    expect(shards).toContain('<code>&lt;part-1&gt;.jsonl</code>');
+    expect(shards).toContain('<strong>shut</strong> <span class="muted">No collapse found: 0 scanned images');
+    expect(shards).toMatch(/<td class="num">3<\/td><\/tr>/);
+    expect(html).not.toContain('<h2>Shards</h2>');
   });
 
   it('refuses images that are not inline PNGs', () => {

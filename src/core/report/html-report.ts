@@ -19,8 +19,11 @@ export interface HtmlReportImage {
   readonly decoderPValue?: number;
   readonly collapseScore?: number;
   readonly collapsePValue?: number;
-  /** data:image/png;base64,… of the original (working resolution). */
-  readonly original: string;
+  /**
+   * data:image/png;base64,… of the original (working resolution), or null when the image could not
+   * be read where the report was made (a merged CLI report built away from the scanned files).
+   */
+  readonly original: string | null;
   /** data:image/png;base64,… of the error heatmap over the image, or null when unavailable. */
   readonly heatmap: string | null;
 }
@@ -56,6 +59,19 @@ export interface HtmlReportPrivacy {
   readonly policies: readonly string[];
   /** One line on the network use measured in the app, e.g. "2 downloads from huggingface.co · 0 bytes of your data sent". */
   readonly network: string;
+  /** What to say when no policy applied (default: the app's development server); the CLI has none. */
+  readonly noPolicy?: string;
+}
+
+/** One shard of a sharded CLI scan (dede merge): its part and the collapse gate it decided. */
+export interface HtmlReportShard {
+  readonly index: number;
+  readonly file: string;
+  readonly scanned: number;
+  readonly flagged: number;
+  readonly gate: CollapseGate | null;
+  /** Images whose flag would change had this shard's gate gone the other way. */
+  readonly gateDependent: number;
 }
 
 export interface HtmlReportInput {
@@ -81,7 +97,12 @@ export interface HtmlReportInput {
   readonly privacy: HtmlReportPrivacy;
   /** The reviewer's verdicts. */
   readonly tagged: readonly { readonly path: string; readonly folder: string; readonly tag: string; readonly score: number; readonly flagged: boolean }[];
+  /** The shards of a merged sharded scan, each with its own collapse gate (absent: one scan). */
+  readonly shards?: readonly HtmlReportShard[];
 }
+
+/** Where the top list has no thumbnail of an image: the report was built away from the files. */
+export const IMAGE_NOT_AVAILABLE = 'image not available on this machine';
 
 const DATA_PNG = /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/;
 
@@ -133,8 +154,17 @@ function privacySection(p: HtmlReportPrivacy): string {
   const policies =
     p.policies.length > 0
       ? p.policies.map((policy) => `<pre class="policy">${escapeHtml(policy.split(/;\s*/).join(';\n'))}</pre>`).join('')
-      : '<p>None: the app ran without a Content-Security-Policy (development server).</p>';
+      : `<p>${escapeHtml(p.noPolicy ?? 'None: the app ran without a Content-Security-Policy (development server).')}</p>`;
   return `<section><h2>Privacy</h2>${facts([['Network', p.network]])}<h3>Content-Security-Policy in force</h3>${policies}</section>`;
+}
+
+function shardsSection(shards: readonly HtmlReportShard[]): string {
+  const open = shards.filter((s) => s.gate?.open === true).length;
+  const shut = shards.filter((s) => s.gate?.open === false).length;
+  const rows = shards
+    .map((s) => `<tr><td class="num">${s.index}</td><td class="path"><code>${escapeHtml(s.file)}</code></td><td class="num">${s.scanned}</td><td class="num">${s.flagged}</td><td>${s.gate ? `<strong>${s.gate.open ? 'open' : 'shut'}</strong> <span class="muted">${escapeHtml(describeCollapseGate(s.gate))}</span>` : '<span class="muted">no collapse score (decoder score alone)</span>'}</td><td class="num">${s.gateDependent}</td></tr>`)
+    .join('');
+  return `<section><h2>Shards</h2><p class="muted">The folder was scanned in ${shards.length} shards, random samples by file hash; each shard was judged as its own set, with its own collapse gate (open in ${open}, shut in ${shut}). Every image keeps its shard's verdict; the last column counts the images whose flag would change had that shard's gate gone the other way.</p><table><thead><tr><th>Shard</th><th>Part</th><th>Images</th><th>Flagged</th><th>Collapse gate</th><th>Flags that depend on the gate</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 export function buildHtmlReport(input: HtmlReportInput): string {
@@ -142,11 +172,13 @@ export function buildHtmlReport(input: HtmlReportInput): string {
   const moved = r.threshold !== input.calibratedThreshold;
   const ev = input.evaluation;
   const fused = input.top.some((t) => t.collapseScore !== undefined);
+  // No heatmap at all (a CLI report): no column of dashes, and no sentence about them.
+  const heatmaps = input.top.some((t) => t.heatmap !== null);
   const component = (score: number | undefined, p: number | undefined) =>
     score === undefined ? '<td class="num muted">—</td>' : `<td class="num">${escapeHtml(num(score))}${p !== undefined ? `<br><span class="muted">p ${escapeHtml(num(p, 3))}</span>` : ''}</td>`;
   const rows = input.top
     .map(
-      (t, i) => `<tr><td class="num">${i + 1}</td><td>${img(t.original, `Original of ${t.path}`, 'px')}</td><td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td><td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td>${fused ? component(t.decoderScore, t.decoderPValue) + component(t.collapseScore, t.collapsePValue) : ''}</tr>`,
+      (t, i) => `<tr><td class="num">${i + 1}</td><td>${t.original !== null ? img(t.original, `Original of ${t.path}`, 'px') : `<span class="muted">${IMAGE_NOT_AVAILABLE}</span>`}</td>${heatmaps ? `<td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td>` : ''}<td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td>${fused ? component(t.decoderScore, t.decoderPValue) + component(t.collapseScore, t.collapsePValue) : ''}</tr>`,
     )
     .join('');
   const verdict = r.settings['verdict'] as { kind?: string; targetFpr?: number; k?: number; referenceImages?: number; weights?: { dede: number; collapse: number } | null; gate?: CollapseGate | null } | undefined;
@@ -163,8 +195,9 @@ export function buildHtmlReport(input: HtmlReportInput): string {
     ev
       ? `<section><h2>Detection quality</h2><p class="muted">${escapeHtml(ev.definition)}</p><div class="metrics"><div><strong>${escapeHtml(ev.auroc.toFixed(3))}</strong><span class="muted">AUROC</span></div><div><strong>${pct(ev.tpr)}</strong><span class="muted">TPR at τ</span></div><div><strong>${pct(ev.fpr)}</strong><span class="muted">FPR at τ</span></div></div>${facts([['Positives', ev.positives], ['Negatives', ev.negatives], ['True positives', ev.tp], ['False positives', ev.fp], ['True negatives', ev.tn], ['False negatives', ev.fn]])}${ev.rocSvg}</section>`
       : '',
-    `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first. Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.</p>${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th><th>Error</th><th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th>${fused ? '<th>Decoder score</th><th>Collapse score</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
+    `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first.${heatmaps ? ` Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.` : ''}</p>${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th>${heatmaps ? '<th>Error</th>' : ''}<th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th>${fused ? '<th>Decoder score</th><th>Collapse score</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
     input.triggerMap ? `<section><h2>Trigger map</h2><p class="muted">${escapeHtml(input.triggerMap.note)}</p>${img(input.triggerMap.image, 'Mean error of flagged minus unflagged images', 'px')}</section>` : '',
+    input.shards && input.shards.length > 0 ? shardsSection(input.shards) : '',
     input.clusters.length > 0 ? clustersSection(input.clusters) : '',
     input.tagged.length > 0
       ? `<section><h2>Reviewer tags</h2><table><thead><tr><th>Path</th><th>Folder</th><th>Tag</th><th>Score</th><th>Flagged</th></tr></thead><tbody>${input.tagged.map((t) => `<tr><td class="path"><code>${escapeHtml(t.path)}</code></td><td>${escapeHtml(t.folder)}</td><td>${escapeHtml(t.tag)}</td><td class="num">${escapeHtml(num(t.score))}</td><td>${t.flagged ? '<span class="flag">yes</span>' : 'no'}</td></tr>`).join('')}</tbody></table></section>`

@@ -23,9 +23,12 @@ export interface HostTensor {
   readonly data: Float32Array;
 }
 
+/** Where a session runs: the browser's providers, or onnxruntime-node's CPU and CUDA ones. */
+export type RuntimeProvider = ExecutionProvider | 'cpu' | 'cuda';
+
 export interface Runtime {
   readonly ort: Ort;
-  readonly ep: ExecutionProvider | 'cpu';
+  readonly ep: RuntimeProvider;
   createSession(model: Uint8Array, request?: SessionRequest): Promise<OrtSession>;
 }
 
@@ -40,7 +43,7 @@ export interface CpuOptions {
   readonly allowSpinning?: boolean;
 }
 
-export function createRuntime(ort: Ort, ep: ExecutionProvider | 'cpu', cpu: CpuOptions = {}): Runtime {
+export function createRuntime(ort: Ort, ep: RuntimeProvider, cpu: CpuOptions = {}): Runtime {
   return {
     ort,
     ep,
