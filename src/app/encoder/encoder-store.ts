@@ -3,7 +3,8 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { DEFAULT_HUB_ENDPOINT } from '../../core/hub/url';
-import { checkImageEncoder, type ImageEncoderCheck, type ModelInfo } from '../../core/onnx/inspect';
+import { checkImageEncoder, type ImageEncoderCheck } from '../../core/onnx/encoder-policy';
+import type { ModelInfo } from '../../core/onnx/inspect';
 import { chosenReadout, defaultReadout, type EmbeddingReadout, type ReadoutChoice } from '../../core/onnx/readout';
 import type { Preprocessing } from '../../core/images/preprocess';
 

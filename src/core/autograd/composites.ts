@@ -3,7 +3,7 @@
 // instead of chaining the per-node rules.
 
 import type { GraphBuilder, Value } from '../onnx/builder';
-import type { GradRule } from './rules';
+import type { GradRule } from './grad-rule';
 
 /**
  * Exact GELU, x·Φ(x) = 0.5·x·(1 + erf(x/√2)) (timm's default, not the tanh approximation), as a

@@ -1,8 +1,10 @@
 // Reverse-mode differentiation over a GraphBuilder's nodes.
 
-import { fmtShape, type CompositeRegion, type GraphBuilder, type Value } from '../onnx/builder';
+import type { CompositeRegion, GraphBuilder, Value } from '../onnx/builder';
+import { fmtShape } from '../onnx/shape-rules';
 import type { GraphNode } from '../onnx/graph';
-import { BACKWARD_OPS, GRAD_RULES, sliceSpans, type GradRule } from './rules';
+import type { GradRule } from './grad-rule';
+import { BACKWARD_OPS, GRAD_RULES, sliceSpans } from './rules';
 
 export interface GradientOptions {
   /** Override or add rules (tests inject deliberately wrong ones to prove the checker works). */

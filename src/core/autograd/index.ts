@@ -1,7 +1,8 @@
 // Public surface of the training engine: reverse-mode gradients over GraphBuilder graphs and the
 // one-graph-per-step train step (forward + backward + clipping + Adam/AdamW).
 export { gradients, type GradientOptions } from './gradients';
-export { BACKWARD_OPS, GRAD_RULES, unbroadcast, type GradContext, type GradRule } from './rules';
+export { BACKWARD_OPS, GRAD_RULES, unbroadcast } from './rules';
+export type { GradContext, GradRule } from './grad-rule';
 export { checkGradients, lcg, type GradCheckInput, type GradCheckOptions, type GradCheckResult } from './gradcheck';
 export {
   DEFAULT_ADAM,

@@ -4,7 +4,8 @@ import type { Shape } from '../onnx/graph';
 import { gelu } from './composites';
 import { checkGradients, lcg, type GradCheckInput } from './gradcheck';
 import { gradients } from './gradients';
-import { GRAD_RULES, unbroadcast, type GradRule } from './rules';
+import type { GradRule } from './grad-rule';
+import { GRAD_RULES, unbroadcast } from './rules';
 
 interface Case {
   readonly name: string;

@@ -3,26 +3,11 @@
 // (undefined = zero / not needed). Rules must use only BACKWARD_OPS and may create int64
 // *constants* (axes, shapes) but never int64 runtime tensors.
 
-import { attrFloat, attrInt, attrInts, fmtShape, normAxis, sliceRange, type GraphBuilder, type Value } from '../onnx/builder';
+import type { GraphBuilder, Value } from '../onnx/builder';
+import { attrFloat, attrInt, attrInts, fmtShape, normAxis, sliceRange } from '../onnx/shape-rules';
 import type { GraphNode, Shape } from '../onnx/graph';
 import { geluRule } from './composites';
-
-export interface GradContext {
-  readonly b: GraphBuilder;
-  readonly node: GraphNode;
-  /** Forward inputs (undefined for omitted optional inputs). */
-  readonly x: readonly (Value | undefined)[];
-  /** Forward outputs. */
-  readonly y: readonly Value[];
-  /** Gradient of the first output (rules only differentiate through output 0). */
-  readonly gy: Value;
-  /** needs[i]: whether the gradient of input i is wanted (skip work otherwise). */
-  readonly needs: readonly boolean[];
-  /** For composite regions (GraphBuilder.composite): the forward values the region saved. */
-  readonly saved?: Readonly<Record<string, Value>>;
-}
-
-export type GradRule = (c: GradContext) => readonly (Value | undefined)[];
+import type { GradContext, GradRule } from './grad-rule';
 
 /** Ops that backward graphs may contain (all supported by ORT's WebGPU and WASM EPs). */
 export const BACKWARD_OPS: ReadonlySet<string> = new Set([

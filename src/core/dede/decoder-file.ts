@@ -3,7 +3,7 @@
 // Import is strict (docs/ARCHITECTURE.md §10: files load strictly): every problem names the
 // tensor or metadata field, and nothing is guessed, padded or silently dropped.
 
-import { fmtShape } from '../onnx/builder';
+import { fmtShape } from '../onnx/shape-rules';
 import { OnnxFormatError } from '../onnx/errors';
 import type { Initializer, Model, ValueInfo } from '../onnx/graph';
 import { parseModel } from '../onnx/parse';

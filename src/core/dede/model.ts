@@ -4,7 +4,8 @@
 // errors.
 
 import { gelu } from '../autograd/composites';
-import { fmtShape, GraphBuilder, type Value } from '../onnx/builder';
+import { GraphBuilder, type Value } from '../onnx/builder';
+import { fmtShape } from '../onnx/shape-rules';
 import { gridSize, numPatches, patchDim, visibleCount, type DecoderConfig } from './config';
 import { declareDecoderParams, type BlockParams, type DecoderParams, type DecoderWeights, type LinearParams, type NormParams, type PatchBranchParams } from './params';
 

@@ -2,7 +2,8 @@
 // an error naming the file and what is wrong with it; a well-formed model that is not an image
 // encoder comes back with the check's reason (shown as a refusal). Pure: no DOM, no runtime.
 import { OnnxFormatError } from './errors';
-import { checkImageEncoder, describeExternalData, externalDataProblem, inspectModel, type ImageEncoderCheck, type ModelInfo } from './inspect';
+import { checkImageEncoder, describeExternalData, externalDataProblem, type ImageEncoderCheck } from './encoder-policy';
+import { inspectModel, type ModelInfo } from './inspect';
 
 /** Why a file could not be read as a model at all. */
 export type EncoderFileProblem = 'empty' | 'malformed' | 'external-data';

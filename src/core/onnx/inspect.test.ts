@@ -9,7 +9,8 @@ import {
 } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import { attr, type Model } from './graph';
-import { checkImageEncoder, inspectModel, OnnxFormatError, type ModelInfo, type TensorInfo } from './inspect';
+import { checkImageEncoder } from './encoder-policy';
+import { inspectModel, OnnxFormatError, type ModelInfo, type TensorInfo } from './inspect';
 import { serializeModel } from './serialize';
 
 // The plain-object forms of the init shapes (not already-built messages), so that they spread.

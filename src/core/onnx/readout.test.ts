@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { clipVisionBytes, hfConfig, resnetModelBytes, vitModelBytes, withIoType } from '../../testing/hf-encoders';
 import { tinyEncoderBytes } from '../../testing/tiny-encoder';
-import { checkImageEncoder, inspectModel } from './inspect';
+import { checkImageEncoder } from './encoder-policy';
+import { inspectModel } from './inspect';
 import { chosenReadout, defaultReadout, describeReadoutRecord, parseReadoutFlag, readoutCandidates, readoutKey, readoutOptions, readoutRecordProblem, type DefaultReadout } from './readout';
 
 const vit = inspectModel(vitModelBytes());
