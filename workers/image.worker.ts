@@ -14,6 +14,7 @@ import { badShape, cannotRead, corrupt, emptyFile, tooLarge, zeroSized, type Unr
 import { extensionNote, SNIFF_BYTES, type ImageFormat } from '../src/core/images/sniff';
 import { endsEarly, ENDS_EARLY, triageImage } from '../src/core/images/triage';
 import type { DecodeOptions, DecodeRequest, DecodeResult, ImageWorkerApi } from './image-api';
+import { errorText } from '../src/core/runtime/error-text';
 
 const canvases = new Map<number, OffscreenCanvasRenderingContext2D>();
 
@@ -26,10 +27,6 @@ function contextFor(size: number): OffscreenCanvasRenderingContext2D {
     canvases.set(size, ctx);
   }
   return ctx;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Resizes a source rectangle of `source` to size×size and reads it back as RGB. */
@@ -124,7 +121,7 @@ async function decodeOne(req: DecodeRequest, options: DecodeOptions): Promise<Ou
     if (!early.ok) return { kind: early.kind, reason: early.reason, bytes: bytesLength };
     bytes = bytesLength <= head.length ? head : new Uint8Array(await req.file.arrayBuffer());
   } catch (err) {
-    return { ...cannotRead(message(err)), bytes: bytesLength };
+    return { ...cannotRead(errorText(err)), bytes: bytesLength };
   }
   const triage = triageImage(bytes, options.maxSide);
   if (!triage.ok) return { kind: triage.kind, reason: triage.reason, bytes: bytesLength };
@@ -153,7 +150,7 @@ async function decodeOne(req: DecodeRequest, options: DecodeOptions): Promise<Ou
     return { ok: true, format, bytes: bytesLength, width, height, sha256, note: extensionNote(name, format), pixels, thumb };
   } catch (err) {
     if (err instanceof ResizePlanError) return { ...badShape(err.message), bytes: bytesLength };
-    return { ...corrupt(format, message(err)), bytes: bytesLength };
+    return { ...corrupt(format, errorText(err)), bytes: bytesLength };
   } finally {
     full.close();
   }

@@ -18,7 +18,8 @@ import { fusedVerdict, verdictTable } from '../src/core/workflow/verdict';
 import { revealRun } from '../src/core/workflow/reveal-run';
 // The dataset chunks live in OPFS, which workers can read directly.
 import { datasetStorage } from '../src/core/workflow/dataset-storage';
-import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
+import { createRuntime, readFloat32, type Runtime } from '../src/core/runtime/session';
+import { errorText } from '../src/core/runtime/error-text';
 import { DeviceLossSwitch, guardRuntime } from '../src/core/runtime/device-loss';
 import { decodeTrainingState } from '../src/core/dede/state-file';
 import { CancelRegistry, throwIfCancelled } from '../src/core/runtime/cancel';

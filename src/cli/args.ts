@@ -1,6 +1,7 @@
 // Small, strict option parsing on top of node:util parseArgs: numbers and lists are validated
 // with messages that name the flag.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errorText } from '../core/runtime/error-text';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -15,7 +16,7 @@ export function parse(argv: readonly string[], options: Options): Record<string,
     return values as Record<string, string | boolean | undefined>;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorText(err));
   }
 }
 

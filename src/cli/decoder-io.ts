@@ -4,6 +4,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DecoderConfig } from '../core/dede/config';
 import { exportDecoder, importDecoder, type DecoderMeta, type ImportedDecoder } from '../core/dede/decoder-file';
 import type { DecoderWeights } from '../core/dede/params';
+import { errorText } from '../core/runtime/error-text';
 
 export async function writeDecoderFile(path: string, cfg: DecoderConfig, weights: DecoderWeights, meta: DecoderMeta): Promise<void> {
   await writeFile(`${path}.tmp`, exportDecoder(cfg, weights, meta));
@@ -22,6 +23,6 @@ export async function readDecoderFile(path: string): Promise<CliDecoder> {
   try {
     return { ...importDecoder(new Uint8Array(bytes)), path, sha256: createHash('sha256').update(bytes).digest('hex') };
   } catch (err) {
-    throw new Error(`${path} is not a DeDe decoder this version can load: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${path} is not a DeDe decoder this version can load: ${errorText(err)}`);
   }
 }

@@ -5,7 +5,8 @@
 // encoder runs on the CPU. The choice is printed and recorded in the report's settings. The decoder
 // is small and stays on the CPU.
 import * as ort from 'onnxruntime-node';
-import { createRuntime, errorText, type Runtime } from '../core/runtime/session';
+import { createRuntime, type Runtime } from '../core/runtime/session';
+import { errorText } from '../core/runtime/error-text';
 import { UsageError } from './args';
 
 export type CliDevice = 'cpu' | 'cuda';

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { errorText } from '../core/runtime/error-text';
 
 const MAGIC = 'DEDEEMB1';
 const SHA_BYTES = 32;
@@ -93,7 +94,7 @@ export class EmbeddingCache {
       this.pending = [];
       return null;
     } catch (err) {
-      return `could not save embeddings to ${this.path} (${err instanceof Error ? err.message : String(err)}); they will be computed again next time`;
+      return `could not save embeddings to ${this.path} (${errorText(err)}); they will be computed again next time`;
     }
   }
 

@@ -4,6 +4,7 @@ import { CALIBRATE_HELP, calibrateCommand } from './commands/calibrate';
 import { MERGE_HELP, mergeCommand } from './commands/merge';
 import { SCAN_HELP, scanCommand } from './commands/scan';
 import { TRAIN_HELP, trainCommand } from './commands/train';
+import { errorText } from '../core/runtime/error-text';
 
 const HELP = `dede — find backdoor-triggered images for a self-supervised image encoder (DeDe, CVPR 2025)
 
@@ -47,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`dede ${name}: ${err.message}\n\n${command.help}`);
       return 2;
     }
-    process.stderr.write(`dede ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`dede ${name}: ${errorText(err)}\n`);
     return 1;
   }
 }

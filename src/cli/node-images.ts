@@ -13,6 +13,7 @@ import { applyResizePlan, planAtSize, ResizePlanError, type ResizePlan } from '.
 import { badShape, MAX_SIDE_DEFAULT } from '../core/images/reasons';
 import { FORMAT_LABEL } from '../core/images/sniff';
 import { endsEarly, ENDS_EARLY, triageImage } from '../core/images/triage';
+import { errorText } from '../core/runtime/error-text';
 
 export interface ImageListing {
   /** Paths relative to the folder, with forward slashes, sorted (hidden files left out). */
@@ -78,7 +79,7 @@ export async function decodeFullRgb(bytes: Uint8Array): Promise<FullImage> {
     if (info.channels !== 3) throw new Error(`expected 3 RGB channels, got ${info.channels}`);
     return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     if (/pixel limit/i.test(message)) throw new Error(`image is larger than the ${MAX_SIDE_DEFAULT}×${MAX_SIDE_DEFAULT} pixel limit`);
     const detail = endsEarly(bytes, triage.format) ? ENDS_EARLY : message.split('\n')[0];
     throw new Error(`corrupt ${FORMAT_LABEL[triage.format]}: it could not be decoded (${detail})`);

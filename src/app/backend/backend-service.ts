@@ -2,7 +2,7 @@
 // land here too: a lost GPU switches to WASM in a fresh worker, a crashed worker is restarted once.
 import { preferenceFromQuery, type EpPreference } from '../../core/runtime/ep-choice';
 import { isDeviceLost } from '../../core/runtime/device-loss';
-import { errorText } from '../../core/runtime/session';
+import { errorText } from '../../core/runtime/error-text';
 import type { SimulatedFault } from '../../../workers/model-api';
 import { useAppStore } from '../store';
 import { useFaultStore } from './fault-store';

@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import type { Feeds, Fetches, JobProgress, SimulatedFault } from '../../../workers/model-api';
 import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../../core/train/trainer';
-import { errorText } from '../../core/runtime/session';
+import { errorText } from '../../core/runtime/error-text';
 import { getBackend, simulateFault } from './backend-service';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { runBatches, type Backend } from './model-client';

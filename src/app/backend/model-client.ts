@@ -3,7 +3,7 @@
 // context). A worker that dies (error event, or no answer to pings) rejects its pending calls.
 import * as Comlink from 'comlink';
 import { chooseExecutionProvider, wasmThreadCount, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
-import { errorText } from '../../core/runtime/session';
+import { errorText } from '../../core/runtime/error-text';
 import { throwIfCancelled } from '../../core/runtime/cancel';
 import {
   type BackendEvent,

@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import { errorText } from '../../core/runtime/session';
+import { errorText } from '../../core/runtime/error-text';
 import { useAppStore } from '../store';
 import { DEMO_STAGES, runDemo, type DemoStage } from './demo-service';
 

@@ -12,7 +12,7 @@ import { checkImageEncoder } from '../../core/onnx/encoder-policy';
 import type { ModelInfo } from '../../core/onnx/inspect';
 import { defaultReadout } from '../../core/onnx/readout';
 import { isCancelled } from '../../core/runtime/cancel';
-import { errorText } from '../../core/runtime/session';
+import { errorText } from '../../core/runtime/error-text';
 import { getBackend } from '../backend/backend-service';
 import { encoderFileRef } from '../workflow/refs';
 import { useEncoderStore, type EncoderRecord, type TestRunResult } from './encoder-store';

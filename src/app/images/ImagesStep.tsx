@@ -6,6 +6,7 @@ import { DatasetCard } from './DatasetCard';
 import { addFolders } from './images-service';
 import { useImagesStore } from './images-store';
 import { collectDrop, fromFileList, hasDirectoryPicker, pickDirectory, type CollectedDrop } from './sources';
+import { errorText } from '../../core/runtime/error-text';
 
 export function ImagesStep() {
   const datasets = useImagesStore((s) => s.datasets);
@@ -61,7 +62,7 @@ function FolderAdder() {
     setCollecting(true);
     work
       .then(accept)
-      .catch((err: unknown) => setProblem(`Could not read what was added: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => setProblem(`Could not read what was added: ${errorText(err)}`))
       .finally(() => setCollecting(false));
   };
 

@@ -12,6 +12,7 @@ import { datasetStorage, type DatasetStorage } from '../../core/workflow/dataset
 import { sharedPool, type ImagePool } from './image-pool';
 import { LIST_CAP, useImagesStore, type DatasetSummary, type LoadProgress } from './images-store';
 import type { FolderSource, SourceFile } from './sources';
+import { errorText } from '../../core/runtime/error-text';
 
 const BATCH = 16;
 const PROGRESS_EVERY_MS = 150;
@@ -176,7 +177,7 @@ export async function loadFolder(
     status = 'failed';
     error = isQuotaError(err)
       ? storageFullMessage(`the images of “${source.name}”`)
-      : `Loading stopped: ${err instanceof Error ? err.message : String(err)}`;
+      : `Loading stopped: ${errorText(err)}`;
   }
   const final = summary(status, error);
   const manifest: DatasetManifest = {
@@ -200,7 +201,7 @@ export async function loadFolder(
     await storage.writeManifest(manifest);
   } catch (err) {
     // When loading already failed, that is the cause worth showing; the manifest failing follows from it.
-    const why = isQuotaError(err) ? storageFullMessage(`the list of “${source.name}”`) : `Could not save the dataset: ${err instanceof Error ? err.message : String(err)}`;
+    const why = isQuotaError(err) ? storageFullMessage(`the list of “${source.name}”`) : `Could not save the dataset: ${errorText(err)}`;
     return { ...final, status: 'failed', error: final.error ?? why };
   }
   return final;

@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import { calibrate, isFlagged, pValues, splitCalibration, type CalibrationMethod, type HeldOutReport } from '../../core/dede/calibrate';
 import { isCancelled } from '../../core/runtime/cancel';
-import { errorText } from '../../core/runtime/session';
+import { errorText } from '../../core/runtime/error-text';
 import { OpfsFileStore } from '../../core/workflow/files';
 import { saving } from '../../core/workflow/storage-full';
 import type { ScoringProgress } from '../../core/workflow/scoring';

@@ -6,6 +6,7 @@ import type { EpPreference } from '../../core/runtime/ep-choice';
 import { effectivePreference, restartBackend } from '../backend/backend-service';
 import { useAppStore } from '../store';
 import { backendLabel } from './BackendBadge';
+import { errorText } from '../../core/runtime/error-text';
 
 const OPTIONS: { value: EpPreference; label: string; hint: string }[] = [
   { value: 'auto', label: 'Automatic', hint: 'WebGPU on a real GPU, otherwise multithreaded WASM.' },
@@ -97,7 +98,7 @@ function HubEndpointField() {
       setText(normalised);
       setError(null);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   return (

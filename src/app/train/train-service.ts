@@ -7,7 +7,7 @@ import type { TrainingPlan } from '../../core/dede/train-loop';
 import { OpfsFileStore } from '../../core/workflow/files';
 import { runPaths, splitSlots, type RunProgress } from '../../core/workflow/training-run';
 import { isCancelled } from '../../core/runtime/cancel';
-import { errorText } from '../../core/runtime/session';
+import { errorText } from '../../core/runtime/error-text';
 import type { TrainRunSpec } from '../../../workers/model-api';
 import { workerJob, type Backend } from '../backend/model-client';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';

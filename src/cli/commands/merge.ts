@@ -26,6 +26,7 @@ import { scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanRe
 import { UsageError } from '../args';
 import { cliHtmlReport, ReportDigest, ScoreRange, verdictThreshold, type VerdictRow } from '../html-report';
 import { parsePart, shardOf, type PartHeader, type PartKey, type PartVerdict } from '../shard-part';
+import { errorText } from '../../core/runtime/error-text';
 
 export const MERGE_HELP = `dede merge — join the parts of a sharded scan into one report
 
@@ -62,7 +63,7 @@ export async function mergeCommand(argv: readonly string[]): Promise<void> {
     values = parsed.values;
     files = parsed.positionals;
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorText(err));
   }
   const out = values.out;
   if (!out) throw new UsageError('--out is required.');

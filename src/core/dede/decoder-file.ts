@@ -13,6 +13,7 @@ import { configProblems, type DecoderConfig } from './config';
 import { decoderParamSpecs, type DecoderWeights } from './params';
 import { buildScorerModel, SCORE_MASK_RATIO, type ScorerOutputName } from './scorer';
 import type { TrainingPlan, TrainingResult } from './train-loop';
+import { errorText } from '../runtime/error-text';
 
 export const DECODER_FORMAT = 'dede-decoder';
 /** Bump on any change that an older reader would misread; readers accept only versions they know. */
@@ -307,7 +308,7 @@ function rebuild(cfg: DecoderConfig, weights: DecoderWeights, graph: DecoderGrap
   try {
     return expectedModel(cfg, weights, graph);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const why = errorText(e);
     throw new DecoderFileError(`invalid decoder file: metadata ${DECODER_META_KEYS.graph} ${JSON.stringify(graph)}: ${why}`, undefined, { cause: e });
   }
 }

@@ -3,6 +3,7 @@
 // restarts from zero instead of being stitched together).
 import { concatArrays } from '../concat';
 import { CancelledError } from '../runtime/cancel';
+import { errorText } from '../runtime/error-text';
 
 export interface DownloadProgress {
   readonly url: string;
@@ -148,7 +149,7 @@ export async function openDownload(url: string, options: DownloadOptions = {}): 
     } catch (err) {
       if (options.signal?.aborted) throw cancelled();
       if (resuming && state.resumes < maxResumes) return null;
-      throw new DownloadError('network', `Could not reach ${hostOf(url)}: you may be offline, or the server does not allow downloads from this page (CORS). (${err instanceof Error ? err.message : String(err)})`);
+      throw new DownloadError('network', `Could not reach ${hostOf(url)}: you may be offline, or the server does not allow downloads from this page (CORS). (${errorText(err)})`);
     }
     if (!response.ok) throw httpErrorFor(url, response.status, response.statusText);
     state.finalUrl = response.url || url;

@@ -7,6 +7,7 @@ import { isQuotaError, type BlobStore, type PendingFileMeta, type StoredFileMeta
 import { configCandidatePaths, configCandidateUrls, describeRepoConfig, describeUrlConfig, nearestConfigPath, type ConfigLocation } from './config-lookup';
 import { analyseRepoLayout, type RepoLayout } from './repo-layout';
 import { hubFileUrl, hubModelApiUrl, type ModelSource } from './url';
+import { errorText } from '../runtime/error-text';
 
 export type FileSource = Exclude<ModelSource, { kind: 'hub-repo' }>;
 
@@ -71,7 +72,7 @@ async function modelInfo(access: HubAccess, repo: string, revision: string, sign
     response = await doFetch(url, { headers: authHeaders(access), signal: signal ?? null });
   } catch (err) {
     if (signal?.aborted) throw new CancelledError('Cancelled.');
-    throw new DownloadError('network', `Could not reach ${new URL(url).host}: you may be offline, or the server blocks this page (CORS). (${err instanceof Error ? err.message : String(err)})`);
+    throw new DownloadError('network', `Could not reach ${new URL(url).host}: you may be offline, or the server blocks this page (CORS). (${errorText(err)})`);
   }
   if (!response.ok) throw httpErrorFor(url, response.status, response.statusText);
   try {
@@ -283,7 +284,7 @@ async function fetchThroughCache(
     if (downloadError !== null) throw downloadError;
     storeError = isQuotaError(err)
       ? `Browser storage is full, so ${about.path} was not cached: it works now but will download again next time. Free space in the model manager.`
-      : `Could not cache ${about.path}: ${err instanceof Error ? err.message : String(err)}`;
+      : `Could not cache ${about.path}: ${errorText(err)}`;
     if (!sink) {
       // Without a stored copy the file cannot be used later, and holding it here was not asked for.
       await reader.cancel();

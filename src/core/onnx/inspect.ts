@@ -25,6 +25,7 @@ import {
 import { elemTypeBits, elemTypeName } from './elem-types';
 import { OnnxFormatError, sniffFormat } from './errors';
 import type { OpsetImport } from './graph';
+import { errorText } from '../runtime/error-text';
 
 export { OnnxFormatError } from './errors';
 export { formatDims } from './dims';
@@ -460,7 +461,7 @@ function scanDim(r: Reader): DimInfo {
 
 /** Wraps any failure in an OnnxFormatError whose message a user can act on. */
 function explainFailure(e: unknown, bytes: Uint8Array): OnnxFormatError {
-  const detail = e instanceof Error ? e.message : String(e);
+  const detail = errorText(e);
   const guess = sniffFormat(bytes);
   const message = guess !== null ? `this file is ${guess}, not an ONNX model` : `this file is not a valid ONNX model: ${detail}`;
   return new OnnxFormatError(message, e instanceof OnnxFormatError ? e.code : 'malformed', { cause: e });

@@ -32,6 +32,7 @@ import {
   type ValueInfo,
 } from './graph';
 import { DYNAMIC_DIM, HOST_IS_LITTLE_ENDIAN } from './serialize';
+import { errorText } from '../runtime/error-text';
 
 export { OnnxFormatError } from './errors';
 
@@ -78,7 +79,7 @@ function decodeModelProto(bytes: Uint8Array): ModelProto {
   try {
     proto = fromBinary(ModelProtoSchema, bytes, { readUnknownFields: false });
   } catch (e) {
-    throw notOnnx(`its protobuf data is corrupt or truncated (${e instanceof Error ? e.message : String(e)})`, e);
+    throw notOnnx(`its protobuf data is corrupt or truncated (${errorText(e)})`, e);
   }
   // Arbitrary bytes sometimes decode as a protobuf by chance; a real model always has these.
   if (proto.graph === undefined) throw notOnnx('it has no graph');

@@ -1,5 +1,6 @@
 // The one seam over ONNX Runtime: every session in the app and the CLI is created here.
 import type { ExecutionProvider } from './ep-choice';
+import { errorText } from './error-text';
 import { float16ToFloat32 } from './float16';
 import type { Ort, OrtSession, OrtSessionOptions, OrtTensor } from './ort-types';
 
@@ -72,11 +73,6 @@ export function createRuntime(ort: Ort, ep: RuntimeProvider, cpu: CpuOptions = {
       }
     },
   };
-}
-
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return typeof err === 'string' ? err : JSON.stringify(err);
 }
 
 /** Host copy of a float32 tensor, wherever it lives (downloads GPU buffers). */

@@ -6,6 +6,7 @@
 import type { Shape } from '../onnx/graph';
 import { readFloat32, type HostTensor, type Runtime } from '../runtime/session';
 import type { OrtSession, OrtTensor } from '../runtime/ort-types';
+import { errorText } from '../runtime/error-text';
 
 /** One tensor carried across steps: fed as `input`, updated value produced as `output`. */
 export interface CarriedTensor {
@@ -105,7 +106,7 @@ export class Trainer {
     try {
       results = await this.session.run(feeds);
     } catch (err) {
-      throw new TrainerError(`Train step ${t} failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw new TrainerError(`Train step ${t} failed: ${errorText(err)}`);
     }
     const next = new Map<string, OrtTensor>();
     for (const c of g.carried) {
