@@ -179,10 +179,12 @@ export async function cliHtmlReport({ head, digest, root, shards }: CliHtmlInput
     top.push({ ...image, folder: slash < 0 ? basename(root) : image.path.slice(0, slash), original, heatmap: null });
   }
   const html = buildHtmlReport({
-    report: head,
+    // τ in the summary is the score a flag is decided at: for a fused verdict −log10(α), not the
+    // decoder's calibrated threshold (which the JSON report and the Calibration section keep).
+    report: { ...head, threshold: digest.threshold },
     encoderFacts: {},
     decoderFacts: {},
-    calibratedThreshold: head.threshold,
+    calibratedThreshold: digest.threshold,
     folders: [{ name: root, role: 'scanned folder', count: head.summary.scanned, flagged: head.summary.flagged }],
     histogramSvg: digest.histogramSvg(),
     evaluation: null,
