@@ -38,6 +38,11 @@ export type BackendEvent = { readonly kind: 'device-lost'; readonly message: str
 
 export type SimulatedFault = 'device-lost' | 'crash';
 
+export interface SessionStats {
+  readonly created: number;
+  readonly kept: readonly string[];
+}
+
 export interface ModelWorkerApi {
   /** Facts for the EP choice: adapter, isolation, cores. Creates no device. */
   probe(): Promise<PlatformFacts>;
@@ -83,6 +88,10 @@ export interface ModelWorkerApi {
   disposeTrainer(trainerId: string): Promise<void>;
   /** Live GPU buffers created through our device (WebGPU only; null on WASM): a leak detector. */
   gpuBufferCount(): number | null;
+  /** ORT sessions this worker has built since it started, and the kept ones (`kind:identity`; docs/ARCHITECTURE.md §3.3). */
+  sessionStats(): SessionStats;
+  /** Releases every kept session (the next job builds what it needs again). */
+  unloadModels(): Promise<void>;
 
   /**
    * A decoder training run on a stored clean dataset: embeddings (cached), training with

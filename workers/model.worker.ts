@@ -8,7 +8,7 @@ import type { Ort, OrtSession, OrtTensor } from '../src/core/runtime/ort-types';
 import { maxAbsDiff, selfTestExpected, selfTestModel, SELF_TEST_INPUT } from '../src/core/runtime/self-test';
 import { yieldToEventLoop } from '../src/core/runtime/yield';
 import { Trainer, type StepStats } from '../src/core/train/trainer';
-import { EncoderRunner, type EncoderSpec } from '../src/core/dede/encoder-runner';
+import { EncoderRunner, type EncoderSource } from '../src/core/dede/encoder-runner';
 import { CacheApiBlobStore } from '../src/core/hub/store';
 import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
@@ -19,6 +19,7 @@ import { revealRun } from '../src/core/workflow/reveal-run';
 // The dataset chunks live in OPFS, which workers can read directly.
 import { datasetStorage } from '../src/core/workflow/dataset-storage';
 import { createRuntime, errorText, readFloat32, type Runtime } from '../src/core/runtime/session';
+import { SessionKeep } from '../src/core/runtime/session-keep';
 import { DeviceLossSwitch, guardRuntime } from '../src/core/runtime/device-loss';
 import { decodeTrainingState } from '../src/core/dede/state-file';
 import { CancelRegistry, throwIfCancelled } from '../src/core/runtime/cancel';
@@ -38,6 +39,10 @@ import {
 const SELF_TEST_TOLERANCE = 1e-4;
 
 let runtime: Runtime | null = null;
+/** Sessions kept between jobs, by kind and model identity (docs/ARCHITECTURE.md §3.3); this worker's backend is fixed. */
+let keep: SessionKeep | null = null;
+/** Every ORT session this worker has built (a debug counter: a kept session is built once). */
+let sessionsCreated = 0;
 /** Trips when the GPU device is lost; every session of `runtime` then refuses to run. */
 const deviceLoss = new DeviceLossSwitch();
 let pushEvent: ((event: BackendEvent) => void) | undefined;
@@ -49,26 +54,25 @@ const jobs = new CancelRegistry();
 const workflowFiles = new OpfsFileStore();
 const modelFiles = new CacheApiBlobStore();
 
-async function encoderFromCache(ref: EncoderFileRef, size: { height: number; width: number }): Promise<{ spec: EncoderSpec; sha256: string; name: string }> {
-  const stored = await modelFiles.get(ref.key);
-  if (!stored) throw new Error(`The encoder ${ref.name} is no longer in browser storage; load it again in the Encoder step.`);
-  const externalData = [];
-  for (const ext of ref.externalData) {
-    const got = await modelFiles.get(ext.key);
-    if (!got) throw new Error(`${ext.path} of the encoder is no longer in browser storage; load the encoder again.`);
-    externalData.push({ path: ext.path, data: got.bytes });
-  }
+/**
+ * The encoder of a job: its files are read from the Cache API only when a session has to be built,
+ * which the kept session (keyed by the encoder's hash) spares every job after the first (§3.3).
+ */
+function encoderFromCache(ref: EncoderFileRef, size: { height: number; width: number }): EncoderSource & { name: string } {
   return {
     sha256: ref.sha256,
     name: ref.name,
-    spec: {
-      bytes: stored.bytes,
-      ...(externalData.length > 0 ? { externalData } : {}),
-      inputName: ref.inputName,
-      readout: ref.readout,
-      height: size.height,
-      width: size.width,
-      fixedBatch: ref.fixedBatch,
+    spec: { inputName: ref.inputName, readout: ref.readout, height: size.height, width: size.width, fixedBatch: ref.fixedBatch },
+    async files() {
+      const stored = await modelFiles.get(ref.key);
+      if (!stored) throw new Error(`The encoder ${ref.name} is no longer in browser storage; load it again in the Encoder step.`);
+      const externalData = [];
+      for (const ext of ref.externalData) {
+        const got = await modelFiles.get(ext.key);
+        if (!got) throw new Error(`${ext.path} of the encoder is no longer in browser storage; load the encoder again.`);
+        externalData.push({ path: ext.path, data: got.bytes });
+      }
+      return { bytes: stored.bytes, ...(externalData.length > 0 ? { externalData } : {}) };
     },
   };
 }
@@ -184,7 +188,23 @@ function transferablesOf(fetches: Fetches | Fetches[]): Transferable[] {
 
 /** One path for a real `device.lost` and a simulated one: runs stop, the client is told once. */
 function loseDevice(reason: string): void {
-  if (deviceLoss.trip(reason)) pushEvent?.({ kind: 'device-lost', message: reason });
+  if (!deviceLoss.trip(reason)) return;
+  // Kept sessions live on the lost device: nothing may use them again (not awaited: the device may never answer).
+  void keep?.clear().catch(() => undefined);
+  keep = null;
+  pushEvent?.({ kind: 'device-lost', message: reason });
+}
+
+/** The backend's runtime, counting the sessions it builds. */
+function countingRuntime(rt: Runtime): Runtime {
+  return {
+    ...rt,
+    async createSession(model, request) {
+      const session = await rt.createSession(model, request);
+      sessionsCreated++;
+      return session;
+    },
+  };
 }
 
 const api: ModelWorkerApi = {
@@ -218,7 +238,9 @@ const api: ModelWorkerApi = {
       void device.lost.then((info) => loseDevice(info.message || info.reason));
       ort.env.webgpu.device = device;
     }
-    runtime = guardRuntime(createRuntime(ort, choice.ep), deviceLoss);
+    const base = countingRuntime(guardRuntime(createRuntime(ort, choice.ep), deviceLoss));
+    keep = new SessionKeep(base);
+    runtime = { ...base, keeper: keep };
     let session: OrtSession;
     try {
       session = await runtime.createSession(selfTestModel());
@@ -255,8 +277,7 @@ const api: ModelWorkerApi = {
   },
 
   async testEncoder(ref, size, batch) {
-    const { spec } = await encoderFromCache(ref, size);
-    const runner = await EncoderRunner.create(requireRuntime(), spec, batch);
+    const runner = await EncoderRunner.open(requireRuntime(), encoderFromCache(ref, size), batch);
     try {
       const images = Float32Array.from({ length: batch * 3 * size.height * size.width }, (_, i) => Math.sin(i * 0.37));
       await runner.embed(images, batch);
@@ -328,12 +349,20 @@ const api: ModelWorkerApi = {
     return liveGpuBuffers;
   },
 
+  sessionStats() {
+    return { created: sessionsCreated, kept: keep?.stats().kept ?? [] };
+  },
+
+  async unloadModels() {
+    await keep?.clear();
+  },
+
   trainRun(jobId, spec, onProgress) {
     // Cancelling a training run pauses it: it returns with stoppedBy 'cancel' (once past embedding).
     return jobs.run(jobId, async (signal) =>
       runTraining(requireRuntime(), workflowFiles, {
         runId: spec.runId,
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         trainSlots: spec.trainSlots,
         preprocessing: spec.preprocessing,
@@ -346,7 +375,7 @@ const api: ModelWorkerApi = {
   scoreDataset(jobId, spec, onProgress) {
     return jobs.run(jobId, async (signal) =>
       scoreImages(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         slots: spec.slots,
         preprocessing: spec.preprocessing,
@@ -359,7 +388,7 @@ const api: ModelWorkerApi = {
   verdict(jobId, spec) {
     return jobs.run(jobId, async (signal) => {
       const result = await fusedVerdict(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         folders: spec.folders.map(datasetSource),
         decoderScores: spec.decoderScores,
         clean: datasetSource(spec.clean),
@@ -375,7 +404,7 @@ const api: ModelWorkerApi = {
   reveal(jobId, spec) {
     return jobs.run(jobId, async (signal) =>
       revealRun(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         folders: spec.folders.map(datasetSource),
         flagged: spec.flagged,
         ...(spec.priority ? { priority: spec.priority } : {}),
@@ -390,7 +419,7 @@ const api: ModelWorkerApi = {
   explain(jobId, spec) {
     return jobs.run(jobId, async (signal) => {
       const out = await explainImages(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         slots: spec.slots,
         preprocessing: spec.preprocessing,
