@@ -38,6 +38,9 @@ export type BackendEvent = { readonly kind: 'device-lost'; readonly message: str
 
 export type SimulatedFault = 'device-lost' | 'crash';
 
+/** Jobs a test can hold at their start (window.dedeDebug.holdJobs) to cancel them mid-way. */
+export type HoldableJob = 'verdict' | 'reveal' | 'explain';
+
 export interface SessionStats {
   readonly created: number;
   readonly kept: readonly string[];
@@ -104,6 +107,11 @@ export interface ModelWorkerApi {
   ping(): 'pong';
   /** Test-only faults (window.dedeDebug): lose the GPU device, or crash the worker. */
   simulateFault(fault: SimulatedFault): void;
+  /**
+   * Test-only (window.dedeDebug): jobs of this kind wait at their start, cancellable, until
+   * `holdJobs(null)`; lets an e2e test cancel a verdict or reveal while it runs.
+   */
+  holdJobs(job: HoldableJob | null): void;
   /** A workflow file (e.g. the trained decoder) from OPFS, or null. */
   readWorkflowFile(path: string): Promise<Uint8Array | null>;
   /** Scores images of a stored dataset with the trained decoder; results stream through onProgress. */

@@ -30,6 +30,7 @@ import {
   type EncoderFileRef,
   type Feeds,
   type Fetches,
+  type HoldableJob,
   type JobProgress,
   type LoadedModel,
   type ModelWorkerApi,
@@ -131,6 +132,17 @@ function countGpuBuffers(): void {
     if (alive.delete(this)) liveGpuBuffers = (liveGpuBuffers ?? 1) - 1;
     return destroy.call(this);
   };
+}
+
+/** The kind of job held at its start (test-only, see ModelWorkerApi.holdJobs). */
+let heldJob: HoldableJob | null = null;
+
+/** Waits while jobs of `kind` are held; a cancel ends the wait with a CancelledError. */
+async function holdPoint(kind: HoldableJob, signal: AbortSignal): Promise<void> {
+  while (heldJob === kind) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    throwIfCancelled(signal);
+  }
 }
 
 /** Runs `body(0..count-1)`, letting a cancel message in between iterations. */
@@ -387,6 +399,7 @@ const api: ModelWorkerApi = {
 
   verdict(jobId, spec) {
     return jobs.run(jobId, async (signal) => {
+      await holdPoint('verdict', signal);
       const result = await fusedVerdict(requireRuntime(), workflowFiles, {
         encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         folders: spec.folders.map(datasetSource),
@@ -402,8 +415,9 @@ const api: ModelWorkerApi = {
   },
 
   reveal(jobId, spec) {
-    return jobs.run(jobId, async (signal) =>
-      revealRun(requireRuntime(), workflowFiles, {
+    return jobs.run(jobId, async (signal) => {
+      await holdPoint('reveal', signal);
+      return revealRun(requireRuntime(), workflowFiles, {
         encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         folders: spec.folders.map(datasetSource),
         flagged: spec.flagged,
@@ -412,12 +426,13 @@ const api: ModelWorkerApi = {
         cleanSlots: spec.cleanSlots,
         preprocessing: spec.preprocessing,
         decoderPath: spec.decoderPath,
-      }, signal),
-    );
+      }, signal);
+    });
   },
 
   explain(jobId, spec) {
     return jobs.run(jobId, async (signal) => {
+      await holdPoint('explain', signal);
       const out = await explainImages(requireRuntime(), workflowFiles, {
         encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
@@ -449,6 +464,10 @@ const api: ModelWorkerApi = {
       throw new Error('simulated worker crash');
     });
     setTimeout(() => self.close(), 10);
+  },
+
+  holdJobs(job) {
+    heldJob = job;
   },
 
   async readWorkflowFile(path) {
