@@ -38,6 +38,14 @@ export type BackendEvent = { readonly kind: 'device-lost'; readonly message: str
 
 export type SimulatedFault = 'device-lost' | 'crash';
 
+/** Jobs a test can hold at their start (window.dedeDebug.holdJobs) to cancel them mid-way. */
+export type HoldableJob = 'verdict' | 'reveal' | 'explain';
+
+export interface SessionStats {
+  readonly created: number;
+  readonly kept: readonly string[];
+}
+
 export interface ModelWorkerApi {
   /** Facts for the EP choice: adapter, isolation, cores. Creates no device. */
   probe(): Promise<PlatformFacts>;
@@ -83,6 +91,10 @@ export interface ModelWorkerApi {
   disposeTrainer(trainerId: string): Promise<void>;
   /** Live GPU buffers created through our device (WebGPU only; null on WASM): a leak detector. */
   gpuBufferCount(): number | null;
+  /** ORT sessions this worker has built since it started, and the kept ones (`kind:identity`; docs/ARCHITECTURE.md §3.3). */
+  sessionStats(): SessionStats;
+  /** Releases every kept session (the next job builds what it needs again). */
+  unloadModels(): Promise<void>;
 
   /**
    * A decoder training run on a stored clean dataset: embeddings (cached), training with
@@ -95,6 +107,11 @@ export interface ModelWorkerApi {
   ping(): 'pong';
   /** Test-only faults (window.dedeDebug): lose the GPU device, or crash the worker. */
   simulateFault(fault: SimulatedFault): void;
+  /**
+   * Test-only (window.dedeDebug): jobs of this kind wait at their start, cancellable, until
+   * `holdJobs(null)`; lets an e2e test cancel a verdict or reveal while it runs.
+   */
+  holdJobs(job: HoldableJob | null): void;
   /** A workflow file (e.g. the trained decoder) from OPFS, or null. */
   readWorkflowFile(path: string): Promise<Uint8Array | null>;
   /** Scores images of a stored dataset with the trained decoder; results stream through onProgress. */

@@ -8,7 +8,7 @@ import type { Ort, OrtSession, OrtTensor } from '../src/core/runtime/ort-types';
 import { maxAbsDiff, selfTestExpected, selfTestModel, SELF_TEST_INPUT } from '../src/core/runtime/self-test';
 import { yieldToEventLoop } from '../src/core/runtime/yield';
 import { Trainer, type StepStats } from '../src/core/train/trainer';
-import { EncoderRunner, type EncoderSpec } from '../src/core/dede/encoder-runner';
+import { EncoderRunner, type EncoderSource } from '../src/core/dede/encoder-runner';
 import { CacheApiBlobStore } from '../src/core/hub/store';
 import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
@@ -20,6 +20,7 @@ import { revealRun } from '../src/core/workflow/reveal-run';
 import { datasetStorage } from '../src/core/workflow/dataset-storage';
 import { createRuntime, readFloat32, type Runtime } from '../src/core/runtime/session';
 import { errorText } from '../src/core/runtime/error-text';
+import { SessionKeep } from '../src/core/runtime/session-keep';
 import { DeviceLossSwitch, guardRuntime } from '../src/core/runtime/device-loss';
 import { decodeTrainingState } from '../src/core/dede/state-file';
 import { CancelRegistry, throwIfCancelled } from '../src/core/runtime/cancel';
@@ -30,6 +31,7 @@ import {
   type EncoderFileRef,
   type Feeds,
   type Fetches,
+  type HoldableJob,
   type JobProgress,
   type LoadedModel,
   type ModelWorkerApi,
@@ -39,6 +41,10 @@ import {
 const SELF_TEST_TOLERANCE = 1e-4;
 
 let runtime: Runtime | null = null;
+/** Sessions kept between jobs, by kind and model identity (docs/ARCHITECTURE.md §3.3); this worker's backend is fixed. */
+let keep: SessionKeep | null = null;
+/** Every ORT session this worker has built (a debug counter: a kept session is built once). */
+let sessionsCreated = 0;
 /** Trips when the GPU device is lost; every session of `runtime` then refuses to run. */
 const deviceLoss = new DeviceLossSwitch();
 let pushEvent: ((event: BackendEvent) => void) | undefined;
@@ -50,26 +56,25 @@ const jobs = new CancelRegistry();
 const workflowFiles = new OpfsFileStore();
 const modelFiles = new CacheApiBlobStore();
 
-async function encoderFromCache(ref: EncoderFileRef, size: { height: number; width: number }): Promise<{ spec: EncoderSpec; sha256: string; name: string }> {
-  const stored = await modelFiles.get(ref.key);
-  if (!stored) throw new Error(`The encoder ${ref.name} is no longer in browser storage; load it again in the Encoder step.`);
-  const externalData = [];
-  for (const ext of ref.externalData) {
-    const got = await modelFiles.get(ext.key);
-    if (!got) throw new Error(`${ext.path} of the encoder is no longer in browser storage; load the encoder again.`);
-    externalData.push({ path: ext.path, data: got.bytes });
-  }
+/**
+ * The encoder of a job: its files are read from the Cache API only when a session has to be built,
+ * which the kept session (keyed by the encoder's hash) spares every job after the first (§3.3).
+ */
+function encoderFromCache(ref: EncoderFileRef, size: { height: number; width: number }): EncoderSource & { name: string } {
   return {
     sha256: ref.sha256,
     name: ref.name,
-    spec: {
-      bytes: stored.bytes,
-      ...(externalData.length > 0 ? { externalData } : {}),
-      inputName: ref.inputName,
-      readout: ref.readout,
-      height: size.height,
-      width: size.width,
-      fixedBatch: ref.fixedBatch,
+    spec: { inputName: ref.inputName, readout: ref.readout, height: size.height, width: size.width, fixedBatch: ref.fixedBatch },
+    async files() {
+      const stored = await modelFiles.get(ref.key);
+      if (!stored) throw new Error(`The encoder ${ref.name} is no longer in browser storage; load it again in the Encoder step.`);
+      const externalData = [];
+      for (const ext of ref.externalData) {
+        const got = await modelFiles.get(ext.key);
+        if (!got) throw new Error(`${ext.path} of the encoder is no longer in browser storage; load the encoder again.`);
+        externalData.push({ path: ext.path, data: got.bytes });
+      }
+      return { bytes: stored.bytes, ...(externalData.length > 0 ? { externalData } : {}) };
     },
   };
 }
@@ -130,6 +135,17 @@ function countGpuBuffers(): void {
   };
 }
 
+/** The kind of job held at its start (test-only, see ModelWorkerApi.holdJobs). */
+let heldJob: HoldableJob | null = null;
+
+/** Waits while jobs of `kind` are held; a cancel ends the wait with a CancelledError. */
+async function holdPoint(kind: HoldableJob, signal: AbortSignal): Promise<void> {
+  while (heldJob === kind) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    throwIfCancelled(signal);
+  }
+}
+
 /** Runs `body(0..count-1)`, letting a cancel message in between iterations. */
 async function cancellableLoop(signal: AbortSignal, count: number, body: (i: number) => Promise<void>): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -185,7 +201,23 @@ function transferablesOf(fetches: Fetches | Fetches[]): Transferable[] {
 
 /** One path for a real `device.lost` and a simulated one: runs stop, the client is told once. */
 function loseDevice(reason: string): void {
-  if (deviceLoss.trip(reason)) pushEvent?.({ kind: 'device-lost', message: reason });
+  if (!deviceLoss.trip(reason)) return;
+  // Kept sessions live on the lost device: nothing may use them again (not awaited: the device may never answer).
+  void keep?.clear().catch(() => undefined);
+  keep = null;
+  pushEvent?.({ kind: 'device-lost', message: reason });
+}
+
+/** The backend's runtime, counting the sessions it builds. */
+function countingRuntime(rt: Runtime): Runtime {
+  return {
+    ...rt,
+    async createSession(model, request) {
+      const session = await rt.createSession(model, request);
+      sessionsCreated++;
+      return session;
+    },
+  };
 }
 
 const api: ModelWorkerApi = {
@@ -219,7 +251,9 @@ const api: ModelWorkerApi = {
       void device.lost.then((info) => loseDevice(info.message || info.reason));
       ort.env.webgpu.device = device;
     }
-    runtime = guardRuntime(createRuntime(ort, choice.ep), deviceLoss);
+    const base = countingRuntime(guardRuntime(createRuntime(ort, choice.ep), deviceLoss));
+    keep = new SessionKeep(base);
+    runtime = { ...base, keeper: keep };
     let session: OrtSession;
     try {
       session = await runtime.createSession(selfTestModel());
@@ -256,8 +290,7 @@ const api: ModelWorkerApi = {
   },
 
   async testEncoder(ref, size, batch) {
-    const { spec } = await encoderFromCache(ref, size);
-    const runner = await EncoderRunner.create(requireRuntime(), spec, batch);
+    const runner = await EncoderRunner.open(requireRuntime(), encoderFromCache(ref, size), batch);
     try {
       const images = Float32Array.from({ length: batch * 3 * size.height * size.width }, (_, i) => Math.sin(i * 0.37));
       await runner.embed(images, batch);
@@ -329,12 +362,20 @@ const api: ModelWorkerApi = {
     return liveGpuBuffers;
   },
 
+  sessionStats() {
+    return { created: sessionsCreated, kept: keep?.stats().kept ?? [] };
+  },
+
+  async unloadModels() {
+    await keep?.clear();
+  },
+
   trainRun(jobId, spec, onProgress) {
     // Cancelling a training run pauses it: it returns with stoppedBy 'cancel' (once past embedding).
     return jobs.run(jobId, async (signal) =>
       runTraining(requireRuntime(), workflowFiles, {
         runId: spec.runId,
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         trainSlots: spec.trainSlots,
         preprocessing: spec.preprocessing,
@@ -347,7 +388,7 @@ const api: ModelWorkerApi = {
   scoreDataset(jobId, spec, onProgress) {
     return jobs.run(jobId, async (signal) =>
       scoreImages(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         slots: spec.slots,
         preprocessing: spec.preprocessing,
@@ -359,8 +400,9 @@ const api: ModelWorkerApi = {
 
   verdict(jobId, spec) {
     return jobs.run(jobId, async (signal) => {
+      await holdPoint('verdict', signal);
       const result = await fusedVerdict(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         folders: spec.folders.map(datasetSource),
         decoderScores: spec.decoderScores,
         clean: datasetSource(spec.clean),
@@ -374,9 +416,10 @@ const api: ModelWorkerApi = {
   },
 
   reveal(jobId, spec) {
-    return jobs.run(jobId, async (signal) =>
-      revealRun(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+    return jobs.run(jobId, async (signal) => {
+      await holdPoint('reveal', signal);
+      return revealRun(requireRuntime(), workflowFiles, {
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         folders: spec.folders.map(datasetSource),
         flagged: spec.flagged,
         ...(spec.priority ? { priority: spec.priority } : {}),
@@ -384,14 +427,15 @@ const api: ModelWorkerApi = {
         cleanSlots: spec.cleanSlots,
         preprocessing: spec.preprocessing,
         decoderPath: spec.decoderPath,
-      }, signal),
-    );
+      }, signal);
+    });
   },
 
   explain(jobId, spec) {
     return jobs.run(jobId, async (signal) => {
+      await holdPoint('explain', signal);
       const out = await explainImages(requireRuntime(), workflowFiles, {
-        encoder: await encoderFromCache(spec.encoder, spec.preprocessing),
+        encoder: encoderFromCache(spec.encoder, spec.preprocessing),
         source: datasetSource(spec.dataset),
         slots: spec.slots,
         preprocessing: spec.preprocessing,
@@ -421,6 +465,10 @@ const api: ModelWorkerApi = {
       throw new Error('simulated worker crash');
     });
     setTimeout(() => self.close(), 10);
+  },
+
+  holdJobs(job) {
+    heldJob = job;
   },
 
   async readWorkflowFile(path) {

@@ -6,7 +6,8 @@ import { errorText } from '../../core/runtime/error-text';
 import type { SimulatedFault } from '../../../workers/model-api';
 import { useAppStore } from '../store';
 import { useFaultStore } from './fault-store';
-import { isInterruptedByBackend, startBackend, type Backend, type BackendSignal } from './model-client';
+import { isInterruptedByBackend, startBackend, type Backend } from './model-client';
+import { respondToFault, retriesOnNewBackend, type BackendSignal } from './fault-policy';
 
 let current: Backend | null = null;
 let starting: Promise<Backend> | null = null;
@@ -56,22 +57,23 @@ export function restartBackend(): Promise<Backend> {
 
 function onSignal(signal: BackendSignal): void {
   const { post } = useFaultStore.getState();
-  if (signal.kind === 'device-lost') {
-    gpuLostReason = `The GPU device was lost (${signal.message}).`;
-    lastFault = { id: 'device-lost', text: `GPU device lost (${signal.message}): continuing on WASM (CPU).` };
+  const response = respondToFault(signal, crashes);
+  if (signal.kind === 'worker-crashed') crashes++;
+  if (response.kind === 'wasm') {
+    gpuLostReason = response.gpuLostReason;
+    lastFault = { id: 'device-lost', text: response.notice };
     post({ ...lastFault, level: 'warn' });
     void restartBackend();
     return;
   }
-  crashes++;
-  if (crashes === 1) {
-    lastFault = { id: 'worker-crash', text: `${signal.message}; restarted.` };
+  if (response.kind === 'restart') {
+    lastFault = { id: 'worker-crash', text: response.notice };
     post({ ...lastFault, level: 'warn' });
     void restartBackend();
     return;
   }
   // A worker that keeps dying would loop: stop, keep what is saved, and let the user reload.
-  fatal = new Error(`${signal.message} again, so it was not restarted. Reload the page: saved datasets, checkpoints and results are kept.`);
+  fatal = new Error(response.message);
   generation++;
   current = null;
   starting = null;
@@ -96,7 +98,7 @@ export async function runOnBackend<T>(job: (backend: Backend, retry: boolean) =>
   try {
     return await job(backend, false);
   } catch (err) {
-    if (!isDeviceLost(err) && !isInterruptedByBackend(err)) throw err;
+    if (!retriesOnNewBackend(err)) throw err;
     // The run's error can overtake the worker's device-lost event (they travel on different ports).
     if (current === backend && isDeviceLost(err)) onSignal({ kind: 'device-lost', message: errorText(err).replace(/^GPU device lost: /, '') });
     return job(await getBackend(), true);

@@ -1,7 +1,7 @@
 // `window.dedeDebug`: a small console/automation handle onto the live backend (the e2e tests use
 // it to run models they build). It exposes nothing the UI cannot already do.
 import * as Comlink from 'comlink';
-import type { Feeds, Fetches, JobProgress, SimulatedFault } from '../../../workers/model-api';
+import type { Feeds, Fetches, HoldableJob, JobProgress, SessionStats, SimulatedFault } from '../../../workers/model-api';
 import type { Batch, StepStats, TrainCheckpoint, TrainGraph } from '../../core/train/trainer';
 import { errorText } from '../../core/runtime/error-text';
 import { getBackend, simulateFault } from './backend-service';
@@ -33,6 +33,12 @@ export interface DedeDebugHandle {
   scanResults(): { threshold: number | null; rows: readonly ScanRow[] };
   /** GPU buffers the model worker holds now (null on the WASM backend): a leak shows as growth. */
   gpuBufferCount(): Promise<number | null>;
+  /** ORT sessions the model worker has built, and the ones it keeps (docs/ARCHITECTURE.md §3.3). */
+  sessionStats(): Promise<SessionStats>;
+  /** Releases the worker's kept sessions. */
+  unloadModels(): Promise<void>;
+  /** Test-only: holds the worker's jobs of one kind at their start (null lets them go), to cancel them mid-way. */
+  holdJobs(job: HoldableJob | null): Promise<void>;
   /**
    * Gives the Images step an encoder's resize plan, read from a preprocessor_config.json object (what
    * loading that encoder does); null clears it. Returns the plan's description.
@@ -74,6 +80,15 @@ export function installDebugHandle(): void {
     simulateFault,
     async gpuBufferCount() {
       return (await getBackend()).api.gpuBufferCount();
+    },
+    async sessionStats() {
+      return (await getBackend()).api.sessionStats();
+    },
+    async unloadModels() {
+      await (await getBackend()).api.unloadModels();
+    },
+    async holdJobs(job) {
+      await (await getBackend()).api.holdJobs(job);
     },
     setResizePlan(config) {
       const plan = config ? preprocessingFromHf(config, null).resize ?? null : null;

@@ -5,8 +5,8 @@ import * as Comlink from 'comlink';
 import { chooseExecutionProvider, wasmThreadCount, type EpChoice, type EpPreference } from '../../core/runtime/ep-choice';
 import { errorText } from '../../core/runtime/error-text';
 import { throwIfCancelled } from '../../core/runtime/cancel';
+import { BACKEND_REPLACED_ERROR, Heartbeat, WORKER_CRASHED_ERROR, type BackendSignal } from './fault-policy';
 import {
-  type BackendEvent,
   type BackendInfo,
   type Feeds,
   type Fetches,
@@ -22,16 +22,7 @@ export interface Backend {
   terminate(): void;
 }
 
-/** What the client learns about its worker: the worker's own events, and its death. */
-export type BackendSignal = BackendEvent | { readonly kind: 'worker-crashed'; readonly message: string };
-
-export const WORKER_CRASHED_ERROR = 'WorkerCrashedError';
-export const BACKEND_REPLACED_ERROR = 'BackendReplacedError';
-
-/** A call whose worker died or was replaced while it ran: the job may be run again on the new one. */
-export function isInterruptedByBackend(err: unknown): boolean {
-  return err instanceof Error && (err.name === WORKER_CRASHED_ERROR || err.name === BACKEND_REPLACED_ERROR);
-}
+export { isInterruptedByBackend, type BackendSignal } from './fault-policy';
 
 function namedError(name: string, message: string): Error {
   const err = new Error(message);
@@ -62,7 +53,7 @@ function spawn(onSignal: (signal: BackendSignal) => void): SpawnedWorker {
   const dead = new Promise<never>((_, reject) => (fail = reject));
   dead.catch(() => undefined);
   let stopped = false;
-  let lastAnswer = performance.now();
+  const beat = new Heartbeat(performance.now(), HEARTBEAT_TIMEOUT_MS);
   const stop = (error: Error) => {
     if (stopped) return;
     stopped = true;
@@ -83,11 +74,11 @@ function spawn(onSignal: (signal: BackendSignal) => void): SpawnedWorker {
   });
   worker.addEventListener('messageerror', () => crashed('a message could not be read'));
   const heartbeat = setInterval(() => {
-    if (performance.now() - lastAnswer > HEARTBEAT_TIMEOUT_MS) {
-      crashed(`no answer for ${Math.round(HEARTBEAT_TIMEOUT_MS / 1000)} s`);
+    if (beat.tick(performance.now()) === 'dead') {
+      crashed(`no answer for ${Math.round(beat.silentFor(performance.now()))} s`);
       return;
     }
-    void remote.ping().then(() => (lastAnswer = performance.now()), () => undefined);
+    void remote.ping().then(() => beat.answered(performance.now()), () => undefined);
   }, HEARTBEAT_EVERY_MS);
   const api = new Proxy(remote, {
     get(target, prop, receiver) {

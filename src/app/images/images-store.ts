@@ -98,18 +98,17 @@ export const useImagesStore = create<ImagesState>()(
       version: 1,
       partialize: (s) => ({ datasets: s.datasets, workingSize: s.workingSize, fit: s.fit }),
       // A load cut short by a reload cannot go on: the browser no longer lets us read those files.
-      merge: (persisted, current) => {
-        const p = (persisted ?? {}) as Partial<Pick<ImagesState, 'datasets' | 'workingSize' | 'fit'>>;
-        return {
-          ...current,
-          ...p,
-          datasets: (p.datasets ?? []).map((d) =>
-            d.status === 'loading'
-              ? { ...d, status: 'interrupted' as const, error: 'Loading stopped when the page was closed or reloaded; add the folder again to finish it.' }
-              : d,
-          ),
-        };
+      // (Through the state's own setter: hydration runs before `useImagesStore` is assigned.)
+      onRehydrateStorage: () => (state) => {
+        for (const d of state?.datasets ?? []) if (d.status === 'loading') state!.upsert(interruptLoad(d));
       },
     },
   ),
 );
+
+/** A folder still loading when the page went away, marked interrupted (its files cannot be read again). */
+export function interruptLoad(d: DatasetSummary): DatasetSummary {
+  return d.status === 'loading'
+    ? { ...d, status: 'interrupted', error: 'Loading stopped when the page was closed or reloaded; add the folder again to finish it.' }
+    : d;
+}

@@ -7,7 +7,8 @@ import { useAppStore } from '../store';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { useImagesStore } from '../images/images-store';
 import { useTrainStore } from '../train/train-store';
-import { calibrationProblems, changeMethod, runCalibration, CALIBRATION_CHECK_FRACTION } from './scan-service';
+import { cancelCalibration, calibrationProblems, changeMethod, runCalibration, CALIBRATION_CHECK_FRACTION } from './scan-service';
+import { isCancelled } from '../../core/runtime/cancel';
 import { useScanStore } from './scan-store';
 
 export function CalibrateStep() {
@@ -71,7 +72,8 @@ export function CalibrateStep() {
               {progress.phase === 'embed' ? 'Embeddings' : 'Scoring'} {progress.done} of {progress.total}…{progress.etaSeconds !== null ? ` ${formatDuration(progress.etaSeconds)} left` : ''}
             </span>
           )}
-          {score.error && <span className="error" role="alert">{score.error.message}</span>}
+          {score.isPending && <button type="button" className="button ghost" onClick={cancelCalibration}>Cancel</button>}
+          {score.error && (isCancelled(score.error) ? <span className="muted">Cancelled; the previous calibration is kept.</span> : <span className="error" role="alert">{score.error.message}</span>)}
         </div>
       </section>
       {calibration && (

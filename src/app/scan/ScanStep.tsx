@@ -6,6 +6,7 @@ import { ROLE_LABEL } from '../../core/images/dataset';
 import { describeCollapseGate } from '../../core/dede/set-scan';
 import { cancelScan, runScan, scanProblems, scanTargets } from './scan-service';
 import { useScanStore } from './scan-store';
+import { offersResume } from './scan-resume';
 
 export function ScanStep() {
   useImagesStore((s) => s.datasets);
@@ -16,7 +17,7 @@ export function ScanStep() {
   const problems = scanProblems();
   const targets = scanTargets();
   const active = scan?.status === 'scanning';
-  const canResume = scan !== null && scan.status !== 'done' && !active && scan.done > 0 && scan.done < scan.total;
+  const canResume = offersResume(scan);
   const rate = scan && scan.seconds > 0 ? scan.done / scan.seconds : null;
   return (
     <div className="stack">

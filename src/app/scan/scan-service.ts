@@ -11,6 +11,7 @@ import { chunkCount } from '../../core/images/dataset';
 import { framingProblems } from '../../core/images/framing';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
 import { workerJob, type Backend } from '../backend/model-client';
+import { cancelAppJob, runAppJob } from '../backend/app-jobs';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
@@ -19,6 +20,7 @@ import { datasetRef, encoderFileRef } from '../workflow/refs';
 import { describeReadout, sameReadout } from '../../core/onnx/readout';
 import { ScanTable } from '../../core/workflow/scan-table';
 import { useScanStore, type CalibrationState, type ScanRow } from './scan-store';
+import { canContinueScan } from './scan-resume';
 
 const files = new OpfsFileStore();
 /** The last scan's table in its binary form (ScanTable.encode). */
@@ -92,8 +94,17 @@ export function applyMethod(state: Pick<CalibrationState, 'cleanScores'>, method
   return { calibration, heldOut };
 }
 
-/** Scores the held-back clean images; aborting `signal` cancels it (nothing is saved). */
-export async function runCalibration(method: CalibrationMethod, signal?: AbortSignal): Promise<void> {
+/** Scores the held-back clean images; aborting `signal` (or cancelCalibration) cancels it (nothing is saved). */
+export function runCalibration(method: CalibrationMethod, signal?: AbortSignal): Promise<void> {
+  return runAppJob('calibration', (jobSignal) => calibrateNow(method, jobSignal), signal);
+}
+
+/** Cancels the calibration in progress, if any. */
+export function cancelCalibration(): void {
+  cancelAppJob('calibration');
+}
+
+async function calibrateNow(method: CalibrationMethod, signal: AbortSignal): Promise<void> {
   const problems = calibrationProblems();
   if (problems.length > 0) throw new Error(problems.join(' '));
   const run = useTrainStore.getState().run!;
@@ -151,9 +162,6 @@ async function pathsOf(dataset: DatasetSummary): Promise<string[]> {
   return paths;
 }
 
-/** The scan in progress: what the Cancel button (cancelScan) aborts, wherever the scan was started. */
-let runningScan: AbortController | null = null;
-
 function unscoredSlots(dataset: DatasetSummary): number[] {
   const table = useScanStore.getState().table;
   const scored = new Set<number>();
@@ -173,19 +181,19 @@ function saveTable(): Promise<void> {
  * failed) continues: its rows stay and only the images without a row are scored. Aborting `signal`
  * (or cancelScan) cancels it: the scan ends 'cancelled' with the rows it has.
  */
-export async function runScan(resume = false, signal?: AbortSignal): Promise<void> {
+export function runScan(resume = false, signal?: AbortSignal): Promise<void> {
+  return runAppJob('scan', (scanSignal) => scan(resume, scanSignal), signal);
+}
+
+async function scan(resume: boolean, scanSignal: AbortSignal): Promise<void> {
   const problems = scanProblems();
   if (problems.length > 0) throw new Error(problems.join(' '));
   const cal = useScanStore.getState().calibration!;
   const targets = scanTargets();
   const { setScan, patchScan, setTable } = useScanStore.getState();
   const previous = useScanStore.getState().scan;
-  const resuming = resume && previous !== null && previous.status !== 'done' && previous.decoderSha256 === cal.decoderSha256 &&
-    previous.datasets.length === targets.length && previous.datasets.every((d, i) => d.id === targets[i]!.id);
+  const resuming = resume && canContinueScan(previous, cal.decoderSha256, targets.map((d) => d.id));
   const scanId = resuming ? previous.scanId : `s${Date.now().toString(36)}`;
-  const controller = new AbortController();
-  runningScan = controller;
-  const scanSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
   const total = targets.reduce((a, d) => a + d.counts.images, 0);
   if (resuming) {
     patchScan({ status: 'scanning', error: null, done: useScanStore.getState().table.length });
@@ -246,8 +254,6 @@ export async function runScan(resume = false, signal?: AbortSignal): Promise<voi
     patchScan({ status: 'done', seconds: (performance.now() - started) / 1000, savedRows: useScanStore.getState().table.length });
   } catch (err) {
     patchScan(isCancelled(err) ? { status: 'cancelled', error: null } : { status: 'failed', error: errorText(err) });
-  } finally {
-    if (runningScan === controller) runningScan = null;
   }
 }
 
@@ -292,9 +298,9 @@ async function applyVerdict(targets: readonly DatasetSummary[], cal: Calibration
   }
 }
 
-/** Cancels the scan in progress, if any. */
+/** Cancels the scan in progress, if any, wherever it was started. */
 export function cancelScan(): void {
-  runningScan?.abort();
+  cancelAppJob('scan');
 }
 
 /** Brings the last scan's rows back after a reload: all of a finished scan, the saved part of an interrupted one. */

@@ -35,10 +35,10 @@ export type ScanVerdict =
       readonly targetFpr: number;
       readonly k: number;
       readonly referenceImages: number;
-      /** Each component's share of α (weighted Bonferroni); absent in scans saved before it was recorded. */
-      readonly weights?: { readonly dede: number; readonly collapse: number } | null;
-      /** The collapse gate's decision; absent in scans saved before the gate existed. */
-      readonly gate?: CollapseGate | null;
+      /** Each component's share of α (weighted Bonferroni); null in scans saved before it was recorded (store v1). */
+      readonly weights: { readonly dede: number; readonly collapse: number } | null;
+      /** The collapse gate's decision; null in scans saved before the gate existed (store v1). */
+      readonly gate: CollapseGate | null;
     };
 
 export type ScanStatus = 'scanning' | 'done' | 'cancelled' | 'failed' | 'interrupted';
@@ -91,6 +91,26 @@ export function useScanRows(): readonly ScanRow[] {
   return useMemo(() => table.rows(), [table]);
 }
 
+/** The saved shape's version. 2: a fused verdict always carries `weights` and `gate` (null when v1 did not record them). */
+export const SCAN_STORE_VERSION = 2;
+
+export interface SavedScanState {
+  readonly calibration: CalibrationState | null;
+  readonly scan: ScanSummary | null;
+  readonly tags: Record<string, Tag>;
+}
+
+/** Brings a save of any earlier version to the current shape (zustand persist's `migrate`). */
+export function migrateScanStore(persisted: unknown, version: number): SavedScanState {
+  const p = (persisted ?? {}) as Partial<SavedScanState>;
+  let scan = p.scan ?? null;
+  if (version < 2 && scan?.verdict?.kind === 'fused') {
+    const old = scan.verdict as Omit<Extract<ScanVerdict, { kind: 'fused' }>, 'weights' | 'gate'> & Partial<Pick<Extract<ScanVerdict, { kind: 'fused' }>, 'weights' | 'gate'>>;
+    scan = { ...scan, verdict: { ...old, weights: old.weights ?? null, gate: old.gate ?? null } };
+  }
+  return { calibration: p.calibration ?? null, scan, tags: p.tags ?? {} };
+}
+
 export const useScanStore = create<ScanState>()(
   persist(
     (set) => ({
@@ -114,8 +134,9 @@ export const useScanStore = create<ScanState>()(
     }),
     {
       name: 'dede-web/scan',
-      version: 1,
+      version: SCAN_STORE_VERSION,
       partialize: (s) => ({ calibration: s.calibration, scan: s.scan, tags: s.tags }),
+      migrate: (persisted, version) => migrateScanStore(persisted, version),
       onRehydrateStorage: () => (state) => {
         if (state?.scan?.status === 'scanning') state.patchScan({ status: 'interrupted' });
       },

@@ -11,6 +11,7 @@ import { errorText } from '../../core/runtime/error-text';
 import type { TrainRunSpec } from '../../../workers/model-api';
 import { workerJob, type Backend } from '../backend/model-client';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
+import { cancelAppJob, runAppJob } from '../backend/app-jobs';
 import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
 import { framingProblems } from '../../core/images/framing';
@@ -65,9 +66,6 @@ export function planFor(settings: TrainSettings, workingSize: number, embedDim: 
   };
 }
 
-/** The run in progress: what Pause (pauseTraining) aborts, wherever the run was started. */
-let runningTraining: AbortController | null = null;
-
 function onProgress(p: RunProgress): void {
   const { setLive, patchRun } = useTrainStore.getState();
   if (p.phase === 'embed') {
@@ -86,12 +84,15 @@ function onProgress(p: RunProgress): void {
   });
 }
 
-async function execute(run: TrainRun, resume: boolean): Promise<void> {
+/** Runs (or resumes) `run` as the app's training job: pauseTraining(), or aborting `signal`, pauses it. */
+function execute(run: TrainRun, resume: boolean, signal?: AbortSignal): Promise<void> {
+  return runAppJob('training', (jobSignal) => train(run, resume, jobSignal), signal);
+}
+
+async function train(run: TrainRun, resume: boolean, signal: AbortSignal): Promise<void> {
   const { encoder, dataset } = readiness();
   if (!encoder?.check.ok || !encoder.preprocessing || !dataset) throw new Error('The encoder or the clean folder is gone; check the Encoder and Images steps.');
   const { patchRun, setLive } = useTrainStore.getState();
-  const controller = new AbortController();
-  runningTraining = controller;
   const spec: TrainRunSpec = {
     runId: run.runId,
     encoder: encoderFileRef(encoder),
@@ -105,7 +106,7 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
   try {
     const result = await runOnBackend(async (backend, retry) => {
       if (retry) await rewindToCheckpoint(backend, run.runId);
-      return workerJob(backend, controller.signal, (jobId) => backend.api.trainRun(jobId, { ...spec, resume: resume || retry }, Comlink.proxy(onProgress)));
+      return workerJob(backend, signal, (jobId) => backend.api.trainRun(jobId, { ...spec, resume: resume || retry }, Comlink.proxy(onProgress)));
     });
     patchRun({
       status: result.stoppedBy === 'cancel' ? 'paused' : 'done',
@@ -118,7 +119,6 @@ async function execute(run: TrainRun, resume: boolean): Promise<void> {
     // Paused before training began (while embedding): resuming starts it, reusing the cached embeddings.
     patchRun(isCancelled(err) ? { status: 'paused', error: null } : { status: 'failed', error: errorText(err) });
   } finally {
-    if (runningTraining === controller) runningTraining = null;
     setLive(null);
   }
 }
@@ -131,7 +131,8 @@ async function rewindToCheckpoint(backend: Backend, runId: string): Promise<void
   noteResumed(step > 0 ? `Training resumed from step ${step} (its last checkpoint).` : 'Training restarted (no checkpoint had been saved yet).');
 }
 
-export async function startTraining(): Promise<void> {
+/** Starts a new run; pauseTraining(), or aborting `signal`, pauses it. */
+export async function startTraining(signal?: AbortSignal): Promise<void> {
   const r = readiness();
   if (r.problems.length > 0 || !r.dataset || !r.encoder || r.embedDim === null) throw new Error(r.problems.join(' '));
   const { settings, setRun } = useTrainStore.getState();
@@ -157,18 +158,18 @@ export async function startTraining(): Promise<void> {
     imported: false,
   };
   setRun(run);
-  await execute(run, false);
+  await execute(run, false, signal);
 }
 
-export async function resumeTraining(): Promise<void> {
+export async function resumeTraining(signal?: AbortSignal): Promise<void> {
   const run = useTrainStore.getState().run;
   if (!run) return;
-  await execute(run, true);
+  await execute(run, true, signal);
 }
 
-/** Pauses the run in progress, if any: the worker stops after the current step and keeps its checkpoint. */
+/** Pauses the run in progress, if any, wherever it was started: the worker stops after the current step and keeps its checkpoint. */
 export function pauseTraining(): void {
-  runningTraining?.abort();
+  cancelAppJob('training');
 }
 
 export async function discardRun(): Promise<void> {

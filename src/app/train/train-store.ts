@@ -83,6 +83,30 @@ interface TrainState {
   setLive(live: LiveProgress | null): void;
 }
 
+/**
+ * The saved shape's version. 2: every setting present (v1 saves lack those added since, e.g.
+ * blindShare, patchSize, decoderSize) and every run's plan records its blind share.
+ */
+export const TRAIN_STORE_VERSION = 2;
+
+export interface SavedTrainState {
+  readonly settings: TrainSettings;
+  readonly run: TrainRun | null;
+}
+
+/** Brings a save of any earlier version to the current shape (zustand persist's `migrate`). */
+export function migrateTrainStore(persisted: unknown, version: number): SavedTrainState {
+  const p = (persisted ?? {}) as { settings?: Partial<TrainSettings>; run?: (Omit<TrainRun, 'plan'> & { plan: Omit<TrainingPlan, 'blindShare'> & { blindShare?: number } }) | null };
+  let run: TrainRun | null = (p.run as TrainRun | null | undefined) ?? null;
+  let settings = p.settings as TrainSettings;
+  if (version < 2) {
+    settings = { ...DEFAULT_SETTINGS, ...p.settings };
+    // A run saved before blind rows existed was trained without them.
+    run = p.run ? { ...p.run, plan: { ...p.run.plan, blindShare: p.run.plan.blindShare ?? 0 } } : null;
+  }
+  return { settings, run };
+}
+
 export const useTrainStore = create<TrainState>()(
   persist(
     (set) => ({
@@ -96,15 +120,9 @@ export const useTrainStore = create<TrainState>()(
     }),
     {
       name: 'dede-web/train',
-      version: 1,
+      version: TRAIN_STORE_VERSION,
       partialize: (s) => ({ settings: s.settings, run: s.run }),
-      // Settings saved by older versions lack newer fields: fill them from the defaults.
-      merge: (persisted, current) => {
-        const p = (persisted ?? {}) as Partial<Pick<TrainState, 'settings' | 'run'>>;
-        // A run saved before blind rows existed was trained without them.
-        const run = p.run ? { ...p.run, plan: { ...p.run.plan, blindShare: p.run.plan.blindShare ?? 0 } } : p.run;
-        return { ...current, ...p, ...(run !== undefined ? { run } : {}), settings: { ...DEFAULT_SETTINGS, ...p.settings } };
-      },
+      migrate: (persisted, version) => migrateTrainStore(persisted, version),
       // A run that was active when the page went away is interrupted: its checkpoint can resume it.
       onRehydrateStorage: () => (state) => {
         if (state?.run && (state.run.status === 'embedding' || state.run.status === 'training')) {

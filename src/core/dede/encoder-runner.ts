@@ -6,12 +6,17 @@ import type { EmbeddingReadout } from '../onnx/readout';
 import type { OrtSession } from '../runtime/ort-types';
 import { float32ToFloat16 } from '../runtime/float16';
 import { throwIfCancelled } from '../runtime/cancel';
-import { readFloats, type ExternalDataFile, type Runtime } from '../runtime/session';
+import { leaseSession, readFloats, type ExternalDataFile, type Runtime, type SessionLease } from '../runtime/session';
 import { poolEmbedding } from './pool-embedding';
 
-export interface EncoderSpec {
+/** The encoder's model file and the external data files it names. */
+export interface EncoderFiles {
   readonly bytes: Uint8Array;
   readonly externalData?: readonly ExternalDataFile[];
+}
+
+/** How to call the encoder. */
+export interface EncoderCall {
   readonly inputName: string;
   /** Which output is the embedding and how it is pooled (with why, when known: files record it). */
   readonly readout: EmbeddingReadout & { readonly reason?: string };
@@ -21,22 +26,54 @@ export interface EncoderSpec {
   readonly fixedBatch: number | null;
 }
 
+export interface EncoderSpec extends EncoderFiles, EncoderCall {}
+
+/**
+ * An encoder as the workflow jobs take it: its hash (the identity its session is kept by in the
+ * model worker, docs/ARCHITECTURE.md §3.3), how to call it, and its files, read only when a session
+ * has to be built (jobs on cached embeddings never need them).
+ */
+export interface EncoderSource {
+  readonly sha256: string;
+  readonly spec: EncoderCall;
+  files(): Promise<EncoderFiles>;
+}
+
+/** A source for files already in memory (CLI, tests, benches). */
+export function encoderSource(spec: EncoderSpec, sha256: string): EncoderSource {
+  return { sha256, spec, files: async () => spec };
+}
+
 export class EncoderRunner {
   private constructor(
     private readonly runtime: Runtime,
-    private readonly session: OrtSession,
-    private readonly spec: EncoderSpec,
+    private readonly lease: SessionLease,
+    private readonly spec: EncoderCall,
     private readonly inputType: 'float32' | 'float16',
     readonly batchSize: number,
   ) {}
 
-  static async create(runtime: Runtime, spec: EncoderSpec, preferredBatch = 32): Promise<EncoderRunner> {
-    const session = await runtime.createSession(spec.bytes, spec.externalData ? { externalData: spec.externalData } : {});
+  /** A runner on a fresh session, released by dispose(). */
+  static create(runtime: Runtime, spec: EncoderSpec, preferredBatch = 32): Promise<EncoderRunner> {
+    return EncoderRunner.start(runtime, spec, null, async () => spec, preferredBatch);
+  }
+
+  /** A runner on the runtime's kept session for this encoder, when it keeps sessions (§3.3). */
+  static open(runtime: Runtime, source: EncoderSource, preferredBatch = 32): Promise<EncoderRunner> {
+    return EncoderRunner.start(runtime, source.spec, source.sha256, () => source.files(), preferredBatch);
+  }
+
+  private static async start(runtime: Runtime, spec: EncoderCall, identity: string | null, files: () => Promise<EncoderFiles>, preferredBatch: number): Promise<EncoderRunner> {
+    const lease = await leaseSession(runtime, 'encoder', identity, async () => {
+      const { bytes, externalData } = await files();
+      return { model: bytes, request: externalData ? { externalData } : {} };
+    });
+    const { session } = lease;
     if (!session.outputNames.includes(spec.readout.output)) {
-      await session.release();
+      await lease.release();
       throw new Error(`The encoder has no output named ${spec.readout.output} (it has ${session.outputNames.join(', ')}); choose its embedding output again.`);
     }
-    return new EncoderRunner(runtime, session, spec, inputTypeOf(session, spec.inputName), spec.fixedBatch ?? preferredBatch);
+    return new EncoderRunner(runtime, lease, spec, inputTypeOf(session, spec.inputName), spec.fixedBatch ?? preferredBatch);
   }
 
   /** Embeddings [n, D] for `n` images [n, 3, H, W]; D is read from the first result. */
@@ -55,7 +92,7 @@ export class EncoderRunner {
       const dims = [rows, 3, H, W];
       const tensor =
         this.inputType === 'float16' ? new this.runtime.ort.Tensor('float16', float32ToFloat16(input), dims) : new this.runtime.ort.Tensor('float32', input, dims);
-      const results = await this.session.run({ [this.spec.inputName]: tensor }, [readout.output]);
+      const results = await this.lease.session.run({ [this.spec.inputName]: tensor }, [readout.output]);
       try {
         const result = results[readout.output];
         if (!result) throw new Error(`The encoder returned no output named ${readout.output}.`);
@@ -73,7 +110,7 @@ export class EncoderRunner {
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await this.lease.release();
   }
 }
 

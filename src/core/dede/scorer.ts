@@ -6,8 +6,8 @@
 import { GraphBuilder, type Value } from '../onnx/builder';
 import type { Model } from '../onnx/graph';
 import { serializeModel } from '../onnx/serialize';
-import type { OrtSession, OrtTensor } from '../runtime/ort-types';
-import { readFloat32, type Runtime } from '../runtime/session';
+import type { OrtTensor } from '../runtime/ort-types';
+import { leaseSession, readFloat32, type Runtime, type SessionLease } from '../runtime/session';
 import { throwIfCancelled } from '../runtime/cancel';
 import { yieldToEventLoop } from '../runtime/yield';
 import { gridSize, numPatches, visibleCount, type DecoderConfig } from './config';
@@ -135,7 +135,7 @@ export class Scorer {
     readonly maskRatio: number,
     private readonly seed: number,
     private readonly runtime: Runtime,
-    private readonly session: OrtSession,
+    private readonly lease: SessionLease,
     settings: ScorerSettings,
   ) {
     this.keepCount = visibleCount(cfg, maskRatio);
@@ -143,13 +143,18 @@ export class Scorer {
     this.aggregate = settings.aggregate ?? DEFAULT_AGGREGATE;
   }
 
-  static async create(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, settings: ScorerSettings = {}): Promise<Scorer> {
+  /**
+   * `identity` names the decoder's weights (e.g. its file's SHA-256): with it, a runtime that keeps
+   * sessions (the model worker) reuses the scoring graph's session across jobs (docs/ARCHITECTURE.md §3.3).
+   */
+  static async create(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, settings: ScorerSettings = {}, identity: string | null = null): Promise<Scorer> {
     const batch = settings.batch ?? 16;
     const maskRatio = settings.maskRatio ?? SCORE_MASK_RATIO;
     checkScorerSettings(settings);
-    const model = buildScorerModel(cfg, weights, { batch, maskRatio, outputs: SCORING_OUTPUTS });
-    const session = await runtime.createSession(serializeModel(model));
-    return new Scorer(cfg, batch, maskRatio, settings.seed ?? 0, runtime, session, settings);
+    const lease = await leaseSession(runtime, 'scorer', identity === null ? null : `${identity}/b${batch}/m${maskRatio}`, () => ({
+      model: serializeModel(buildScorerModel(cfg, weights, { batch, maskRatio, outputs: SCORING_OUTPUTS })),
+    }));
+    return new Scorer(cfg, batch, maskRatio, settings.seed ?? 0, runtime, lease, settings);
   }
 
   /** What `score` is, for calibration records. */
@@ -185,7 +190,7 @@ export class Scorer {
   async dispose(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await this.session.release();
+    await this.lease.release();
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -225,7 +230,7 @@ export class Scorer {
     };
     if (this.keepCount > 0) feeds[DECODER_INPUTS.keep] = new ort.Tensor('float32', keepOneHot(keepIdx, B, T, this.keepCount), [B, this.keepCount, T]);
     const fetches: ScorerOutputName[] = request.pixelError ? ['dedeScore', 'patchError', 'pixelError'] : ['dedeScore', 'patchError'];
-    const res = await this.session.run(feeds, fetches);
+    const res = await this.lease.session.run(feeds, fetches);
     try {
       const read = async (name: ScorerOutputName): Promise<Float32Array> => {
         const t = res[name];

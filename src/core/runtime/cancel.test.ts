@@ -48,6 +48,31 @@ describe('throwIfCancelled', () => {
   });
 });
 
+describe('CancelRegistry', () => {
+  it('cancels a job by id, or through the caller’s own signal; has() says what runs', async () => {
+    const registry = new CancelRegistry();
+    const outer = new AbortController();
+    const loop = (signal: AbortSignal) => (async () => {
+      for (;;) {
+        await yieldToEventLoop();
+        throwIfCancelled(signal);
+      }
+    })();
+    const byId = registry.run('scan', loop).catch((e: unknown) => e);
+    const byOuter = registry.run('training', loop, outer.signal).catch((e: unknown) => e);
+    expect([registry.has('scan'), registry.has('training'), registry.has('calibration')]).toEqual([true, true, false]);
+    registry.cancel('scan');
+    outer.abort();
+    expect(await byId).toBeInstanceOf(CancelledError);
+    expect(await byOuter).toBeInstanceOf(CancelledError);
+    expect(registry.size).toBe(0);
+    // An outer signal that already fired never starts the work.
+    let started = false;
+    await expect(registry.run('x', async () => (started = true), outer.signal)).rejects.toBeInstanceOf(CancelledError);
+    expect(started).toBe(false);
+  });
+});
+
 // A worker's side of the contract over a real Comlink boundary: a MessageChannel, as between the
 // page and the model worker. The job loops, yielding to the event loop like the worker's jobs do.
 interface JobApi {

@@ -31,14 +31,24 @@ export function throwIfCancelled(signal: AbortSignal | undefined, message?: stri
 export class CancelRegistry {
   private readonly jobs = new Map<string, AbortController>();
 
-  async run<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** Runs `work` as job `jobId`; `outer`, when given, cancels it too (a caller's own signal). */
+  async run<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
+    throwIfCancelled(outer);
     const controller = new AbortController();
+    const forward = () => controller.abort(new CancelledError());
+    outer?.addEventListener('abort', forward, { once: true });
     this.jobs.set(jobId, controller);
     try {
       return await work(controller.signal);
     } finally {
+      outer?.removeEventListener('abort', forward);
       if (this.jobs.get(jobId) === controller) this.jobs.delete(jobId);
     }
+  }
+
+  /** Whether job `jobId` is running. */
+  has(jobId: string): boolean {
+    return this.jobs.has(jobId);
   }
 
   cancel(jobId: string): void {

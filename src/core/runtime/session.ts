@@ -31,6 +31,41 @@ export interface Runtime {
   readonly ort: Ort;
   readonly ep: RuntimeProvider;
   createSession(model: Uint8Array, request?: SessionRequest): Promise<OrtSession>;
+  /** Where sessions are kept between jobs (the model worker, docs/ARCHITECTURE.md §3.3); absent: every job builds its own. */
+  readonly keeper?: SessionKeeper;
+}
+
+/** A model to build a session from: read or built only when no kept session has its identity. */
+export interface ModelToLoad {
+  readonly model: Uint8Array;
+  readonly request?: SessionRequest;
+}
+
+/** A session held by one job: `release` lets go of it (a kept session stays with its keeper). */
+export interface SessionLease {
+  readonly session: OrtSession;
+  release(): Promise<void>;
+}
+
+/** Keeps one session per kind (encoder, scorer graph, …) for the identity last asked for (src/core/runtime/session-keep.ts). */
+export interface SessionKeeper {
+  lease(kind: string, identity: string, load: () => Promise<ModelToLoad> | ModelToLoad): Promise<SessionLease>;
+}
+
+/**
+ * A session for one job: the runtime's kept one for (kind, identity) when it keeps sessions (the
+ * model worker), otherwise a fresh one that `release` releases (CLI, tests, benches).
+ */
+export async function leaseSession(
+  runtime: Runtime,
+  kind: string,
+  identity: string | null,
+  load: () => Promise<ModelToLoad> | ModelToLoad,
+): Promise<SessionLease> {
+  if (runtime.keeper && identity !== null) return runtime.keeper.lease(kind, identity, load);
+  const { model, request } = await load();
+  const session = await runtime.createSession(model, request);
+  return { session, release: () => session.release() };
 }
 
 export class ModelLoadError extends Error {

@@ -1,6 +1,6 @@
 // Encoder embeddings of a set of images, computed once per (encoder, image set) and cached: the
 // encoder is frozen, so training epochs and rescans never run it again.
-import { EncoderRunner, type EncoderSpec } from '../dede/encoder-runner';
+import { EncoderRunner, type EncoderSource } from '../dede/encoder-runner';
 import { areaResizeRgbBatch } from '../images/area-resize';
 import { normalizeRgbBatch } from '../images/pixels';
 import type { Preprocessing } from '../images/preprocess';
@@ -89,7 +89,7 @@ export async function decoderInputs(source: PixelSource, slots: readonly number[
 export async function ensureEmbeddings(
   runtime: Runtime,
   files: FileStore,
-  encoder: { readonly spec: EncoderSpec; readonly sha256: string },
+  encoder: EncoderSource,
   source: PixelSource,
   preprocessing: Preprocessing,
   hooks: { signal?: AbortSignal; onProgress?: (p: EmbedProgress) => void; chunk?: number } = {},
@@ -104,7 +104,7 @@ export async function ensureEmbeddings(
       return { count, dim, data: floats.slice(HEADER_FLOATS) };
     }
   }
-  const runner = await EncoderRunner.create(runtime, encoder.spec);
+  const runner = await EncoderRunner.open(runtime, encoder);
   const chunk = hooks.chunk ?? 64;
   const started = performance.now();
   let out: Float32Array | null = null;

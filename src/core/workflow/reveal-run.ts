@@ -3,7 +3,7 @@
 // clean images (the trigger map). Embeddings come from the cache; pixels only for the members.
 import { decodeEmbeddings, fitContrastMap, meanPixelError, revealTargets, type RevealedTarget } from '../dede/reveal';
 import { Scorer } from '../dede/scorer';
-import type { EncoderSpec } from '../dede/encoder-runner';
+import type { EncoderSource } from '../dede/encoder-runner';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { decoderInputs, ensureEmbeddings, type PixelSource } from './embeddings';
@@ -12,7 +12,7 @@ import { loadDecoder } from './scoring';
 import { concatArrays } from '../concat';
 
 export interface RevealRequest {
-  readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string };
+  readonly encoder: EncoderSource;
   /** The scanned folders; indices below count through them in this order. */
   readonly folders: readonly PixelSource[];
   /** Indices (into the folders, concatenated) of the flagged images, most suspicious first. */
@@ -44,13 +44,13 @@ async function gatherImages(sources: readonly PixelSource[], indices: readonly n
 }
 
 export async function revealRun(runtime: Runtime, files: FileStore, req: RevealRequest, signal?: AbortSignal): Promise<RevealedTarget[]> {
-  const { decoder } = await loadDecoder(files, req.decoderPath);
+  const { decoder, sha256 } = await loadDecoder(files, req.decoderPath);
   const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
   const parts = await Promise.all(req.folders.map(embed));
   const dim = parts[0]?.dim ?? decoder.cfg.embedDim;
   const all = concatArrays(Float32Array, parts.map((e) => e.data));
 
-  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, {});
+  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, {}, sha256);
   try {
     const cleanEmb = await embed(req.clean);
     const cleanSlots = req.cleanSlots.slice(0, MAP_SAMPLE);

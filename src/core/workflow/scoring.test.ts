@@ -5,6 +5,7 @@ import { defineDecoderConfig } from '../dede/config';
 import { exportDecoder } from '../dede/decoder-file';
 import { initDecoderWeights } from '../dede/init';
 import { Scorer } from '../dede/scorer';
+import { encoderSource } from '../dede/encoder-runner';
 import { preprocessingFromHf } from '../images/preprocess';
 import { CancelledError } from '../runtime/cancel';
 import { createRuntime } from '../runtime/session';
@@ -17,7 +18,7 @@ import { explainImages, scoreImages, type ScoringProgress } from './scoring';
 
 const runtime = createRuntime(ortNode, 'cpu');
 const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
-const encoder = { sha256: 'f'.repeat(64), spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null } };
+const encoder = encoderSource({ bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' }, height: 32, width: 32, fixedBatch: null }, 'f'.repeat(64));
 const cfg = defineDecoderConfig({ imageSize: 32, patchSize: 4, embedDim: 128, encDim: 32, encDepth: 1, encHeads: 2, decDim: 32, decDepth: 1, decHeads: 2 });
 const weights = initDecoderWeights(cfg, 9);
 const source: PixelSource = {
@@ -81,7 +82,7 @@ describe('workflow scoring', () => {
         ],
       },
     };
-    const bigEncoder = { sha256: 'e'.repeat(64), spec: { ...encoder.spec, bytes: serializeModel(big), height: 64, width: 64 } };
+    const bigEncoder = encoderSource({ ...encoder.spec, bytes: serializeModel(big), height: 64, width: 64 }, 'e'.repeat(64));
     const bigSource: PixelSource = {
       id: 'ds64', count: source.count, width: 64, height: 64,
       async readRgb(from, n) {

@@ -3,21 +3,21 @@
 // ratio 0.99, results streamed back in chunks so the review fills while the scan runs. Also the
 // per-image explanation (reconstruction and error map) for the detail view.
 import { importDecoder, type ImportedDecoder } from '../dede/decoder-file';
-import type { EncoderSpec } from '../dede/encoder-runner';
+import type { EncoderSource } from '../dede/encoder-runner';
 import { buildScorerModel, Scorer, SCORE_MASK_RATIO, type ScorerSettings } from '../dede/scorer';
 import { numPatches, visibleCount } from '../dede/config';
 import { randomKeep } from '../dede/mask';
 import { mulberry32 } from '../dede/rng';
 import { serializeModel } from '../onnx/serialize';
 import type { Preprocessing } from '../images/preprocess';
-import { readFloat32, type Runtime } from '../runtime/session';
+import { leaseSession, readFloat32, type Runtime } from '../runtime/session';
 import { throwIfCancelled } from '../runtime/cancel';
 import { yieldToEventLoop } from '../runtime/yield';
 import { decoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 
 export interface ScoringRequest {
-  readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string };
+  readonly encoder: EncoderSource;
   readonly source: PixelSource;
   /** Which images of the source to score (ascending); null = all. */
   readonly slots: readonly number[] | null;
@@ -66,7 +66,7 @@ export async function scoreImages(
     throw new Error(`The decoder expects embeddings of size ${decoder.cfg.embedDim} but the encoder gives ${embeddings.dim}: use the encoder it was trained with.`);
   }
   const slots = req.slots ?? Array.from({ length: req.source.count }, (_, i) => i);
-  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, req.scorer);
+  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, req.scorer, sha256);
   const all: { slots: number[]; scores: number[]; dedeScores: number[] } = { slots: [], scores: [], dedeScores: [] };
   const dim = embeddings.dim;
   try {
@@ -102,10 +102,13 @@ export interface ImageExplanation {
 
 /** Reconstruction and error maps of a few images, for the detail view. */
 export async function explainImages(runtime: Runtime, files: FileStore, req: Omit<ScoringRequest, 'scorer' | 'slots'> & { readonly slots: readonly number[] }, signal?: AbortSignal): Promise<ImageExplanation[]> {
-  const { decoder } = await loadDecoder(files, req.decoderPath);
+  const { decoder, sha256 } = await loadDecoder(files, req.decoderPath);
   const embeddings = await ensureEmbeddings(runtime, files, req.encoder, req.source, req.preprocessing, signal ? { signal } : {});
-  const model = buildScorerModel(decoder.cfg, decoder.weights, { batch: 1, outputs: ['reconstruction', 'pixelError'] });
-  const session = await runtime.createSession(serializeModel(model));
+  // Kept by the model worker: opening the next image's detail view builds nothing (§3.3).
+  const lease = await leaseSession(runtime, 'explain', sha256, () => ({
+    model: serializeModel(buildScorerModel(decoder.cfg, decoder.weights, { batch: 1, outputs: ['reconstruction', 'pixelError'] })),
+  }));
+  const { session } = lease;
   const { ort } = runtime;
   const S = decoder.cfg.imageSize;
   const dim = embeddings.dim;
@@ -129,7 +132,7 @@ export async function explainImages(runtime: Runtime, files: FileStore, req: Omi
       for (const t of Object.values(res)) t.dispose();
     }
   } finally {
-    await session.release();
+    await lease.release();
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../../testing/tiny-encode
 import { vitModelBytes } from '../../testing/hf-encoders';
 import { defineDecoderConfig } from '../dede/config';
 import { importDecoder } from '../dede/decoder-file';
+import { encoderSource } from '../dede/encoder-runner';
 import { preprocessingFromHf } from '../images/preprocess';
 import { createRuntime } from '../runtime/session';
 import { embeddingsPath, ensureEmbeddings, type PixelSource } from './embeddings';
@@ -14,8 +15,7 @@ const runtime = createRuntime(ortNode, 'cpu');
 const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
 const encoder = {
   name: 'tiny.onnx',
-  sha256: 'e'.repeat(64),
-  spec: { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null },
+  ...encoderSource({ bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' }, height: 32, width: 32, fixedBatch: null }, 'e'.repeat(64)),
 };
 
 function source(count: number): PixelSource & { reads: number } {
@@ -61,7 +61,7 @@ describe('workflow training run', () => {
   it('keys the cache by the readout: another output or pooling embeds again, the same one reads back', async () => {
     const files = new MemoryFileStore();
     const src = source(6);
-    const vit = (pooling: 'cls' | 'patch-mean') => ({ sha256: 'a'.repeat(64), spec: { ...encoder.spec, bytes: vitModelBytes(), readout: { output: 'last_hidden_state', pooling } } });
+    const vit = (pooling: 'cls' | 'patch-mean') => encoderSource({ ...encoder.spec, bytes: vitModelBytes(), readout: { output: 'last_hidden_state', pooling } }, 'a'.repeat(64));
     const cls = await ensureEmbeddings(runtime, files, vit('cls'), src, preprocessing);
     const mean = await ensureEmbeddings(runtime, files, vit('patch-mean'), src, preprocessing);
     const cached: boolean[] = [];

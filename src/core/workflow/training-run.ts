@@ -2,7 +2,7 @@
 // then the training loop on the training split, checkpoints into the file store (so a pause, a
 // crash or a reload resumes), and the trained decoder written as a standard ONNX file.
 import { exportDecoder, trainingInfoFrom } from '../dede/decoder-file';
-import type { EncoderSpec } from '../dede/encoder-runner';
+import type { EncoderSource } from '../dede/encoder-runner';
 import { readoutKey, readoutRecord } from '../onnx/readout';
 import { initDecoderWeights } from '../dede/init';
 import { decodeTrainingState, encodeTrainingState } from '../dede/state-file';
@@ -17,7 +17,7 @@ import { saving } from './storage-full';
 
 export interface TrainingRunRequest {
   readonly runId: string;
-  readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string; readonly name: string };
+  readonly encoder: EncoderSource & { readonly name: string };
   readonly source: PixelSource;
   /** Indices of the source's images to train on; the others stay held back for calibration. */
   readonly trainSlots: readonly number[];

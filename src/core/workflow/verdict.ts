@@ -2,7 +2,7 @@
 // scores (how tightly the folder's embeddings bunch up), each calibrated on the clean folder.
 // Embeddings come from the per-(encoder, image set) cache, so this adds no encoder runs.
 import { pixelFingerprints, type Rows } from '../dede/collapse';
-import type { EncoderSpec } from '../dede/encoder-runner';
+import type { EncoderSource } from '../dede/encoder-runner';
 import { scoreFolderSet, type FolderSetResult } from '../dede/set-scan';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
@@ -11,7 +11,7 @@ import type { FileStore } from './files';
 import { concatArrays } from '../concat';
 
 export interface VerdictRequest {
-  readonly encoder: { readonly spec: EncoderSpec; readonly sha256: string };
+  readonly encoder: EncoderSource;
   /** The scanned folders, treated as one set, in the order of `decoderScores`. */
   readonly folders: readonly PixelSource[];
   /** Per-image robust decoder scores of the folders, concatenated in folder order. */

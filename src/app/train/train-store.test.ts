@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, migrateTrainStore, TRAIN_STORE_VERSION } from './train-store';
+
+// A run as version 1 saved it before blind rows existed: its plan has no blindShare.
+const oldRun = {
+  runId: 'r1', status: 'done', datasetId: 'd', datasetName: 'clean', encoderSha256: 'e'.repeat(64),
+  plan: { cfg: { imageSize: 32 }, batchSize: 64, maskRatio: 0.9, lr: 1e-3, epochs: 5, minutes: 10, seed: 0, readLossEvery: 1, checkpointEvery: 20 },
+  trainSlots: [0, 1], heldOutSlots: [2], step: 10, totalSteps: 10, losses: [{ step: 10, loss: 0.5 }], elapsedSeconds: 3,
+  decoderPath: 'runs/r1/decoder.onnx', error: null, startedAt: '2026-01-01T00:00:00Z', imported: false,
+};
+
+describe('migrateTrainStore', () => {
+  it('brings a version-1 save (settings without newer fields, a run without blind share) to the current shape', () => {
+    const saved = { settings: { preset: 'full', epochs: 7, minutes: 3, batchSize: 32, maskRatio: 0.8, lr: 5e-4, seed: 9, holdOut: 0.3 }, run: oldRun };
+    const migrated = migrateTrainStore(saved, 1);
+    expect(migrated.settings).toEqual({ ...DEFAULT_SETTINGS, preset: 'full', epochs: 7, minutes: 3, batchSize: 32, maskRatio: 0.8, lr: 5e-4, seed: 9, holdOut: 0.3 });
+    expect(Object.keys(migrated.settings).sort()).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
+    expect(migrated.run!.plan.blindShare).toBe(0); // trained without blind rows
+    expect({ ...migrated.run, plan: { ...migrated.run!.plan, blindShare: undefined } }).toEqual({ ...oldRun, plan: { ...oldRun.plan, blindShare: undefined } });
+  });
+
+  it('an unversioned (v0) save with nothing but a setting or two, or an empty one, gets the defaults', () => {
+    expect(migrateTrainStore({ settings: { epochs: 3 } }, 0)).toEqual({ settings: { ...DEFAULT_SETTINGS, epochs: 3 }, run: null });
+    expect(migrateTrainStore(undefined, 0)).toEqual({ settings: DEFAULT_SETTINGS, run: null });
+  });
+
+  it('keeps a recorded blind share and leaves a current save as it is', () => {
+    const withShare = { ...oldRun, plan: { ...oldRun.plan, blindShare: 0.25 } };
+    expect(migrateTrainStore({ settings: DEFAULT_SETTINGS, run: withShare }, 1).run!.plan.blindShare).toBe(0.25);
+    const current = { settings: { ...DEFAULT_SETTINGS, epochs: 2 }, run: withShare };
+    expect(migrateTrainStore(current, TRAIN_STORE_VERSION)).toEqual(current);
+  });
+});
