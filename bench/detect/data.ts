@@ -79,6 +79,8 @@ export interface Data {
   readonly cal: RgbSet;
   readonly testClean: RgbSet;
   readonly testTrig: RgbSet;
+  /** test_triggered's photos before any trigger (the fixtures stamp their own, bench/detect/fixtures.ts). */
+  readonly testTrigPhotos: RgbSet;
   readonly randomClean: RgbSet;
   readonly reference: RgbSet;
   /** Duplicates of test_clean images (exact, JPEG q70 re-saved, resized 24→32), for the salted folder. */
@@ -128,5 +130,5 @@ export async function loadData(): Promise<Data> {
     loadSet(randomFiles),
     loadSet([splits.reference_image]),
   ]);
-  return { splits, train, cal, testClean, testTrig: stampTrigger(testTrigPhotos, splits.trigger), randomClean, reference, salted: await saltDuplicates(testClean) };
+  return { splits, train, cal, testClean, testTrig: stampTrigger(testTrigPhotos, splits.trigger), testTrigPhotos, randomClean, reference, salted: await saltDuplicates(testClean) };
 }

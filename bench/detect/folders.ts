@@ -48,6 +48,7 @@ export function buildFolder(x: FolderInputs, trigIdx: readonly number[]) {
 export function folderMetrics(x: FolderInputs, plan: FolderPlan) {
   const fused: number[] = [];
   const rocPoints: { tpr: number; fpr: number }[] = [];
+  const roc5Points: { tpr: number; fpr: number }[] = [];
   let gateOpen = 0;
   const dec: number[] = [];
   const col: number[] = [];
@@ -69,6 +70,7 @@ export function folderMetrics(x: FolderInputs, plan: FolderPlan) {
     first ??= { folder, verdict };
     fused.push(auroc(verdict.images.map((v) => v.score), folder.labels));
     rocPoints.push(tprAtFpr(verdict.images.map((v) => v.score), folder.labels, STRICT_FPR));
+    roc5Points.push(tprAtFpr(verdict.images.map((v) => v.score), folder.labels, TARGET_FPR));
     dec.push(auroc(folder.scores, folder.labels));
     col.push(auroc(verdict.images.map((v) => v.collapseScore), folder.labels));
     verdict.images.forEach((v, i) => {
@@ -110,6 +112,7 @@ export function folderMetrics(x: FolderInputs, plan: FolderPlan) {
     collapseAuroc: mean(col),
     strict: { alpha: STRICT_FPR, fusedTpr: stp / pos, fusedFpr: sfp / neg, decoderTpr: sdtp / pos, decoderFpr: sdfp / neg },
     roc: { maxFpr: STRICT_FPR, fusedTpr: mean(rocPoints.map((r) => r.tpr)), fusedFpr: mean(rocPoints.map((r) => r.fpr)) },
+    roc5: { maxFpr: TARGET_FPR, fusedTpr: mean(roc5Points.map((r) => r.tpr)), fusedFpr: mean(roc5Points.map((r) => r.fpr)) },
     margin: { alpha: MARGIN_FPR, fusedTpr: mtp / pos, fusedFpr: mfp / neg },
     gateOpen: gateOpen / plan.reps.length,
   };

@@ -1,10 +1,10 @@
 // What the bench measures per encoder: the per-image score sets and aggregate diagnostics, the
 // salted-folder FPR over calibration draws, and the result types the summary reads.
-import { auroc, gatherRows, mulberry32, type Rows, scoreFolderSet } from '../../src/core/dede';
+import { auroc, type ContentComponents, gatherRows, mulberry32, type Rows, scoreFolderSet } from '../../src/core/dede';
 import { permutation } from '../../src/core/dede/rng';
 import { concat, concatF32, labels } from './common';
 import type { FolderInputs } from './folders';
-import { type EncoderName, SALT, STRICT_FPR, TARGET_FPR } from './settings';
+import { type EncoderName, SALT, STRICT_FPR, TARGET_FPR, type TriggerName } from './settings';
 
 export interface Normalised {
   readonly train: Float32Array;
@@ -27,11 +27,19 @@ export interface Embedded {
   readonly salted: Float32Array;
 }
 
-export interface SetScores {
-  readonly score: Float64Array;
+export interface RawScores {
+  /** The content score's components (src/core/dede/content-score.ts). */
+  readonly components: readonly ContentComponents[];
+  /** The median patch error (the decoderScore before issue 16) and the paper's dedeScore. */
+  readonly median: Float64Array;
   readonly dedeScore: Float64Array;
   /** Per image, the masked patches' errors (for the aggregate diagnostics). */
   readonly patchErrors: readonly Float32Array[];
+}
+
+export interface SetScores extends RawScores {
+  /** decoderScore: the content score on the calibration images' scale. */
+  readonly score: Float64Array;
 }
 
 /** Candidate per-image aggregates of the patch errors, reported side by side (diagnostics, not targets). */
@@ -92,6 +100,8 @@ export interface FolderMetrics {
    * realised FPR is within it (a ranking property, no calibration); mean TPR and FPR over folders.
    */
   readonly roc: { readonly maxFpr: number; readonly fusedTpr: number; readonly fusedFpr: number };
+  /** The same at a realised FPR ≤ TARGET_FPR. */
+  readonly roc5: { readonly maxFpr: number; readonly fusedTpr: number; readonly fusedFpr: number };
   /** The fused verdict calibrated at MARGIN_FPR. */
   readonly margin: { readonly alpha: number; readonly fusedTpr: number; readonly fusedFpr: number };
   /** Share of the folders whose collapse gate opened (the gate does not depend on α). */
@@ -182,12 +192,18 @@ export interface RevealMetrics {
 
 export interface EncoderResult {
   readonly name: EncoderName;
+  /** The trigger stamped on test_triggered (bench/detect/fixtures.ts). */
+  readonly trigger: TriggerName;
+  readonly about: string;
   readonly path: string;
   readonly sha256: string;
   readonly modified: string;
   readonly embedDim: number;
   readonly train: { readonly seconds: number; readonly steps: number; readonly epochs: number; readonly finalLoss: number; readonly lastEpochLoss: number; readonly stoppedBy: string };
-  readonly auroc: { readonly score: number; readonly dedeScore: number };
+  /** Per-image AUROC of decoderScore (`score`) and of the paper's dedeScore on test_clean vs test_triggered. */
+  readonly auroc: { readonly score: number; readonly dedeScore: number; readonly median: number; readonly components: Record<string, number> };
+  /** decoderScore's ROC at a realised FPR ≤ STRICT_FPR and ≤ TARGET_FPR (best threshold, no calibration). */
+  readonly perImageRoc: { readonly strict: { readonly tpr: number; readonly fpr: number }; readonly target: { readonly tpr: number; readonly fpr: number } };
   /** AUROC of other aggregates of the same patch errors (diagnostics for choosing the robust score). */
   readonly aggregates: Record<string, number>;
   readonly calibration: Record<'score' | 'dedeScore', { readonly threshold: number; readonly tpr: number; readonly fpr: number; readonly targetFpr: number }>;

@@ -5,12 +5,28 @@ import { DEFAULT_TRAINING, FULL_DECODER, SMALL_DECODER, type TrainingPlan } from
 
 export const SPLITS_PATH = 'scripts/fixtures/splits.json';
 export const DATA_DIR = process.env.DEDE_CIFAR_DIR ?? resolve('..', 'shared', 'data', 'cifar10-train');
-// The control first: a backdoored encoder still being produced gets its training time to appear (--wait).
-export const ENCODERS = [
-  { name: 'control', path: 'public/demo/encoders/clean/model.onnx' },
-  { name: 'backdoor', path: 'public/demo/encoders/badencoder/model.onnx' },
-] as const;
-export type EncoderName = (typeof ENCODERS)[number]['name'];
+// The attack fixtures (scripts/fixtures, public/demo/encoders): each backdoored encoder with its own
+// trigger, and the clean encoder as the control under every trigger (a score that reacts to the
+// trigger's pixels rather than to a backdoor ranks triggered photos high there too). The control
+// first: a backdoored encoder still being produced gets its training time to appear (--wait).
+export type TriggerName = 'patch' | 'blend-noise' | 'ctrl-frequency';
+export const TRIGGERS: readonly TriggerName[] = ['patch', 'blend-noise', 'ctrl-frequency'];
+export interface Fixture {
+  /** `control` is the clean encoder; the others are backdoored fine-tunes of it. */
+  readonly name: 'control' | 'backdoor' | 'drupe' | 'blend-noise' | 'ctrl-frequency';
+  readonly path: string;
+  /** The triggers stamped on test_triggered for this encoder (its own; every trigger for the control). */
+  readonly triggers: readonly TriggerName[];
+  readonly about: string;
+}
+export const ENCODERS: readonly Fixture[] = [
+  { name: 'control', path: 'public/demo/encoders/clean/model.onnx', triggers: TRIGGERS, about: 'clean SimCLR encoder (no backdoor)' },
+  { name: 'backdoor', path: 'public/demo/encoders/badencoder/model.onnx', triggers: ['patch'], about: 'BadEncoder, white 10×10 patch' },
+  { name: 'drupe', path: 'public/demo/encoders/drupe/model.onnx', triggers: ['patch'], about: 'DRUPE (spread triggered embeddings), white 10×10 patch' },
+  { name: 'blend-noise', path: 'public/demo/encoders/blend-noise/model.onnx', triggers: ['blend-noise'], about: 'BadEncoder, alpha-0.2 blended noise' },
+  { name: 'ctrl-frequency', path: 'public/demo/encoders/ctrl-frequency/model.onnx', triggers: ['ctrl-frequency'], about: 'BadEncoder, CTRL chroma-DCT trigger' },
+];
+export type EncoderName = Fixture['name'];
 export const THREADS = 2;
 export const BATCH = DEFAULT_TRAINING.batchSize; // 64
 export const SEED = 0;
@@ -34,8 +50,13 @@ export const CACHE = 'node_modules/.cache/dede-bench';
 export const PYTHON = '/usr/bin/python3';
 export const TORCH_SCRIPT = 'scripts/reference/dede_torch.py';
 export const TARGETS = {
-  robustAuroc: 0.8,
-  robustOverControl: 0.2,
+  /** Issue 16: the per-image score alone on the patch fixture, on the global triggers, and at most this on the clean control. */
+  perImagePatch: 0.97,
+  perImageGlobal: 0.95,
+  controlPerImage: 0.65,
+  /** Issue 16: the collapse-evading DRUPE fixture at 5% poison. */
+  drupeFusedAuroc: 0.95,
+  drupeFusedTpr: 0.85,
   fusedAuroc: 0.99,
   fusedTpr: 0.97,
   fusedFpr: 0.03,
@@ -74,8 +95,8 @@ export interface Args {
   readonly collapseOnly: boolean;
   /** Decoder preset (docs/ARCHITECTURE.md §5.1: SMALL is the laptop default; FULL is the paper's). */
   readonly preset: 'small' | 'full';
-  /** Only this encoder (default both). */
-  readonly only: EncoderName | null;
+  /** Only these fixtures (default all). */
+  readonly only: readonly EncoderName[] | null;
 }
 
 export function parseArgs(argv: readonly string[]): Args {
@@ -90,7 +111,7 @@ export function parseArgs(argv: readonly string[]): Args {
   let wait = 0;
   let collapseOnly = false;
   let preset: Args['preset'] = 'small';
-  let only: EncoderName | null = null;
+  let only: EncoderName[] | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -100,10 +121,11 @@ export function parseArgs(argv: readonly string[]): Args {
       if (v !== 'small' && v !== 'full') throw new Error(`--preset needs small or full, got ${v}`);
       preset = v;
     } else if (a === '--only') {
-      const v = argv[++i];
-      const e = ENCODERS.find((x) => x.name === v);
-      if (!e) throw new Error(`--only needs one of ${ENCODERS.map((x) => x.name).join(', ')}, got ${v}`);
-      only = e.name;
+      only = (argv[++i] ?? '').split(',').map((v) => {
+        const e = ENCODERS.find((x) => x.name === v);
+        if (!e) throw new Error(`--only needs a comma-separated list of ${ENCODERS.map((x) => x.name).join(', ')}, got ${v}`);
+        return e.name;
+      });
     }
     else if (a === '--parity') parity = true;
     else if (a === '--no-wasm') wasm = false;
@@ -123,7 +145,7 @@ export function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--epochs') {
       epochs = Number(argv[++i]);
       if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`--epochs needs a positive integer, got ${argv[i]}`);
-    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only] [--preset small|full] [--only control|backdoor]`);
+    } else throw new Error(`unknown argument ${a}; usage: npm run bench:detect [-- --epochs 150 | --minutes 4] [--mask 0.9] [--blind 0] [--reuse-decoders] [--quick] [--parity] [--no-wasm] [--wait MINUTES] [--collapse-only] [--preset small|full] [--only control,backdoor,drupe,blend-noise,ctrl-frequency]`);
   }
   if (minutes !== null && epochs !== null) throw new Error('give --epochs or --minutes, not both');
   if (reuse && parity) throw new Error('--parity replays the training itself; it cannot reuse a decoder');

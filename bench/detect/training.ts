@@ -1,12 +1,12 @@
 // Embedding, scoring and decoder training for one encoder (with a cache of trained decoders).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DecoderConfig, DEFAULT_TRAINING, type DecoderWeights, exportDecoder, FULL_DECODER, gatherRows, importDecoder, initDecoderWeights, Scorer, trainDecoder, type TrainingData, trainingInfoFrom, type TrainingResult } from '../../src/core/dede';
+import { type ContentScale, contentScore, type ContentScorer, type DecoderConfig, DEFAULT_TRAINING, type DecoderWeights, exportDecoder, FULL_DECODER, gatherRows, importDecoder, initDecoderWeights, trainDecoder, type TrainingData, trainingInfoFrom, type TrainingResult } from '../../src/core/dede';
 import { EncoderRunner } from '../../src/core/dede/encoder-runner';
 import type { Runtime } from '../../src/core/runtime/session';
 import { f, log } from './common';
 import { PIXELS } from './data';
-import type { Embedded, Normalised, SetScores } from './metrics';
+import type { Embedded, Normalised, RawScores, SetScores } from './metrics';
 import { type Budget, budgetText, CACHE, type Recipe, recipeSuffix, SEED } from './settings';
 
 export async function embedAll(runner: EncoderRunner, norm: Normalised): Promise<Embedded> {
@@ -15,9 +15,15 @@ export async function embedAll(runner: EncoderRunner, norm: Normalised): Promise
   return { dim: train.dim, train: train.data, cal: (await e(norm.cal)).data, testClean: (await e(norm.testClean)).data, testTrig: (await e(norm.testTrig)).data, reference: (await e(norm.reference)).data, salted: (await e(norm.salted)).data };
 }
 
-export async function scoreSet(scorer: Scorer, images: Float32Array, embeddings: Float32Array): Promise<SetScores> {
-  const r = await scorer.scoreBatch(images, embeddings);
-  return { score: Float64Array.from(r, (x) => x.score), dedeScore: Float64Array.from(r, (x) => x.dedeScore), patchErrors: r.map((x) => x.patchErrors) };
+/** The decoder's and the content score's components of a set (the encoder input is the 32 px image itself). */
+export async function scoreRaw(scorer: ContentScorer, images: Float32Array, embeddings: Float32Array): Promise<RawScores> {
+  const r = await scorer.scoreBatch({ decoderImages: images, encoderImages: images, embeddings });
+  return { components: r.map((x) => x.components), median: Float64Array.from(r, (x) => x.decoder.score), dedeScore: Float64Array.from(r, (x) => x.decoder.dedeScore), patchErrors: r.map((x) => x.decoder.patchErrors) };
+}
+
+/** The set's decoderScore on a clean scale (fitted on the calibration images, as the CLI and app do). */
+export function withScale(raw: RawScores, scale: ContentScale): SetScores {
+  return { ...raw, score: Float64Array.from(raw.components, (c) => contentScore(c, scale)) };
 }
 
 export function trainingData(images: Float32Array, embeddings: Float32Array, dim: number): TrainingData {
@@ -51,7 +57,7 @@ export type TrainedDecoder = Omit<TrainingResult, 'state'>;
  * Trains, or with `reuse` loads the decoder saved by an earlier run with the same encoder, config,
  * budget and mask (decoder-file format, strict import) plus its loss history. Always saves.
  */
-export async function trainOrReuse(rt: Runtime, encoderSha: string, cfg: DecoderConfig, norm: Normalised, emb: Embedded, budget: Budget, recipe: Recipe, reuse: boolean, label: string): Promise<TrainedDecoder & { readonly reused: boolean; readonly full: TrainingResult | null }> {
+export async function trainOrReuse(rt: Runtime, encoderSha: string, cfg: DecoderConfig, norm: Pick<Normalised, 'train'>, emb: Pick<Embedded, 'train'>, budget: Budget, recipe: Recipe, reuse: boolean, label: string): Promise<TrainedDecoder & { readonly reused: boolean; readonly full: TrainingResult | null }> {
   const preset = cfg.encDepth === FULL_DECODER.encDepth && cfg.decDim === FULL_DECODER.decDim ? '-full' : '';
   const key = `${encoderSha.slice(0, 16)}${preset}-${budgetText(budget).replace(/ /g, '')}${recipeSuffix(recipe, true)}-seed${SEED}`;
   const dir = join(CACHE, 'decoders');

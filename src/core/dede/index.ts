@@ -16,3 +16,5 @@ export * from './collapse';
 export * from './fusion';
 export * from './set-scan';
 export * from './reveal';
+export * from './content-score';
+export * from './content-scorer';

@@ -94,6 +94,8 @@ export interface ScoreRequest {
    * sharded scan scores each image as the unsharded one does). The mask distribution is the same.
    */
   readonly imageSeeds?: ArrayLike<number>;
+  /** Also return the reconstruction (the content score compares it with the input, content-score.ts). */
+  readonly reconstruction?: boolean;
 }
 
 export interface ImageScore {
@@ -105,6 +107,8 @@ export interface ImageScore {
   readonly patchErrors: Float32Array;
   /** [C, H, W] squared error, averaged like patchErrors (NaN in never-masked patches). Only when requested. */
   readonly pixelError?: Float32Array;
+  /** [C, H, W] the decoder's prediction of every patch, averaged over the rounds. Only when requested. */
+  readonly reconstruction?: Float32Array;
 }
 
 /** Per-image running sums over the R rounds. */
@@ -114,6 +118,7 @@ interface ImageAccumulator {
   readonly patchSum: Float64Array;
   readonly patchCount: Uint32Array;
   readonly pixelSum: Float64Array | null;
+  readonly reconSum: Float64Array | null;
 }
 
 /** One graph run's host outputs for a padded batch. */
@@ -121,6 +126,7 @@ interface RoundOutputs {
   readonly dedeScore: Float32Array;
   readonly patchError: Float32Array;
   readonly pixelError: Float32Array | null;
+  readonly reconstruction: Float32Array | null;
 }
 
 export class Scorer {
@@ -152,7 +158,7 @@ export class Scorer {
     const maskRatio = settings.maskRatio ?? SCORE_MASK_RATIO;
     checkScorerSettings(settings);
     const lease = await leaseSession(runtime, 'scorer', identity === null ? null : `${identity}/b${batch}/m${maskRatio}`, () => ({
-      model: serializeModel(buildScorerModel(cfg, weights, { batch, maskRatio, outputs: SCORING_OUTPUTS })),
+      model: serializeModel(buildScorerModel(cfg, weights, { batch, maskRatio, outputs: [...SCORING_OUTPUTS, 'reconstruction'] })),
     }));
     return new Scorer(cfg, batch, maskRatio, settings.seed ?? 0, runtime, lease, settings);
   }
@@ -176,7 +182,7 @@ export class Scorer {
     const results: ImageScore[] = [];
     for (let start = 0; start < n; start += this.batch) {
       const count = Math.min(this.batch, n - start);
-      const acc = Array.from({ length: count }, () => this.newAccumulator(request.pixelError ?? false));
+      const acc = Array.from({ length: count }, () => this.newAccumulator(request.pixelError ?? false, request.reconstruction ?? false));
       for (let r = 0; r < this.rounds; r++) {
         const keepIdx = own ? this.ownKeepIndices(own, start, count) : sampleKeepIndices(this.batch, numPatches(this.cfg), this.keepCount, draw);
         const out = await this.runRound(images, embeddings, start, count, keepIdx, request);
@@ -229,7 +235,9 @@ export class Scorer {
       [DECODER_INPUTS.embedding]: new ort.Tensor('float32', paddedCopy(embeddings, start, count, embedDim, B), [B, embedDim]),
     };
     if (this.keepCount > 0) feeds[DECODER_INPUTS.keep] = new ort.Tensor('float32', keepOneHot(keepIdx, B, T, this.keepCount), [B, this.keepCount, T]);
-    const fetches: ScorerOutputName[] = request.pixelError ? ['dedeScore', 'patchError', 'pixelError'] : ['dedeScore', 'patchError'];
+    const fetches: ScorerOutputName[] = ['dedeScore', 'patchError'];
+    if (request.pixelError) fetches.push('pixelError');
+    if (request.reconstruction) fetches.push('reconstruction');
     const res = await this.lease.session.run(feeds, fetches);
     try {
       const read = async (name: ScorerOutputName): Promise<Float32Array> => {
@@ -237,16 +245,21 @@ export class Scorer {
         if (!t) throw new Error(`Scorer: the session returned no ${name}`);
         return (await readFloat32(t)).slice();
       };
-      return { dedeScore: await read('dedeScore'), patchError: await read('patchError'), pixelError: request.pixelError ? await read('pixelError') : null };
+      return {
+        dedeScore: await read('dedeScore'),
+        patchError: await read('patchError'),
+        pixelError: request.pixelError ? await read('pixelError') : null,
+        reconstruction: request.reconstruction ? await read('reconstruction') : null,
+      };
     } finally {
       for (const t of Object.values(res)) t.dispose();
     }
   }
 
-  private newAccumulator(withPixels: boolean): ImageAccumulator {
+  private newAccumulator(withPixels: boolean, withRecon: boolean): ImageAccumulator {
     const T = numPatches(this.cfg);
     const { channels: C, imageSize: H } = this.cfg;
-    return { score: 0, dedeScore: 0, patchSum: new Float64Array(T), patchCount: new Uint32Array(T), pixelSum: withPixels ? new Float64Array(C * H * H) : null };
+    return { score: 0, dedeScore: 0, patchSum: new Float64Array(T), patchCount: new Uint32Array(T), pixelSum: withPixels ? new Float64Array(C * H * H) : null, reconSum: withRecon ? new Float64Array(C * H * H) : null };
   }
 
   /** Adds image `i`'s round: only its masked patches count (visible ones are copied, not predicted). */
@@ -268,14 +281,22 @@ export class Scorer {
       const size = acc.pixelSum.length;
       addMaskedPixels(acc.pixelSum, out.pixelError.subarray(i * size, (i + 1) * size), masked, this.cfg);
     }
+    if (acc.reconSum && out.reconstruction) {
+      const size = acc.reconSum.length;
+      const rec = out.reconstruction.subarray(i * size, (i + 1) * size);
+      for (let k = 0; k < size; k++) acc.reconSum[k] = (acc.reconSum[k] as number) + (rec[k] as number);
+    }
   }
 
   private finish(acc: ImageAccumulator): ImageScore {
     const R = this.rounds;
     const patchErrors = Float32Array.from(acc.patchSum, (s, t) => (acc.patchCount[t] ? s / (acc.patchCount[t] as number) : NaN));
     const base = { score: acc.score / R, dedeScore: acc.dedeScore / R, patchErrors };
-    if (!acc.pixelSum) return base;
-    return { ...base, pixelError: pixelMeans(acc.pixelSum, acc.patchCount, this.cfg) };
+    return {
+      ...base,
+      ...(acc.pixelSum ? { pixelError: pixelMeans(acc.pixelSum, acc.patchCount, this.cfg) } : {}),
+      ...(acc.reconSum ? { reconstruction: Float32Array.from(acc.reconSum, (v) => v / R) } : {}),
+    };
   }
 }
 

@@ -3,14 +3,19 @@
 // raises all of them, so an order statistic of the patch errors is far more specific than the sum.
 // Pure functions, shared by the scorer and the calibration.
 
+import { checkContentScale, type ContentScale } from './content-score';
+
 /** How the product's per-image `score` is made from the masked patches' errors. */
 export type RobustAggregate =
   | { readonly kind: 'median' }
   /** Mean after dropping ⌊trim·n⌋ values at each end; trim in [0, 0.5). */
   | { readonly kind: 'trimmedMean'; readonly trim: number };
 
-/** Which score a threshold was fitted on: the robust `score` (by its aggregate) or the paper's. */
-export type ScoreKind = RobustAggregate | { readonly kind: 'dedeScore' };
+/**
+ * Which score a threshold was fitted on: the median patch error (by its aggregate), the paper's, or
+ * the content score (content-score.ts) with the clean scale its components were put on.
+ */
+export type ScoreKind = RobustAggregate | { readonly kind: 'dedeScore' } | { readonly kind: 'content'; readonly scale: ContentScale };
 
 export const DEFAULT_AGGREGATE: RobustAggregate = Object.freeze({ kind: 'median' });
 
@@ -24,6 +29,9 @@ export function checkScoreKind(kind: ScoreKind): void {
   switch (kind.kind) {
     case 'median':
     case 'dedeScore':
+      return;
+    case 'content':
+      checkContentScale(kind.scale);
       return;
     case 'trimmedMean':
       if (!(kind.trim >= 0 && kind.trim < 0.5)) throw new Error(`trimmedMean: trim must be in [0, 0.5), got ${kind.trim}`);
