@@ -11,6 +11,7 @@ import { vitModelBytes } from '../testing/hf-encoders';
 import { loadCliEncoder } from './encoder';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../testing/tiny-encoder';
 import { importDecoder } from '../core/dede/decoder-file';
+import { calibrate } from '../core/dede/calibrate';
 import type { ScanReport } from '../core/report/scan-report';
 import { main } from './main';
 import { writePng } from './cli-fixture';
@@ -115,13 +116,37 @@ describe('dede CLI', () => {
     for (const r of plain.images) {
       expect(r.flagged).toBe(r.score > plain.threshold);
       expect(r.collapseScore).toBeUndefined();
+      // decoderScore is the content score: the mean of its components' z (docs/ARCHITECTURE.md §5.3.1).
+      expect(r.decoderScore).toBeCloseTo((r.semanticZ! + r.lowPassZ! + r.flipZ!) / 3, 9);
+      expect(r.flipZ).toBeGreaterThanOrEqual(0);
+      expect(r.medianPatchError).toBeGreaterThan(0);
     }
+    expect(plain.calibration['scoreKind']).toMatchObject({ kind: 'content', scale: { images: calibration.calibration.n } });
+
+    // A calibration made before the content score: scanned by the median patch error it was fitted on, with a note.
+    const legacyPath = join(dir, 'legacy-calib.json');
+    const legacyScores = plain.images.map((r) => r.medianPatchError!).concat(plain.images.map((r) => r.medianPatchError! * 0.9));
+    const file = JSON.parse(await readFile(calib, 'utf8')) as Record<string, unknown>;
+    await writeFile(legacyPath, JSON.stringify({ ...file, calibration: calibrate(legacyScores, { method: 'fpr', target: 0.1 }, { kind: 'median' }) }));
+    const legacyOut = join(dir, 'legacy.json');
+    const legacyErr = vi.spyOn(process.stderr, 'write');
+    expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', legacyPath, '--images', join(dir, 'suspect'), '--out', legacyOut, '--no-collapse')).toBe(0);
+    expect(legacyErr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/predates the content score; judging by the median patch error .*dede calibrate again/);
+    legacyErr.mockRestore();
+    const legacy = JSON.parse(await readFile(legacyOut, 'utf8')) as ScanReport;
+    legacy.images.forEach((r, i) => {
+      expect(r.decoderScore).toBe(r.medianPatchError);
+      expect(r.semanticZ).toBeUndefined();
+      expect(r.medianPatchError).toBeCloseTo(plain.images[i]!.medianPatchError!, 9);
+    });
 
     const csvPath = join(dir, 'report.csv');
     expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', csvPath)).toBe(0);
     const rows = Papa.parse<Record<string, string>>(await readFile(csvPath, 'utf8'), { header: true, skipEmptyLines: true }).data;
     expect(rows).toHaveLength(12);
     expect(Number(rows[0]!['score'])).toBeCloseTo(report.images[0]!.score, 10);
+    expect(Number(rows[0]!['semanticZ'])).toBeCloseTo(report.images[0]!.semanticZ!, 10);
+    expect(Number(rows[0]!['medianPatchError'])).toBeCloseTo(report.images[0]!.medianPatchError!, 10);
   });
 
   it('refuses bad input with a message and a non-zero code', async () => {

@@ -5,10 +5,11 @@ import { isFlagged, pValues, type Calibration } from '../core/dede/calibrate';
 import { rowCount, type Rows } from '../core/dede/collapse';
 import { scoreFolderSet } from '../core/dede/set-scan';
 import { readoutRecord } from '../core/onnx/readout';
-import { SCAN_REPORT_VERSION, type ScanReport, type ScannedImage } from '../core/report/scan-report';
+import { SCAN_REPORT_VERSION, type DecoderComponents, type ScanReport, type ScannedImage } from '../core/report/scan-report';
+import { contentZ } from '../core/dede/content-score';
 import { storedReference, type CalibrationFile } from './calibration-file';
 import type { CliEncoder } from './encoder';
-import { embedFolder, type FolderScores } from './score-folder';
+import { type DecoderScoring, embedFolder, type FolderScores } from './score-folder';
 import type { ScoringInputs } from './scorer-options';
 import { TOOL } from './tool';
 
@@ -60,15 +61,32 @@ export async function collapseReference(v: Record<string, string | boolean | und
   return { embeddings: embedded.embeddings, fingerprints: embedded.fingerprints, dir: referenceDir, source: 'folder' };
 }
 
+/** How a scan scores to match its calibration: the content score on its scale, or (older files) the median patch error. */
+export function decoderScoring(cal: Calibration): DecoderScoring {
+  return cal.scoreKind.kind === 'content' ? cal.scoreKind.scale : 'patch';
+}
+
+/** Each image's decoderScore components for the report (the z's on the calibration's scale). */
+export function decoderComponents(scored: Pick<FolderScores, 'medianErrors' | 'components'>, cal: Calibration): DecoderComponents[] {
+  const scale = cal.scoreKind.kind === 'content' ? cal.scoreKind.scale : null;
+  return Array.from(scored.medianErrors, (medianPatchError, i) => {
+    const c = scored.components?.[i];
+    if (!scale || !c) return { medianPatchError };
+    const z = contentZ(c, scale);
+    return { semanticZ: z.semantic, lowPassZ: z.lowPass, flipZ: z.flip, medianPatchError };
+  });
+}
+
 /** The verdict over one set of scored images: the decoder score alone, or fused with the collapse score. */
 export function folderVerdict(
-  scored: Pick<FolderScores, 'paths' | 'scores' | 'dedeScores' | 'embeddings' | 'fingerprints'>,
+  scored: Pick<FolderScores, 'paths' | 'scores' | 'dedeScores' | 'embeddings' | 'fingerprints'> & { readonly components: readonly DecoderComponents[] },
   { cal, targetFpr, k, reference }: VerdictSettings,
 ): { images: ScannedImage[]; verdict: { kind: 'decoder' | 'fused' } & Record<string, unknown> } {
   if (!reference) {
     const decoderP = pValues(scored.scores, cal);
     return {
       images: scored.paths.map((path, i) => ({
+        ...scored.components[i],
         path,
         score: scored.scores[i]!,
         dedeScore: scored.dedeScores[i]!,
@@ -96,6 +114,7 @@ export function folderVerdict(
   const images = scored.paths.map((path, i) => {
     const r = set.images[i]!;
     return {
+      ...scored.components[i],
       path,
       score: r.score,
       dedeScore: scored.dedeScores[i]!,

@@ -9,7 +9,7 @@
 //   {"kind":"verdict", …}          the shard's verdict and collapse gate: the part is complete
 // A crash leaves at worst a cut last line, which a resume drops.
 import { createHash } from 'node:crypto';
-import type { ScannedImage, ScanReport } from '../core/report/scan-report';
+import type { DecoderComponents, ScannedImage, ScanReport } from '../core/report/scan-report';
 import { UsageError } from './args';
 import type { EncodedRows } from './calibration-file';
 
@@ -79,6 +79,8 @@ export interface PartImage {
   readonly sha256: string;
   readonly decoderScore: number;
   readonly dedeScore: number;
+  /** decoderScore's components (absent in parts written before the content score). */
+  readonly components?: DecoderComponents;
   readonly embedding: EncodedRows;
   readonly fingerprint: EncodedRows;
 }

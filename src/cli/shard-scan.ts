@@ -10,7 +10,7 @@ import type { Rows } from '../core/dede/collapse';
 import { decodeRows, encodeRows, type CalibrationFile } from './calibration-file';
 import { listImages, loadImageFiles, type Unreadable } from './node-images';
 import { progressLine } from './progress';
-import { folderVerdict, reportHead, type VerdictSettings } from './scan-verdict';
+import { decoderComponents, decoderScoring, folderVerdict, reportHead, type VerdictSettings } from './scan-verdict';
 import { scoreLoadedImages } from './score-folder';
 import type { ScoringInputs } from './scorer-options';
 import { parsePart, partLine, shardOf, shardOfPath, PART_FORMAT, PART_VERSION, type PartHeader, type PartImage, type PartKey, type ShardSpec } from './shard-part';
@@ -98,8 +98,9 @@ export async function scanShard({ out, shard, inputs, calibrationPath, calibrati
   for (let start = 0; start < pending.length; start += CHUNK) {
     const chunk = pending.slice(start, start + CHUNK);
     const images = await loadImageFiles(folder, chunk, inputs.encoder.preprocessing);
-    const scored = await scoreLoadedImages(images, inputs.encoder, inputs.decoder, inputs.settings, `${label} (${start + chunk.length} of ${pending.length})`);
+    const scored = await scoreLoadedImages(images, inputs.encoder, inputs.decoder, inputs.settings, decoderScoring(judge.cal), `${label} (${start + chunk.length} of ${pending.length})`);
     const lines: string[] = images.unreadable.map((u) => partLine({ kind: 'unreadable', ...u }));
+    const components = decoderComponents(scored, judge.cal);
     scored.paths.forEach((path, i) => {
       const row: PartImage = {
         kind: 'image',
@@ -107,6 +108,7 @@ export async function scanShard({ out, shard, inputs, calibrationPath, calibrati
         sha256: images.sha256[i]!,
         decoderScore: scored.scores[i]!,
         dedeScore: scored.dedeScores[i]!,
+        components: components[i]!,
         embedding: encodeRows(rowOf(scored.embeddings, i)),
         fingerprint: encodeRows(rowOf(scored.fingerprints, i)),
       };
@@ -124,6 +126,8 @@ export async function scanShard({ out, shard, inputs, calibrationPath, calibrati
       paths: rows.map((r) => r.path),
       scores: Float64Array.from(rows, (r) => r.decoderScore),
       dedeScores: Float64Array.from(rows, (r) => r.dedeScore),
+      // A part written before the content score was scored by the median patch error alone.
+      components: rows.map((r) => r.components ?? { medianPatchError: r.decoderScore }),
       embeddings: stack(rows.map((r) => r.embedding), 'embedding'),
       fingerprints: stack(rows.map((r) => r.fingerprint), 'fingerprint'),
     },

@@ -2,7 +2,8 @@
 // false-positive rate on a held-back part of them.
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { splitCalibration, type CalibrationMethod } from '../../core/dede/calibrate';
+import type { CalibrationMethod } from '../../core/dede/calibrate';
+import { splitContentCalibration } from '../../core/dede/content-calibration';
 import { fraction, num, parse, required, UsageError, type Options } from '../args';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
 import { scoreFolder } from '../score-folder';
@@ -34,9 +35,11 @@ export async function calibrateCommand(argv: readonly string[]): Promise<void> {
     v['k'] !== undefined ? { method: 'sigma', k: num(v, 'k', 3, Number.isFinite) } : { method: 'fpr', target: num(v, 'fpr', 0.05, fraction) };
   const holdout = num(v, 'holdout', 0.3, fraction);
   const inputs = await scoringInputs(v);
-  const scored = await scoreFolder(inputs.images, inputs.encoder, inputs.decoder, inputs.settings, 'calibrate');
+  const scored = await scoreFolder(inputs.images, inputs.encoder, inputs.decoder, inputs.settings, 'fit', 'calibrate');
   const aggregate = inputs.settings.aggregate ?? { kind: 'median' };
-  const split = splitCalibration(scored.scores, holdout, num(v, 'seed', 0, Number.isInteger), method, aggregate);
+  // The threshold is on the content score (docs/ARCHITECTURE.md §5.3.1): its clean scale is fitted
+  // here and stored in the calibration's scoreKind, so scans and shards need nothing else.
+  const split = splitContentCalibration(scored.components ?? [], holdout, num(v, 'seed', 0, Number.isInteger), method);
   const file: CalibrationFile = {
     format: CALIBRATION_FILE_FORMAT,
     version: 2,

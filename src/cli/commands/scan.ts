@@ -10,7 +10,7 @@ import { readCalibrationFile } from '../calibration-file';
 import { SCORER_HELP, SCORER_OPTIONS, scoringInputs } from '../scorer-options';
 import { scoreFolder } from '../score-folder';
 import { formatReadoutFlag, sameReadout } from '../../core/onnx/readout';
-import { collapseReference, folderVerdict, reportHead, type VerdictSettings } from '../scan-verdict';
+import { collapseReference, decoderComponents, decoderScoring, folderVerdict, reportHead, type VerdictSettings } from '../scan-verdict';
 import { parseShard } from '../shard-part';
 import { scanShard } from '../shard-scan';
 import { cliHtmlReport, ReportDigest, verdictThreshold } from '../html-report';
@@ -58,14 +58,15 @@ export async function scanCommand(argv: readonly string[]): Promise<void> {
     throw new Error(`The calibration was made on the embedding ${formatReadoutFlag(calibratedOn)}, not ${formatReadoutFlag(inputs.encoder.readout)}; calibrate again, or scan with --output ${formatReadoutFlag(calibratedOn)}.`);
   }
   const cal = calibrationFile.calibration;
+  if (cal.scoreKind.kind !== 'content') process.stderr.write(`note: ${required(v, 'calibration')} predates the content score; judging by the median patch error it was fitted on (run dede calibrate again for the content score, docs/ARCHITECTURE.md §5.3.1)\n`);
   const targetFpr = optionalNum(v, 'fpr', fraction) ?? (cal.method.method === 'fpr' ? cal.method.target : 0.05);
   const k = optionalNum(v, 'k', (n) => Number.isInteger(n) && n > 0) ?? 5;
   const shard = v['shard'] === undefined ? null : parseShard(String(v['shard']));
   const judge: VerdictSettings = { cal, targetFpr, k, reference: await collapseReference(v, calibrationFile, inputs.encoder) };
   if (shard && /\.(json|csv|html)$/i.test(out)) throw new UsageError(`--shard writes a part file for dede merge, not a report: give --out a name like part-${shard.index}.jsonl (dede merge writes the .json, .csv or .html report).`);
   if (shard) return scanShard({ out, shard, inputs, calibrationFile, calibrationPath: required(v, 'calibration'), judge });
-  const scored = await scoreFolder(inputs.images, inputs.encoder, inputs.decoder, inputs.settings, 'scan');
-  const { images, verdict } = folderVerdict(scored, judge);
+  const scored = await scoreFolder(inputs.images, inputs.encoder, inputs.decoder, inputs.settings, decoderScoring(cal), 'scan');
+  const { images, verdict } = folderVerdict({ ...scored, components: decoderComponents(scored, cal) }, judge);
   const flagged = images.filter((r) => r.flagged).length;
   const report: ScanReport = {
     ...reportHead(inputs, calibrationFile, scored.embeddings.dim, verdict),

@@ -34,10 +34,11 @@ export class ContentScorer {
     private readonly spec: EncoderSpec,
   ) {}
 
-  static async create(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, encoder: EncoderSpec, settings: ScorerSettings = {}): Promise<ContentScorer> {
+  /** `encoderRuntime`: where the encoder runs when not with the decoder (the CLI's --device). */
+  static async create(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, encoder: EncoderSpec, settings: ScorerSettings = {}, encoderRuntime: Runtime = runtime): Promise<ContentScorer> {
     const scorer = await Scorer.create(runtime, cfg, weights, settings);
     try {
-      return new ContentScorer(scorer, await EncoderRunner.create(runtime, encoder, settings.batch ?? 16), encoder);
+      return new ContentScorer(scorer, await EncoderRunner.create(encoderRuntime, encoder, settings.batch ?? 16), encoder);
     } catch (e) {
       await scorer.dispose();
       throw e;

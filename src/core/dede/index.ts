@@ -18,3 +18,4 @@ export * from './set-scan';
 export * from './reveal';
 export * from './content-score';
 export * from './content-scorer';
+export * from './content-calibration';

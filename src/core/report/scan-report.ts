@@ -5,7 +5,19 @@ import type { ReadoutRecord } from '../onnx/readout';
 
 export const SCAN_REPORT_VERSION = 1;
 
-export interface ScannedImage {
+/**
+ * What decoderScore is made of (docs/ARCHITECTURE.md §5.3.1): the content score's components as
+ * robust z on the calibration's clean scale (decoderScore is their mean; absent when the
+ * calibration predates the content score) and the median of the masked patches' errors.
+ */
+export interface DecoderComponents {
+  readonly semanticZ?: number;
+  readonly lowPassZ?: number;
+  readonly flipZ?: number;
+  readonly medianPatchError: number;
+}
+
+export interface ScannedImage extends Partial<DecoderComponents> {
   /** Path relative to the scanned folder, with forward slashes. */
   readonly path: string;
   /**
@@ -18,7 +30,10 @@ export interface ScannedImage {
   /** Conformal p-value of the verdict (the combined one when fused). */
   readonly pValue: number;
   readonly flagged: boolean;
-  /** The decoder's robust per-image score (median of masked patches' errors) and its p-value. */
+  /**
+   * The decoder's per-image score and its p-value: the content score (mean of semanticZ, lowPassZ,
+   * flipZ) or, from a calibration older than it, the median patch error.
+   */
   readonly decoderScore?: number;
   readonly decoderPValue?: number;
   /** Set-level collapse: mean cosine similarity to the k nearest other images, and its p-value. */
@@ -51,13 +66,13 @@ export interface ScanReport {
 /** Cells starting with one of these run as formulas in spreadsheets; they get a leading '. */
 export const FORMULA_START = /^[=+\-@\t\r]/;
 
-export const CSV_COLUMNS = ['path', 'score', 'pValue', 'flagged', 'dedeScore', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const;
+export const CSV_COLUMNS = ['path', 'score', 'pValue', 'flagged', 'dedeScore', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue', 'semanticZ', 'lowPassZ', 'flipZ', 'medianPatchError'] as const;
 
 // Papa's own `escapeFormulae: true` pattern ends in `.*$`, which misses a formula followed by a
 // line break (a file name may hold one): test the first character only.
 const CSV_OPTIONS = { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false } as const;
 
-const csvCells = (r: ScannedImage) => [r.path, r.score, r.pValue, r.flagged, r.dedeScore, r.decoderScore ?? '', r.decoderPValue ?? '', r.collapseScore ?? '', r.collapsePValue ?? ''];
+const csvCells = (r: ScannedImage) => [r.path, r.score, r.pValue, r.flagged, r.dedeScore, r.decoderScore ?? '', r.decoderPValue ?? '', r.collapseScore ?? '', r.collapsePValue ?? '', r.semanticZ ?? '', r.lowPassZ ?? '', r.flipZ ?? '', r.medianPatchError ?? ''];
 
 /**
  * The CSV in pieces, one per chunk of images: a large scan is written without its whole text (or
