@@ -118,6 +118,18 @@ describe('buildHtmlReport', () => {
     expect(buildHtmlReport(base)).not.toContain('Collapse score');
   });
 
+  it("names decoderScore's components with their z and share of the score", () => {
+    const base = input(HOSTILE);
+    // z = (3, 1, −2): positive parts 3 and 1, shares 75%, 25%, 0%; (1, 1, 2): 25%, 25%, 50%.
+    const zs = [[3, 1, -2], [1, 1, 2], [-1, -1, -1]] as const;
+    const html = buildHtmlReport({ ...base, top: base.top.map((t, i) => ({ ...t, decoderScore: 1, decoderPValue: 0.01, semanticZ: zs[i]![0], lowPassZ: zs[i]![1], flipZ: zs[i]![2], medianPatchError: 0.1 })) });
+    expect(html).toContain('<th>Decoder score</th></tr>');
+    expect(html).toContain('z: semantic 3.00, low-pass 1.00, flip -2.00; share semantic 75% · low-pass 25% · flip 0%');
+    expect(html).toContain('z: semantic -1.00, low-pass -1.00, flip -1.00</span>');
+    // The mean over the two images with a positive z: (75 + 25)/2, (25 + 25)/2, (0 + 50)/2.
+    expect(html).toContain('Mean shares over these 2 images: semantic 50% · low-pass 25% · flip 25%.');
+  });
+
   it('shows each revealed cluster with its target, trigger map and members', () => {
     const base = input(HOSTILE);
     const px = base.top[0]!.original!;

@@ -1,6 +1,6 @@
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
-import { CSV_COLUMNS, FORMULA_START, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
+import { componentShares, CSV_COLUMNS, FORMULA_START, meanComponentShares, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
 
 describe('scanReportCsv', () => {
   it('quotes awkward names and neutralises formula injection', () => {
@@ -60,5 +60,18 @@ describe('streamed reports', () => {
     const whole = `${JSON.stringify({ ...before, summary, images, unreadable }, null, 2)}\n`;
     for (const size of [1, 2, 7, 50]) expect([...scanReportJsonParts(head, [[], ...chunks(size), []])].join('')).toBe(whole);
     expect([...scanReportJsonParts({ ...head, summary: { ...summary, scanned: 0 } }, [])].join('')).toBe(`${JSON.stringify({ ...before, summary: { ...summary, scanned: 0 }, images: [], unreadable }, null, 2)}\n`);
+  });
+});
+
+describe('componentShares', () => {
+  it('is each positive z over the sum of the positive z', () => {
+    expect(componentShares({ semanticZ: 2, lowPassZ: 6, flipZ: -1 })).toEqual({ semantic: 0.25, lowPass: 0.75, flip: 0 });
+    expect(componentShares({ semanticZ: -2, lowPassZ: 0, flipZ: -1 })).toBeNull();
+    expect(componentShares({ medianPatchError: 0.3 })).toBeNull();
+    const mean = meanComponentShares([{ semanticZ: 1, lowPassZ: 1, flipZ: 2 }, { semanticZ: 3, lowPassZ: 0, flipZ: 1 }, { medianPatchError: 1 }]);
+    expect(mean?.images).toBe(2);
+    expect(mean?.shares.semantic).toBeCloseTo((0.25 + 0.75) / 2, 12);
+    expect(mean?.shares.lowPass).toBeCloseTo(0.125, 12);
+    expect(mean?.shares.flip).toBeCloseTo((0.5 + 0.25) / 2, 12);
   });
 });

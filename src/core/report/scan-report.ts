@@ -114,3 +114,30 @@ export function* scanReportJsonParts(head: Omit<ScanReport, 'images'>, chunks: I
   }
   yield `${first ? ']' : '\n  ]'}${text.slice(at + marker.length)}\n`;
 }
+
+export const COMPONENT_NAMES = { semantic: 'semantic', lowPass: 'low-pass', flip: 'flip' } as const;
+export type ComponentShares = Readonly<Record<keyof typeof COMPONENT_NAMES, number>>;
+
+/**
+ * Each content component's share of an image's decoderScore (docs/ARCHITECTURE.md §5.3.2): its
+ * positive z over the sum of the positive z's, max(0, z_k) / Σ_j max(0, z_j). decoderScore is the
+ * mean of the z's, so the shares say which components raised it above the clean images' typical
+ * value (0); a negative z (more photo-like than typical) gets 0. Null without components or when
+ * no z is positive (nothing raised it).
+ */
+export function componentShares(c: Partial<DecoderComponents>): ComponentShares | null {
+  if (c.semanticZ === undefined || c.lowPassZ === undefined || c.flipZ === undefined) return null;
+  const s = Math.max(0, c.semanticZ);
+  const l = Math.max(0, c.lowPassZ);
+  const f = Math.max(0, c.flipZ);
+  const sum = s + l + f;
+  return sum > 0 ? { semantic: s / sum, lowPass: l / sum, flip: f / sum } : null;
+}
+
+/** The mean share of each component over images (those with shares), and how many had them. */
+export function meanComponentShares(images: readonly Partial<DecoderComponents>[]): { shares: ComponentShares; images: number } | null {
+  const all = images.map(componentShares).filter((s): s is ComponentShares => s !== null);
+  if (all.length === 0) return null;
+  const mean = (k: keyof ComponentShares) => all.reduce((a, s) => a + s[k], 0) / all.length;
+  return { shares: { semantic: mean('semantic'), lowPass: mean('lowPass'), flip: mean('flip') }, images: all.length };
+}
