@@ -8,6 +8,7 @@ import type { TrainingPlan } from '../src/core/dede/train-loop';
 import type { RunProgress, TrainingRunResult } from '../src/core/workflow/training-run';
 import type { ImageExplanation, ScoringProgress, ScoringResult } from '../src/core/workflow/scoring';
 import type { ScorerSettings } from '../src/core/dede/scorer';
+import type { ContentScale } from '../src/core/dede/content-score';
 import type { VerdictTable } from '../src/core/workflow/verdict';
 import type { RevealedTarget } from '../src/core/dede/reveal';
 import type { EmbeddingReadout } from '../src/core/onnx/readout';
@@ -145,7 +146,7 @@ export interface RevealSpec {
   readonly decoderPath: string;
 }
 
-export type ExplainSpec = Omit<ScoreSpec, 'scorer' | 'slots'> & { readonly slots: readonly number[] };
+export type ExplainSpec = Omit<ScoreSpec, 'scorer' | 'slots' | 'contentScale'> & { readonly slots: readonly number[] };
 
 export interface ScoreSpec {
   readonly encoder: EncoderFileRef;
@@ -154,6 +155,8 @@ export interface ScoreSpec {
   readonly preprocessing: Preprocessing;
   readonly decoderPath: string;
   readonly scorer: ScorerSettings;
+  /** The calibration's content scale (scan), or null (calibration: the scale is fitted on the result). */
+  readonly contentScale: ContentScale | null;
 }
 
 /** Where the worker finds the encoder: its cached file(s) and how to call it. */

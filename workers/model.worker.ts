@@ -394,6 +394,7 @@ const api: ModelWorkerApi = {
         preprocessing: spec.preprocessing,
         decoderPath: spec.decoderPath,
         scorer: spec.scorer,
+        contentScale: spec.contentScale,
       }, { signal, ...(onProgress ? { onProgress } : {}) }),
     );
   },

@@ -5,8 +5,7 @@ import { isFlagged, pValues, type Calibration } from '../core/dede/calibrate';
 import { rowCount, type Rows } from '../core/dede/collapse';
 import { scoreFolderSet } from '../core/dede/set-scan';
 import { readoutRecord } from '../core/onnx/readout';
-import { SCAN_REPORT_VERSION, type DecoderComponents, type ScanReport, type ScannedImage } from '../core/report/scan-report';
-import { contentZ } from '../core/dede/content-score';
+import { decoderComponentsOf, SCAN_REPORT_VERSION, type DecoderComponents, type ScanReport, type ScannedImage } from '../core/report/scan-report';
 import { storedReference, type CalibrationFile } from './calibration-file';
 import type { CliEncoder } from './encoder';
 import { type DecoderScoring, embedFolder, type FolderScores } from './score-folder';
@@ -69,12 +68,7 @@ export function decoderScoring(cal: Calibration): DecoderScoring {
 /** Each image's decoderScore components for the report (the z's on the calibration's scale). */
 export function decoderComponents(scored: Pick<FolderScores, 'medianErrors' | 'components'>, cal: Calibration): DecoderComponents[] {
   const scale = cal.scoreKind.kind === 'content' ? cal.scoreKind.scale : null;
-  return Array.from(scored.medianErrors, (medianPatchError, i) => {
-    const c = scored.components?.[i];
-    if (!scale || !c) return { medianPatchError };
-    const z = contentZ(c, scale);
-    return { semanticZ: z.semantic, lowPassZ: z.lowPass, flipZ: z.flip, medianPatchError };
-  });
+  return Array.from(scored.medianErrors, (medianPatchError, i) => decoderComponentsOf(scored.components?.[i], scale, medianPatchError));
 }
 
 /** The verdict over one set of scored images: the decoder score alone, or fused with the collapse score. */

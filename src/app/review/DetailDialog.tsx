@@ -7,7 +7,8 @@ import { sampleKeepIndices } from '../../core/dede/mask';
 import { mulberry32 } from '../../core/dede/rng';
 import { denormalizeToRgb, heatmapRgba, maxOf, planarSide, sumChannels, viridisGradient, COLORMAP_NAME } from '../../core/report/image-maps';
 import type { Preprocessing } from '../../core/images/preprocess';
-import type { ScanRow, Tag } from '../scan/scan-store';
+import { COMPONENT_NAMES, componentPValues, componentShares } from '../../core/report/scan-report';
+import { useScanStore, type ScanRow, type Tag } from '../scan/scan-store';
 import { PixelCanvas } from './PixelCanvas';
 import { explainSlots, readOriginal } from './review-service';
 
@@ -139,6 +140,7 @@ export function DetailDialog({ row, position, total, flagged, tag, threshold, op
             <dt>Decoder score</dt><dd data-testid="detail-decoder">{row.decoderScore.toPrecision(5)} (p = {row.decoderPValue.toPrecision(3)})</dd>
           </>
         )}
+        <DecoderComponentList row={row} />
         {row.collapseScore !== undefined && row.collapsePValue !== undefined && (
           <>
             <dt>Collapse score</dt><dd data-testid="detail-collapse">{row.collapseScore.toPrecision(4)} (p = {row.collapsePValue.toPrecision(3)}): mean similarity to its 5 nearest scanned images</dd>
@@ -156,5 +158,38 @@ export function DetailDialog({ row, position, total, flagged, tag, threshold, op
         <button type="button" className="button" onClick={() => ref.current?.close()}>Close</button>
       </div>
     </dialog>
+  );
+}
+
+/**
+ * decoderScore's components (docs/ARCHITECTURE.md §5.3.1, §5.3.2): each z on the calibration's
+ * clean scale with its p-value among the clean calibration images' z's and its share of the score,
+ * then the median patch error.
+ */
+function DecoderComponentList({ row }: { row: ScanRow }) {
+  const clean = useScanStore((s) => s.calibration?.cleanComponentZ);
+  const shares = componentShares(row);
+  const p = clean ? componentPValues(row, clean) : null;
+  const z = { semantic: row.semanticZ, lowPass: row.lowPassZ, flip: row.flipZ };
+  return (
+    <>
+      {(Object.keys(COMPONENT_NAMES) as (keyof typeof COMPONENT_NAMES)[]).map((k) =>
+        z[k] === undefined ? null : (
+          <div key={k} className="facts-row" style={{ display: 'contents' }}>
+            <dt>{`· ${COMPONENT_NAMES[k]}`}</dt>
+            <dd data-testid={`detail-component-${k}`}>
+              z = {z[k]!.toPrecision(3)}
+              {p ? ` (p = ${p[k].toPrecision(3)})` : ''}
+              {shares ? `, ${Math.round(shares[k] * 100)}% of the decoder score` : ''}
+            </dd>
+          </div>
+        ),
+      )}
+      {row.medianPatchError !== undefined && (
+        <>
+          <dt>Median patch error</dt><dd data-testid="detail-median-patch">{row.medianPatchError.toPrecision(4)}</dd>
+        </>
+      )}
+    </>
   );
 }

@@ -3,6 +3,10 @@
 import * as Comlink from 'comlink';
 import { calibrate, isFlagged, pValues, splitCalibration, type CalibrationMethod, type HeldOutReport } from '../../core/dede/calibrate';
 import { isCancelled } from '../../core/runtime/cancel';
+import { contentScores } from '../../core/dede/content-calibration';
+import { type ContentScale, fitContentScale } from '../../core/dede/content-score';
+import { cleanComponentZ, decoderComponentsOf } from '../../core/report/scan-report';
+import type { ScoreKind } from '../../core/dede/scores';
 import { errorText } from '../../core/runtime/error-text';
 import { OpfsFileStore } from '../../core/workflow/files';
 import { saving } from '../../core/workflow/storage-full';
@@ -65,7 +69,8 @@ export function scanTargets(): DatasetSummary[] {
   return useImagesStore.getState().datasets.filter((d) => (d.role === 'suspect' || d.role === 'poisoned') && d.status === 'ready');
 }
 
-async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: readonly number[] | null, signal: AbortSignal | undefined, onProgress: (p: ScoringProgress) => void) {
+/** `contentScale`: the calibration's (a scan), or null (calibrating: fitted on the result, §5.3.1). */
+async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: readonly number[] | null, contentScale: ContentScale | null, signal: AbortSignal | undefined, onProgress: (p: ScoringProgress) => void) {
   const encoder = useEncoderStore.getState().encoder;
   const run = useTrainStore.getState().run;
   if (!encoder?.preprocessing || !run?.decoderPath) throw new Error('The encoder or the decoder is missing.');
@@ -76,6 +81,7 @@ async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: read
     preprocessing: encoder.preprocessing!,
     decoderPath: run.decoderPath!,
     scorer: { rounds: 4 },
+    contentScale,
   }, Comlink.proxy(onProgress)));
 }
 
@@ -83,11 +89,11 @@ async function scoreSlots(backend: Backend, dataset: DatasetSummary, slots: read
  * The threshold uses every held-back clean score; the realised FPR is measured by refitting on
  * part of them and counting false positives on the rest, when there are enough for that.
  */
-export function applyMethod(state: Pick<CalibrationState, 'cleanScores'>, method: CalibrationMethod) {
-  const calibration = calibrate(state.cleanScores, method);
+export function applyMethod(state: Pick<CalibrationState, 'cleanScores'> & { readonly scoreKind: ScoreKind }, method: CalibrationMethod) {
+  const calibration = calibrate(state.cleanScores, method, state.scoreKind);
   let heldOut: HeldOutReport | null = null;
   try {
-    heldOut = splitCalibration(state.cleanScores, CALIBRATION_CHECK_FRACTION, 0, method).heldOut;
+    heldOut = splitCalibration(state.cleanScores, CALIBRATION_CHECK_FRACTION, 0, method, state.scoreKind).heldOut;
   } catch {
     heldOut = null; // too few scores to fit on a part: the UI says so
   }
@@ -113,16 +119,22 @@ async function calibrateNow(method: CalibrationMethod, signal: AbortSignal): Pro
   setCalibrating({ done: 0, total: run.heldOutSlots.length, phase: 'embed', etaSeconds: null });
   try {
     // After a backend fault the held-back images are scored again from the start (they are few).
-    const result = await runOnBackend((backend) => scoreSlots(backend, dataset, run.heldOutSlots, signal, (p) =>
+    const result = await runOnBackend((backend) => scoreSlots(backend, dataset, run.heldOutSlots, null, signal, (p) =>
       setCalibrating(p.phase === 'embed' ? { done: p.done, total: p.total, phase: 'embed', etaSeconds: p.etaSeconds } : { done: p.done, total: p.total, phase: 'score', etaSeconds: null }),
     ));
-    const state = { cleanScores: result.scores };
+    // The content score's clean scale is fitted on these images and the threshold on their content
+    // scores (docs/ARCHITECTURE.md §5.3.1); the scale travels in the calibration's scoreKind. The
+    // realised-FPR check refits τ on a part, with the scale fitted on all of them (few images).
+    const scale = fitContentScale(result.components);
+    const cleanScores = Array.from(contentScores(result.components, scale));
+    const state = { cleanScores, scoreKind: { kind: 'content', scale } as const };
     setCalibration({
       runId: run.runId,
       decoderSha256: result.decoderSha256,
       datasetName: dataset.name,
       slots: result.slots,
-      cleanScores: result.scores,
+      cleanScores,
+      cleanComponentZ: cleanComponentZ(result.components, scale),
       method,
       ...applyMethod(state, method),
       scoredAt: new Date().toISOString(),
@@ -136,7 +148,13 @@ async function calibrateNow(method: CalibrationMethod, signal: AbortSignal): Pro
 export function changeMethod(method: CalibrationMethod): void {
   const { calibration, setCalibration } = useScanStore.getState();
   if (!calibration) return;
-  setCalibration({ ...calibration, method, ...applyMethod(calibration, method) });
+  setCalibration({ ...calibration, method, ...applyMethod({ cleanScores: calibration.cleanScores, scoreKind: calibration.calibration.scoreKind }, method) });
+}
+
+function contentScaleOf(cal: CalibrationState): ContentScale {
+  const kind = cal.calibration.scoreKind;
+  if (kind.kind !== 'content') throw new Error('The calibration was made before the content score: calibrate again.');
+  return kind.scale;
 }
 
 export function scanProblems(): string[] {
@@ -144,6 +162,7 @@ export function scanProblems(): string[] {
   const cal = useScanStore.getState().calibration;
   const run = useTrainStore.getState().run;
   if (!cal) problems.push('Calibrate the threshold first (Calibrate step).');
+  else if (cal.calibration.scoreKind.kind !== 'content') problems.push('The calibration was made before the content score (docs: "How an image is judged"): calibrate again.');
   else if (run && cal.runId !== run.runId) problems.push('The decoder changed since calibration: calibrate again.');
   const readout = readoutProblem();
   if (readout) problems.push(readout);
@@ -235,8 +254,10 @@ async function scan(resume: boolean, scanSignal: AbortSignal): Promise<void> {
         }
         const { slots, scores, dedeScores } = p.chunk;
         const flagged = Array.from(scores, (score) => isFlagged(score, cal.calibration));
+        const scale = contentScaleOf(cal);
+        const components = p.chunk.components.map((c, k) => decoderComponentsOf(c, scale, p.chunk.medianErrors[k]!));
         const s = useScanStore.getState();
-        setTable(s.table.append({ folder, slots, paths: Array.from(slots, (slot) => paths[slot] ?? `${dataset.name}/#${slot}`), scores, dedeScores, pValues: pValues(scores, cal.calibration), flagged }));
+        setTable(s.table.append({ folder, slots, paths: Array.from(slots, (slot) => paths[slot] ?? `${dataset.name}/#${slot}`), scores, dedeScores, pValues: pValues(scores, cal.calibration), flagged, components }));
         patchScan({ done: useScanStore.getState().table.length, flagged: (s.scan?.flagged ?? 0) + flagged.filter(Boolean).length, seconds: (performance.now() - started) / 1000 });
         saveSoon();
       };
@@ -245,7 +266,7 @@ async function scan(resume: boolean, scanSignal: AbortSignal): Promise<void> {
         const slots = retry || resuming ? unscoredSlots(dataset) : null;
         if (slots?.length === 0) return;
         if (retry) noteResumed(`The scan continues with image ${useScanStore.getState().table.length + 1} of ${total}; finished rows are kept.`);
-        return scoreSlots(backend, dataset, slots, scanSignal, onProgress);
+        return scoreSlots(backend, dataset, slots, contentScaleOf(cal), scanSignal, onProgress);
       });
     }
     await applyVerdict(targets, cal, scanSignal);

@@ -6,6 +6,7 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { Calibration, CalibrationMethod, HeldOutReport } from '../../core/dede/calibrate';
 import type { DatasetRole } from '../../core/images/dataset';
+import type { CleanComponentZ } from '../../core/report/scan-report';
 import { ScanTable, type ScanRow } from '../../core/workflow/scan-table';
 import type { CollapseGate } from '../../core/dede/set-scan';
 
@@ -22,6 +23,8 @@ export interface CalibrationState {
   /** Realised FPR on a kept-aside part; null when too few clean scores to split. */
   readonly heldOut: HeldOutReport | null;
   readonly scoredAt: string;
+  /** The clean images' content-score component z's (component p-values in the detail view); absent in saves before the content score. */
+  readonly cleanComponentZ?: CleanComponentZ;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime/session';
 import { throwIfCancelled } from '../runtime/cancel';
 import type { DecoderConfig } from './config';
 import { type ContentComponents, cosineDistance, flipHorizontal, lowPassError, resizeBilinear } from './content-score';
-import { EncoderRunner, type EncoderSpec } from './encoder-runner';
+import { type EncoderCall, EncoderRunner, type EncoderSource, type EncoderSpec } from './encoder-runner';
 import type { DecoderWeights } from './params';
 import type { Rng } from './rng';
 import { type ImageScore, Scorer, type ScoreRequest, type ScorerSettings } from './scorer';
@@ -31,14 +31,23 @@ export class ContentScorer {
   private constructor(
     readonly scorer: Scorer,
     private readonly encoder: EncoderRunner,
-    private readonly spec: EncoderSpec,
+    private readonly spec: EncoderCall,
   ) {}
 
   /** `encoderRuntime`: where the encoder runs when not with the decoder (the CLI's --device). */
-  static async create(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, encoder: EncoderSpec, settings: ScorerSettings = {}, encoderRuntime: Runtime = runtime): Promise<ContentScorer> {
-    const scorer = await Scorer.create(runtime, cfg, weights, settings);
+  static create(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, encoder: EncoderSpec, settings: ScorerSettings = {}, encoderRuntime: Runtime = runtime): Promise<ContentScorer> {
+    return ContentScorer.start(runtime, cfg, weights, settings, null, encoder, () => EncoderRunner.create(encoderRuntime, encoder, settings.batch ?? 16));
+  }
+
+  /** With sessions kept by identity (the model worker, docs/ARCHITECTURE.md §3.3): the decoder's by `decoderIdentity`, the encoder's by its hash. */
+  static open(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, encoder: EncoderSource, settings: ScorerSettings = {}, decoderIdentity: string | null = null): Promise<ContentScorer> {
+    return ContentScorer.start(runtime, cfg, weights, settings, decoderIdentity, encoder.spec, () => EncoderRunner.open(runtime, encoder, settings.batch ?? 16));
+  }
+
+  private static async start(runtime: Runtime, cfg: DecoderConfig, weights: DecoderWeights, settings: ScorerSettings, identity: string | null, call: EncoderCall, encoder: () => Promise<EncoderRunner>): Promise<ContentScorer> {
+    const scorer = await Scorer.create(runtime, cfg, weights, settings, identity);
     try {
-      return new ContentScorer(scorer, await EncoderRunner.create(encoderRuntime, encoder, settings.batch ?? 16), encoder);
+      return new ContentScorer(scorer, await encoder(), call);
     } catch (e) {
       await scorer.dispose();
       throw e;

@@ -1,6 +1,6 @@
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
-import { componentShares, CSV_COLUMNS, FORMULA_START, meanComponentShares, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
+import { cleanComponentZ, componentPValues, componentShares, CSV_COLUMNS, decoderComponentsOf, FORMULA_START, meanComponentShares, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
 
 describe('scanReportCsv', () => {
   it('quotes awkward names and neutralises formula injection', () => {
@@ -73,5 +73,27 @@ describe('componentShares', () => {
     expect(mean?.shares.semantic).toBeCloseTo((0.25 + 0.75) / 2, 12);
     expect(mean?.shares.lowPass).toBeCloseTo(0.125, 12);
     expect(mean?.shares.flip).toBeCloseTo((0.5 + 0.25) / 2, 12);
+  });
+});
+
+describe('component p-values', () => {
+  it('rank each z among the clean images\' z of that component, (1 + #{clean ≥ z}) / (n + 1)', () => {
+    const scale = { semantic: { center: 0, spread: 1 }, lowPass: { center: Math.log(2), spread: 0.5 }, flip: { center: 0, spread: 2 }, images: 4 };
+    // z = (log v − center) / spread (flip |z|): semantic log(e^k) = k.
+    const clean = [1, 2, 3, 4].map((k) => ({ semantic: Math.exp(k), lowPass: 2 * Math.exp(0.5 * (k - 2)), flip: Math.exp(-2 * k) }));
+    const zs = cleanComponentZ(clean, scale);
+    zs.semantic.forEach((z, i) => expect(z).toBeCloseTo(i + 1, 12));
+    zs.lowPass.forEach((z, i) => expect(z).toBeCloseTo(i - 1, 12));
+    zs.flip.forEach((z, i) => expect(z).toBeCloseTo(i + 1, 12));
+    const row = decoderComponentsOf({ semantic: Math.exp(2.5), lowPass: 2 * Math.exp(2), flip: Math.exp(0.2) }, scale, 0.3);
+    expect(row.semanticZ).toBeCloseTo(2.5, 12);
+    expect(row.lowPassZ).toBeCloseTo(4, 12);
+    expect(row.flipZ).toBeCloseTo(0.1, 12);
+    const p = componentPValues(row, zs)!;
+    expect(p.semantic).toBeCloseTo(3 / 5, 12); // clean 3 and 4 are ≥ 2.5
+    expect(p.lowPass).toBeCloseTo(1 / 5, 12); // none ≥ 4
+    expect(p.flip).toBeCloseTo(5 / 5, 12); // all ≥ 0.1
+    expect(componentPValues({ medianPatchError: 1 }, zs)).toBeNull();
+    expect(decoderComponentsOf(clean[0], null, 0.3)).toEqual({ medianPatchError: 0.3 });
   });
 });

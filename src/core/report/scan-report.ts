@@ -2,6 +2,8 @@
 // CSV cells that a spreadsheet would run as formulas (=, +, -, @, tab, CR) are neutralised.
 import Papa from 'papaparse';
 import type { ReadoutRecord } from '../onnx/readout';
+import { type ContentComponents, type ContentScale, contentZ } from '../dede/content-score';
+import { pValue } from '../dede/calibrate';
 
 export const SCAN_REPORT_VERSION = 1;
 
@@ -15,6 +17,13 @@ export interface DecoderComponents {
   readonly lowPassZ?: number;
   readonly flipZ?: number;
   readonly medianPatchError: number;
+}
+
+/** An image's components as reports carry them: the z's on `scale` (none without one) and its median patch error. */
+export function decoderComponentsOf(c: ContentComponents | undefined, scale: ContentScale | null, medianPatchError: number): DecoderComponents {
+  if (!scale || !c) return { medianPatchError };
+  const z = contentZ(c, scale);
+  return { semanticZ: z.semantic, lowPassZ: z.lowPass, flipZ: z.flip, medianPatchError };
 }
 
 export interface ScannedImage extends Partial<DecoderComponents> {
@@ -140,4 +149,21 @@ export function meanComponentShares(images: readonly Partial<DecoderComponents>[
   if (all.length === 0) return null;
   const mean = (k: keyof ComponentShares) => all.reduce((a, s) => a + s[k], 0) / all.length;
   return { shares: { semantic: mean('semantic'), lowPass: mean('lowPass'), flip: mean('flip') }, images: all.length };
+}
+
+/** The clean calibration images' component z's (what an image's z is ranked among). */
+export type CleanComponentZ = Readonly<Record<keyof typeof COMPONENT_NAMES, readonly number[]>>;
+
+export function cleanComponentZ(components: readonly ContentComponents[], scale: ContentScale): CleanComponentZ {
+  const zs = components.map((c) => contentZ(c, scale));
+  return { semantic: zs.map((z) => z.semantic), lowPass: zs.map((z) => z.lowPass), flip: zs.map((z) => z.flip) };
+}
+
+/**
+ * Each component's conformal p-value (1 + #{clean z ≥ z}) / (n + 1) among the clean calibration
+ * images' z's (calibrate.ts pValue): how unusual that component alone is. Null without z's.
+ */
+export function componentPValues(c: Partial<DecoderComponents>, clean: CleanComponentZ): ComponentShares | null {
+  if (c.semanticZ === undefined || c.lowPassZ === undefined || c.flipZ === undefined) return null;
+  return { semantic: pValue(c.semanticZ, clean.semantic), lowPass: pValue(c.lowPassZ, clean.lowPass), flip: pValue(c.flipZ, clean.flip) };
 }

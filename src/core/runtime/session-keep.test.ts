@@ -135,11 +135,11 @@ describe('workflow jobs on a keeping runtime (the model worker, docs/ARCHITECTUR
     await files.write('runs/x/decoder.onnx', exportDecoder(cfg, initDecoderWeights(cfg, 3), { training: { maskRatio: 0.9 } }));
     const request = { encoder, source, preprocessing, decoderPath: 'runs/x/decoder.onnx' };
 
-    const scored = await scoreImages(kept, files, { ...request, slots: null, scorer: {} });
+    const scored = await scoreImages(kept, files, { ...request, slots: null, scorer: {}, contentScale: null });
     const first = await explainImages(kept, files, { ...request, slots: [3] });
     const builtAfterFirst = rt.built;
     expect(builtAfterFirst).toBe(3); // encoder, scorer, explain graph
-    const rescored = await scoreImages(kept, files, { ...request, slots: null, scorer: {} });
+    const rescored = await scoreImages(kept, files, { ...request, slots: null, scorer: {}, contentScale: null });
     const second = await explainImages(kept, files, { ...request, slots: [7] });
     expect(rt.built).toBe(builtAfterFirst);
     expect(rt.released).toBe(0);
@@ -152,6 +152,6 @@ describe('workflow jobs on a keeping runtime (the model worker, docs/ARCHITECTUR
     expect(second[0]!.reconstruction).toEqual(reference!.reconstruction);
     expect(second[0]!.pixelError).toEqual(reference!.pixelError);
     expect(first[0]!.reconstruction).not.toEqual(second[0]!.reconstruction);
-    expect((await scoreImages(fresh, files, { ...request, slots: null, scorer: {} })).scores).toEqual(scored.scores);
+    expect((await scoreImages(fresh, files, { ...request, slots: null, scorer: {}, contentScale: null })).scores).toEqual(scored.scores);
   });
 });

@@ -52,6 +52,15 @@ export async function normalizedRange(source: PixelSource, from: number, count: 
   return normalizeRgbBatch(await source.readRgb(from, count), count, p);
 }
 
+/** normalizedRange for the images at `slots` (the encoder's input; the content score's flip view, §5.3.1). */
+export async function encoderInputs(source: PixelSource, slots: readonly number[], p: Preprocessing): Promise<Float32Array> {
+  if (p.width !== source.width || p.height !== source.height) return normalizedRange(source, 0, 0, p); // throws the message above
+  const px = 3 * p.height * p.width;
+  const out = new Float32Array(slots.length * px);
+  await eachRun(source, slots, DECODER_READ_RUN, (k, n, rgb) => out.set(normalizeRgbBatch(rgb, n, p), k * px));
+  return out;
+}
+
 /** Calls `visit(k, count, rgb)` for the images at `slots` (in that order), consecutive slots read as one range of at most `most` images. */
 async function eachRun(source: PixelSource, slots: readonly number[], most: number, visit: (k: number, count: number, rgb: Uint8Array) => void): Promise<void> {
   for (let k = 0; k < slots.length; ) {

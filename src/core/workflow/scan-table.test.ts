@@ -71,12 +71,53 @@ describe('ScanTable', () => {
     expect(() => ScanTable.decode(new TextEncoder().encode('{"rows":[]}'))).toThrow(/unreadable/);
   });
 
-  it('streams 20,000 rows in small chunks; the saved form is ~90 B a row', () => {
+  it("keeps decoderScore's components through appends, verdicts and saves; reads a version-1 save (none) too", () => {
+    const c = chunk(0, 0, 3);
+    const t = ScanTable.empty('s1', folders).append({ ...c, components: [{ semanticZ: 1, lowPassZ: 2, flipZ: 3, medianPatchError: 0.5 }, { medianPatchError: 0.25 }, {}] });
+    expect(t.image(0)).toMatchObject({ semanticZ: 1, lowPassZ: 2, flipZ: 3, medianPatchError: 0.5 });
+    expect(t.image(1)).toMatchObject({ medianPatchError: 0.25 });
+    expect(t.image(1).semanticZ).toBeUndefined();
+    expect(t.image(2)).not.toHaveProperty('medianPatchError');
+    const v = t.withVerdict({ score: [1, 2, 3], pValue: [1, 1, 1], flagged: [0, 0, 1], collapseScore: [0, 0, 0], collapsePValue: [1, 1, 1] });
+    expect(v.image(0).flipZ).toBe(3);
+    expect(ScanTable.decode(v.encode()).rows()).toEqual(v.rows());
+    expect(ScanTable.decode(version1(t)).rows()).toEqual(ScanTable.empty('s1', folders).append(c).rows());
+  });
+
+  it('streams 20,000 rows in small chunks; the saved form is ~120 B a row', () => {
     let t = ScanTable.empty('s1', folders);
     for (let i = 0; i < 20_000; i += 64) t = t.append(chunk(0, i, 64));
     expect(t.length).toBe(20_032);
     const bytes = t.encode().length;
-    expect(bytes).toBeLessThan(20_032 * (63 + 24) + 1000);
+    expect(bytes).toBeLessThan(20_032 * (95 + 24) + 1000);
     expect(t.column('score').length).toBe(20_032);
   });
 });
+
+/** The version-1 layout (before the component columns), written out: header, 7 float64 columns, slot, folder, flagged, paths. */
+function version1(t: ScanTable): Uint8Array {
+  const n = t.length;
+  const header = new TextEncoder().encode(JSON.stringify({ format: 'dede-scan-table', version: 1, id: t.id, folders: t.folders, length: n }));
+  const paths = new TextEncoder().encode(Array.from({ length: n }, (_, i) => t.path(i)).join('\0'));
+  const pad = (x: number) => (8 - (x % 8)) % 8;
+  const headerEnd = 4 + header.length + pad(4 + header.length);
+  const columnBytes = n * (2 + 4 + 1 + 8 * 7);
+  const out = new Uint8Array(headerEnd + columnBytes + pad(columnBytes) + 4 + paths.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, header.length, true);
+  out.set(header, 4);
+  let at = headerEnd;
+  for (const c of ['score', 'dedeScore', 'pValue', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const) {
+    out.set(new Uint8Array(Float64Array.from(t.column(c)).buffer), at);
+    at += n * 8;
+  }
+  out.set(new Uint8Array(Int32Array.from({ length: n }, (_, i) => t.slot(i)).buffer), at);
+  at += n * 4;
+  out.set(new Uint8Array(Uint16Array.from({ length: n }, (_, i) => t.folderIndex(i)).buffer), at);
+  at += n * 2;
+  out.set(Uint8Array.from({ length: n }, (_, i) => (t.flagged(i) ? 1 : 0)), at);
+  at += n + pad(columnBytes);
+  view.setUint32(at, paths.length, true);
+  out.set(paths, at + 4);
+  return out;
+}

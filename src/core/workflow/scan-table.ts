@@ -8,7 +8,7 @@
 // table's length never change, so earlier tables stay valid), which lets a store hold it immutably
 // while a scan streams in without copying the whole table per chunk (amortised doubling).
 import type { DatasetRole } from '../images/dataset';
-import type { ScannedImage } from '../report/scan-report';
+import type { DecoderComponents, ScannedImage } from '../report/scan-report';
 
 export interface ScanFolder {
   readonly id: string;
@@ -33,6 +33,8 @@ export interface ScanChunk {
   readonly dedeScores: ArrayLike<number>;
   readonly pValues: ArrayLike<number>;
   readonly flagged: ArrayLike<boolean>;
+  /** decoderScore's components per image (docs/ARCHITECTURE.md §5.3.1); absent: not computed. */
+  readonly components?: readonly Partial<DecoderComponents>[];
 }
 
 /** The fused verdict of every row, in row order. */
@@ -45,8 +47,12 @@ export interface VerdictColumns {
   readonly collapsePValue: ArrayLike<number>;
 }
 
-const NUMBER_COLUMNS = ['score', 'dedeScore', 'pValue', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const;
+/** Version 1 of the saved table has the first seven; version 2 adds decoderScore's components. */
+const V1_COLUMNS = ['score', 'dedeScore', 'pValue', 'decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const;
+const COMPONENT_COLUMNS = ['semanticZ', 'lowPassZ', 'flipZ', 'medianPatchError'] as const;
+const NUMBER_COLUMNS = [...V1_COLUMNS, ...COMPONENT_COLUMNS] as const;
 type NumberColumn = (typeof NUMBER_COLUMNS)[number];
+const TABLE_VERSION = 2;
 
 /** Growable storage shared by the tables appended from one another. */
 interface Storage {
@@ -106,6 +112,8 @@ export class ScanTable {
       s.numbers.decoderPValue[at + i] = chunk.pValues[i]!;
       s.numbers.collapseScore[at + i] = NaN;
       s.numbers.collapsePValue[at + i] = NaN;
+      const c = chunk.components?.[i];
+      for (const k of COMPONENT_COLUMNS) s.numbers[k][at + i] = c?.[k] ?? NaN;
       s.paths.push(chunk.paths[i]!);
     }
     return new ScanTable(this.id, this.folders, at + n, s);
@@ -145,6 +153,10 @@ export class ScanTable {
         decoderPValue: st.numbers.decoderPValue.slice(0, n),
         collapseScore: Float64Array.from(v.collapseScore),
         collapsePValue: Float64Array.from(v.collapsePValue),
+        semanticZ: st.numbers.semanticZ.slice(0, n),
+        lowPassZ: st.numbers.lowPassZ.slice(0, n),
+        flipZ: st.numbers.flipZ.slice(0, n),
+        medianPatchError: st.numbers.medianPatchError.slice(0, n),
       },
       paths: st.paths.slice(0, n),
     };
@@ -182,7 +194,7 @@ export class ScanTable {
     const num = this.store.numbers;
     // Assigned one by one (no spreads): exports build one of these per image.
     const image: { -readonly [K in keyof ScannedImage]: ScannedImage[K] } = { path: this.store.paths[i]!, score: num.score[i]!, dedeScore: num.dedeScore[i]!, pValue: num.pValue[i]!, flagged: this.store.flagged[i] === 1 };
-    for (const c of ['decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue'] as const) if (!Number.isNaN(num[c][i]!)) image[c] = num[c][i]!;
+    for (const c of ['decoderScore', 'decoderPValue', 'collapseScore', 'collapsePValue', ...COMPONENT_COLUMNS] as const) if (!Number.isNaN(num[c][i]!)) image[c] = num[c][i]!;
     return image;
   }
 
@@ -210,7 +222,7 @@ export class ScanTable {
   /** A compact binary form: a JSON header (folders, count), the columns, then the paths. */
   encode(): Uint8Array {
     const n = this.length;
-    const header = new TextEncoder().encode(JSON.stringify({ format: 'dede-scan-table', version: 1, id: this.id, folders: this.folders, length: n }));
+    const header = new TextEncoder().encode(JSON.stringify({ format: 'dede-scan-table', version: TABLE_VERSION, id: this.id, folders: this.folders, length: n }));
     const paths = new TextEncoder().encode(this.store.paths.slice(0, n).join('\0'));
     const columnBytes = n * (2 + 4 + 1 + 8 * NUMBER_COLUMNS.length);
     const pad = (x: number) => (8 - (x % 8)) % 8;
@@ -245,18 +257,21 @@ export class ScanTable {
     const headerLength = view.getUint32(0, true);
     if (4 + headerLength > bytes.length) fail('header past the end');
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as { format?: string; version?: number; id?: string; folders?: ScanFolder[]; length?: number };
-    if (header.format !== 'dede-scan-table' || header.version !== 1 || typeof header.id !== 'string' || !Array.isArray(header.folders) || !Number.isInteger(header.length)) fail('not a version-1 scan table');
+    if (header.format !== 'dede-scan-table' || (header.version !== 1 && header.version !== TABLE_VERSION) || typeof header.id !== 'string' || !Array.isArray(header.folders) || !Number.isInteger(header.length)) fail('not a version-1 or -2 scan table');
     const n = header.length!;
+    // A version-1 table (saved before the content score) has no component columns: they read as absent.
+    const saved = header.version === 1 ? V1_COLUMNS : NUMBER_COLUMNS;
     const pad = (x: number) => (8 - (x % 8)) % 8;
     let at = 4 + headerLength + pad(4 + headerLength);
-    const columnBytes = n * (2 + 4 + 1 + 8 * NUMBER_COLUMNS.length);
+    const columnBytes = n * (2 + 4 + 1 + 8 * saved.length);
     if (at + columnBytes + pad(columnBytes) + 4 > bytes.length) fail('columns past the end');
     const s = allocate(n);
     const copy = (target: Uint8Array) => {
       target.set(bytes.subarray(at, at + target.length));
       at += target.length;
     };
-    for (const c of NUMBER_COLUMNS) copy(new Uint8Array(s.numbers[c].buffer));
+    for (const c of saved) copy(new Uint8Array(s.numbers[c].buffer));
+    if (saved === V1_COLUMNS) for (const c of COMPONENT_COLUMNS) s.numbers[c].fill(NaN);
     copy(new Uint8Array(s.slot.buffer));
     copy(new Uint8Array(s.folder.buffer));
     copy(s.flagged);

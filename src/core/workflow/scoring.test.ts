@@ -5,6 +5,8 @@ import { defineDecoderConfig } from '../dede/config';
 import { exportDecoder } from '../dede/decoder-file';
 import { initDecoderWeights } from '../dede/init';
 import { Scorer } from '../dede/scorer';
+import { ContentScorer } from '../dede/content-scorer';
+import { contentZ, fitContentScale } from '../dede/content-score';
 import { encoderSource } from '../dede/encoder-runner';
 import { preprocessingFromHf } from '../images/preprocess';
 import { CancelledError } from '../runtime/cancel';
@@ -34,7 +36,7 @@ describe('workflow scoring', () => {
     await files.write('runs/x/decoder.onnx', exportDecoder(cfg, weights, { training: { maskRatio: 0.9 } }));
     const slots = [3, 4, 5, 70, 71, 149, ...Array.from({ length: 70 }, (_, i) => 75 + i)];
     const chunks: number[] = [];
-    const result = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {} }, {
+    const result = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {}, contentScale: null }, {
       onProgress: (p: ScoringProgress) => p.phase === 'score' && chunks.push(p.chunk.slots.length),
     });
     expect(chunks).toEqual([64, 12]);
@@ -55,6 +57,25 @@ describe('workflow scoring', () => {
       expect(result.dedeScores[k]).toBeCloseTo(d.dedeScore, 3);
     });
     await scorer.dispose();
+
+    // The content score (docs/ARCHITECTURE.md §5.3.1): the components of a direct ContentScorer run,
+    // and with a scale (as a scan after calibration) decoderScore = the mean of their z's on it.
+    const content = await ContentScorer.create(runtime, cfg, weights, { bytes: tinyEncoderBytes(), ...encoder.spec }, {});
+    const images32 = new Float32Array(slots.length * 3072);
+    for (let k = 0; k < slots.length; k++) images32.set(await normalizedRange(source, slots[k]!, 1, preprocessing), k * 3072);
+    const directContent = await content.scoreBatch({ decoderImages: images, encoderImages: images32, embeddings: e });
+    await content.dispose();
+    directContent.forEach((d, k) => {
+      expect(result.components[k]!.semantic).toBeCloseTo(d.components.semantic, 5);
+      expect(result.components[k]!.lowPass).toBeCloseTo(d.components.lowPass, 6);
+      expect(result.components[k]!.flip).toBeCloseTo(d.components.flip, 5);
+    });
+    const scale = fitContentScale(result.components.slice(0, 40));
+    const scaled = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {}, contentScale: scale });
+    scaled.scores.forEach((s, k) => {
+      const z = contentZ(result.components[k]!, scale);
+      expect(s).toBeCloseTo((z.semantic + z.lowPass + z.flip) / 3, 6);
+    });
 
     const [explained] = await explainImages(runtime, files, { encoder, source, slots: [70], preprocessing, decoderPath: 'runs/x/decoder.onnx' });
     expect(explained!.reconstruction).toHaveLength(3072);
@@ -98,8 +119,8 @@ describe('workflow scoring', () => {
     const files = new MemoryFileStore();
     await files.write('runs/x/decoder.onnx', exportDecoder(cfg, weights, { training: { maskRatio: 0.9 } }));
     const slots = [0, 1, 2, 40, 41, 99];
-    const at32 = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {} });
-    const at64 = await scoreImages(runtime, files, { encoder: bigEncoder, source: bigSource, slots, preprocessing: atSize(preprocessing, 64), decoderPath: 'runs/x/decoder.onnx', scorer: {} });
+    const at32 = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {}, contentScale: null });
+    const at64 = await scoreImages(runtime, files, { encoder: bigEncoder, source: bigSource, slots, preprocessing: atSize(preprocessing, 64), decoderPath: 'runs/x/decoder.onnx', scorer: {}, contentScale: null });
     at64.scores.forEach((s, k) => expect(s).toBeCloseTo(at32.scores[k]!, 5));
     at64.dedeScores.forEach((s, k) => expect(s).toBeCloseTo(at32.dedeScores[k]!, 3));
     const [explained] = await explainImages(runtime, files, { encoder: bigEncoder, source: bigSource, slots: [40], preprocessing: atSize(preprocessing, 64), decoderPath: 'runs/x/decoder.onnx' });
@@ -107,7 +128,7 @@ describe('workflow scoring', () => {
   });
 
   it('says when the decoder is missing', async () => {
-    await expect(scoreImages(runtime, new MemoryFileStore(), { encoder, source, slots: null, preprocessing, decoderPath: 'nope', scorer: {} })).rejects.toThrow(/no longer in browser storage/);
+    await expect(scoreImages(runtime, new MemoryFileStore(), { encoder, source, slots: null, preprocessing, decoderPath: 'nope', scorer: {}, contentScale: null })).rejects.toThrow(/no longer in browser storage/);
   });
 });
 
@@ -143,7 +164,7 @@ describe('cancelled workflow jobs', () => {
     const controller = new AbortController();
     controller.abort();
     const request = { encoder, source, slots: [1, 2, 3], preprocessing, decoderPath };
-    await expect(scoreImages(runtime, files, { ...request, scorer: {} }, { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+    await expect(scoreImages(runtime, files, { ...request, scorer: {}, contentScale: null }, { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
     await expect(explainImages(runtime, files, request, controller.signal)).rejects.toBeInstanceOf(CancelledError);
   });
 });

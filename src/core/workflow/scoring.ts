@@ -4,7 +4,10 @@
 // per-image explanation (reconstruction and error map) for the detail view.
 import { importDecoder, type ImportedDecoder } from '../dede/decoder-file';
 import type { EncoderSource } from '../dede/encoder-runner';
-import { buildScorerModel, Scorer, SCORE_MASK_RATIO, type ScorerSettings } from '../dede/scorer';
+import { buildScorerModel, SCORE_MASK_RATIO, type ScorerSettings } from '../dede/scorer';
+import { ContentScorer } from '../dede/content-scorer';
+import { contentScores } from '../dede/content-calibration';
+import type { ContentComponents, ContentScale } from '../dede/content-score';
 import { numPatches, visibleCount } from '../dede/config';
 import { randomKeep } from '../dede/mask';
 import { mulberry32 } from '../dede/rng';
@@ -13,7 +16,7 @@ import type { Preprocessing } from '../images/preprocess';
 import { leaseSession, readFloat32, type Runtime } from '../runtime/session';
 import { throwIfCancelled } from '../runtime/cancel';
 import { yieldToEventLoop } from '../runtime/yield';
-import { decoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
+import { decoderInputs, encoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
 import type { FileStore } from './files';
 
 export interface ScoringRequest {
@@ -24,12 +27,22 @@ export interface ScoringRequest {
   readonly preprocessing: Preprocessing;
   readonly decoderPath: string;
   readonly scorer: ScorerSettings;
+  /**
+   * The content score's clean scale (docs/ARCHITECTURE.md §5.3.1): `scores` are content scores on
+   * it; null (calibrating: the scale is fitted on these images) and `scores` are the median patch errors.
+   */
+  readonly contentScale: ContentScale | null;
 }
 
 export interface ScoredChunk {
   readonly slots: readonly number[];
+  /** decoderScore: the content score on the request's scale, or without one the median patch error. */
   readonly scores: readonly number[];
   readonly dedeScores: readonly number[];
+  /** The content score's raw components, per image. */
+  readonly components: readonly ContentComponents[];
+  /** The median of the masked patches' errors (a reported component). */
+  readonly medianErrors: readonly number[];
 }
 
 export type ScoringProgress =
@@ -66,8 +79,8 @@ export async function scoreImages(
     throw new Error(`The decoder expects embeddings of size ${decoder.cfg.embedDim} but the encoder gives ${embeddings.dim}: use the encoder it was trained with.`);
   }
   const slots = req.slots ?? Array.from({ length: req.source.count }, (_, i) => i);
-  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, req.scorer, sha256);
-  const all: { slots: number[]; scores: number[]; dedeScores: number[] } = { slots: [], scores: [], dedeScores: [] };
+  const scorer = await ContentScorer.open(runtime, decoder.cfg, decoder.weights, req.encoder, req.scorer, sha256);
+  const all: { slots: number[]; scores: number[]; dedeScores: number[]; components: ContentComponents[]; medianErrors: number[] } = { slots: [], scores: [], dedeScores: [], components: [], medianErrors: [] };
   const dim = embeddings.dim;
   try {
     for (let from = 0; from < slots.length; from += CHUNK) {
@@ -77,11 +90,16 @@ export async function scoreImages(
       const images = await decoderInputs(req.source, chunkSlots, req.preprocessing, decoder.cfg.imageSize);
       const emb = new Float32Array(chunkSlots.length * dim);
       chunkSlots.forEach((slot, k) => emb.set(embeddings.data.subarray(slot * dim, (slot + 1) * dim), k * dim));
-      const results = await scorer.scoreBatch(images, emb, undefined, hooks.signal ? { signal: hooks.signal } : {});
-      const chunk: ScoredChunk = { slots: chunkSlots, scores: results.map((r) => r.score), dedeScores: results.map((r) => r.dedeScore) };
+      const encoderImages = await encoderInputs(req.source, chunkSlots, req.preprocessing);
+      const results = await scorer.scoreBatch({ decoderImages: images, encoderImages, embeddings: emb }, undefined, hooks.signal ? { signal: hooks.signal } : {});
+      const components = results.map((r) => r.components);
+      const scores = req.contentScale ? Array.from(contentScores(components, req.contentScale)) : results.map((r) => r.decoder.score);
+      const chunk: ScoredChunk = { slots: chunkSlots, scores, dedeScores: results.map((r) => r.decoder.dedeScore), components, medianErrors: results.map((r) => r.decoder.score) };
       all.slots.push(...chunk.slots);
       all.scores.push(...chunk.scores);
       all.dedeScores.push(...chunk.dedeScores);
+      all.components.push(...chunk.components);
+      all.medianErrors.push(...chunk.medianErrors);
       hooks.onProgress?.({ phase: 'score', done: all.slots.length, total: slots.length, chunk });
     }
   } finally {
@@ -101,7 +119,7 @@ export interface ImageExplanation {
 }
 
 /** Reconstruction and error maps of a few images, for the detail view. */
-export async function explainImages(runtime: Runtime, files: FileStore, req: Omit<ScoringRequest, 'scorer' | 'slots'> & { readonly slots: readonly number[] }, signal?: AbortSignal): Promise<ImageExplanation[]> {
+export async function explainImages(runtime: Runtime, files: FileStore, req: Omit<ScoringRequest, 'scorer' | 'slots' | 'contentScale'> & { readonly slots: readonly number[] }, signal?: AbortSignal): Promise<ImageExplanation[]> {
   const { decoder, sha256 } = await loadDecoder(files, req.decoderPath);
   const embeddings = await ensureEmbeddings(runtime, files, req.encoder, req.source, req.preprocessing, signal ? { signal } : {});
   // Kept by the model worker: opening the next image's detail view builds nothing (§3.3).
