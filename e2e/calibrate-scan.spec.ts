@@ -7,7 +7,9 @@ import * as ortNode from 'onnxruntime-node';
 import sharp from 'sharp';
 import type {} from '../src/app/backend/debug-handle';
 import { importDecoder } from '../src/core/dede/decoder-file';
-import { Scorer } from '../src/core/dede/scorer';
+import { ContentScorer } from '../src/core/dede/content-scorer';
+import { contentScore } from '../src/core/dede/content-score';
+import type { ScoreKind } from '../src/core/dede/scores';
 import { normalizeRgb, preprocessingFromHf } from '../src/core/images/preprocess';
 import { createRuntime } from '../src/core/runtime/session';
 import { EncoderRunner } from '../src/core/dede/encoder-runner';
@@ -106,11 +108,19 @@ test('calibrates on held-back clean images and scans a suspect folder; scores ma
   const names = rows.map((r) => r.path.split('/').pop()!);
   const images = new Float32Array(names.length * 3072);
   names.forEach((n, i) => normalizeRgb(suspectPixels.get(n)!, pre, images.subarray(i * 3072, (i + 1) * 3072)));
-  const runner = await EncoderRunner.create(runtime, { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null });
+  const encoderSpec = { bytes: tinyEncoderBytes(), inputName: 'pixel_values', readout: { output: 'embedding', pooling: 'none' as const }, height: 32, width: 32, fixedBatch: null };
+  const runner = await EncoderRunner.create(runtime, encoderSpec);
   const { data } = await runner.embed(images, names.length);
-  const scorer = await Scorer.create(runtime, decoder.cfg, decoder.weights, { rounds: 4 });
-  const expected = await scorer.scoreBatch(images, data);
-  rows.forEach((r, i) => expect(Math.abs(r.decoderScore! - expected[i]!.score) / expected[i]!.score).toBeLessThan(1e-3));
+  // decoderScore is the content score on the calibration's clean scale (docs/ARCHITECTURE.md §5.3.1).
+  const scoreKind = await page.evaluate(() => (JSON.parse(localStorage.getItem('dede-web/scan')!) as { state: { calibration: { calibration: { scoreKind: ScoreKind } } } }).state.calibration.calibration.scoreKind);
+  if (scoreKind.kind !== 'content') throw new Error(`the app calibrated on ${scoreKind.kind}, not the content score`);
+  const scorer = await ContentScorer.create(runtime, decoder.cfg, decoder.weights, encoderSpec, { rounds: 4 });
+  const expected = await scorer.scoreBatch({ decoderImages: images, encoderImages: images, embeddings: data });
+  rows.forEach((r, i) => {
+    expect(Math.abs(r.medianPatchError! - expected[i]!.decoder.score) / expected[i]!.decoder.score).toBeLessThan(1e-3);
+    expect(Math.abs(r.decoderScore! - contentScore(expected[i]!.components, scoreKind.scale))).toBeLessThan(1e-2);
+    expect(r.decoderScore).toBeCloseTo((r.semanticZ! + r.lowPassZ! + r.flipZ!) / 3, 9);
+  });
 
   // A reload keeps calibration and results.
   await page.reload();
