@@ -171,6 +171,8 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
       ...(r.decoderPValue !== undefined ? { decoderPValue: r.decoderPValue } : {}),
       ...(r.collapseScore !== undefined ? { collapseScore: r.collapseScore } : {}),
       ...(r.collapsePValue !== undefined ? { collapsePValue: r.collapsePValue } : {}),
+      // decoderScore's components, named with their share in the report (docs/ARCHITECTURE.md §5.3.2).
+      ...Object.fromEntries((['semanticZ', 'lowPassZ', 'flipZ', 'medianPatchError'] as const).filter((k) => r[k] !== undefined).map((k) => [k, r[k]])),
       original: pngDataUrl(rgb, d.layout.size, d.layout.size), heatmap: explained.get(`${r.datasetId}:${r.slot}`)?.heatmap ?? null });
   }
   const set = evaluationSet(table, tags, negatives);
