@@ -3,7 +3,8 @@
 // bench/detect/fixtures.ts: the SMALL decoder trained on decoder_train_clean (cached and reused like
 // bench:detect's), then AUROC on test_clean vs test_triggered (each fixture's trigger; every trigger
 // on the clean control) and TPR at a threshold calibrated on calibration_clean (target FPR 5%).
-// Writes bench/results/scores-<date>.json; every number is measured in this run.
+// Writes bench/results/scores-<date>.json; every number is measured in this run. --dump DIR also
+// writes each set's images, reconstructions, E(x), E(x̂), E(flip x) and scores as float32 files.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCliEncoder, type CliEncoder } from '../src/cli/encoder';
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     w('images', c.images);
     w('recon', c.recon);
     w('emb', c.emb);
+    w('embRecon', c.embRecon);
+    w('embFlip', c.embFlip);
     w('median', c.median);
     w('dede', c.dedeScore);
   };
