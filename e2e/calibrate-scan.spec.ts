@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import type {} from '../src/app/backend/debug-handle';
 import { importDecoder } from '../src/core/dede/decoder-file';
 import { ContentScorer } from '../src/core/dede/content-scorer';
-import { contentScore } from '../src/core/dede/content-score';
+import { contentScore, contentWeights } from '../src/core/dede/content-score';
 import type { ScoreKind } from '../src/core/dede/scores';
 import { normalizeRgb, preprocessingFromHf } from '../src/core/images/preprocess';
 import { createRuntime } from '../src/core/runtime/session';
@@ -119,7 +119,8 @@ test('calibrates on held-back clean images and scans a suspect folder; scores ma
   rows.forEach((r, i) => {
     expect(Math.abs(r.medianPatchError! - expected[i]!.decoder.score) / expected[i]!.decoder.score).toBeLessThan(1e-3);
     expect(Math.abs(r.decoderScore! - contentScore(expected[i]!.components, scoreKind.scale))).toBeLessThan(1e-2);
-    expect(r.decoderScore).toBeCloseTo((r.semanticZ! + r.lowPassZ! + r.flipZ!) / 3, 9);
+    const w = contentWeights(scoreKind.scale);
+    expect(r.decoderScore).toBeCloseTo(w.semantic * r.semanticZ! + w.lowPass * r.lowPassZ! + w.flip * r.flipZ!, 9);
   });
 
   // A reload keeps calibration and results.

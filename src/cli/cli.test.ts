@@ -12,7 +12,7 @@ import { loadCliEncoder } from './encoder';
 import { PREPROCESSOR_CONFIG, tinyEncoderBytes } from '../testing/tiny-encoder';
 import { importDecoder } from '../core/dede/decoder-file';
 import { calibrate } from '../core/dede/calibrate';
-import type { ScanReport } from '../core/report/scan-report';
+import { reportComponentWeights, type ScanReport } from '../core/report/scan-report';
 import { main } from './main';
 import { writePng } from './cli-fixture';
 
@@ -113,11 +113,13 @@ describe('dede CLI', () => {
     const plainPath = join(dir, 'plain.json');
     expect(await run('scan', '--encoder', enc, '--decoder', dec, '--calibration', calib, '--images', join(dir, 'suspect'), '--out', plainPath, '--no-collapse')).toBe(0);
     const plain = JSON.parse(await readFile(plainPath, 'utf8')) as ScanReport;
+    const w = reportComponentWeights(plain.calibration);
+    expect(w.semantic + w.lowPass + w.flip).toBeCloseTo(1, 12);
     for (const r of plain.images) {
       expect(r.flagged).toBe(r.score > plain.threshold);
       expect(r.collapseScore).toBeUndefined();
-      // decoderScore is the content score: the mean of its components' z (docs/ARCHITECTURE.md §5.3.1).
-      expect(r.decoderScore).toBeCloseTo((r.semanticZ! + r.lowPassZ! + r.flipZ!) / 3, 9);
+      // decoderScore is the content score: the weighted mean of its components' z (docs/ARCHITECTURE.md §5.3.1).
+      expect(r.decoderScore).toBeCloseTo(w.semantic * r.semanticZ! + w.lowPass * r.lowPassZ! + w.flip * r.flipZ!, 9);
       expect(r.flipZ).toBeGreaterThanOrEqual(0);
       expect(r.medianPatchError).toBeGreaterThan(0);
     }

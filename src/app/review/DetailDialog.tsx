@@ -8,6 +8,7 @@ import { mulberry32 } from '../../core/dede/rng';
 import { denormalizeToRgb, heatmapRgba, maxOf, planarSide, sumChannels, viridisGradient, COLORMAP_NAME } from '../../core/report/image-maps';
 import type { Preprocessing } from '../../core/images/preprocess';
 import { COMPONENT_NAMES, componentPValues, componentShares } from '../../core/report/scan-report';
+import { contentWeights, EQUAL_WEIGHTS } from '../../core/dede/content-score';
 import { useScanStore, type ScanRow, type Tag } from '../scan/scan-store';
 import { PixelCanvas } from './PixelCanvas';
 import { explainSlots, readOriginal } from './review-service';
@@ -168,7 +169,8 @@ export function DetailDialog({ row, position, total, flagged, tag, threshold, op
  */
 function DecoderComponentList({ row }: { row: ScanRow }) {
   const clean = useScanStore((s) => s.calibration?.cleanComponentZ);
-  const shares = componentShares(row);
+  const scoreKind = useScanStore((s) => s.calibration?.calibration.scoreKind);
+  const shares = componentShares(row, scoreKind?.kind === 'content' ? contentWeights(scoreKind.scale) : EQUAL_WEIGHTS);
   const p = clean ? componentPValues(row, clean) : null;
   const z = { semantic: row.semanticZ, lowPass: row.lowPassZ, flip: row.flipZ };
   return (

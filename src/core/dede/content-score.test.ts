@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentScore, contentZ, cosineDistance, fitContentScale, flipHorizontal, lowPassError, resizeBilinear } from './content-score';
+import { checkContentScale, contentScore, contentZ, cosineDistance, fitContentScale, flipHorizontal, lowPassError, resizeBilinear } from './content-score';
 
 describe('lowPassError', () => {
   it('is the mean of the 12 smallest of 16 cell errors, cell error summed over channels', () => {
@@ -54,7 +54,7 @@ describe('content score', () => {
     expect(s.lowPass.center).toBeCloseTo(Math.log(40), 12);
     expect(s.images).toBe(5);
   });
-  it('is the mean of the z of semantic and lowPass and |z| of the flip', () => {
+  it('is the inverse-variance weighted mean of the z of semantic and lowPass and |z| of the flip', () => {
     const s = fitContentScale(clean);
     const c = { semantic: 16, lowPass: 40, flip: 0.1 };
     const u = 1.4826 * Math.log(2);
@@ -62,6 +62,17 @@ describe('content score', () => {
     expect(z.semantic).toBeCloseTo(2 / 1.4826, 10);
     expect(z.lowPass).toBeCloseTo(0, 10);
     expect(z.flip).toBeCloseTo(Math.abs(Math.log(0.1) - Math.log(0.4)) / u, 10); // a flip that moves less than clean counts too
-    expect(contentScore(c, s)).toBeCloseTo((z.semantic + z.lowPass + z.flip) / 3, 12);
+    // Clean z: semantic and lowPass (−2, −1, 0, 1, 2)/1.4826 (variance 2.5/1.4826²), flip |z| (2, 1, 0, 1, 2)/1.4826
+    // (variance 0.7/1.4826²): weights ∝ 1/2.5, 1/2.5, 1/0.7.
+    const inv = [1 / 2.5, 1 / 2.5, 1 / 0.7];
+    const total = inv[0]! + inv[1]! + inv[2]!;
+    expect(s.weights?.semantic).toBeCloseTo(inv[0]! / total, 12);
+    expect(s.weights?.lowPass).toBeCloseTo(inv[1]! / total, 12);
+    expect(s.weights?.flip).toBeCloseTo(inv[2]! / total, 12);
+    expect(contentScore(c, s)).toBeCloseTo((inv[0]! * z.semantic + inv[1]! * z.lowPass + inv[2]! * z.flip) / total, 12);
+    // A scale fitted before weights existed scores the plain mean.
+    const { weights: _dropped, ...unweighted } = s;
+    expect(contentScore(c, unweighted)).toBeCloseTo((z.semantic + z.lowPass + z.flip) / 3, 12);
+    expect(() => checkContentScale({ ...s, weights: { semantic: 0.5, lowPass: 0.5, flip: 0.5 } })).toThrow(/sum to 1/);
   });
 });

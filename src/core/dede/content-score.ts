@@ -6,7 +6,7 @@
 // under a content-preserving view: a horizontal flip moves it far more (a positioned trigger
 // breaks) or far less (a global trigger dominates) than it moves a clean photo's (`flip`, judged
 // two-sided). Each component is put on a robust z-scale fitted on clean images (median and MAD of
-// its logarithm) and the score is their mean, |z| for the flip. The paper's dedeScore and the
+// its logarithm) and the score is their weighted mean (weights: inverse clean variance), |z| for the flip. The paper's dedeScore and the
 // median patch error stay as reported components. Pure functions; the encoder and decoder calls
 // that produce the inputs are in content-scorer.ts.
 
@@ -32,6 +32,12 @@ export interface ComponentScale {
 export type ContentScale = Readonly<Record<ContentComponent, ComponentScale>> & {
   /** Clean images the scale was fitted on. */
   readonly images: number;
+  /**
+   * Each component's weight in the score (sum 1): inverse of the variance of its z on the clean
+   * images, so a component that scatters clean photos more counts less. Absent in scales fitted
+   * before weights existed: equal weights (the plain mean).
+   */
+  readonly weights?: Readonly<Record<ContentComponent, number>>;
 };
 
 /** The low-pass grid: 4×4 cells whatever the image size (8 px cells at 32 px). */
@@ -156,7 +162,30 @@ export function fitContentScale(clean: readonly ContentComponents[]): ContentSca
     const spread = Math.max(MIN_SPREAD, MAD_TO_SD * medianOf(logs.map((l) => Math.abs(l - center))));
     return { center, spread };
   };
-  return { semantic: fit('semantic'), lowPass: fit('lowPass'), flip: fit('flip'), images: clean.length };
+  const unweighted = { semantic: fit('semantic'), lowPass: fit('lowPass'), flip: fit('flip'), images: clean.length };
+  return { ...unweighted, weights: inverseVarianceWeights(clean.map((c) => contentZ(c, unweighted))) };
+}
+
+/** The weights of a scale fitted before weights existed: the plain mean. */
+export const EQUAL_WEIGHTS: Readonly<Record<ContentComponent, number>> = { semantic: 1 / 3, lowPass: 1 / 3, flip: 1 / 3 };
+
+/** Weights ∝ 1 / variance of each component's clean z (normalised to sum 1; a zero variance counts as MIN_SPREAD²). */
+export function inverseVarianceWeights(cleanZ: readonly Record<ContentComponent, number>[]): Record<ContentComponent, number> {
+  const n = cleanZ.length;
+  if (n < 2) throw new Error(`inverseVarianceWeights: needs at least 2 clean images, got ${n}`);
+  const inv = (k: ContentComponent): number => {
+    const mean = cleanZ.reduce((a, z) => a + z[k], 0) / n;
+    const variance = cleanZ.reduce((a, z) => a + (z[k] - mean) ** 2, 0) / (n - 1);
+    return 1 / Math.max(variance, MIN_SPREAD * MIN_SPREAD);
+  };
+  const raw = { semantic: inv('semantic'), lowPass: inv('lowPass'), flip: inv('flip') };
+  const total = raw.semantic + raw.lowPass + raw.flip;
+  return { semantic: raw.semantic / total, lowPass: raw.lowPass / total, flip: raw.flip / total };
+}
+
+/** The weights a scale scores with (equal for a scale fitted before weights existed). */
+export function contentWeights(s: ContentScale): Readonly<Record<ContentComponent, number>> {
+  return s.weights ?? EQUAL_WEIGHTS;
 }
 
 /** The robust z of each component on the clean scale (flip two-sided). */
@@ -165,10 +194,11 @@ export function contentZ(c: ContentComponents, s: ContentScale): Record<ContentC
   return { semantic: z('semantic'), lowPass: z('lowPass'), flip: Math.abs(z('flip')) };
 }
 
-/** decoderScore: the mean of the components' z (docs/ARCHITECTURE.md §5.3.1). */
+/** decoderScore: the weighted mean of the components' z (docs/ARCHITECTURE.md §5.3.1). */
 export function contentScore(c: ContentComponents, s: ContentScale): number {
   const z = contentZ(c, s);
-  return (z.semantic + z.lowPass + z.flip) / 3;
+  const w = contentWeights(s);
+  return w.semantic * z.semantic + w.lowPass * z.lowPass + w.flip * z.flip;
 }
 
 /** Throws unless `s` is a well-formed scale (read from JSON). */
@@ -176,6 +206,11 @@ export function checkContentScale(s: ContentScale): void {
   for (const k of CONTENT_COMPONENTS) {
     const v = s[k] as ComponentScale | undefined;
     if (!v || !Number.isFinite(v.center) || !(v.spread > 0)) throw new Error(`content score scale: ${k} needs a finite center and a positive spread`);
+  }
+  if (s.weights !== undefined) {
+    const w = s.weights;
+    if (!CONTENT_COMPONENTS.every((k) => Number.isFinite(w[k]) && w[k] >= 0) || Math.abs(w.semantic + w.lowPass + w.flip - 1) > 1e-6)
+      throw new Error('content score scale: weights must be three non-negative numbers that sum to 1');
   }
   if (!(Number.isInteger(s.images) && s.images >= 2)) throw new Error(`content score scale: fitted on ${s.images} images; needs at least 2`);
 }

@@ -85,10 +85,12 @@ describe('splitContentCalibration', () => {
     const heldIdx = comps.map((_, i) => i).filter((i) => !fitIdx.includes(i));
     expect(heldIdx).toHaveLength(10);
     const scale = fitContentScale(fitIdx.map((i) => comps[i]!));
-    expect(calibration.scoreKind).toEqual({ kind: 'content', scale });
-    // decoderScore = (z_semantic + z_lowPass + |z_flip|) / 3, written out.
+    // The same fit (the weights' sums run in another order: equal to rounding).
+    const { weights: w, ...rest } = scale;
+    expect(calibration.scoreKind).toEqual({ kind: 'content', scale: { ...rest, weights: { semantic: expect.closeTo(w!.semantic, 12), lowPass: expect.closeTo(w!.lowPass, 12), flip: expect.closeTo(w!.flip, 12) } } });
+    // decoderScore = w_s·z_semantic + w_l·z_lowPass + w_f·|z_flip|, written out.
     const z = (v: number, k: 'semantic' | 'lowPass' | 'flip') => (Math.log(v) - scale[k].center) / scale[k].spread;
-    const direct = (c: ContentComponents) => (z(c.semantic, 'semantic') + z(c.lowPass, 'lowPass') + Math.abs(z(c.flip, 'flip'))) / 3;
+    const direct = (c: ContentComponents) => w!.semantic * z(c.semantic, 'semantic') + w!.lowPass * z(c.lowPass, 'lowPass') + w!.flip * Math.abs(z(c.flip, 'flip'));
     const ref = calibrate(fitIdx.map((i) => direct(comps[i]!)), method, { kind: 'content', scale });
     expect(calibration.threshold).toBeCloseTo(ref.threshold, 12);
     expect(calibration.n).toBe(30);

@@ -4,7 +4,7 @@ import type { Confusion } from '../dede/metrics';
 import { describeCollapseGate, type CollapseGate } from '../dede/set-scan';
 import { describeReadoutRecord } from '../onnx/readout';
 import { escapeHtml } from './html-escape';
-import { COMPONENT_NAMES, componentShares, type ComponentShares, type DecoderComponents, meanComponentShares, type ScanReport } from './scan-report';
+import { COMPONENT_NAMES, componentShares, type ComponentShares, type ComponentWeights, type DecoderComponents, meanComponentShares, reportComponentWeights, type ScanReport } from './scan-report';
 
 export const HTML_REPORT_VERSION = 1;
 
@@ -119,17 +119,17 @@ const sharesText = (s: ComponentShares): string =>
   (Object.keys(COMPONENT_NAMES) as (keyof ComponentShares)[]).map((k) => `${COMPONENT_NAMES[k]} ${(s[k] * 100).toFixed(0)}%`).join(' · ');
 
 /** One image's decoderScore components: each z and its share (§5.3.2). */
-function componentsText(t: HtmlReportImage): string {
+function componentsText(t: HtmlReportImage, weights: ComponentWeights): string {
   if (t.semanticZ === undefined) return t.medianPatchError !== undefined ? `<br><span class="muted">median patch error ${escapeHtml(num(t.medianPatchError, 3))}</span>` : '';
-  const shares = componentShares(t);
+  const shares = componentShares(t, weights);
   return `<br><span class="muted">z: semantic ${escapeHtml(num(t.semanticZ, 3))}, low-pass ${escapeHtml(num(t.lowPassZ ?? NaN, 3))}, flip ${escapeHtml(num(t.flipZ ?? NaN, 3))}${shares ? `; share ${escapeHtml(sharesText(shares))}` : ''}</span>`;
 }
 
 /** What raised the flagged images' decoderScore, on average over the top list (§5.3.2). */
-function componentsNote(top: readonly HtmlReportImage[]): string {
-  const mean = meanComponentShares(top);
+function componentsNote(top: readonly HtmlReportImage[], weights: ComponentWeights): string {
+  const mean = meanComponentShares(top, weights);
   if (!mean) return '';
-  return `<p class="muted">Decoder score = mean of three robust z-scores on the calibration's clean images: semantic (the encoder's embedding of the reconstruction against the image's), low-pass (the reconstruction's coarse colour layout against the image's) and flip (how far a mirror image moves the embedding, either way). A component's share of an image's score is its positive z over the sum of the positive z's. Mean shares over these ${mean.images} images: ${escapeHtml(sharesText(mean.shares))}.</p>`;
+  return `<p class="muted">Decoder score = weighted mean of three robust z-scores on the calibration's clean images (weights ${escapeHtml(sharesText(weights))}, each the inverse of the component's variance on those images): semantic (the encoder's embedding of the reconstruction against the image's), low-pass (the reconstruction's coarse colour layout against the image's) and flip (how far a mirror image moves the embedding, either way). A component's share of an image's score is its positive weighted z over the sum of the positive weighted z's. Mean shares over these ${mean.images} images: ${escapeHtml(sharesText(mean.shares))}.</p>`;
 }
 const pct = (v: number | null): string => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
 
@@ -193,11 +193,12 @@ export function buildHtmlReport(input: HtmlReportInput): string {
   const withComponents = fused || input.top.some((t) => t.semanticZ !== undefined);
   // No heatmap at all (a CLI report): no column of dashes, and no sentence about them.
   const heatmaps = input.top.some((t) => t.heatmap !== null);
+  const weights = reportComponentWeights(r.calibration);
   const component = (score: number | undefined, p: number | undefined, extra = '') =>
     score === undefined ? '<td class="num muted">—</td>' : `<td class="num">${escapeHtml(num(score))}${p !== undefined ? `<br><span class="muted">p ${escapeHtml(num(p, 3))}</span>` : ''}${extra}</td>`;
   const rows = input.top
     .map(
-      (t, i) => `<tr><td class="num">${i + 1}</td><td>${t.original !== null ? img(t.original, `Original of ${t.path}`, 'px') : `<span class="muted">${IMAGE_NOT_AVAILABLE}</span>`}</td>${heatmaps ? `<td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td>` : ''}<td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td>${withComponents ? component(t.decoderScore, t.decoderPValue, componentsText(t)) : ''}${fused ? component(t.collapseScore, t.collapsePValue) : ''}</tr>`,
+      (t, i) => `<tr><td class="num">${i + 1}</td><td>${t.original !== null ? img(t.original, `Original of ${t.path}`, 'px') : `<span class="muted">${IMAGE_NOT_AVAILABLE}</span>`}</td>${heatmaps ? `<td>${t.heatmap ? img(t.heatmap, `Reconstruction error heatmap of ${t.path}`, 'px') : '<span class="muted">—</span>'}</td>` : ''}<td class="path"><code>${escapeHtml(t.path)}</code><br><span class="muted">${escapeHtml(t.folder)}</span></td><td class="num">${escapeHtml(num(t.score))}</td><td class="num">${escapeHtml(num(t.dedeScore))}</td><td class="num">${escapeHtml(num(t.pValue, 3))}</td>${withComponents ? component(t.decoderScore, t.decoderPValue, componentsText(t, weights)) : ''}${fused ? component(t.collapseScore, t.collapsePValue) : ''}</tr>`,
     )
     .join('');
   const verdict = r.settings['verdict'] as { kind?: string; targetFpr?: number; k?: number; referenceImages?: number; weights?: { dede: number; collapse: number } | null; gate?: CollapseGate | null } | undefined;
@@ -215,7 +216,7 @@ export function buildHtmlReport(input: HtmlReportInput): string {
     ev
       ? `<section><h2>Detection quality</h2><p class="muted">${escapeHtml(ev.definition)}</p><div class="metrics"><div><strong>${escapeHtml(ev.auroc.toFixed(3))}</strong><span class="muted">AUROC</span></div><div><strong>${pct(ev.tpr)}</strong><span class="muted">TPR at τ</span></div><div><strong>${pct(ev.fpr)}</strong><span class="muted">FPR at τ</span></div></div>${facts([['Positives', ev.positives], ['Negatives', ev.negatives], ['True positives', ev.tp], ['False positives', ev.fp], ['True negatives', ev.tn], ['False negatives', ev.fn]])}${ev.rocSvg}</section>`
       : '',
-    `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first.${heatmaps ? ` Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.` : ''}</p>${componentsNote(input.top)}${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th>${heatmaps ? '<th>Error</th>' : ''}<th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th>${withComponents ? '<th>Decoder score</th>' : ''}${fused ? '<th>Collapse score</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
+    `<section><h2>Top flagged images</h2><p class="muted">${input.top.length} of ${input.flaggedTotal} flagged images, highest score first.${heatmaps ? ` Heatmaps show the per-pixel reconstruction error (${escapeHtml(input.colormap)} colour map: dark = low, yellow = high) over the image.` : ''}</p>${componentsNote(input.top, weights)}${input.top.length > 0 ? `<table><thead><tr><th>#</th><th>Image</th>${heatmaps ? '<th>Error</th>' : ''}<th>Path</th><th>Score</th><th>DeDe score</th><th>p-value</th>${withComponents ? '<th>Decoder score</th>' : ''}${fused ? '<th>Collapse score</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>` : '<p>No image is flagged.</p>'}</section>`,
     input.triggerMap ? `<section><h2>Trigger map</h2><p class="muted">${escapeHtml(input.triggerMap.note)}</p>${img(input.triggerMap.image, 'Mean error of flagged minus unflagged images', 'px')}</section>` : '',
     input.clusters.length > 0 ? clustersSection(input.clusters) : '',
     input.tagged.length > 0

@@ -1,6 +1,7 @@
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
-import { cleanComponentZ, componentPValues, componentShares, CSV_COLUMNS, decoderComponentsOf, FORMULA_START, meanComponentShares, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
+import { EQUAL_WEIGHTS } from '../dede/content-score';
+import { cleanComponentZ, componentPValues, componentShares, CSV_COLUMNS, decoderComponentsOf, FORMULA_START, meanComponentShares, reportComponentWeights, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
 
 describe('scanReportCsv', () => {
   it('quotes awkward names and neutralises formula injection', () => {
@@ -64,15 +65,30 @@ describe('streamed reports', () => {
 });
 
 describe('componentShares', () => {
-  it('is each positive z over the sum of the positive z', () => {
-    expect(componentShares({ semanticZ: 2, lowPassZ: 6, flipZ: -1 })).toEqual({ semantic: 0.25, lowPass: 0.75, flip: 0 });
-    expect(componentShares({ semanticZ: -2, lowPassZ: 0, flipZ: -1 })).toBeNull();
-    expect(componentShares({ medianPatchError: 0.3 })).toBeNull();
-    const mean = meanComponentShares([{ semanticZ: 1, lowPassZ: 1, flipZ: 2 }, { semanticZ: 3, lowPassZ: 0, flipZ: 1 }, { medianPatchError: 1 }]);
+  it('is each positive z over the sum of the positive z (equal weights)', () => {
+    expect(componentShares({ semanticZ: 2, lowPassZ: 6, flipZ: -1 }, EQUAL_WEIGHTS)).toEqual({ semantic: 0.25, lowPass: 0.75, flip: 0 });
+    expect(componentShares({ semanticZ: -2, lowPassZ: 0, flipZ: -1 }, EQUAL_WEIGHTS)).toBeNull();
+    expect(componentShares({ medianPatchError: 0.3 }, EQUAL_WEIGHTS)).toBeNull();
+    const mean = meanComponentShares([{ semanticZ: 1, lowPassZ: 1, flipZ: 2 }, { semanticZ: 3, lowPassZ: 0, flipZ: 1 }, { medianPatchError: 1 }], EQUAL_WEIGHTS);
     expect(mean?.images).toBe(2);
     expect(mean?.shares.semantic).toBeCloseTo((0.25 + 0.75) / 2, 12);
     expect(mean?.shares.lowPass).toBeCloseTo(0.125, 12);
     expect(mean?.shares.flip).toBeCloseTo((0.5 + 0.25) / 2, 12);
+  });
+});
+
+describe('weighted component shares', () => {
+  it('are w_k·max(0, z_k) over their sum, with the weights the report\'s calibration scored with', () => {
+    const w = { semantic: 0.2, lowPass: 0.2, flip: 0.6 };
+    // 0.2·2 = 0.4, 0.2·6 = 1.2, 0.6·1 = 0.6: sum 2.2.
+    const s = componentShares({ semanticZ: 2, lowPassZ: 6, flipZ: 1 }, w);
+    expect(s?.semantic).toBeCloseTo(0.4 / 2.2, 12);
+    expect(s?.lowPass).toBeCloseTo(1.2 / 2.2, 12);
+    expect(s?.flip).toBeCloseTo(0.6 / 2.2, 12);
+    const scale = { semantic: { center: 0, spread: 1 }, lowPass: { center: 0, spread: 1 }, flip: { center: 0, spread: 1 }, images: 5, weights: w };
+    expect(reportComponentWeights({ scoreKind: { kind: 'content', scale } })).toEqual(w);
+    expect(reportComponentWeights({ scoreKind: { kind: 'content', scale: { ...scale, weights: undefined } } })).toEqual(EQUAL_WEIGHTS);
+    expect(reportComponentWeights({ scoreKind: { kind: 'median' } })).toEqual(EQUAL_WEIGHTS);
   });
 });
 

@@ -2,14 +2,14 @@
 // CSV cells that a spreadsheet would run as formulas (=, +, -, @, tab, CR) are neutralised.
 import Papa from 'papaparse';
 import type { ReadoutRecord } from '../onnx/readout';
-import { type ContentComponents, type ContentScale, contentZ } from '../dede/content-score';
+import { CONTENT_COMPONENTS, type ContentComponent, type ContentComponents, type ContentScale, contentZ, EQUAL_WEIGHTS } from '../dede/content-score';
 import { pValue } from '../dede/calibrate';
 
 export const SCAN_REPORT_VERSION = 1;
 
 /**
  * What decoderScore is made of (docs/ARCHITECTURE.md §5.3.1): the content score's components as
- * robust z on the calibration's clean scale (decoderScore is their mean; absent when the
+ * robust z on the calibration's clean scale (decoderScore is their weighted mean; absent when the
  * calibration predates the content score) and the median of the masked patches' errors.
  */
 export interface DecoderComponents {
@@ -127,25 +127,39 @@ export function* scanReportJsonParts(head: Omit<ScanReport, 'images'>, chunks: I
 export const COMPONENT_NAMES = { semantic: 'semantic', lowPass: 'low-pass', flip: 'flip' } as const;
 export type ComponentShares = Readonly<Record<keyof typeof COMPONENT_NAMES, number>>;
 
+/** Each component's weight in decoderScore (content-score.ts contentWeights; equal for older scales). */
+export type ComponentWeights = Readonly<Record<ContentComponent, number>>;
+
+/**
+ * The component weights a report's calibration scored with: its scoreKind's content scale, read
+ * from the report's JSON; equal weights when the calibration has none (older scales, other kinds).
+ */
+export function reportComponentWeights(calibration: Readonly<Record<string, unknown>>): ComponentWeights {
+  const kind = calibration['scoreKind'] as { kind?: unknown; scale?: { weights?: Partial<Record<ContentComponent, unknown>> } } | undefined;
+  const w = kind?.kind === 'content' ? kind.scale?.weights : undefined;
+  if (!w || !CONTENT_COMPONENTS.every((k) => typeof w[k] === 'number')) return EQUAL_WEIGHTS;
+  return { semantic: w.semantic as number, lowPass: w.lowPass as number, flip: w.flip as number };
+}
+
 /**
  * Each content component's share of an image's decoderScore (docs/ARCHITECTURE.md §5.3.2): its
- * positive z over the sum of the positive z's, max(0, z_k) / Σ_j max(0, z_j). decoderScore is the
- * mean of the z's, so the shares say which components raised it above the clean images' typical
- * value (0); a negative z (more photo-like than typical) gets 0. Null without components or when
- * no z is positive (nothing raised it).
+ * positive weighted z over the sum of the positive weighted z's, w_k·max(0, z_k) / Σ_j w_j·max(0, z_j).
+ * decoderScore is the weighted mean of the z's, so the shares say which components raised it above
+ * the clean images' typical value (0); a negative z (more photo-like than typical) gets 0. Null
+ * without components or when no z is positive (nothing raised it).
  */
-export function componentShares(c: Partial<DecoderComponents>): ComponentShares | null {
+export function componentShares(c: Partial<DecoderComponents>, weights: ComponentWeights): ComponentShares | null {
   if (c.semanticZ === undefined || c.lowPassZ === undefined || c.flipZ === undefined) return null;
-  const s = Math.max(0, c.semanticZ);
-  const l = Math.max(0, c.lowPassZ);
-  const f = Math.max(0, c.flipZ);
+  const s = weights.semantic * Math.max(0, c.semanticZ);
+  const l = weights.lowPass * Math.max(0, c.lowPassZ);
+  const f = weights.flip * Math.max(0, c.flipZ);
   const sum = s + l + f;
   return sum > 0 ? { semantic: s / sum, lowPass: l / sum, flip: f / sum } : null;
 }
 
 /** The mean share of each component over images (those with shares), and how many had them. */
-export function meanComponentShares(images: readonly Partial<DecoderComponents>[]): { shares: ComponentShares; images: number } | null {
-  const all = images.map(componentShares).filter((s): s is ComponentShares => s !== null);
+export function meanComponentShares(images: readonly Partial<DecoderComponents>[], weights: ComponentWeights): { shares: ComponentShares; images: number } | null {
+  const all = images.map((c) => componentShares(c, weights)).filter((s): s is ComponentShares => s !== null);
   if (all.length === 0) return null;
   const mean = (k: keyof ComponentShares) => all.reduce((a, s) => a + s[k], 0) / all.length;
   return { shares: { semantic: mean('semantic'), lowPass: mean('lowPass'), flip: mean('flip') }, images: all.length };

@@ -74,7 +74,8 @@ describe('workflow scoring', () => {
     const scaled = await scoreImages(runtime, files, { encoder, source, slots, preprocessing, decoderPath: 'runs/x/decoder.onnx', scorer: {}, contentScale: scale });
     scaled.scores.forEach((s, k) => {
       const z = contentZ(result.components[k]!, scale);
-      expect(s).toBeCloseTo((z.semantic + z.lowPass + z.flip) / 3, 6);
+      const w = scale.weights!;
+      expect(s).toBeCloseTo(w.semantic * z.semantic + w.lowPass * z.lowPass + w.flip * z.flip, 6);
     });
 
     const [explained] = await explainImages(runtime, files, { encoder, source, slots: [70], preprocessing, decoderPath: 'runs/x/decoder.onnx' });
