@@ -153,6 +153,11 @@ test('reviews scan results (gallery, detail, keyboard, threshold, ROC, trigger m
   // The main thread stays responsive while scrolling the gallery and moving through it.
   const scrollStart = await pageNow(page);
   const gallery = page.getByTestId('gallery');
+  // On a tall screen the gallery uses the height (the viewport less the header and filters), not a
+  // fixed cap: 1400 px tall leaves it well over the 640 px the old min(62vh, 40rem) stopped at.
+  await page.setViewportSize({ width: 1280, height: 1400 });
+  expect(await gallery.evaluate((e) => e.getBoundingClientRect().height)).toBeGreaterThan(1000);
+  await page.setViewportSize({ width: 1280, height: 800 });
   await gallery.hover();
   for (let i = 0; i < 10; i++) await page.mouse.wheel(0, 400);
   await gallery.focus();
