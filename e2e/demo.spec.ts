@@ -43,10 +43,32 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   expect(size).toBeGreaterThanOrEqual(36);
   expect(size).toBeLessThanOrEqual(44);
   const members = await cluster.locator('.cluster-members code').allTextContents();
-  expect(members.length).toBeGreaterThan(0);
+  expect(members.length).toBe(size);
   for (const m of members) expect(truth.get(m.split('/').pop()!), m).toBe(true);
-  await cluster.scrollIntoViewIfNeeded();
-  await page.screenshot({ path: 'test-results/screens/demo-clusters.png', fullPage: true });
+  // A long member list scrolls inside the card; no card is wider than the page, at either width and theme.
+  const list = cluster.locator('.cluster-members');
+  expect(await list.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
+  for (const width of [1280, 1920]) {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width, height: 1000 });
+      await page.emulateMedia({ colorScheme });
+      const overflow = await page.evaluate(() => {
+        const page = document.documentElement.clientWidth;
+        const cards = [...document.querySelectorAll('.card')];
+        const widest = Math.max(...cards.map((c) => Math.ceil(c.getBoundingClientRect().right)));
+        // Content wider than its card (visible overflow) shows as the card's scrollWidth.
+        const spilling = cards.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.querySelector('h2, h3')?.textContent ?? c.className);
+        return { page, scroll: document.documentElement.scrollWidth, widest, spilling };
+      });
+      expect(overflow.spilling, `content wider than its card at ${width} px (${colorScheme})`).toEqual([]);
+      expect(overflow.scroll, `page scrolls sideways at ${width} px (${colorScheme})`).toBeLessThanOrEqual(overflow.page);
+      expect(overflow.widest, `a card is wider than the page at ${width} px (${colorScheme})`).toBeLessThanOrEqual(overflow.page);
+      await cluster.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `test-results/screens/demo-clusters-${width}-${colorScheme}.png` });
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // The HTML report carries the revealed cluster: its size, target image and members.
   await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Report' }).click();

@@ -72,9 +72,9 @@ function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: numb
       </div>
       <div>
         <strong>Cluster {index + 1}: {cluster.size} images</strong>, cohesion {cluster.cohesion.toFixed(3)} (1 = one embedding)
-        <ul className="cluster-members">
-          {cluster.members.slice(0, 12).map((m) => <li key={`${m.datasetId}:${m.slot}`}><code>{m.path}</code></li>)}
-          {cluster.members.length > 12 && <li className="muted">… and {cluster.members.length - 12} more</li>}
+        {/* Every member, scrolling inside the card; a long path is cut with an ellipsis and shown whole on hover. */}
+        <ul className="cluster-members" aria-label={`Members of cluster ${index + 1}`} tabIndex={0}>
+          {cluster.members.map((m) => <li key={`${m.datasetId}:${m.slot}`}><code title={m.path}>{m.path}</code></li>)}
         </ul>
       </div>
     </li>
