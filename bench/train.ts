@@ -10,22 +10,18 @@ import {
   buildDecoderLoss,
   declareDecoderInputs,
   declareDecoderParams,
-  decoderFeeds,
-  decoderInputSpecs,
   FULL_DECODER,
   initDecoderWeights,
-  mulberry32,
-  normals,
   numPatches,
   presetConfig,
-  randomKeep,
   SMALL_DECODER,
   visibleCount,
   type DecoderConfig,
   type DecoderPreset,
 } from '../src/core/dede';
 import { createRuntime, type Runtime } from '../src/core/runtime/session';
-import { Trainer, type Batch, type TrainCheckpoint, type TrainGraph } from '../src/core/train/trainer';
+import type { TrainCheckpoint } from '../src/core/train/trainer';
+import { decoderBatchStream, measureTrainRate, type RateLimits, type TrainRate } from './lib/train-rate';
 import { fixed as f, loadLine, table } from './lib/format';
 import { torchBlasInfo, torchTrainStep, torchUnavailable } from './torch';
 
@@ -39,6 +35,7 @@ const WARMUP_STEPS = 3;
 const MIN_STEPS = 5;
 const MIN_SECONDS = 6;
 const TARGET = { native: 0.5, torch: 1 };
+const LIMITS: RateLimits = { warmupSteps: WARMUP_STEPS, minSteps: MIN_STEPS, minSeconds: MIN_SECONDS, lr: LR };
 
 interface PresetRun {
   readonly name: 'small' | 'full';
@@ -49,17 +46,6 @@ const PRESETS: readonly PresetRun[] = [
   { name: 'small', preset: SMALL_DECODER },
   { name: 'full', preset: FULL_DECODER },
 ];
-
-interface Measurement {
-  readonly stepsPerSec: number;
-  readonly steps: number;
-  readonly seconds: number;
-  /** Process CPU time / wall time over the timed steps: how many cores the backend kept busy. */
-  readonly cores: number;
-  readonly firstLoss: number;
-  readonly lastLoss: number;
-  readonly sessionSeconds: number;
-}
 
 interface Row {
   readonly name: string;
@@ -98,45 +84,7 @@ function decoderTrainGraph(cfg: DecoderConfig, keepCount: number) {
   };
 }
 
-/** Fixed images and embeddings, a fresh random mask per step (seeded: every backend sees the same). */
-function batchStream(cfg: DecoderConfig, keepCount: number): () => Batch {
-  const rng = mulberry32(7);
-  const images = normals(rng, BATCH * cfg.channels * cfg.imageSize ** 2);
-  const embedding = normals(rng, BATCH * cfg.embedDim);
-  const dims = new Map(decoderInputSpecs(cfg, BATCH, keepCount).map((s) => [s.name, s.shape]));
-  return () => {
-    const keep = keepCount > 0 ? randomKeep(BATCH, numPatches(cfg), keepCount, rng) : null;
-    const feeds = decoderFeeds({ images, embedding, keep });
-    return Object.fromEntries(Object.entries(feeds).map(([name, data]) => [name, { dims: dims.get(name) ?? [], data }]));
-  };
-}
-
-async function measure(runtime: Runtime, graph: TrainGraph, initial: TrainCheckpoint, nextBatch: () => Batch): Promise<Measurement> {
-  const t0 = performance.now();
-  const trainer = await Trainer.create(runtime, graph, initial);
-  const sessionSeconds = (performance.now() - t0) / 1000;
-  try {
-    // Reading the loss every step costs nothing on CPU backends (no GPU sync).
-    const step = async () => (await trainer.trainStep(nextBatch(), LR, true))?.loss ?? NaN;
-    const firstLoss = await step();
-    for (let i = 1; i < WARMUP_STEPS; i++) await step();
-    const cpu0 = process.cpuUsage();
-    const start = performance.now();
-    let steps = 0;
-    let lastLoss = NaN;
-    while (steps < MIN_STEPS || performance.now() - start < MIN_SECONDS * 1000) {
-      lastLoss = await step();
-      steps++;
-    }
-    const seconds = (performance.now() - start) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    return { stepsPerSec: steps / seconds, steps, seconds, cores: (cpu.user + cpu.system) / 1e6 / seconds, firstLoss, lastLoss, sessionSeconds };
-  } finally {
-    await trainer.dispose();
-  }
-}
-
-function report(label: string, m: Measurement): void {
+function report(label: string, m: TrainRate): void {
   console.log(
     `  ${label.padEnd(34)} ${f(m.stepsPerSec).padStart(6)} steps/s  (${m.steps} steps in ${f(m.seconds, 1)} s, ` +
       `${f(m.cores, 1)} cores busy; loss ${f(m.firstLoss, 4)} at step 1, ${f(m.lastLoss, 4)} at step ${WARMUP_STEPS + m.steps}; session ${f(m.sessionSeconds, 1)} s)`,
@@ -152,9 +100,9 @@ async function benchPreset(run: PresetRun, torchSkip: string | null): Promise<Ro
   const { graph, initial, nodes, params } = decoderTrainGraph(cfg, keepCount);
   console.log(`  train-step graph: ${nodes} nodes, ${params.toLocaleString('en-US')} parameters, ${f(graph.bytes.length / 2 ** 20, 1)} MiB serialised (built in ${f((performance.now() - t0) / 1000, 1)} s)`);
 
-  const wasm = await measure(createRuntime(ortWeb, 'wasm'), graph, initial, batchStream(cfg, keepCount));
+  const wasm = await measureTrainRate(createRuntime(ortWeb, 'wasm'), graph, initial, decoderBatchStream(cfg, BATCH, keepCount), LIMITS);
   report(`ORT web WASM (${ortWeb.env.wasm.numThreads} threads)`, wasm);
-  const native = await measure(nativeRuntime(THREADS), graph, initial, batchStream(cfg, keepCount));
+  const native = await measureTrainRate(nativeRuntime(THREADS), graph, initial, decoderBatchStream(cfg, BATCH, keepCount), LIMITS);
   report(`ORT node CPU (${THREADS} threads, no spin)`, native);
 
   let torch: number | null = null;

@@ -79,10 +79,19 @@ async function cached(dir: string, write: () => Promise<void>): Promise<string> 
   return dir;
 }
 
-export function cleanFolder(root: string, photos: Photos, count: number): Promise<string> {
-  if (count > photos.pixels.length / 4) throw new Error(`a clean reference of ${count} would leave too few photos for the suspect folders`);
-  return cached(join(root, `clean-reference-${count}`), async () => {
-    for (let i = 0; i < count; i++) writeFileSync(join(root, `clean-reference-${count}`, `ref-${String(i).padStart(4, '0')}.png`), encodePng(SIDE, SIDE, photos.pixels[i]!, 1));
+/**
+ * A clean reference of `count` images made from the first `pool` photos (default: `count`, every
+ * image an unaltered photo); beyond the pool, image i is variant ⌊i / pool⌋ of photo i mod pool
+ * (never triggered), as bench:browser's 2,000-image reference needs more photos than a quarter.
+ */
+export function cleanFolder(root: string, photos: Photos, count: number, pool = count): Promise<string> {
+  if (pool > photos.pixels.length / 4) throw new Error(`a clean reference of ${pool} photos would leave too few photos for the suspect folders`);
+  const dir = join(root, pool === count ? `clean-reference-${count}` : `clean-reference-${count}-of-${pool}`);
+  return cached(dir, async () => {
+    for (let i = 0; i < count; i++) {
+      const src = photos.pixels[i % pool]!;
+      writeFileSync(join(dir, `ref-${String(i).padStart(4, '0')}.png`), encodePng(SIDE, SIDE, i < pool ? src : augment(src, Math.floor(i / pool)), 1));
+    }
   });
 }
 

@@ -63,6 +63,8 @@ export function planFor(settings: TrainSettings, workingSize: number, embedDim: 
     // Reading the loss syncs the GPU; short runs read it every step so the curve has points.
     readLossEvery: settings.epochs * Math.floor(trainCount / Math.min(settings.batchSize, trainCount)) < 200 ? 1 : 5,
     checkpointEvery: 20,
+    // One progress message a second, not one per step (docs/ARCHITECTURE.md §8.4).
+    progressSeconds: 1,
   };
 }
 
@@ -80,7 +82,7 @@ function onProgress(p: RunProgress): void {
     step: p.step,
     totalSteps: p.totalSteps,
     elapsedSeconds: p.elapsedSeconds,
-    ...(p.loss !== null && run ? { losses: [...run.losses, { step: p.step, loss: p.loss }] } : {}),
+    ...(p.newLosses.length > 0 && run ? { losses: [...run.losses, ...p.newLosses] } : {}),
   });
 }
 

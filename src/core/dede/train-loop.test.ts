@@ -124,6 +124,50 @@ describe('trainDecoder', () => {
     expect(Object.keys(result.weights).length).toBeGreaterThan(10);
   });
 
+  it('throttles progress to progressSeconds, each report carrying every loss read since the last one', async () => {
+    // A fake clock that advances 0.3 s per read: reports come every ≥ 1 s of it, and at the last step.
+    let t = 0;
+    const now = () => (t += 300);
+    const reports: { step: number; newLosses: number[] }[] = [];
+    const result = await trainDecoder(runtime, toyData(), plan({ epochs: 4, progressSeconds: 1 }), initDecoderWeights(cfg, 2), {
+      now,
+      onProgress: (p) => reports.push({ step: p.step, newLosses: p.newLosses.map((l) => l.step) }),
+    });
+    expect(result.steps).toBe(12);
+    expect(reports.length).toBeLessThan(12);
+    expect(reports.at(-1)!.step).toBe(12);
+    // Concatenated, the reports' points are exactly the run's loss curve, each once, in order.
+    expect(reports.flatMap((r) => r.newLosses)).toEqual(result.losses.map((l) => l.step));
+    expect(result.losses.map((l) => l.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it('writes checkpoints off the step path but never two at once, and a failed write stops the run with its error', async () => {
+    const order: string[] = [];
+    let writing = 0;
+    let release: () => void = () => undefined;
+    await trainDecoder(runtime, toyData(), plan({ epochs: 4, checkpointEvery: 4 }), initDecoderWeights(cfg, 2), {
+      onProgress: (p) => {
+        order.push(`step ${p.step}`);
+        if (p.step === 6) release();
+      },
+      onCheckpoint: async (s) => {
+        expect(writing).toBe(0);
+        writing++;
+        order.push(`save ${s.trainer.step}`);
+        // The step-4 save is held until step 6 has run: training goes on while it is written.
+        if (s.trainer.step === 4) await new Promise<void>((r) => (release = r));
+        writing--;
+      },
+    });
+    expect(order.indexOf('step 6')).toBeGreaterThan(order.indexOf('save 4'));
+    expect(order.filter((o) => o.startsWith('save'))).toEqual(['save 4', 'save 8', 'save 12', 'save 12']);
+
+    const failing = trainDecoder(runtime, toyData(), plan({ epochs: 4, checkpointEvery: 4 }), initDecoderWeights(cfg, 2), {
+      onCheckpoint: (s) => (s.trainer.step === 4 ? Promise.reject(new Error('disk full at step 4')) : undefined),
+    });
+    await expect(failing).rejects.toThrow('disk full at step 4');
+  });
+
   it('resumes from a checkpoint exactly where an uninterrupted run would be', async () => {
     const weights = initDecoderWeights(cfg, 5);
     // With blind rows too: their choice is part of what a resumed run must replay.

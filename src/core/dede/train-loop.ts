@@ -40,6 +40,12 @@ export interface TrainingPlan {
   readonly readLossEvery: number;
   /** Call onCheckpoint every this many steps (0: only at the end). */
   readonly checkpointEvery: number;
+  /**
+   * Report progress at most this often (seconds; absent: every step). Each report carries the loss
+   * points read since the previous one, so nothing is lost; the last step is always reported
+   * (docs/ARCHITECTURE.md §8.4: a message per step costs the page a render and a store save).
+   */
+  readonly progressSeconds?: number;
 }
 
 /** Laptop defaults (docs/ARCHITECTURE.md §8.2: a small decoder trained for more epochs beats a big one). */
@@ -63,6 +69,8 @@ export interface TrainingProgress {
   readonly totalSteps: number | null;
   readonly stepsPerEpoch: number;
   readonly loss: number | null;
+  /** Every loss read since the previous report (the curve's new points). */
+  readonly newLosses: readonly LossPoint[];
   readonly imagesPerSecond: number;
   readonly elapsedSeconds: number;
   /** Seconds left under whichever budget ends first. */
@@ -213,6 +221,22 @@ export async function trainDecoder(
   const elapsed = () => priorSeconds + (now() - started) / 1000;
   const stateOf = async (): Promise<TrainingState> => ({ trainer: await trainer.checkpoint(), elapsedSeconds: elapsed(), losses: [...losses] });
 
+  // A checkpoint's write runs while training goes on (docs/ARCHITECTURE.md §8.4): only copying the
+  // state is on the step's path. The previous write is awaited before the next one starts and
+  // before the run ends, so a failed save still stops the run with its message.
+  let saving: Promise<void> = Promise.resolve();
+  const checkpoint = async () => {
+    if (!hooks.onCheckpoint) return;
+    await saving;
+    const state = await stateOf();
+    const write = Promise.resolve(hooks.onCheckpoint(state));
+    write.catch(() => undefined); // handled where it is awaited: before the next save or at the end
+    saving = write;
+  };
+  const progressMs = (plan.progressSeconds ?? 0) * 1000;
+  let reportedAt = -Infinity;
+  let reportedLosses = losses.length;
+
   let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
   try {
     for (;;) {
@@ -243,22 +267,29 @@ export async function trainDecoder(
         losses.push({ step: stats.step, loss: stats.loss });
       }
       const done = trainer.step;
-      const secs = elapsed();
-      const rate = (done * batchSize) / Math.max(secs, 1e-6);
-      const etaSteps = totalSteps !== null ? ((totalSteps - done) * batchSize) / Math.max(rate, 1e-9) : null;
-      const etaBudget = budgetSeconds !== null ? Math.max(0, budgetSeconds - secs) : null;
-      hooks.onProgress?.({
-        step: done,
-        epoch: done / perEpoch,
-        totalSteps,
-        stepsPerEpoch: perEpoch,
-        loss: stats?.loss ?? null,
-        imagesPerSecond: rate,
-        elapsedSeconds: secs,
-        etaSeconds: etaSteps === null ? etaBudget : etaBudget === null ? etaSteps : Math.min(etaSteps, etaBudget),
-      });
-      if (hooks.onCheckpoint && plan.checkpointEvery > 0 && done % plan.checkpointEvery === 0) await hooks.onCheckpoint(await stateOf());
+      const wall = now();
+      if (hooks.onProgress && (isLast || wall - reportedAt >= progressMs)) {
+        reportedAt = wall;
+        const secs = elapsed();
+        const rate = (done * batchSize) / Math.max(secs, 1e-6);
+        const etaSteps = totalSteps !== null ? ((totalSteps - done) * batchSize) / Math.max(rate, 1e-9) : null;
+        const etaBudget = budgetSeconds !== null ? Math.max(0, budgetSeconds - secs) : null;
+        hooks.onProgress({
+          step: done,
+          epoch: done / perEpoch,
+          totalSteps,
+          stepsPerEpoch: perEpoch,
+          loss: losses.at(-1)?.loss ?? null,
+          newLosses: losses.slice(reportedLosses),
+          imagesPerSecond: rate,
+          elapsedSeconds: secs,
+          etaSeconds: etaSteps === null ? etaBudget : etaBudget === null ? etaSteps : Math.min(etaSteps, etaBudget),
+        });
+        reportedLosses = losses.length;
+      }
+      if (plan.checkpointEvery > 0 && done % plan.checkpointEvery === 0) await checkpoint();
     }
+    await saving;
     const state = await stateOf();
     if (hooks.onCheckpoint) await hooks.onCheckpoint(state);
     const params = await trainer.parameters();
