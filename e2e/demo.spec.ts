@@ -6,6 +6,7 @@ import { expect, longestTaskSince, recordLongTasks, test, LONG_TASK_BUDGET_MS } 
 
 const labels = JSON.parse(readFileSync(new URL('../public/demo/images/labels.json', import.meta.url), 'utf8')) as {
   suspect: { file: string; triggered: number }[];
+  known_poisoned: string[];
 };
 
 test('the demo trains, calibrates and scans in the browser and ranks the triggered images first (AUROC ≥ 0.9)', async ({ page, guard }) => {
@@ -18,9 +19,11 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   await demo.getByRole('button', { name: 'Run the demo' }).click();
   await expect(page.getByRole('heading', { level: 2, name: 'Review' })).toBeVisible({ timeout: 840_000 });
   expect(await longestTaskSince(page, t0)).toBeLessThan(LONG_TASK_BUDGET_MS);
-  const { rows } = await page.evaluate(() => window.dedeDebug!.scanResults());
+  const { rows: all } = await page.evaluate(() => window.dedeDebug!.scanResults());
+  expect(all).toHaveLength(200 + labels.known_poisoned.length);
+  const rows = all.filter((r) => r.path.startsWith('suspect/'));
   expect(rows).toHaveLength(200);
-  const truth = new Map(labels.suspect.map((s) => [s.file.split('/').pop()!, s.triggered === 1]));
+  const truth = new Map([...labels.suspect.map((s) => [s.file.split('/').pop()!, s.triggered === 1] as const), ...labels.known_poisoned.map((f) => [f.split('/').pop()!, true] as const)]);
   const scores = rows.map((r) => r.score);
   const positives = rows.map((r) => truth.get(r.path.split('/').pop()!) === true);
   expect(positives.filter(Boolean)).toHaveLength(40);
@@ -29,6 +32,14 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   console.log(`demo: AUROC ${a.toFixed(3)}, flagged ${rows.filter((r) => r.flagged).length} of 200 (${flaggedTriggered} of 40 triggered)`);
   expect(a).toBeGreaterThanOrEqual(0.9);
   expect(flaggedTriggered).toBeGreaterThanOrEqual(36);
+  // The known-poisoned folder gives the ROC card positives; the suspect folder's images are its negatives
+  // (its 40 hidden triggered ones too, as the card says), so its AUROC is that of this split.
+  const known = all.filter((r) => r.path.startsWith('known-poisoned/'));
+  expect(known).toHaveLength(labels.known_poisoned.length);
+  const rocScores = [...known, ...rows].map((r) => r.score);
+  const rocLabels = [...known.map(() => true), ...rows.map(() => false)];
+  await expect(page.getByTestId('auroc')).toHaveText(auroc(rocScores, rocLabels).toFixed(3));
+  await expect(page.getByTestId('roc-curve')).toBeVisible();
   await page.screenshot({ path: 'test-results/screens/demo-review.png', fullPage: true });
 
   // The clusters view groups the collapsed images: one cluster of (nearly) exactly the triggered
@@ -40,8 +51,9 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   await expect(cluster.getByTestId('cluster-target')).toHaveAttribute('data-drawn', 'true');
   await expect(cluster.getByText('revealed target (contrast matched to clean photos)')).toBeVisible();
   const size = Number(/Cluster 1: (\d+) images/.exec((await cluster.textContent())!)![1]);
-  expect(size).toBeGreaterThanOrEqual(36);
-  expect(size).toBeLessThanOrEqual(44);
+  // 40 triggered suspect images and the 20 known-poisoned ones share the backdoor's target.
+  expect(size).toBeGreaterThanOrEqual(36 + labels.known_poisoned.length);
+  expect(size).toBeLessThanOrEqual(44 + labels.known_poisoned.length);
   const members = await cluster.locator('.cluster-members code').allTextContents();
   expect(members.length).toBe(size);
   for (const m of members) expect(truth.get(m.split('/').pop()!), m).toBe(true);

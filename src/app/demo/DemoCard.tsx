@@ -24,7 +24,7 @@ export function DemoCard() {
     <section className="card demo" aria-labelledby="demo-title" data-testid="demo" data-stage={stage ?? 'idle'}>
       <h3 id="demo-title">New here? Run the demo</h3>
       <p>
-        A CIFAR-10 encoder with a real BadEncoder backdoor (a white square trigger) and 400 real photos, 40 of them triggered. The demo trains a
+        A CIFAR-10 encoder with a real BadEncoder backdoor (a white square trigger) and 420 real photos: 200 clean, 200 suspect (40 of them triggered) and 20 in a known-poisoned folder. The demo trains a
         decoder in this browser (about two minutes), calibrates, scans, and opens the review. Everything stays on this computer.
       </p>
       {stage !== null && (

@@ -25,9 +25,14 @@ export const DEMO_STAGES: readonly { readonly id: DemoStage; readonly label: str
   { id: 'scan', label: 'Scan the suspect folder' },
 ];
 
+/** The demo's folders: the clean reference, the folder to scan, and a known-poisoned one (its name sets its role). */
+const DEMO_FOLDERS = ['clean-reference', 'suspect', 'known-poisoned'] as const;
+
 interface DemoLabels {
   readonly clean_reference: readonly string[];
   readonly suspect: readonly { readonly file: string; readonly triggered: number }[];
+  /** Triggered photos in a folder the app takes as known-poisoned by its name: the Review's ROC card has positives. */
+  readonly known_poisoned: readonly string[];
 }
 
 async function fetchFile(path: string, signal: AbortSignal): Promise<File> {
@@ -77,10 +82,11 @@ export async function runDemo(onStage: (stage: DemoStage) => void, signal: Abort
   const folders = [];
   if (!have('clean-reference')) folders.push({ name: 'clean-reference', files: await fetchFolder('clean-reference', labels.clean_reference, signal) });
   if (!have('suspect')) folders.push({ name: 'suspect', files: await fetchFolder('suspect', labels.suspect.map((s) => s.file), signal) });
+  if (!have('known-poisoned')) folders.push({ name: 'known-poisoned', files: await fetchFolder('known-poisoned', labels.known_poisoned, signal) });
   if (folders.length > 0) await addFolders(folders);
   await waitFor(() => {
     const ds = useImagesStore.getState().datasets;
-    return ['clean-reference', 'suspect'].every((n) => ds.some((d) => d.name === n && d.status === 'ready'));
+    return DEMO_FOLDERS.every((n) => ds.some((d) => d.name === n && d.status === 'ready'));
   }, signal);
 
   onStage('train');
