@@ -53,6 +53,23 @@ async function stepReached(page: Page, step: number): Promise<void> {
   await expect.poll(async () => (await storedRun(page))?.step ?? 0, { timeout: 120_000, intervals: [200] }).toBeGreaterThanOrEqual(step);
 }
 
+/** The step of the run's checkpoint as saved in OPFS: 0 while none is complete (a save in flight leaves an empty file). */
+function savedCheckpointStep(page: Page, runId: string): Promise<number> {
+  return page.evaluate(async (id) => {
+    try {
+      const root = await navigator.storage.getDirectory();
+      const runs = await (await root.getDirectoryHandle('dede-workflow')).getDirectoryHandle('runs');
+      const file = await (await (await runs.getDirectoryHandle(id)).getFileHandle('state.ckpt')).getFile();
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (bytes.length < 12) return 0;
+      const length = new DataView(bytes.buffer).getUint32(8, true);
+      return (JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length))) as { step: number }).step;
+    } catch {
+      return 0;
+    }
+  }, runId);
+}
+
 /** Clicks Pause from inside the page as soon as the run reaches `step` (a step takes ~1 s on WASM here). */
 async function pauseAt(page: Page, step: number): Promise<number> {
   await page.evaluate(async (at) => {
@@ -147,6 +164,9 @@ test('a crashed model worker is restarted once and training resumes; a second cr
   await prepareTraining(page, 12);
   await startTraining(page, 6);
   await stepReached(page, 21);
+  // Checkpoints are written while training goes on: crash once the step-20 one is on disk.
+  const runId = (await storedRun(page))!.runId;
+  await expect.poll(() => savedCheckpointStep(page, runId), { timeout: 60_000, intervals: [100] }).toBeGreaterThanOrEqual(20);
   const crashedAt = (await storedRun(page))!.step;
   await page.evaluate(() => window.dedeDebug!.simulateFault('crash'));
   const notice = page.locator('[data-testid="fault-notice"][data-fault="worker-crash"]');

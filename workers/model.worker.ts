@@ -12,7 +12,7 @@ import { EncoderRunner, type EncoderSource } from '../src/core/dede/encoder-runn
 import { CacheApiBlobStore } from '../src/core/hub/store';
 import type { PixelSource } from '../src/core/workflow/embeddings';
 import { OpfsFileStore } from '../src/core/workflow/files';
-import { runPaths, runTraining } from '../src/core/workflow/training-run';
+import { readCheckpoint, runTraining } from '../src/core/workflow/training-run';
 import { explainImages, scoreImages } from '../src/core/workflow/scoring';
 import { fusedVerdict, verdictTable } from '../src/core/workflow/verdict';
 import { revealRun } from '../src/core/workflow/reveal-run';
@@ -447,7 +447,7 @@ const api: ModelWorkerApi = {
   },
 
   async checkpointStep(runId) {
-    const bytes = await workflowFiles.read(runPaths(runId).checkpoint);
+    const bytes = await readCheckpoint(workflowFiles, runId);
     return bytes ? decodeTrainingState(bytes).state.trainer.step : null;
   },
 

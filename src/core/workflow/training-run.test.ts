@@ -9,7 +9,7 @@ import { preprocessingFromHf } from '../images/preprocess';
 import { createRuntime } from '../runtime/session';
 import { embeddingsPath, ensureEmbeddings, type PixelSource } from './embeddings';
 import { MemoryFileStore } from './files';
-import { runPaths, runTraining, splitSlots, type RunProgress } from './training-run';
+import { readCheckpoint, runPaths, runTraining, splitSlots, type RunProgress } from './training-run';
 
 const runtime = createRuntime(ortNode, 'cpu');
 const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
@@ -103,5 +103,17 @@ describe('workflow training run', () => {
 
     // A resume with other settings is refused rather than mixing runs.
     await expect(runTraining(runtime, files, { ...request, resume: true, plan: { ...plan, lr: 1e-2 } })).rejects.toThrow(/other settings/);
+  });
+
+  it('takes the empty file a crash leaves mid first save as no checkpoint, and a damaged one as an error', async () => {
+    const files = new MemoryFileStore();
+    const src = source(40);
+    const { train } = splitSlots(src.count, 0.2, 0);
+    const request = { runId: 'run-2', encoder, source: src, trainSlots: train, preprocessing, plan, resume: true };
+    await files.write(runPaths('run-2').checkpoint, new Uint8Array(0));
+    expect(await readCheckpoint(files, 'run-2')).toBeNull();
+    expect(await runTraining(runtime, files, request)).toMatchObject({ stoppedBy: 'epochs', steps: 16, resumedFromStep: null });
+    await files.write(runPaths('run-2').checkpoint, new Uint8Array([1, 2, 3]));
+    await expect(runTraining(runtime, files, request)).rejects.toThrow(/DeDe checkpoint header/);
   });
 });

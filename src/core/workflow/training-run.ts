@@ -47,6 +47,16 @@ export const runPaths = (runId: string) => ({
   decoder: `runs/${runId}/decoder.onnx`,
 });
 
+/**
+ * The run's saved training state, or null. A first save interrupted by a crash leaves an empty file
+ * (the file store's atomic write swaps the bytes in at the end, but creates the file at the start):
+ * that is no checkpoint yet, not a damaged one.
+ */
+export async function readCheckpoint(files: Pick<FileStore, 'read'>, runId: string): Promise<Uint8Array | null> {
+  const bytes = await files.read(runPaths(runId).checkpoint);
+  return bytes && bytes.length > 0 ? bytes : null;
+}
+
 /** A seeded split of `count` images into training and held-back calibration slots. */
 export function splitSlots(count: number, holdOutFraction: number, seed: number): { train: number[]; heldOut: number[] } {
   if (!(holdOutFraction >= 0 && holdOutFraction < 1)) throw new Error(`hold-out fraction must be in [0, 1), got ${holdOutFraction}`);
@@ -81,7 +91,7 @@ export async function runTraining(
   let resumeFrom: TrainingState | undefined;
   const meta = runMeta(req);
   if (req.resume) {
-    const bytes = await files.read(paths.checkpoint);
+    const bytes = await readCheckpoint(files, req.runId);
     if (bytes) {
       const saved = decodeTrainingState(bytes);
       if (JSON.stringify(saved.meta) !== JSON.stringify(meta)) throw new Error('The saved training state belongs to other settings or images; start a new run.');
