@@ -10,7 +10,7 @@ import type { ImageExplanation, ScoringProgress, ScoringResult } from '../src/co
 import type { ScorerSettings } from '../src/core/dede/scorer';
 import type { ContentScale } from '../src/core/dede/content-score';
 import type { VerdictTable } from '../src/core/workflow/verdict';
-import type { RevealedTarget } from '../src/core/dede/reveal';
+import type { RevealRunTarget } from '../src/core/workflow/reveal-run';
 import type { EmbeddingReadout } from '../src/core/onnx/readout';
 
 export type Feeds = Readonly<Record<string, HostTensor>>;
@@ -119,8 +119,8 @@ export interface ModelWorkerApi {
   scoreDataset(jobId: string, spec: ScoreSpec, onProgress?: (progress: ScoringProgress) => void): Promise<ScoringResult>;
   /** The set-level verdict over scanned folders (decoder score fused with the collapse score), as columns. */
   verdict(jobId: string, spec: VerdictSpec): Promise<VerdictTable>;
-  /** Clusters of flagged images with their decoded targets and trigger maps. */
-  reveal(jobId: string, spec: RevealSpec): Promise<RevealedTarget[]>;
+  /** Clusters of flagged images with their decoded targets, trigger maps and nearest clean photos. */
+  reveal(jobId: string, spec: RevealSpec): Promise<RevealRunTarget[]>;
   /** Reconstructions and error maps of a few images, for the detail view. */
   explain(jobId: string, spec: ExplainSpec): Promise<ImageExplanation[]>;
 }
@@ -144,6 +144,8 @@ export interface RevealSpec {
   readonly cleanSlots: readonly number[];
   readonly preprocessing: Preprocessing;
   readonly decoderPath: string;
+  /** One label per clean slot (its class folder), for reveal by example. */
+  readonly cleanLabels?: readonly (string | null)[];
 }
 
 export type ExplainSpec = Omit<ScoreSpec, 'scorer' | 'slots' | 'contentScale'> & { readonly slots: readonly number[] };

@@ -428,6 +428,7 @@ const api: ModelWorkerApi = {
         cleanSlots: spec.cleanSlots,
         preprocessing: spec.preprocessing,
         decoderPath: spec.decoderPath,
+        ...(spec.cleanLabels ? { cleanLabels: spec.cleanLabels } : {}),
       }, signal);
     });
   },

@@ -12,6 +12,7 @@ import { type FolderInputs, folderMetrics, folderPlans, rateLabel } from './fold
 import { aggregateAurocs, CAL_DRAW_SIZE, CAL_DRAWS, type Embedded, type EncoderResult, type FolderMetrics, type Normalised, type RevealMetrics, saltedMetrics, type SetScores } from './metrics';
 import { exportParity } from './parity';
 import { revealOn } from './reveal';
+import { seenAsOn, type SeenAsMetrics } from './seen-as';
 import { applyTrigger, type TriggerFn } from './fixtures';
 import { type Args, BATCH, type Budget, type Fixture, MARGIN_FPR, presetOf, type Recipe, STRICT_FPR, TARGET_FPR, type TriggerName } from './settings';
 import { embedAll, lastEpochLoss, scoreRaw, trainOrReuse, withScale } from './training';
@@ -140,6 +141,7 @@ async function triggerRun(
   };
   const folders: FolderMetrics[] = [];
   let reveal: RevealMetrics | null = null;
+  let seenAs: SeenAsMetrics | null = null;
   for (const plan of folderPlans(clean.score.length, trig.score.length)) {
     const { metrics: m, first } = folderMetrics(inputs, plan);
     folders.push(m);
@@ -149,6 +151,7 @@ async function triggerRun(
         `at target ${pct(STRICT_FPR, 0)}: fused TPR ${pct(m.strict.fusedTpr)} at FPR ${pct(m.strict.fusedFpr)}, decoder alone TPR ${pct(m.strict.decoderTpr)} at FPR ${pct(m.strict.decoderFpr)}; ` +
         `fused ROC at realised FPR ≤ ${pct(STRICT_FPR, 0)}: TPR ${pct(m.roc.fusedTpr)} at FPR ${pct(m.roc.fusedFpr)}, ≤ ${pct(TARGET_FPR, 0)}: TPR ${pct(m.roc5.fusedTpr)} at FPR ${pct(m.roc5.fusedFpr)}; at target ${pct(MARGIN_FPR, 0)}: fused TPR ${pct(m.margin.fusedTpr)} at FPR ${pct(m.margin.fusedFpr)}`,
     );
+    if (plan.rate === 0.2 && first) seenAs = seenAsOn(first, emb, data, name);
     if (withReveal && plan.rate === 0.2 && first) reveal = await revealOn(rt, cfg, weights, scorer, first, plan.reps[0] ?? [], norm, emb, data.splits.trigger, name.split('/')[0] ?? name, p);
   }
   const salted = saltedMetrics(inputs, emb.salted, fingerprints(data.salted), sets.salted);
@@ -157,5 +160,5 @@ async function triggerRun(
       `(unsalted ${pct(salted.unsaltedFpr)}), ${pct(salted.strictFpr)} at ${pct(STRICT_FPR, 0)} (unsalted ${pct(salted.unsaltedStrictFpr)}); ` +
       `over ${CAL_DRAWS} draws of ${CAL_DRAW_SIZE} calibration images: ${pct(salted.pooled.fpr)} at ${pct(TARGET_FPR, 0)} (unsalted ${pct(salted.pooled.unsaltedFpr)})`,
   );
-  return { auroc: aur, perImageRoc: roc, aggregates, calibration, folders, salted, reveal };
+  return { auroc: aur, perImageRoc: roc, aggregates, calibration, folders, salted, reveal, seenAs };
 }

@@ -16,6 +16,8 @@ export interface Normalised {
   readonly salted: Float32Array;
 }
 
+import type { SeenAsMetrics } from './seen-as';
+
 export interface Embedded {
   readonly dim: number;
   readonly train: Float32Array;
@@ -211,4 +213,6 @@ export interface EncoderResult {
   /** test_clean salted with duplicates: the fused verdict's realised FPR (all images clean). */
   readonly salted: SaltedMetrics;
   readonly reveal: RevealMetrics | null;
+  /** Reveal by example on the 20% folder (absent in results from before it). */
+  readonly seenAs?: SeenAsMetrics | null;
 }

@@ -41,6 +41,7 @@ export function printSummary(results: readonly EncoderResult[], through: readonl
   }
   rows.push(row(`salted clean folder, mean of ${CAL_DRAWS} draws: FPR @${pct(TARGET_FPR, 0)}`, (r) => `${pct(r.salted.pooled.fpr)} (unsalted ${pct(r.salted.pooled.unsaltedFpr)})`));
   for (const a of AGGREGATE_DIAGNOSTICS) rows.push(row(`diagnostic: AUROC of patch errors' ${a.name}`, (r) => f(r.aggregates[a.name])));
+  rows.push(row('reveal by example 20%: seen as (shown / nearest of reference class)', (r) => (r.seenAs?.topLabel ? `${r.seenAs.topLabel} (${r.seenAs.shownOfReference}/5, ${r.seenAs.nearestOfReference}/5)` : r.seenAs ? `no cluster (${r.seenAs.flagged} flagged)` : '—')));
   const b = results.find((r) => r.name === 'backdoor');
   if (b?.reveal) {
     const rv = b.reveal;
@@ -90,6 +91,10 @@ function targetChecks(results: readonly EncoderResult[], parity: ParityResult | 
       checks.push({ name: `backdoor ${pct(rate, 0)}: fused AUROC ≥ ${TARGETS.fusedAuroc}`, value: f(m.fusedAuroc), pass: m.fusedAuroc >= TARGETS.fusedAuroc });
       // At α = 2%: conformal calibration bounds the FPR in expectation, so at α = 3% one clean draw lands above 3% about half the time.
       checks.push({ name: `backdoor ${pct(rate, 0)}: fused TPR ≥ ${pct(TARGETS.fusedTpr, 0)} at realised FPR ≤ ${pct(TARGETS.fusedFpr, 0)} (α ${pct(MARGIN_FPR, 0)})`, value: at(m.margin.fusedTpr, m.margin.fusedFpr), pass: m.margin.fusedTpr >= TARGETS.fusedTpr && m.margin.fusedFpr <= TARGETS.fusedFpr });
+    }
+    if (b.seenAs) {
+      const s = b.seenAs;
+      checks.push({ name: `reveal by example: the cluster is seen as "${s.referenceClass}", ≥ 4 of its 5 shown photos of that class`, value: `"${s.topLabel}", ${s.shownOfReference}/5 (nearest of any class ${s.nearestOfReference}/5)`, pass: s.topLabel === s.referenceClass && s.shownOfReference >= 4 });
     }
     if (b.reveal) {
       checks.push({ name: `reveal: target closer to the reference than to all ${RANDOM_CLEAN} random clean`, value: `${f(b.reveal.mseReference, 4)} vs min ${f(b.reveal.mseRandomMin, 4)}`, pass: b.reveal.closerThanAll });

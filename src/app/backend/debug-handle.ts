@@ -10,6 +10,7 @@ import { runBatches, type Backend } from './model-client';
 import { preprocessingFromHf } from '../../core/images/preprocess';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore } from '../images/images-store';
+import { datasetPaths } from '../images/images-service';
 
 export interface BatchRunReport {
   readonly progress: JobProgress[];
@@ -98,10 +99,8 @@ export function installDebugHandle(): void {
     async datasetPixels(name) {
       const dataset = useImagesStore.getState().datasets.find((d) => d.name === name);
       if (!dataset) throw new Error(`No dataset named ${name}.`);
-      const storage = datasetStorage();
-      const paths: string[] = [];
-      for (let chunk = 0; chunk < dataset.chunks; chunk++) paths.push(...(await storage.readEntries(dataset.id, chunk)).map((e) => e.path));
-      const rgb = await storage.readPixels(dataset.id, dataset.layout, 0, dataset.counts.images);
+      const paths = await datasetPaths(dataset);
+      const rgb = await datasetStorage().readPixels(dataset.id, dataset.layout, 0, dataset.counts.images);
       let binary = '';
       for (let i = 0; i < rgb.length; i += 0x8000) binary += String.fromCharCode(...rgb.subarray(i, i + 0x8000));
       return { size: dataset.layout.size, paths, rgbBase64: btoa(binary) };

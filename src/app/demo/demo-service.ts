@@ -7,6 +7,7 @@ import { loadEncoderFromFile } from '../encoder/encoder-service';
 import { addFolders } from '../images/images-service';
 import { useImagesStore } from '../images/images-store';
 import type { SourceFile } from '../images/sources';
+import { demoClassPath } from './demo-paths';
 import { runCalibration, runScan } from '../scan/scan-service';
 import { useTrainStore } from '../train/train-store';
 import { pauseTraining, startTraining } from '../train/train-service';
@@ -41,13 +42,15 @@ async function fetchFile(path: string, signal: AbortSignal): Promise<File> {
   return new File([await response.blob()], path.split('/').pop() ?? path);
 }
 
-async function fetchFolder(name: string, paths: readonly string[], signal: AbortSignal): Promise<SourceFile[]> {
+const flatPath = (folder: string, bundled: string) => `${folder}/${bundled.split('/').slice(1).join('/')}`;
+
+async function fetchFolder(name: string, paths: readonly string[], signal: AbortSignal, pathOf: (folder: string, bundled: string) => string = flatPath): Promise<SourceFile[]> {
   const out: SourceFile[] = new Array(paths.length);
   let next = 0;
   const worker = async () => {
     while (next < paths.length) {
       const i = next++;
-      out[i] = { file: await fetchFile(`images/${paths[i]}`, signal), path: `${name}/${paths[i]!.split('/').slice(1).join('/')}` };
+      out[i] = { file: await fetchFile(`images/${paths[i]}`, signal), path: pathOf(name, paths[i]!) };
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -80,7 +83,7 @@ export async function runDemo(onStage: (stage: DemoStage) => void, signal: Abort
   const existing = useImagesStore.getState().datasets;
   const have = (name: string) => existing.some((d) => d.name === name && d.status === 'ready' && d.counts.images > 0);
   const folders = [];
-  if (!have('clean-reference')) folders.push({ name: 'clean-reference', files: await fetchFolder('clean-reference', labels.clean_reference, signal) });
+  if (!have('clean-reference')) folders.push({ name: 'clean-reference', files: await fetchFolder('clean-reference', labels.clean_reference, signal, demoClassPath) });
   if (!have('suspect')) folders.push({ name: 'suspect', files: await fetchFolder('suspect', labels.suspect.map((s) => s.file), signal) });
   if (!have('known-poisoned')) folders.push({ name: 'known-poisoned', files: await fetchFolder('known-poisoned', labels.known_poisoned, signal) });
   if (folders.length > 0) await addFolders(folders);

@@ -1,7 +1,7 @@
 // Loading folders into datasets: decode in the worker pool, in path order, a chunk at a time, and
 // write each chunk to storage as soon as it fills, so memory stays bounded whatever the folder size.
 import { DatasetAccumulator } from '../../core/images/accumulator';
-import { chunkOfSlot, guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
+import { chunkCount, chunkOfSlot, guessRole, layoutFor, type DatasetManifest, type DatasetRole, type FitMode } from '../../core/images/dataset';
 import type { ResizePlan } from '../../core/images/resize-plan';
 import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
 import { MAX_SIDE_DEFAULT } from '../../core/images/reasons';
@@ -306,4 +306,14 @@ export async function setDatasetRole(id: string, role: DatasetRole): Promise<voi
   const storage = datasetStorage();
   const manifest = await storage.readManifest(id);
   if (manifest) await storage.writeManifest({ ...manifest, role });
+}
+
+/** Every image's path in a stored folder, by slot. */
+export async function datasetPaths(dataset: DatasetSummary): Promise<string[]> {
+  const storage = datasetStorage();
+  const paths: string[] = [];
+  for (let c = 0; c < chunkCount(dataset.layout, dataset.counts.images); c++) {
+    for (const e of await storage.readEntries(dataset.id, c)) paths[e.slot] = e.path;
+  }
+  return paths;
 }

@@ -5,10 +5,10 @@ import { Zip, ZipPassThrough, strToU8 } from 'fflate';
 import { version as APP_VERSION, name as APP_NAME } from '../../../package.json';
 import { auroc, confusionAt, rocCurve } from '../../core/dede/metrics';
 import { histogramSvg, rocSvg } from '../../core/report/charts';
-import { buildHtmlReport, type HtmlReportCluster, type HtmlReportImage } from '../../core/report/html-report';
+import { buildHtmlReport, type HtmlReportCluster, type HtmlReportExample, type HtmlReportImage, type HtmlReportSeenAs } from '../../core/report/html-report';
 import { clusterMapRgba, COLORMAP_NAME, denormalizeToRgb, maxOf, overlayHeatmap, planarSide, sumChannels, triggerMapDisplay } from '../../core/report/image-maps';
 import { encodePng, pngDataUrl } from '../../core/report/png';
-import { scanReportCsvParts, scanReportJsonParts, SCAN_REPORT_VERSION, type ScannedImage, type ScanReport } from '../../core/report/scan-report';
+import { scanReportCsvParts, scanReportJsonParts, SCAN_REPORT_VERSION, type ReportCluster, type ReportExample, type ScannedImage, type ScanReport } from '../../core/report/scan-report';
 import type { ScanTable } from '../../core/workflow/scan-table';
 import { chunkCount, ROLE_LABEL } from '../../core/images/dataset';
 import { useEncoderStore } from '../encoder/encoder-store';
@@ -19,12 +19,12 @@ import { networkLedger } from '../privacy/network-guard';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
-import { targetCaption } from '../scan/scan-service';
+import { examplesHeadline, examplesScale, otherNearest, shownExamples, shownTitle, targetCaption, type ExamplePhoto, type RevealedCluster } from '../review/reveal-service';
 import { useTrainStore } from '../train/train-store';
 import { countScoresAbove, evaluationSet, folderCounts, LABEL_DEFINITION, type NegativesMode } from '../review/review-model';
-import { explainProblems, explainRows } from '../review/review-service';
+import { explainProblems, explainRows, readThumb } from '../review/review-service';
 import { blobFromParts, cleanedFileListParts, zipEntryName } from '../../core/report/report-files';
-import type { RevealedClusters, TriggerMap } from '../review/review-store';
+import { useReviewStore, type RevealedClusters, type TriggerMap } from '../review/review-store';
 import type { Preprocessing } from '../../core/images/preprocess';
 
 export const TOOL = { name: APP_NAME, version: APP_VERSION } as const;
@@ -73,6 +73,7 @@ export function buildReportHead(threshold: number): Omit<ScanReport, 'images'> {
   const datasets = useImagesStore.getState().datasets.filter((d) => scan.datasets.some((s) => s.id === d.id));
   const unreadable = datasets.flatMap((d) => d.unreadable.map((u) => ({ path: u.path, reason: u.reason })));
   const cal = calibration?.calibration;
+  const revealed = currentClusters(useReviewStore.getState().clusters, scan.scanId);
   return {
     format: 'dede-scan-report',
     version: SCAN_REPORT_VERSION,
@@ -98,6 +99,7 @@ export function buildReportHead(threshold: number): Omit<ScanReport, 'images'> {
       : {},
     summary: { scanned: table.length, flagged: countScoresAbove(table.column('score'), threshold), unreadable: unreadable.length },
     unreadable,
+    ...(revealed ? { clusters: jsonClusters(revealed) } : {}),
   };
 }
 
@@ -118,9 +120,50 @@ export function cleanedListBlob(threshold: number): Blob {
 
 const yieldToPage = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-function reportClusters(revealed: RevealedClusters | null, scanId: string | undefined, pre: Preprocessing | null): HtmlReportCluster[] {
-  if (!revealed || revealed.scanId !== scanId || !pre) return [];
-  return revealed.clusters.map((c) => {
+/** The revealed clusters of this scan, or null (none revealed, or revealed for another scan). */
+function currentClusters(revealed: RevealedClusters | null, scanId: string | undefined): readonly RevealedCluster[] | null {
+  return revealed && revealed.scanId === scanId ? revealed.clusters : null;
+}
+
+const reportExample = (p: ExamplePhoto): ReportExample => ({ path: p.path, label: p.label, similarity: p.similarity });
+
+/** The JSON report's clusters: members and what the encoder sees them as. */
+export function jsonClusters(clusters: readonly RevealedCluster[]): ReportCluster[] {
+  return clusters.map((c) => ({
+    size: c.size,
+    cohesion: c.cohesion,
+    members: c.members.map((m) => m.path),
+    seenAs: {
+      headline: examplesHeadline(c.examples),
+      folder: c.examples.folder,
+      labels: c.examples.labels.map((l) => ({ label: l.label, similarity: l.similarity, count: l.count })),
+      examples: shownExamples(c.examples).map(reportExample),
+      nearest: c.examples.nearest.map(reportExample),
+      neighbourScale: c.examples.scale,
+      nearestPercentile: c.examples.nearestPercentile,
+    },
+  }));
+}
+
+async function htmlExample(p: ExamplePhoto): Promise<HtmlReportExample> {
+  const thumb = await readThumb(p.datasetId, p.slot).catch(() => null);
+  return { image: thumb ? pngDataUrl(thumb.rgb, thumb.size, thumb.size) : null, path: p.path, label: p.label, similarity: p.similarity };
+}
+
+async function htmlSeenAs(c: RevealedCluster): Promise<HtmlReportSeenAs> {
+  const others = otherNearest(c.examples);
+  return {
+    headline: examplesHeadline(c.examples),
+    scale: examplesScale(c.examples),
+    title: shownTitle(c.examples),
+    examples: await Promise.all(shownExamples(c.examples).map(htmlExample)),
+    nearest: others ? await Promise.all(others.map(htmlExample)) : null,
+  };
+}
+
+async function reportClusters(clusters: readonly RevealedCluster[] | null, pre: Preprocessing | null): Promise<HtmlReportCluster[]> {
+  if (!clusters || !pre) return [];
+  return Promise.all(clusters.map(async (c) => {
     const side = Math.round(Math.sqrt(c.target.length / 3));
     const map = clusterMapRgba(c);
     return {
@@ -131,8 +174,9 @@ function reportClusters(revealed: RevealedClusters | null, scanId: string | unde
       triggerMap: map && c.triggerMap ? pngDataUrl(map, c.triggerMap.side, c.triggerMap.side, 4) : null,
       peak: c.triggerMap?.peak ?? null,
       members: c.members.slice(0, HTML_CLUSTER_MEMBERS).map((m) => ({ path: m.path, folder: m.datasetName })),
+      seenAs: await htmlSeenAs(c),
     };
-  });
+  }));
 }
 
 export async function buildHtml(threshold: number, negatives: NegativesMode, triggerMap: TriggerMap | null, clusters: RevealedClusters | null, onProgress: (text: string) => void): Promise<string> {
@@ -227,7 +271,7 @@ export async function buildHtml(threshold: number, negatives: NegativesMode, tri
     top: images,
     flaggedTotal: flagged.length,
     triggerMap: trigger,
-    clusters: reportClusters(clusters, scan?.scanId, encoder?.preprocessing ?? null),
+    clusters: await reportClusters(currentClusters(clusters, scan?.scanId), encoder?.preprocessing ?? null),
     colormap: COLORMAP_NAME,
     privacy: { policies: policiesInForce(), network: ledgerHeadline(networkLedger.summary()) },
     tagged,

@@ -1,13 +1,15 @@
-// What the backdoor maps to: flagged images clustered by embedding; for each cluster, its decoded
-// mean embedding (the attacker's target, as the decoder sees it) and where its error sits.
+// What the backdoor maps to: flagged images clustered by embedding; for each cluster, the clean
+// photos the encoder sees it as (reveal by example, docs/ARCHITECTURE.md §5.7.1), its decoded mean
+// embedding, labelled for what it is, and where its error sits.
 import { useMutation } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef } from 'react';
 import { isCancelled } from '../../core/runtime/cancel';
 import { clusterMapRgba, denormalizeToRgb } from '../../core/report/image-maps';
 import { useEncoderStore } from '../encoder/encoder-store';
-import { revealClusters, targetCaption, type RevealedCluster } from '../scan/scan-service';
+import { examplesHeadline, examplesScale, otherNearest, revealClusters, shownExamples, shownTitle, targetCaption, type ExamplePhoto, type RevealedCluster } from './reveal-service';
 import type { ScanRow } from '../scan/scan-store';
 import { PixelCanvas } from './PixelCanvas';
+import { Thumb } from './Thumb';
 import { useReviewStore } from './review-store';
 
 export function ClustersCard({ scan, rows }: { scan: { scanId: string; threshold: number }; rows: readonly ScanRow[] }) {
@@ -28,11 +30,11 @@ export function ClustersCard({ scan, rows }: { scan: { scanId: string; threshold
   const flagged = rows.filter((r) => r.flagged).length;
   return (
     <section className="card" aria-labelledby="clusters-title" data-testid="clusters-card">
-      <h3 id="clusters-title">Clusters and revealed targets</h3>
+      <h3 id="clusters-title">Clusters: what the backdoor maps to</h3>
       <p className="hint">
-        A backdoor maps triggered images onto nearly one embedding. The {flagged} flagged images are grouped by embedding; each group’s mean
-        embedding is decoded with no visible pixels — what the encoder “sees” in them, i.e. the attacker’s target — and its error map shows
-        where the trigger sits.
+        A backdoor maps triggered images onto nearly one embedding. The {flagged} flagged images are grouped by embedding; for each group, the
+        clean reference photos nearest its mean embedding show what the encoder sees in them — the kind of image the attacker made them look
+        like — and its trigger map shows where the trigger sits.
       </p>
       <div className="row">
         <button type="button" className="button" disabled={flagged === 0 || run.isPending} onClick={() => run.mutate()}>
@@ -56,11 +58,22 @@ function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: numb
   const side = Math.round(Math.sqrt(cluster.target.length / 3));
   const target = useMemo(() => (pre ? denormalizeToRgb(cluster.target, pre) : null), [cluster.target, pre]);
   const map = useMemo(() => clusterMapRgba(cluster), [cluster]);
+  const ex = cluster.examples;
+  const others = otherNearest(ex);
   return (
     <li className="cluster" data-testid="cluster">
+      <div>
+        <strong>Cluster {index + 1}: {cluster.size} images</strong>, cohesion {cluster.cohesion.toFixed(3)} (1 = one embedding)
+      </div>
+      <section className="cluster-examples" aria-label={`What the encoder sees cluster ${index + 1} as`} data-testid="cluster-examples">
+        <p className="cluster-headline" data-testid="cluster-headline" data-label={ex.labels[0]?.label ?? ''}>{examplesHeadline(ex)}</p>
+        <ExampleRow photos={shownExamples(ex)} title={shownTitle(ex)} testId="cluster-example" />
+        {others && <ExampleRow photos={others} title="Nearest of all clean photos" testId="cluster-nearest" />}
+        <p className="muted small">{examplesScale(ex)}</p>
+      </section>
       <div className="cluster-images">
         <figure>
-          <PixelCanvas rgb={target} size={side} label={`Decoded target of cluster ${index + 1}`} className="px-canvas big" testId="cluster-target" />
+          <PixelCanvas rgb={target} size={side} label={`Decoded mean embedding of cluster ${index + 1}`} className="px-canvas" testId="cluster-target" />
           <figcaption>{targetCaption(cluster)}</figcaption>
         </figure>
         {map && cluster.triggerMap && (
@@ -71,12 +84,33 @@ function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: numb
         )}
       </div>
       <div>
-        <strong>Cluster {index + 1}: {cluster.size} images</strong>, cohesion {cluster.cohesion.toFixed(3)} (1 = one embedding)
+        Members
         {/* Every member, scrolling inside the card; a long path is cut with an ellipsis and shown whole on hover. */}
         <ul className="cluster-members" aria-label={`Members of cluster ${index + 1}`} tabIndex={0}>
           {cluster.members.map((m) => <li key={`${m.datasetId}:${m.slot}`}><code title={m.path}>{m.path}</code></li>)}
         </ul>
       </div>
     </li>
+  );
+}
+
+function ExampleRow({ photos, title, testId }: { photos: readonly ExamplePhoto[]; title: string; testId: string }) {
+  return (
+    <div>
+      <h4 className="cluster-row-title">{title}</h4>
+      <ol className="example-row">
+        {photos.map((p) => (
+          <li key={p.slot} data-testid={testId} data-label={p.label ?? ''} data-path={p.path}>
+            <figure>
+              <Thumb datasetId={p.datasetId} slot={p.slot} className="example-thumb" label={`${p.path}, similarity ${p.similarity.toFixed(2)}`} />
+              <figcaption title={p.path}>
+                {p.label && <span className="example-label">{p.label}</span>}
+                <span className="num">{p.similarity.toFixed(2)}</span>
+              </figcaption>
+            </figure>
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }

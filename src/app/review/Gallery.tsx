@@ -4,8 +4,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { ScanRow, Tag } from '../scan/scan-store';
 import { keyOf } from './review-model';
-import { readThumb } from './review-service';
-import { rgbToRgba } from '../../core/images/pixels';
+import { Thumb } from './Thumb';
 
 const CELL_W = 136;
 const ROW_H = 184;
@@ -109,26 +108,3 @@ const Card = memo(function Card({ row, index, setSize, flagged, tag, selected, o
     </div>
   );
 });
-
-function Thumb({ datasetId, slot }: { datasetId: string; slot: number }) {
-  const ref = useRef<HTMLCanvasElement>(null);
-  const [failed, setFailed] = useState(false);
-  useEffect(() => {
-    let live = true;
-    readThumb(datasetId, slot).then(
-      ({ rgb, size }) => {
-        const canvas = ref.current;
-        if (!live || !canvas) return;
-        canvas.width = size;
-        canvas.height = size;
-        canvas.getContext('2d')?.putImageData(new ImageData(rgbToRgba(rgb) as Uint8ClampedArray<ArrayBuffer>, size, size), 0, 0);
-        canvas.dataset['drawn'] = 'true';
-      },
-      () => live && setFailed(true),
-    );
-    return () => {
-      live = false;
-    };
-  }, [datasetId, slot]);
-  return failed ? <span className="thumb-missing">no pixels</span> : <canvas ref={ref} className="card-thumb" aria-hidden="true" />;
-}

@@ -19,6 +19,7 @@ import { cancelAppJob, runAppJob } from '../backend/app-jobs';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore, type DatasetSummary } from '../images/images-store';
+import { datasetPaths } from '../images/images-service';
 import { useTrainStore } from '../train/train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
 import { describeReadout, sameReadout } from '../../core/onnx/readout';
@@ -172,14 +173,6 @@ export function scanProblems(): string[] {
   return problems;
 }
 
-async function pathsOf(dataset: DatasetSummary): Promise<string[]> {
-  const storage = datasetStorage();
-  const paths: string[] = [];
-  for (let c = 0; c < chunkCount(dataset.layout, dataset.counts.images); c++) {
-    for (const e of await storage.readEntries(dataset.id, c)) paths[e.slot] = e.path;
-  }
-  return paths;
-}
 
 function unscoredSlots(dataset: DatasetSummary): number[] {
   const table = useScanStore.getState().table;
@@ -246,7 +239,7 @@ async function scan(resume: boolean, scanSignal: AbortSignal): Promise<void> {
   };
   try {
     for (const [folder, dataset] of targets.entries()) {
-      const paths = await pathsOf(dataset);
+      const paths = await datasetPaths(dataset);
       const onProgress = (p: ScoringProgress) => {
         if (p.phase === 'embed') {
           patchScan({ embedding: p.done < p.total ? { folder: dataset.name, done: p.done, total: p.total, etaSeconds: p.etaSeconds } : null });
@@ -341,61 +334,4 @@ export async function restoreScanRows(): Promise<void> {
     for (let i = 0; i < saved.length; i++) if (saved.flagged(i)) flagged++;
     patchScan({ done: saved.length, flagged, savedRows: saved.length });
   }
-}
-
-
-export interface RevealedCluster {
-  readonly size: number;
-  readonly cohesion: number;
-  /** Decoded target, RGB at the working size. */
-  readonly target: Float32Array;
-  /** Whether the target was brought to the contrast of clean photos (absent in clusters saved before it was). */
-  readonly contrastRestored?: boolean;
-  readonly triggerMap: { readonly map: Float32Array; readonly peak: { readonly x: number; readonly y: number }; readonly side: number } | null;
-  readonly members: readonly ScanRow[];
-}
-
-/** The caption under a revealed target (view and report). */
-export function targetCaption(c: Pick<RevealedCluster, 'contrastRestored'>): string {
-  return c.contrastRestored ? 'revealed target (contrast matched to clean photos)' : 'revealed target';
-}
-
-/** Clusters the flagged rows of the current scan and decodes what each cluster maps to; `signal` cancels it. */
-export async function revealClusters(rows: readonly ScanRow[], signal?: AbortSignal): Promise<RevealedCluster[]> {
-  const scan = useScanStore.getState().scan;
-  const cal = useScanStore.getState().calibration;
-  const encoder = useEncoderStore.getState().encoder;
-  const run = useTrainStore.getState().run;
-  const clean = cleanDataset();
-  if (!scan || !cal || !encoder?.preprocessing || !run?.decoderPath || !clean) throw new Error('Scan first: the encoder, decoder, calibration or clean folder is missing.');
-  const datasets = useImagesStore.getState().datasets;
-  const folders = scan.datasets.map((d) => datasets.find((x) => x.id === d.id)).filter((d): d is DatasetSummary => d !== undefined && d.status === 'ready');
-  if (folders.length !== scan.datasets.length) throw new Error('A scanned folder was removed; scan again.');
-  const offsets = new Map<string, number>();
-  folders.reduce((o, d) => (offsets.set(d.id, o), o + d.counts.images), 0);
-  const index = (r: ScanRow) => offsets.get(r.datasetId)! + r.slot;
-  const byIndex = new Map(rows.map((r) => [index(r), r]));
-  const flagged = rows.filter((r) => r.flagged).sort((a, b) => (b.collapseScore ?? b.score) - (a.collapseScore ?? a.score));
-  if (flagged.length === 0) return [];
-  const priority = new Array<number>(folders.reduce((a, d) => a + d.counts.images, 0)).fill(0);
-  for (const r of rows) priority[index(r)] = r.collapseScore ?? r.score;
-  const backend = await getBackend();
-  const targets = await workerJob(backend, signal, (jobId) => backend.api.reveal(jobId, {
-    encoder: encoderFileRef(encoder),
-    folders: folders.map(datasetRef),
-    flagged: flagged.map(index),
-    priority,
-    clean: datasetRef(clean),
-    cleanSlots: cal.slots,
-    preprocessing: encoder.preprocessing!,
-    decoderPath: run.decoderPath!,
-  }));
-  return targets.map((t) => ({
-    size: t.members.length,
-    cohesion: t.cohesion,
-    target: t.target,
-    contrastRestored: t.contrastRestored,
-    triggerMap: t.triggerMap ? { map: t.triggerMap.map, peak: t.triggerMap.peak, side: t.triggerMap.width } : null,
-    members: Array.from(t.members, (i) => byIndex.get(i)).filter((r): r is ScanRow => r !== undefined),
-  }));
 }

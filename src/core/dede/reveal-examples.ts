@@ -1,86 +1,162 @@
 // "The encoder sees these photos as …": what a backdoor maps its triggered photos to, shown by
-// example. A decoder trained on clean embeddings cannot draw the attacker's target, but the clean
-// reference photos whose embeddings sit closest to a cluster's mean embedding can be shown, with
-// their similarity and how that compares with how close clean photos sit to each other. A BadEncoder
-// target is a real photo's embedding, so its nearest clean photos are of that photo's kind, given
-// enough of them: on the BadEncoder fixture (target: a fire truck), the mean embedding of 100 triggered
-// photos has 4 trucks among its 5 nearest in 800 clean photos and 5 of 5 in 1,899, but 1 of 5 in the
-// demo's 200 (20 a class; a horse, then automobiles and birds, sit as close for this small encoder).
+// example (docs/ARCHITECTURE.md §5.7.1). A decoder trained on clean embeddings cannot draw the
+// attacker's target, but the clean reference photos whose embeddings sit closest to a cluster's
+// mean embedding can be shown, with their similarity and how that compares with how close clean
+// photos sit to each other. Where the reference photos sit in class folders, the folders are ranked
+// too: a single nearest photo is noisy for a small encoder (on the demo's 200 photos a horse sits
+// nearest the fire-truck target), the mean of a class's few nearest photos much less so.
+//
+// Similarities are cosines after subtracting the reference photos' mean embedding: SSL embeddings
+// share a large common direction (raw cosines of unrelated photos sit near 0.9), which hides
+// the differences between classes.
 import { rowCount, type Rows } from './collapse';
 
 export interface ExampleMatch {
   /** Row of the reference set (e.g. a slot of the clean folder). */
   readonly index: number;
-  /** Cosine similarity of the example's embedding to the target. */
+  /** Centred cosine similarity of the example's embedding to the target. */
   readonly similarity: number;
 }
 
-/** How close clean photos sit to their nearest other clean photo (cosine), for scale. */
+/** A label (class folder) of the reference set, scored by how close its nearest photos sit to the target. */
+export interface LabelMatch {
+  readonly label: string;
+  /** Mean similarity of the label's LABEL_TOP nearest photos (fewer when it has fewer). */
+  readonly similarity: number;
+  /** Reference photos with this label. */
+  readonly count: number;
+  /** The label's nearest photos, most similar first. */
+  readonly nearest: readonly ExampleMatch[];
+}
+
+/** How close clean photos sit to their nearest other clean photo (centred cosine), for scale. */
 export interface NeighbourScale {
   readonly median: number;
   readonly p95: number;
-  /** Reference photos the scale was measured on. */
+  /** Reference photos the scale was measured on (a sample of a large set, each against all). */
   readonly n: number;
 }
 
 export interface RevealExamples {
+  /** The reference photos nearest the target, of any label. */
   readonly nearest: readonly ExampleMatch[];
+  /** Labels best first; empty unless the reference photos carry at least two labels. */
+  readonly labels: readonly LabelMatch[];
   readonly scale: NeighbourScale;
+  /**
+   * Share of sampled reference photos whose own nearest neighbour sits less close than the
+   * target's nearest photo does: near 1, the target is as close to a reference photo as a
+   * near-duplicate; near 0.5, as close as a typical photo to its neighbour.
+   */
+  readonly nearestPercentile: number;
 }
 
-function unitRows(rows: Rows): Float32Array {
+export interface RevealExampleOptions {
+  /** One label per reference row (null: none), e.g. from exampleLabel of each path. */
+  readonly labels?: readonly (string | null)[];
+  /** Photos listed: nearest overall and per label. */
+  readonly k?: number;
+  /** Reference photos whose nearest-neighbour similarity makes the scale (each against all). */
+  readonly scaleSample?: number;
+}
+
+/** A label counts its this many nearest photos: one is noisy, many dilute a small class. */
+export const LABEL_TOP = 3;
+const SCALE_SAMPLE = 256;
+
+/**
+ * The class folder of a reference photo: the folders between the dropped folder and the file
+ * ("clean/truck/a.png" → "truck"); null for a photo directly in the dropped folder.
+ */
+export function exampleLabel(path: string): string | null {
+  const parts = path.split('/').filter((p) => p !== '');
+  return parts.length >= 3 ? parts.slice(1, -1).join('/') : null;
+}
+
+/** Unit rows of `rows` minus `center`: a dot product is then the centred cosine. */
+function centredUnitRows(rows: Rows, center: Float64Array): Float32Array {
   const n = rowCount(rows, 'reveal examples');
   const d = rows.dim;
   const out = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {
     let ss = 0;
-    for (let t = 0; t < d; t++) ss += rows.data[i * d + t]! ** 2;
+    for (let t = 0; t < d; t++) ss += (rows.data[i * d + t]! - center[t]!) ** 2;
     const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-    for (let t = 0; t < d; t++) out[i * d + t] = rows.data[i * d + t]! * inv;
+    for (let t = 0; t < d; t++) out[i * d + t] = (rows.data[i * d + t]! - center[t]!) * inv;
   }
   return out;
 }
 
-function unit(v: Float32Array): Float32Array {
-  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  return Float32Array.from(v, (x) => (norm > 0 ? x / norm : 0));
+function meanRow(rows: Rows): Float64Array {
+  const n = rowCount(rows, 'reveal examples');
+  const d = rows.dim;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) mean[t]! += rows.data[i * d + t]! / n;
+  return mean;
 }
 
-/** The `k` reference rows most similar (cosine) to `target`, most similar first; ties by index. */
-export function nearestExamples(target: Float32Array, reference: Rows, k = 5): ExampleMatch[] {
-  if (target.length !== reference.dim) throw new Error(`reveal examples: a ${target.length}-value target for ${reference.dim}-value embeddings`);
-  const ref = unitRows(reference);
-  const t = unit(target);
-  const d = reference.dim;
-  const sims: ExampleMatch[] = [];
-  for (let i = 0; i < ref.length / d; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += ref[i * d + j]! * t[j]!;
-    sims.push({ index: i, similarity: s });
+const dot = (a: Float32Array, i: number, b: Float32Array, j: number, d: number): number => {
+  let s = 0;
+  for (let t = 0; t < d; t++) s += a[i * d + t]! * b[j * d + t]!;
+  return s;
+};
+
+const bySimilarity = (a: ExampleMatch, b: ExampleMatch) => b.similarity - a.similarity || a.index - b.index;
+
+/** Evenly spaced rows, at most `m` of them: a deterministic sample that covers the folder. */
+function spread(n: number, m: number): number[] {
+  if (n <= m) return Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: m }, (_, i) => Math.floor(((i + 0.5) * n) / m));
+}
+
+/** Each sampled reference photo's similarity to its nearest other reference photo, ascending. */
+function neighbourSimilarities(ref: Float32Array, n: number, d: number, sample: number): number[] {
+  const best = spread(n, sample).map((i) => {
+    let b = -Infinity;
+    for (let j = 0; j < n; j++) if (j !== i) b = Math.max(b, dot(ref, i, ref, j, d));
+    return b;
+  });
+  return best.sort((a, b) => a - b);
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))]!;
+}
+
+/** Labels ranked by the mean similarity of their LABEL_TOP nearest photos; [] with fewer than two labels. */
+function rankLabels(ranked: readonly ExampleMatch[], labels: readonly (string | null)[], k: number): LabelMatch[] {
+  const groups = new Map<string, ExampleMatch[]>();
+  for (const m of ranked) {
+    const label = labels[m.index];
+    if (label === null || label === undefined) continue;
+    let g = groups.get(label);
+    if (!g) groups.set(label, (g = []));
+    g.push(m);
   }
-  return sims.sort((a, b) => b.similarity - a.similarity || a.index - b.index).slice(0, k);
+  if (groups.size < 2) return [];
+  return Array.from(groups, ([label, g]) => {
+    const top = g.slice(0, LABEL_TOP);
+    return { label, similarity: top.reduce((s, m) => s + m.similarity, 0) / top.length, count: g.length, nearest: g.slice(0, k) };
+  }).sort((a, b) => b.similarity - a.similarity || (a.label < b.label ? -1 : 1));
 }
 
-/** Each reference photo's cosine to its nearest other reference photo: median and 95th percentile. */
-export function neighbourScale(reference: Rows): NeighbourScale {
-  const ref = unitRows(reference);
+/** The nearest examples of a target, by photo and by label, with the scale to read them against. */
+export function revealExamples(target: Float32Array, reference: Rows, options: RevealExampleOptions = {}): RevealExamples {
+  if (target.length !== reference.dim) throw new Error(`reveal examples: a ${target.length}-value target for ${reference.dim}-value embeddings`);
+  const k = options.k ?? 5;
   const d = reference.dim;
-  const n = ref.length / d;
-  if (n < 2) return { median: NaN, p95: NaN, n };
-  const best = new Float64Array(n).fill(-Infinity);
-  for (let i = 0; i < n; i++)
-    for (let j = i + 1; j < n; j++) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += ref[i * d + t]! * ref[j * d + t]!;
-      if (s > best[i]!) best[i] = s;
-      if (s > best[j]!) best[j] = s;
-    }
-  const sorted = Array.from(best).sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(n - 1, Math.floor(q * (n - 1) + 0.5))]!;
-  return { median: at(0.5), p95: at(0.95), n };
-}
-
-/** The nearest examples of a target with the scale to read them against. */
-export function revealExamples(target: Float32Array, reference: Rows, k = 5): RevealExamples {
-  return { nearest: nearestExamples(target, reference, k), scale: neighbourScale(reference) };
+  const n = rowCount(reference, 'reveal examples');
+  if (options.labels && options.labels.length !== n) throw new Error(`reveal examples: ${options.labels.length} labels for ${n} reference photos`);
+  const center = meanRow(reference);
+  const ref = centredUnitRows(reference, center);
+  const t = centredUnitRows({ dim: d, data: target }, center);
+  const ranked: ExampleMatch[] = Array.from({ length: n }, (_, i) => ({ index: i, similarity: dot(ref, i, t, 0, d) })).sort(bySimilarity);
+  const neighbours = n >= 2 ? neighbourSimilarities(ref, n, d, options.scaleSample ?? SCALE_SAMPLE) : [];
+  const top = ranked[0]?.similarity ?? NaN;
+  return {
+    nearest: ranked.slice(0, k),
+    labels: options.labels ? rankLabels(ranked, options.labels, k) : [],
+    scale: { median: quantile(neighbours, 0.5), p95: quantile(neighbours, 0.95), n: neighbours.length },
+    nearestPercentile: neighbours.length === 0 ? NaN : neighbours.filter((s) => s < top).length / neighbours.length,
+  };
 }

@@ -136,11 +136,26 @@ describe('buildHtmlReport', () => {
     const withClusters = buildHtmlReport({
       ...base,
       clusters: [
-        { size: 40, cohesion: 0.98765, target: px, targetCaption: 'revealed target (contrast matched to clean photos)', triggerMap: px, peak: { x: 25, y: 26 }, members: [{ path: '<m1>.png', folder: 'suspect' }, { path: 'm2.png', folder: 'suspect' }] },
+        {
+          size: 40, cohesion: 0.98765, target: px, targetCaption: 'revealed target (contrast matched to clean photos)', triggerMap: px, peak: { x: 25, y: 26 }, members: [{ path: '<m1>.png', folder: 'suspect' }, { path: 'm2.png', folder: 'suspect' }],
+          seenAs: {
+            headline: 'The encoder sees these photos as “<truck>”',
+            scale: 'Nearest clean photo at similarity 0.79',
+            title: 'Nearest “truck” photos',
+            examples: [{ image: px, path: 'clean/truck/a.png', label: 'truck', similarity: 0.7012 }, { image: null, path: 'clean/truck/b.png', label: 'truck', similarity: 0.65 }],
+            nearest: [{ image: px, path: 'clean/horse/c.png', label: 'horse', similarity: 0.79 }],
+          },
+        },
         { size: 3, cohesion: 0.9, target: px, targetCaption: '<revealed>', triggerMap: null, peak: null, members: [{ path: 'a.png', folder: 'x' }, { path: 'b.png', folder: 'x' }, { path: 'c.png', folder: 'x' }] },
       ],
     });
-    expect(withClusters).toContain('<h2>Clusters and revealed targets</h2>');
+    expect(withClusters).toContain('<h2>Clusters: what the backdoor maps to</h2>');
+    expect(withClusters).toContain('<p><strong>The encoder sees these photos as “&lt;truck&gt;”</strong></p>');
+    expect(withClusters).toContain('<p class="muted">Nearest “truck” photos</p>');
+    expect(withClusters).toContain('truck<br><span class="num">0.70</span><br><code class="muted">clean/truck/a.png</code>');
+    expect(withClusters).toContain('image not available on this machine');
+    expect(withClusters).toContain('<p class="muted">Nearest of all clean photos</p>');
+    expect(withClusters).toContain('horse<br><span class="num">0.79</span>');
     expect(withClusters).toContain('Cluster 1: 40 images</strong>, cohesion 0.988');
     expect(withClusters).toContain('peak row 26, column 25');
     expect(withClusters).toContain('&lt;m1&gt;.png');
@@ -149,10 +164,10 @@ describe('buildHtmlReport', () => {
     expect(withClusters).toContain('<figcaption class="muted">revealed target (contrast matched to clean photos)</figcaption>');
     expect(withClusters).toContain('&lt;revealed&gt;');
     expect(withClusters).not.toContain('… and 0 more');
-    // 7 images before, plus two targets and one trigger map.
-    expect(withClusters.match(/<img /g)).toHaveLength(10);
+    // 7 images before, plus two targets, one trigger map and two example photos (one has no pixels).
+    expect(withClusters.match(/<img /g)).toHaveLength(12);
     expect(() => buildHtmlReport({ ...base, clusters: [{ size: 1, cohesion: 1, target: 'blob:x', targetCaption: 'x', triggerMap: null, peak: null, members: [] }] })).toThrow(/data URLs/);
-    expect(buildHtmlReport(base)).not.toContain('Clusters and revealed targets');
+    expect(buildHtmlReport(base)).not.toContain('Clusters: what the backdoor maps to');
   });
 
   it('records the security policies in force and the measured network use', () => {

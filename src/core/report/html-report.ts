@@ -53,6 +53,25 @@ export interface HtmlReportCluster {
   readonly peak: { readonly x: number; readonly y: number } | null;
   /** Member paths (possibly the first few only) and how many there are in all. */
   readonly members: readonly { readonly path: string; readonly folder: string }[];
+  /** The clean photos the encoder sees the cluster as (absent: revealed before reveal by example). */
+  readonly seenAs?: HtmlReportSeenAs;
+}
+
+export interface HtmlReportExample {
+  /** data:image/png;base64,… thumbnail, or null when its pixels are not available. */
+  readonly image: string | null;
+  readonly path: string;
+  readonly label: string | null;
+  readonly similarity: number;
+}
+
+export interface HtmlReportSeenAs {
+  readonly headline: string;
+  readonly scale: string;
+  readonly title: string;
+  readonly examples: readonly HtmlReportExample[];
+  /** The nearest of all clean photos, when they are not the examples already shown. */
+  readonly nearest: readonly HtmlReportExample[] | null;
 }
 
 export interface HtmlReportPrivacy {
@@ -153,8 +172,22 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 td.path{overflow-wrap:anywhere;max-width:22rem}.num{font-variant-numeric:tabular-nums}
 img.px{image-rendering:pixelated;border-radius:4px;border:1px solid var(--border)}
 .metrics{display:flex;flex-wrap:wrap;gap:1.5rem}.metrics div{display:grid}.metrics strong{font-size:1.3rem}
-.flag{color:var(--flag);font-weight:600}ol.clusters{padding-left:1.2rem}li.cluster{display:flex;gap:1rem;align-items:flex-start;margin:.75rem 0}.cluster-images{display:flex;gap:.5rem}figure{margin:0;text-align:center;font-size:.8rem}pre.policy{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;border:1px solid var(--border);border-radius:6px;padding:.5rem}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
+.flag{color:var(--flag);font-weight:600}ol.clusters{padding-left:1.2rem}li.cluster{margin:.75rem 0}.cluster-images{display:flex;gap:.5rem;margin:.5rem 0}ol.examples{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem}ol.examples figure{width:96px;overflow-wrap:anywhere}figure{margin:0;text-align:center;font-size:.8rem}pre.policy{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;border:1px solid var(--border);border-radius:6px;padding:.5rem}.legend{height:10px;width:12rem;border-radius:3px;display:inline-block;vertical-align:middle}
 `;
+
+function exampleRow(title: string, photos: readonly HtmlReportExample[]): string {
+  const items = photos
+    .map((p) => {
+      const picture = p.image ? img(p.image, p.path, 'px ex') : `<span class="muted">${escapeHtml(IMAGE_NOT_AVAILABLE)}</span>`;
+      return `<li><figure>${picture}<figcaption>${p.label ? `${escapeHtml(p.label)}<br>` : ''}<span class="num">${escapeHtml(p.similarity.toFixed(2))}</span><br><code class="muted">${escapeHtml(p.path)}</code></figcaption></figure></li>`;
+    })
+    .join('');
+  return `<p class="muted">${escapeHtml(title)}</p><ol class="examples">${items}</ol>`;
+}
+
+function seenAsPart(s: HtmlReportSeenAs): string {
+  return `<div class="seen-as"><p><strong>${escapeHtml(s.headline)}</strong></p>${exampleRow(s.title, s.examples)}${s.nearest ? exampleRow('Nearest of all clean photos', s.nearest) : ''}<p class="muted">${escapeHtml(s.scale)}</p></div>`;
+}
 
 function clustersSection(clusters: readonly HtmlReportCluster[]): string {
   const items = clusters
@@ -162,10 +195,10 @@ function clustersSection(clusters: readonly HtmlReportCluster[]): string {
       const more = c.size - c.members.length;
       const members = `${c.members.map((m) => `<li><code>${escapeHtml(m.path)}</code> <span class="muted">${escapeHtml(m.folder)}</span></li>`).join('')}${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}`;
       const map = c.triggerMap ? `<figure>${img(c.triggerMap, `Trigger map of cluster ${i + 1}`, 'px')}<figcaption class="muted">trigger map${c.peak ? ` (peak row ${c.peak.y}, column ${c.peak.x})` : ''}</figcaption></figure>` : '';
-      return `<li class="cluster"><div class="cluster-images"><figure>${img(c.target, `Decoded target of cluster ${i + 1}`, 'px')}<figcaption class="muted">${escapeHtml(c.targetCaption)}</figcaption></figure>${map}</div><div><strong>Cluster ${i + 1}: ${c.size} images</strong>, cohesion ${escapeHtml(c.cohesion.toFixed(3))} (1 = one embedding)<ul>${members}</ul></div></li>`;
+      return `<li class="cluster"><div><strong>Cluster ${i + 1}: ${c.size} images</strong>, cohesion ${escapeHtml(c.cohesion.toFixed(3))} (1 = one embedding)${c.seenAs ? seenAsPart(c.seenAs) : ''}<div class="cluster-images"><figure>${img(c.target, `Decoded mean embedding of cluster ${i + 1}`, 'px')}<figcaption class="muted">${escapeHtml(c.targetCaption)}</figcaption></figure>${map}</div><ul>${members}</ul></div></li>`;
     })
     .join('');
-  return `<section><h2>Clusters and revealed targets</h2><p class="muted">Flagged images grouped by embedding direction. A backdoor maps its triggered images onto nearly one embedding; each cluster's mean embedding is decoded with no visible pixels (what the encoder sees in them: the attacker's target), and its trigger map is the cluster's mean reconstruction error minus that of clean images.</p><ol class="clusters">${items}</ol></section>`;
+  return `<section><h2>Clusters: what the backdoor maps to</h2><p class="muted">Flagged images grouped by embedding direction. A backdoor maps its triggered images onto nearly one embedding; the clean reference photos nearest each cluster's mean embedding show what the encoder sees in them (the kind of image the attacker made them look like), ranked by class folder where the clean photos sit in class folders. The cluster's mean embedding is also decoded with no visible pixels, and its trigger map is the cluster's mean reconstruction error minus that of clean images.</p><ol class="clusters">${items}</ol></section>`;
 }
 
 function privacySection(p: HtmlReportPrivacy): string {

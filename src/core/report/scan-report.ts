@@ -57,6 +57,34 @@ export interface ModelRef {
   readonly readout?: ReadoutRecord;
 }
 
+/** A clean photo named as an example of what a cluster's embedding looks like to the encoder. */
+export interface ReportExample {
+  readonly path: string;
+  readonly label: string | null;
+  /** Centred cosine to the cluster's mean embedding (docs/ARCHITECTURE.md §5.7.1). */
+  readonly similarity: number;
+}
+
+/** A revealed cluster: its members, and the clean photos the encoder sees it as (reveal by example). */
+export interface ReportCluster {
+  readonly size: number;
+  readonly cohesion: number;
+  readonly members: readonly string[];
+  readonly seenAs: {
+    readonly headline: string;
+    /** The clean folder the examples come from. */
+    readonly folder: string;
+    /** Class folders, best first: the mean similarity of each one's 3 nearest photos. */
+    readonly labels: readonly { readonly label: string; readonly similarity: number; readonly count: number }[];
+    /** The photos shown: the best class folder's nearest, or the nearest of all. */
+    readonly examples: readonly ReportExample[];
+    readonly nearest: readonly ReportExample[];
+    /** Clean photos' similarity to their own nearest neighbour, and where the nearest example falls among them. */
+    readonly neighbourScale: { readonly median: number; readonly p95: number; readonly n: number };
+    readonly nearestPercentile: number;
+  };
+}
+
 export interface ScanReport {
   readonly format: 'dede-scan-report';
   readonly version: number;
@@ -70,6 +98,8 @@ export interface ScanReport {
   readonly summary: { readonly scanned: number; readonly flagged: number; readonly unreadable: number };
   readonly images: readonly ScannedImage[];
   readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
+  /** Revealed clusters, when the reviewer revealed them for this scan. */
+  readonly clusters?: readonly ReportCluster[];
 }
 
 /** Cells starting with one of these run as formulas in spreadsheets; they get a leading '. */

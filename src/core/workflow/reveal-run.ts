@@ -1,6 +1,8 @@
 // "What does the backdoor map to?": the flagged images of a scan clustered by embedding, each
 // cluster's mean embedding decoded with no visible patch, and where its error sits compared with
-// clean images (the trigger map). Embeddings come from the cache; pixels only for the members.
+// clean images (the trigger map), and the clean photos the encoder sees it as (reveal by example,
+// docs/ARCHITECTURE.md §5.7.1). Embeddings come from the cache; pixels only for the members.
+import { revealExamples, type RevealExamples } from '../dede/reveal-examples';
 import { decodeEmbeddings, fitContrastMap, meanPixelError, revealTargets, type RevealedTarget } from '../dede/reveal';
 import { Scorer } from '../dede/scorer';
 import type { EncoderSource } from '../dede/encoder-runner';
@@ -24,6 +26,13 @@ export interface RevealRequest {
   readonly cleanSlots: readonly number[];
   readonly preprocessing: Preprocessing;
   readonly decoderPath: string;
+  /** One label per clean slot (its class folder, exampleLabel), or absent: examples are then ranked by photo only. */
+  readonly cleanLabels?: readonly (string | null)[];
+}
+
+/** A revealed cluster with the clean photos nearest its mean embedding (indices are clean slots). */
+export interface RevealRunTarget extends RevealedTarget {
+  readonly examples: RevealExamples;
 }
 
 /** At most this many clean images for the error map and the contrast map: stable means, bounded work. */
@@ -43,7 +52,7 @@ async function gatherImages(sources: readonly PixelSource[], indices: readonly n
   return out;
 }
 
-export async function revealRun(runtime: Runtime, files: FileStore, req: RevealRequest, signal?: AbortSignal): Promise<RevealedTarget[]> {
+export async function revealRun(runtime: Runtime, files: FileStore, req: RevealRequest, signal?: AbortSignal): Promise<RevealRunTarget[]> {
   const { decoder, sha256 } = await loadDecoder(files, req.decoderPath);
   const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
   const parts = await Promise.all(req.folders.map(embed));
@@ -80,8 +89,14 @@ export async function revealRun(runtime: Runtime, files: FileStore, req: RevealR
         ...(signal ? { signal } : {}),
       },
     );
+    // Every clean photo is a candidate example, not only the calibration's held-back ones.
+    const labels = req.cleanLabels && req.cleanLabels.length === cleanEmb.count ? { labels: req.cleanLabels } : {};
     // Member indices back to the scan's numbering.
-    return targets.map((t) => ({ ...t, members: Int32Array.from(t.members, (k) => sample[k]!) }));
+    return targets.map((t) => ({
+      ...t,
+      members: Int32Array.from(t.members, (k) => sample[k]!),
+      examples: revealExamples(t.meanEmbedding, { data: cleanEmb.data, dim }, labels),
+    }));
   } finally {
     await scorer.dispose();
   }
