@@ -61,7 +61,7 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   }
   const exampleName = (await examples.first().getAttribute('data-path'))!;
   await expect(cluster.getByTestId('cluster-target')).toHaveAttribute('data-drawn', 'true');
-  await expect(cluster.getByText(/decoded from the cluster’s embedding, contrast matched to clean photos/)).toBeVisible();
+  await expect(cluster.getByText('the cluster’s embedding decoded (contrast matched): a texture, not the target')).toBeVisible();
   const size = Number(/Cluster 1: (\d+) images/.exec((await cluster.textContent())!)![1]);
   // 40 triggered suspect images and the 20 known-poisoned ones share the backdoor's target.
   expect(size).toBeGreaterThanOrEqual(36 + labels.known_poisoned.length);

@@ -84,7 +84,7 @@ function ClusterView({ cluster, index }: { cluster: RevealedCluster; index: numb
         )}
       </div>
       <div>
-        Members
+        <h4 className="cluster-row-title">Members</h4>
         {/* Every member, scrolling inside the card; a long path is cut with an ellipsis and shown whole on hover. */}
         <ul className="cluster-members" aria-label={`Members of cluster ${index + 1}`} tabIndex={0}>
           {cluster.members.map((m) => <li key={`${m.datasetId}:${m.slot}`}><code title={m.path}>{m.path}</code></li>)}

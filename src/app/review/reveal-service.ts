@@ -47,7 +47,7 @@ export interface RevealedCluster {
 
 /** The caption under a revealed target (view and report). */
 export function targetCaption(c: Pick<RevealedCluster, 'contrastRestored'>): string {
-  return `decoded from the cluster’s embedding${c.contrastRestored ? ', contrast matched to clean photos' : ''} (a decoder trained on clean photos draws a texture, not the target)`;
+  return `the cluster’s embedding decoded${c.contrastRestored ? ' (contrast matched)' : ''}: a texture, not the target`;
 }
 
 const sim = (v: number) => v.toFixed(2);
