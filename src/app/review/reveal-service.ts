@@ -66,7 +66,7 @@ export function examplesHeadline(e: ClusterExamples): string {
 export function examplesScale(e: ClusterExamples): string {
   const top = e.nearest[0];
   if (!top || !Number.isFinite(e.nearestPercentile)) return '';
-  return `Nearest clean photo at similarity ${sim(top.similarity)}: closer than ${(e.nearestPercentile * 100).toFixed(0)}% of ${e.scale.n} clean photos sit to their own nearest neighbour (median ${sim(e.scale.median)}, 95th percentile ${sim(e.scale.p95)}); similarity is the cosine after removing the clean photos’ mean embedding.`;
+  return `Nearest clean photo at similarity ${sim(top.similarity)}, closer than ${(e.nearestPercentile * 100).toFixed(0)}% of ${e.scale.n} clean photos are to their own nearest neighbour (median ${sim(e.scale.median)}, 95th percentile ${sim(e.scale.p95)}). Similarity: the cosine after removing the clean photos’ mean embedding.`;
 }
 
 /** The examples to show first: the top class's nearest photos, or the nearest of all. */
