@@ -19,7 +19,7 @@ import { networkLedger } from '../privacy/network-guard';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
-import { examplesHeadline, examplesScale, otherNearest, shownExamples, shownTitle, targetCaption, type ExamplePhoto, type RevealedCluster } from '../review/reveal-service';
+import { examplesHeadline, examplesScale, otherNearest, shownExamples, shownTitle, targetCaption, type ExamplePhoto, type RevealedCluster } from '../review/reveal-text';
 import { useTrainStore } from '../train/train-store';
 import { countScoresAbove, evaluationSet, folderCounts, LABEL_DEFINITION, type NegativesMode } from '../review/review-model';
 import { explainProblems, explainRows, readThumb } from '../review/review-service';

@@ -2,7 +2,7 @@
 // sort, filters, label mode and heatmap opacity. Tags live in the scan store.
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
-import type { RevealedCluster } from './reveal-service';
+import type { RevealedCluster } from './reveal-text';
 import { NO_FILTERS, type NegativesMode, type ReviewFilters, type SortKey } from './review-model';
 
 export interface TriggerMap {
