@@ -109,6 +109,11 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   // 40 triggered images of 200 collapse: the gate lets the collapse score take its share.
   expect(html).toMatch(/Collapse found: \d+ scanned images sat closer to their nearest neighbours than every clean reference image/);
   expect(html).toContain(members[0]!);
+  // As a reader sees it: the report's clusters section, opened on its own.
+  const reportPage = await page.context().newPage();
+  await reportPage.setContent(html);
+  await reportPage.locator('li.cluster').first().screenshot({ path: 'test-results/screens/demo-report-cluster.png' });
+  await reportPage.close();
   // So does the JSON report: members and what the encoder sees them as.
   const jsonDownload = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download JSON' }).click();
