@@ -11,6 +11,8 @@ export interface StateFileHeader {
   readonly step: number;
   readonly elapsedSeconds: number;
   readonly losses: TrainingState['losses'];
+  /** End-of-epoch held-back points (absent in files written before convergence tracking). */
+  readonly heldBack?: TrainingState['heldBack'];
   readonly tensors: readonly { readonly name: string; readonly length: number }[];
   /** Free-form description of the run (plan, encoder hash…), checked by the caller on resume. */
   readonly meta: Readonly<Record<string, unknown>>;
@@ -23,6 +25,7 @@ export function encodeTrainingState(state: TrainingState, meta: Readonly<Record<
     step: state.trainer.step,
     elapsedSeconds: state.elapsedSeconds,
     losses: state.losses,
+    ...(state.heldBack ? { heldBack: state.heldBack } : {}),
     tensors: names.map((name) => ({ name, length: state.trainer.tensors[name]!.length })),
     meta,
   };
@@ -70,7 +73,7 @@ export function decodeTrainingState(bytes: Uint8Array): { state: TrainingState; 
     offset += t.length;
   }
   return {
-    state: { trainer: { step: header.step, tensors }, elapsedSeconds: header.elapsedSeconds, losses: header.losses },
+    state: { trainer: { step: header.step, tensors }, elapsedSeconds: header.elapsedSeconds, losses: header.losses, ...(header.heldBack ? { heldBack: header.heldBack } : {}) },
     meta: header.meta,
   };
 }

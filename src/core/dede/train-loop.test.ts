@@ -192,6 +192,55 @@ describe('trainDecoder', () => {
     expect(resumed.losses.map((l) => l.step)).toEqual(full.losses.map((l) => l.step));
   });
 
+  it('scores the held-back images at every epoch end and stops once they stopped moving', async () => {
+    // A scripted held-back score per epoch: it falls, then flattens from epoch 5 (24 images, batch 8: 3 steps an epoch).
+    const script = [10, 6, 4, 3.2, 3.0, 2.99, 2.985, 2.98, 2.979, 2.978, 2.977, 2.976];
+    const seen: { epoch: number; params: number }[] = [];
+    const heldBack = async (weights: Record<string, Float32Array>, epoch: number) => {
+      seen.push({ epoch, params: Object.keys(weights).length });
+      return [script[epoch - 1]!, script[epoch - 1]! * 2];
+    };
+    const rule = { window: 2, tolerance: 0.01, minEpochs: 3 };
+    const progress: number[] = [];
+    const result = await trainDecoder(runtime, toyData(), plan({ epochs: 12, convergence: rule, progressSeconds: 3600 }), initDecoderWeights(cfg, 2), {
+      heldBack,
+      onProgress: (p) => progress.push(...(p.newHeldBack ?? []).map((h) => h.epoch)),
+    });
+    // Epoch 7: 3.0, 2.99, 2.985 → (3.0 − 2.985)/2.985 = 0.50% < 1% (epoch 6: (3.2 − 2.99)/2.99 = 7%).
+    expect(result).toMatchObject({ stoppedBy: 'converged', convergedAt: 7, steps: 21 });
+    expect(result.heldBack.map((h) => [h.epoch, h.loss, h.quantile])).toEqual(script.slice(0, 7).map((v, i) => [i + 1, 1.5 * v, 2 * v]));
+    expect(seen.map((x) => x.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(seen.every((x) => x.params === Object.keys(result.weights).length)).toBe(true);
+    // Reports are throttled, but the stop is reported with every point.
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(result.state.heldBack).toEqual(result.heldBack);
+
+    // Off: the same scores are recorded, the epoch budget decides.
+    const off = await trainDecoder(runtime, toyData(), plan({ epochs: 8 }), initDecoderWeights(cfg, 2), { heldBack });
+    expect(off).toMatchObject({ stoppedBy: 'epochs', convergedAt: null, steps: 24 });
+    expect(off.heldBack).toHaveLength(8);
+  });
+
+  it('continues the convergence window across a resume', async () => {
+    const script = [10, 6, 4, 3.2, 3.0, 2.99, 2.985, 2.98];
+    const heldBack = async (_w: Record<string, Float32Array>, epoch: number) => [script[epoch - 1]!];
+    const rule = { window: 2, tolerance: 0.01, minEpochs: 3 };
+    const controller = new AbortController();
+    let saved: TrainingState | null = null;
+    await trainDecoder(runtime, toyData(), plan({ epochs: 12, convergence: rule, checkpointEvery: 3 }), initDecoderWeights(cfg, 2), {
+      heldBack,
+      signal: controller.signal,
+      onProgress: (p) => p.step === 15 && controller.abort(),
+      onCheckpoint: (st) => {
+        saved = st;
+      },
+    });
+    expect(saved!.heldBack!.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5]);
+    const resumed = await trainDecoder(runtime, toyData(), plan({ epochs: 12, convergence: rule }), initDecoderWeights(cfg, 2), { heldBack, resumeFrom: saved! });
+    expect(resumed).toMatchObject({ stoppedBy: 'converged', convergedAt: 7 });
+    expect(resumed.heldBack.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('stops on the time budget', async () => {
     let t = 0;
     const result = await trainDecoder(runtime, toyData(), plan({ epochs: null, minutes: 0.5 }), initDecoderWeights(cfg, 2), {

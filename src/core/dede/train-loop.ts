@@ -12,6 +12,7 @@ import { DECODER_INPUTS } from './model';
 import { mulberry32, shuffleInPlace, type Rng } from './rng';
 import { buildDecoderTrainStep } from './train-step';
 import type { DecoderWeights } from './params';
+import { checkConvergence, checkRule, heldBackPoint, type ConvergenceRule, type HeldBackPoint } from './convergence';
 
 /** Where training images come from: normalised pixels at the decoder's resolution + embeddings. */
 export interface TrainingData {
@@ -46,6 +47,11 @@ export interface TrainingPlan {
    * (docs/ARCHITECTURE.md §8.4: a message per step costs the page a render and a store save).
    */
   readonly progressSeconds?: number;
+  /**
+   * Stop when the held-back loss has stopped moving (docs/ARCHITECTURE.md §8.5); the epoch budget
+   * stays the ceiling. Absent or null: the budgets alone decide. Needs the heldBack hook.
+   */
+  readonly convergence?: ConvergenceRule | null;
 }
 
 /** Laptop defaults (docs/ARCHITECTURE.md §8.2: a small decoder trained for more epochs beats a big one). */
@@ -75,12 +81,16 @@ export interface TrainingProgress {
   readonly elapsedSeconds: number;
   /** Seconds left under whichever budget ends first. */
   readonly etaSeconds: number | null;
+  /** Held-back points measured since the previous report (one per finished epoch). */
+  readonly newHeldBack?: readonly HeldBackPoint[];
 }
 
 export interface TrainingState {
   readonly trainer: TrainCheckpoint;
   readonly elapsedSeconds: number;
   readonly losses: readonly LossPoint[];
+  /** One point per finished epoch (absent in states saved before convergence tracking). */
+  readonly heldBack?: readonly HeldBackPoint[];
 }
 
 export interface LossPoint {
@@ -94,8 +104,11 @@ export interface TrainingResult {
   readonly epochs: number;
   readonly elapsedSeconds: number;
   readonly losses: readonly LossPoint[];
-  readonly stoppedBy: 'epochs' | 'time' | 'cancel';
+  readonly stoppedBy: 'epochs' | 'time' | 'cancel' | 'converged';
   readonly state: TrainingState;
+  readonly heldBack: readonly HeldBackPoint[];
+  /** The epoch the convergence rule stopped at, or null. */
+  readonly convergedAt: number | null;
 }
 
 export interface TrainingHooks {
@@ -104,6 +117,8 @@ export interface TrainingHooks {
   readonly onCheckpoint?: (state: TrainingState) => void | Promise<void>;
   readonly resumeFrom?: TrainingState;
   readonly now?: () => number;
+  /** Scores the held-back images with these weights (higher: worse reconstruction), at each epoch's end. */
+  readonly heldBack?: (weights: DecoderWeights, epoch: number) => Promise<readonly number[]>;
 }
 
 export function stepsPerEpoch(count: number, batchSize: number): number {
@@ -187,6 +202,7 @@ export function validatePlan(plan: TrainingPlan, count: number): void {
   const problems: string[] = [];
   if (plan.epochs === null && plan.minutes === null) problems.push('set an epoch budget, a time budget, or both');
   if (plan.epochs !== null && !(plan.epochs > 0)) problems.push(`epochs must be positive, got ${plan.epochs}`);
+  if (plan.convergence) problems.push(...checkRule(plan.convergence));
   if (plan.minutes !== null && !(plan.minutes > 0)) problems.push(`minutes must be positive, got ${plan.minutes}`);
   if (!Number.isInteger(plan.batchSize) || plan.batchSize < 1) problems.push(`batch size must be a positive integer, got ${plan.batchSize}`);
   else if (count < plan.batchSize) problems.push(`only ${count} training images for a batch of ${plan.batchSize}: add images or lower the batch size`);
@@ -219,7 +235,10 @@ export async function trainDecoder(
   const priorSeconds = resume?.elapsedSeconds ?? 0;
   const started = now();
   const elapsed = () => priorSeconds + (now() - started) / 1000;
-  const stateOf = async (): Promise<TrainingState> => ({ trainer: await trainer.checkpoint(), elapsedSeconds: elapsed(), losses: [...losses] });
+  const heldBack: HeldBackPoint[] = [...(hooks.resumeFrom?.heldBack ?? [])];
+  let reportedHeldBack = heldBack.length;
+  let convergedAt: number | null = null;
+  const stateOf = async (): Promise<TrainingState> => ({ trainer: await trainer.checkpoint(), elapsedSeconds: elapsed(), losses: [...losses], heldBack: [...heldBack] });
 
   // A checkpoint's write runs while training goes on (docs/ARCHITECTURE.md §8.4): only copying the
   // state is on the step's path. The previous write is awaited before the next one starts and
@@ -267,8 +286,17 @@ export async function trainDecoder(
         losses.push({ step: stats.step, loss: stats.loss });
       }
       const done = trainer.step;
+      // The end of an epoch: score the held-back images (§8.5), and stop once they stopped moving.
+      if (hooks.heldBack && done % perEpoch === 0) {
+        const epoch = done / perEpoch;
+        heldBack.push(heldBackPoint(epoch, await hooks.heldBack(await trainer.parameters(), epoch)));
+        if (plan.convergence && checkConvergence(heldBack, plan.convergence).converged) {
+          convergedAt = epoch;
+          stoppedBy = 'converged';
+        }
+      }
       const wall = now();
-      if (hooks.onProgress && (isLast || wall - reportedAt >= progressMs)) {
+      if (hooks.onProgress && (isLast || convergedAt !== null || wall - reportedAt >= progressMs)) {
         reportedAt = wall;
         const secs = elapsed();
         const rate = (done * batchSize) / Math.max(secs, 1e-6);
@@ -284,16 +312,19 @@ export async function trainDecoder(
           imagesPerSecond: rate,
           elapsedSeconds: secs,
           etaSeconds: etaSteps === null ? etaBudget : etaBudget === null ? etaSteps : Math.min(etaSteps, etaBudget),
+          newHeldBack: heldBack.slice(reportedHeldBack),
         });
         reportedLosses = losses.length;
+        reportedHeldBack = heldBack.length;
       }
+      if (convergedAt !== null) break;
       if (plan.checkpointEvery > 0 && done % plan.checkpointEvery === 0) await checkpoint();
     }
     await saving;
     const state = await stateOf();
     if (hooks.onCheckpoint) await hooks.onCheckpoint(state);
     const params = await trainer.parameters();
-    return { weights: params, steps: trainer.step, epochs: trainer.step / perEpoch, elapsedSeconds: state.elapsedSeconds, losses, stoppedBy, state };
+    return { weights: params, steps: trainer.step, epochs: trainer.step / perEpoch, elapsedSeconds: state.elapsedSeconds, losses, stoppedBy, state, heldBack, convergedAt };
   } finally {
     await trainer.dispose();
   }
