@@ -187,6 +187,8 @@ export interface TrainRunSpec {
   readonly preprocessing: Preprocessing;
   readonly plan: TrainingPlan;
   readonly resume: boolean;
+  /** Held-back clean slots scored at every epoch end (convergence, docs/ARCHITECTURE.md §8.5). */
+  readonly heldBackSlots?: readonly number[];
 }
 
 export interface TrainStepsOptions {

@@ -381,6 +381,7 @@ const api: ModelWorkerApi = {
         preprocessing: spec.preprocessing,
         plan: spec.plan,
         resume: spec.resume,
+        ...(spec.heldBackSlots ? { heldBackSlots: spec.heldBackSlots } : {}),
       }, { signal, ...(onProgress ? { onProgress } : {}) }),
     );
   },

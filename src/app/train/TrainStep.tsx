@@ -8,7 +8,8 @@ import { useEncoderStore } from '../encoder/encoder-store';
 import { useImagesStore } from '../images/images-store';
 import { discardRun, exportDecoderFile, importDecoderFile, pauseTraining, planFor, readiness, resumeTraining, startTraining } from './train-service';
 import { DECODER_SIZES, decoderSizeFor, patchSizeFor, patchSizesFor } from '../../core/dede/decoder-size';
-import { useTrainStore, type TrainSettings } from './train-store';
+import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
+import { convergenceText, DEFAULT_CONVERGENCE, HELD_BACK_SAMPLE } from '../../core/dede/convergence';
 
 const STATUS_LABEL = {
   embedding: 'Computing embeddings',
@@ -98,6 +99,14 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
         <NumberField label="Epochs" value={settings.epochs} min={1} onChange={set('epochs')} />
         <NumberField label="Time limit (minutes)" value={settings.minutes} min={0.1} step={0.5} onChange={set('minutes')} hint="Training stops at whichever limit comes first." />
       </div>
+      <label className="check">
+        <input type="checkbox" checked={settings.stopWhenConverged} onChange={(e) => setSettings({ stopWhenConverged: e.target.checked })} />
+        Stop when converged
+        <span className="hint">
+          {' '}— after each epoch the decoder scores {HELD_BACK_SAMPLE} held-back images; training stops once their loss and its 95th percentile moved
+          less than {(DEFAULT_CONVERGENCE.tolerance * 100).toFixed(0)}% over {DEFAULT_CONVERGENCE.window} epochs (never before epoch {DEFAULT_CONVERGENCE.minEpochs}; the epochs above stay the ceiling).
+        </span>
+      </label>
       <details className="advanced">
         <summary>Advanced</summary>
         <div className="form-grid">
@@ -151,6 +160,23 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
       </div>
     </section>
   );
+}
+
+/** Why a run stopped (or that it is paused), in words; null while it runs or before it started. */
+function stopReason(run: TrainRun): string | null {
+  if (run.status === 'paused') return 'Paused: Resume continues from the last checkpoint.';
+  if (run.status !== 'done') return null;
+  const moving = run.plan.convergence ? '; the held-back loss was still moving' : '';
+  switch (run.stoppedBy) {
+    case 'converged':
+      return `Stopped: ${convergenceText(run.convergedAt ?? 0, run.plan.convergence ?? DEFAULT_CONVERGENCE)}.`;
+    case 'epochs':
+      return `Stopped: the epoch budget (${run.plan.epochs ?? '?'} epochs) was reached${moving}.`;
+    case 'time':
+      return `Stopped: the time limit (${run.plan.minutes ?? '?'} min) was reached${moving}.`;
+    default:
+      return null;
+  }
 }
 
 function RunCard() {
@@ -209,7 +235,13 @@ function RunCard() {
         <dt>Decoder</dt>
         <dd>{run.plan.cfg.encDepth}+{run.plan.cfg.decDepth} blocks, dim {run.plan.cfg.decDim}, patch {run.plan.cfg.patchSize}, batch {run.plan.batchSize}, mask {run.plan.maskRatio}{run.plan.blindShare > 0 ? `, blind share ${run.plan.blindShare}` : ''}</dd>
       </dl>
-      {!run.imported && <LossChart points={run.losses} />}
+      {!run.imported && (
+        <div className="charts">
+          <LossChart points={run.losses} />
+          <LossChart points={run.heldBack.map((p) => ({ step: p.epoch, loss: p.loss }))} unit="epoch" name="Held-back loss" testId="held-back-chart" />
+        </div>
+      )}
+      {!run.imported && stopReason(run) && <p className="notice" data-testid="train-stop-reason" data-stopped-by={run.stoppedBy ?? 'paused'}>{stopReason(run)}</p>}
       {run.error && <p className="error" role="alert">{run.error}</p>}
       {run.status === 'interrupted' && <p className="notice">The page was reloaded during training. Resume continues from the last saved checkpoint.</p>}
       {run.status === 'done' && (

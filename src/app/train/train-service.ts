@@ -4,6 +4,7 @@ import { defineDecoderConfig, FULL_DECODER, SMALL_DECODER } from '../../core/ded
 import { decoderSizeFor, patchSizeFor } from '../../core/dede/decoder-size';
 import { importDecoder } from '../../core/dede/decoder-file';
 import type { TrainingPlan } from '../../core/dede/train-loop';
+import { DEFAULT_CONVERGENCE } from '../../core/dede/convergence';
 import { OpfsFileStore } from '../../core/workflow/files';
 import { runPaths, splitSlots, type RunProgress } from '../../core/workflow/training-run';
 import { isCancelled } from '../../core/runtime/cancel';
@@ -65,6 +66,7 @@ export function planFor(settings: TrainSettings, workingSize: number, embedDim: 
     checkpointEvery: 20,
     // One progress message a second, not one per step (docs/ARCHITECTURE.md §8.4).
     progressSeconds: 1,
+    convergence: settings.stopWhenConverged ? DEFAULT_CONVERGENCE : null,
   };
 }
 
@@ -83,6 +85,7 @@ function onProgress(p: RunProgress): void {
     totalSteps: p.totalSteps,
     elapsedSeconds: p.elapsedSeconds,
     ...(p.newLosses.length > 0 && run ? { losses: [...run.losses, ...p.newLosses] } : {}),
+    ...(p.newHeldBack && p.newHeldBack.length > 0 && run ? { heldBack: [...run.heldBack, ...p.newHeldBack] } : {}),
   });
 }
 
@@ -103,8 +106,9 @@ async function train(run: TrainRun, resume: boolean, signal: AbortSignal): Promi
     preprocessing: encoder.preprocessing,
     plan: run.plan,
     resume,
+    heldBackSlots: run.heldOutSlots,
   };
-  patchRun({ status: 'embedding', error: null });
+  patchRun({ status: 'embedding', error: null, stoppedBy: null, convergedAt: null });
   try {
     const result = await runOnBackend(async (backend, retry) => {
       if (retry) await rewindToCheckpoint(backend, run.runId);
@@ -116,6 +120,8 @@ async function train(run: TrainRun, resume: boolean, signal: AbortSignal): Promi
       elapsedSeconds: result.elapsedSeconds,
       losses: result.losses,
       decoderPath: result.decoderPath,
+      heldBack: result.heldBack,
+      ...(result.stoppedBy === 'cancel' ? {} : { stoppedBy: result.stoppedBy, convergedAt: result.convergedAt }),
     });
   } catch (err) {
     // Paused before training began (while embedding): resuming starts it, reusing the cached embeddings.
@@ -129,7 +135,8 @@ async function train(run: TrainRun, resume: boolean, signal: AbortSignal): Promi
 async function rewindToCheckpoint(backend: Backend, runId: string): Promise<void> {
   const step = (await backend.api.checkpointStep(runId)) ?? 0;
   const run = useTrainStore.getState().run;
-  useTrainStore.getState().patchRun({ step, losses: (run?.losses ?? []).filter((p) => p.step <= step) });
+  const perEpoch = run ? Math.floor(run.trainSlots.length / Math.max(1, run.plan.batchSize)) : 1;
+  useTrainStore.getState().patchRun({ step, losses: (run?.losses ?? []).filter((p) => p.step <= step), heldBack: (run?.heldBack ?? []).filter((p) => p.epoch * perEpoch <= step) });
   noteResumed(step > 0 ? `Training resumed from step ${step} (its last checkpoint).` : 'Training restarted (no checkpoint had been saved yet).');
 }
 
@@ -158,6 +165,9 @@ export async function startTraining(signal?: AbortSignal): Promise<void> {
     error: null,
     startedAt: new Date().toISOString(),
     imported: false,
+    heldBack: [],
+    stoppedBy: null,
+    convergedAt: null,
   };
   setRun(run);
   await execute(run, false, signal);
@@ -229,5 +239,8 @@ export async function importDecoderFile(file: File): Promise<void> {
     error: null,
     startedAt: imported.meta.createdAt ?? new Date().toISOString(),
     imported: true,
+    heldBack: [],
+    stoppedBy: null,
+    convergedAt: imported.meta.training.convergedAtEpoch ?? null,
   });
 }

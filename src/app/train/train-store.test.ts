@@ -16,7 +16,15 @@ describe('migrateTrainStore', () => {
     expect(migrated.settings).toEqual({ ...DEFAULT_SETTINGS, preset: 'full', epochs: 7, minutes: 3, batchSize: 32, maskRatio: 0.8, lr: 5e-4, seed: 9, holdOut: 0.3 });
     expect(Object.keys(migrated.settings).sort()).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
     expect(migrated.run!.plan.blindShare).toBe(0); // trained without blind rows
-    expect({ ...migrated.run, plan: { ...migrated.run!.plan, blindShare: undefined } }).toEqual({ ...oldRun, plan: { ...oldRun.plan, blindShare: undefined } });
+    // And, from version 3: a finished run trained its fixed epochs, with no held-back points.
+    expect({ ...migrated.run, plan: { ...migrated.run!.plan, blindShare: undefined } }).toEqual({ ...oldRun, plan: { ...oldRun.plan, blindShare: undefined }, heldBack: [], stoppedBy: 'epochs', convergedAt: null });
+  });
+
+  it('brings a version-2 save to version 3: convergence stopping on, runs with no held-back points', () => {
+    const v2 = { settings: { ...DEFAULT_SETTINGS, stopWhenConverged: undefined, epochs: 4 }, run: { ...oldRun, status: 'paused', plan: { ...oldRun.plan, blindShare: 0.25 } } };
+    const migrated = migrateTrainStore(v2, 2);
+    expect(migrated.settings).toEqual({ ...DEFAULT_SETTINGS, epochs: 4, stopWhenConverged: true });
+    expect(migrated.run).toMatchObject({ status: 'paused', heldBack: [], stoppedBy: null, convergedAt: null });
   });
 
   it('an unversioned (v0) save with nothing but a setting or two, or an empty one, gets the defaults', () => {

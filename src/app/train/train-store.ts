@@ -3,7 +3,8 @@
 import { create } from 'zustand';
 import type { EmbeddingReadout } from '../../core/onnx/readout';
 import { persist } from 'zustand/middleware';
-import type { LossPoint, TrainingPlan } from '../../core/dede/train-loop';
+import type { LossPoint, TrainingPlan, TrainingResult } from '../../core/dede/train-loop';
+import type { HeldBackPoint } from '../../core/dede/convergence';
 import { DEFAULT_TRAINING } from '../../core/dede/train-loop';
 
 export type PresetName = 'small' | 'full';
@@ -24,6 +25,8 @@ export interface TrainSettings {
   readonly patchSize: number | null;
   /** Picture size the decoder learns at when the images are larger (32 or 64); null = the default. */
   readonly decoderSize: number | null;
+  /** Stop once the held-back loss has stopped moving (docs/ARCHITECTURE.md §8.5); the epochs stay the ceiling. */
+  readonly stopWhenConverged: boolean;
 }
 
 export const DEFAULT_SETTINGS: TrainSettings = {
@@ -38,6 +41,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   holdOut: 0.25,
   patchSize: null,
   decoderSize: null,
+  stopWhenConverged: true,
 };
 
 export type RunStatus = 'embedding' | 'training' | 'paused' | 'interrupted' | 'done' | 'failed';
@@ -62,6 +66,11 @@ export interface TrainRun {
   readonly startedAt: string;
   /** A decoder imported from a file rather than trained here. */
   readonly imported: boolean;
+  /** The held-back images' loss at each epoch end (§8.5). */
+  readonly heldBack: readonly HeldBackPoint[];
+  /** Why the finished run stopped (null while it runs, and for imported decoders). */
+  readonly stoppedBy: TrainingResult['stoppedBy'] | null;
+  readonly convergedAt: number | null;
 }
 
 export interface LiveProgress {
@@ -85,9 +94,10 @@ interface TrainState {
 
 /**
  * The saved shape's version. 2: every setting present (v1 saves lack those added since, e.g.
- * blindShare, patchSize, decoderSize) and every run's plan records its blind share.
+ * blindShare, patchSize, decoderSize) and every run's plan records its blind share. 3: the
+ * convergence setting, and every run's held-back points and why it stopped.
  */
-export const TRAIN_STORE_VERSION = 2;
+export const TRAIN_STORE_VERSION = 3;
 
 export interface SavedTrainState {
   readonly settings: TrainSettings;
@@ -103,6 +113,11 @@ export function migrateTrainStore(persisted: unknown, version: number): SavedTra
     settings = { ...DEFAULT_SETTINGS, ...p.settings };
     // A run saved before blind rows existed was trained without them.
     run = p.run ? { ...p.run, plan: { ...p.run.plan, blindShare: p.run.plan.blindShare ?? 0 } } : null;
+  }
+  if (version < 3) {
+    // Runs saved before held-back tracking trained their fixed epochs; new runs stop when converged.
+    settings = { ...settings, stopWhenConverged: true };
+    run = run ? { ...run, heldBack: [], stoppedBy: run.status === 'done' ? 'epochs' : null, convergedAt: null } : null;
   }
   return { settings, run };
 }

@@ -48,6 +48,12 @@ export interface DecoderTrainingInfo {
   readonly finalLoss?: number;
   readonly trainImages?: number;
   readonly dataset?: string;
+  /** Why training stopped: 'epochs', 'time' or 'converged' (docs/ARCHITECTURE.md §8.5). */
+  readonly stoppedBy?: string;
+  /** The epoch the convergence rule stopped at (absent: it did not stop the run). */
+  readonly convergedAtEpoch?: number;
+  /** The held-back images' mean score at the last epoch end. */
+  readonly heldBackLoss?: number;
 }
 
 /** The frozen encoder the decoder was trained against (a decoder is only valid with it). */
@@ -125,8 +131,9 @@ function metadataFor(cfg: DecoderConfig, meta: DecoderMeta, info: DecoderGraphIn
 }
 
 /** Training settings and outcome of a finished run, for DecoderMeta.training. */
-export function trainingInfoFrom(plan: Omit<TrainingPlan, 'cfg'>, result: Pick<TrainingResult, 'steps' | 'epochs' | 'elapsedSeconds' | 'losses'>, trainImages?: number): DecoderTrainingInfo {
+export function trainingInfoFrom(plan: Omit<TrainingPlan, 'cfg'>, result: Pick<TrainingResult, 'steps' | 'epochs' | 'elapsedSeconds' | 'losses'> & Partial<Pick<TrainingResult, 'stoppedBy' | 'convergedAt' | 'heldBack'>>, trainImages?: number): DecoderTrainingInfo {
   const last = result.losses[result.losses.length - 1];
+  const heldBack = result.heldBack?.at(-1);
   return {
     maskRatio: plan.maskRatio,
     ...(plan.blindShare > 0 ? { blindShare: plan.blindShare } : {}),
@@ -138,6 +145,9 @@ export function trainingInfoFrom(plan: Omit<TrainingPlan, 'cfg'>, result: Pick<T
     elapsedSeconds: result.elapsedSeconds,
     ...(last ? { finalLoss: last.loss } : {}),
     ...(trainImages !== undefined ? { trainImages } : {}),
+    ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+    ...(result.convergedAt != null ? { convergedAtEpoch: result.convergedAt } : {}),
+    ...(heldBack ? { heldBackLoss: heldBack.loss } : {}),
   };
 }
 
@@ -173,6 +183,9 @@ const TRAINING_FIELDS: Readonly<Record<keyof DecoderTrainingInfo, FieldKind>> = 
   finalLoss: 'number',
   trainImages: 'integer',
   dataset: 'string',
+  stoppedBy: 'string',
+  convergedAtEpoch: 'integer',
+  heldBackLoss: 'number',
 };
 
 const ENCODER_FIELDS: Readonly<Record<keyof EncoderRef, FieldKind>> = { name: 'string', sha256: 'string', output: 'string', readout: 'readout' };

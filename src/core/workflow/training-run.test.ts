@@ -7,7 +7,9 @@ import { importDecoder } from '../dede/decoder-file';
 import { encoderSource } from '../dede/encoder-runner';
 import { preprocessingFromHf } from '../images/preprocess';
 import { createRuntime } from '../runtime/session';
-import { embeddingsPath, ensureEmbeddings, type PixelSource } from './embeddings';
+import { decoderInputs, embeddingsPath, ensureEmbeddings, type PixelSource } from './embeddings';
+import { heldBackPoint } from '../dede/convergence';
+import { Scorer } from '../dede/scorer';
 import { MemoryFileStore } from './files';
 import { readCheckpoint, runPaths, runTraining, splitSlots, type RunProgress } from './training-run';
 
@@ -115,5 +117,31 @@ describe('workflow training run', () => {
     expect(await runTraining(runtime, files, request)).toMatchObject({ stoppedBy: 'epochs', steps: 16, resumedFromStep: null });
     await files.write(runPaths('run-2').checkpoint, new Uint8Array([1, 2, 3]));
     await expect(runTraining(runtime, files, request)).rejects.toThrow(/DeDe checkpoint header/);
+  });
+
+  it('scores the held-back images at every epoch end, as a scorer of the final weights does, and records why it stopped', async () => {
+    const files = new MemoryFileStore();
+    const src = source(40);
+    const { train, heldOut } = splitSlots(src.count, 0.2, 0);
+    const done = await runTraining(runtime, files, { runId: 'run-3', encoder, source: src, trainSlots: train, preprocessing, plan, resume: false, heldBackSlots: heldOut });
+    expect(done.heldBack.map((p) => p.epoch)).toEqual([1, 2, 3, 4]);
+    expect(done).toMatchObject({ stoppedBy: 'epochs', convergedAt: null });
+    // The last point, recomputed from the decoder file: the same images, weights and masks.
+    const decoder = importDecoder((await files.read(done.decoderPath!))!);
+    const emb = await ensureEmbeddings(runtime, files, encoder, src, preprocessing);
+    const images = await decoderInputs(src, heldOut, preprocessing, cfg.imageSize);
+    const e = new Float32Array(heldOut.length * emb.dim);
+    heldOut.forEach((slot, k) => e.set(emb.data.subarray(slot * emb.dim, (slot + 1) * emb.dim), k * emb.dim));
+    const scorer = await Scorer.create(runtime, cfg, decoder.weights, { batch: 16 });
+    const expected = heldBackPoint(4, (await scorer.scoreBatch(images, e)).map((r) => r.score));
+    await scorer.dispose();
+    expect(done.heldBack[3]!.loss).toBeCloseTo(expected.loss, 5);
+    expect(done.heldBack[3]!.quantile).toBeCloseTo(expected.quantile, 5);
+    expect(decoder.meta.training).toMatchObject({ stoppedBy: 'epochs', heldBackLoss: done.heldBack[3]!.loss });
+    expect(decoder.meta.training.convergedAtEpoch).toBeUndefined();
+    // A rule that any run meets at its minimum: it stops there, and the file says so.
+    const stopped = await runTraining(runtime, files, { runId: 'run-4', encoder, source: src, trainSlots: train, preprocessing, plan: { ...plan, convergence: { window: 1, tolerance: 0.99, minEpochs: 2 } }, resume: false, heldBackSlots: heldOut });
+    expect(stopped).toMatchObject({ stoppedBy: 'converged', convergedAt: 2, steps: 8 });
+    expect(importDecoder((await files.read(stopped.decoderPath!))!).meta.training).toMatchObject({ stoppedBy: 'converged', convergedAtEpoch: 2 });
   });
 });

@@ -11,7 +11,10 @@ import { trainDecoder, type TrainingPlan, type TrainingProgress, type TrainingRe
 import { mulberry32, permutation } from '../dede/rng';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
-import { decoderInputs, ensureEmbeddings, type EmbedProgress, type PixelSource } from './embeddings';
+import { decoderInputs, ensureEmbeddings, type EmbedProgress, type Embeddings, type PixelSource } from './embeddings';
+import { HELD_BACK_SAMPLE } from '../dede/convergence';
+import type { DecoderWeights } from '../dede/params';
+import { Scorer } from '../dede/scorer';
 import type { FileStore } from './files';
 import { saving } from './storage-full';
 
@@ -25,6 +28,11 @@ export interface TrainingRunRequest {
   readonly plan: TrainingPlan;
   /** Continue from this run's checkpoint when one exists. */
   readonly resume: boolean;
+  /**
+   * Held-back clean images (never trained on) scored at every epoch end to see when training has
+   * converged (docs/ARCHITECTURE.md §8.5); a sample of at most HELD_BACK_SAMPLE is used.
+   */
+  readonly heldBackSlots?: readonly number[];
 }
 
 export type RunProgress =
@@ -40,6 +48,8 @@ export interface TrainingRunResult {
   /** Where the trained decoder was written (null when the run was paused/cancelled). */
   readonly decoderPath: string | null;
   readonly resumedFromStep: number | null;
+  readonly heldBack: TrainingResult['heldBack'];
+  readonly convergedAt: number | null;
 }
 
 export const runPaths = (runId: string) => ({
@@ -117,7 +127,9 @@ export async function runTraining(
     },
   };
 
+  const heldBack = await heldBackScorer(runtime, req, embeddings);
   const result = await trainDecoder(runtime, data, req.plan, initDecoderWeights(cfg, req.plan.seed), {
+    ...(heldBack ? { heldBack } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(resumeFrom ? { resumeFrom } : {}),
     onProgress: (p) => hooks.onProgress?.({ phase: 'train', ...p }),
@@ -141,5 +153,36 @@ export async function runTraining(
     losses: result.losses,
     decoderPath,
     resumedFromStep: resumeFrom?.trainer.step ?? null,
+    heldBack: result.heldBack,
+    convergedAt: result.convergedAt,
+  };
+}
+
+/** Evenly spaced slots, at most `m`: the same sample every epoch, spread over the folder. */
+function spreadSample(slots: readonly number[], m: number): number[] {
+  if (slots.length <= m) return [...slots];
+  return Array.from({ length: m }, (_, i) => slots[Math.floor(((i + 0.5) * slots.length) / m)]!);
+}
+
+/**
+ * The train loop's heldBack hook: the decoder's score (median masked-patch error at the scoring
+ * mask, fixed masks) of a fixed sample of held-back images, with the weights of the moment.
+ * Null without held-back images.
+ */
+async function heldBackScorer(runtime: Runtime, req: TrainingRunRequest, embeddings: Embeddings): Promise<((weights: DecoderWeights) => Promise<number[]>) | null> {
+  const slots = spreadSample(req.heldBackSlots ?? [], HELD_BACK_SAMPLE);
+  if (slots.length === 0) return null;
+  const cfg = req.plan.cfg;
+  const images = await decoderInputs(req.source, slots, req.preprocessing, cfg.imageSize);
+  const dim = embeddings.dim;
+  const emb = new Float32Array(slots.length * dim);
+  slots.forEach((slot, k) => emb.set(embeddings.data.subarray(slot * dim, (slot + 1) * dim), k * dim));
+  return async (weights) => {
+    const scorer = await Scorer.create(runtime, cfg, weights, { batch: 16 });
+    try {
+      return (await scorer.scoreBatch(images, emb)).map((r) => r.score);
+    } finally {
+      await scorer.dispose();
+    }
   };
 }
