@@ -50,6 +50,19 @@ describe('dede CLI', () => {
     expect(importDecoder(decBytes).meta.training).toMatchObject({ maskRatio: 0.9, blindShare: 0.5 });
     expect(importDecoder(decBytes).meta.encoder?.readout).toEqual({ output: 'embedding', pooling: 'none', dim: 128, reason: "'embedding' [?, 128] is the model's only output that can be read as an embedding." });
     expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', join(dir, 'never.onnx'), '--blind', '1.5')).toBe(2);
+    expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', join(dir, 'never.onnx'), '--fixed-epochs')).toBe(2);
+
+    // With held-back images (here the suspect folder's readable ones, never trained on): their
+    // loss after every epoch, and the reason it stopped, on stderr and in the decoder file.
+    const held = join(dir, 'held.onnx');
+    const trainErr = vi.spyOn(process.stderr, 'write');
+    expect(await run('train', '--encoder', enc, '--images', join(dir, 'clean'), '--out', held, '--epochs', '3', '--batch', '16', '--seed', '3', '--held-back', join(dir, 'suspect'), '--fixed-epochs')).toBe(0);
+    const said = trainErr.mock.calls.map((c) => String(c[0])).join('');
+    trainErr.mockRestore();
+    expect(said).toContain('held-back: 12 of 12 images');
+    expect(said.match(/held-back loss after epoch \d+: [\d.]+ \(95th percentile [\d.]+\)/g)).toHaveLength(3);
+    expect(said).toContain('stopped by epochs');
+    expect(importDecoder(new Uint8Array(await readFile(held))).meta.training).toMatchObject({ stoppedBy: 'epochs', heldBackLoss: expect.any(Number) });
 
     const calib = join(dir, 'calib.json');
     // The clean folder was embedded by train: calibrate takes every embedding from the cache.

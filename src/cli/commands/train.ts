@@ -2,7 +2,10 @@
 // checkpoints, then the trained decoder as a standard ONNX file.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { FULL_DECODER, SMALL_DECODER, defineDecoderConfig } from '../../core/dede/config';
+import { FULL_DECODER, SMALL_DECODER, defineDecoderConfig, type DecoderConfig } from '../../core/dede/config';
+import { convergenceText, DEFAULT_CONVERGENCE, heldBackSample, heldBackScorer } from '../../core/dede/convergence';
+import type { DecoderWeights } from '../../core/dede/params';
+import type { Runtime } from '../../core/runtime/session';
 import { initDecoderWeights } from '../../core/dede/init';
 import { decodeTrainingState, encodeTrainingState } from '../../core/dede/state-file';
 import { DEFAULT_TRAINING, trainDecoder, type TrainingPlan, type TrainingState } from '../../core/dede/train-loop';
@@ -11,11 +14,11 @@ import { writeDecoderFile } from '../decoder-io';
 import { trainingInfoFrom } from '../../core/dede/decoder-file';
 import { DEDE_ADAM } from '../../core/dede/train-step';
 import { fraction, num, share, numberList, optionalNum, parse, positive, positiveInt, required, UsageError, type Options } from '../args';
-import { loadCliEncoder, OUTPUT_HELP } from '../encoder';
+import { loadCliEncoder, OUTPUT_HELP, type CliEncoder } from '../encoder';
 import { DEVICE_HELP, parseDevice } from '../device';
 import { describeReadout, readoutKey, readoutRecord } from '../../core/onnx/readout';
 import { trainingData } from '../data';
-import { atDecoderSize, loadImageFolder } from '../node-images';
+import { atDecoderSize, loadImageFolder, normalizedBatch } from '../node-images';
 import { atSize } from '../../core/workflow/embeddings';
 import { progressLine } from '../progress';
 import { embedImages } from '../embed-images';
@@ -35,6 +38,10 @@ export const TRAIN_HELP = `dede train — train a DeDe decoder on (mostly) clean
   --seed N             random seed (default ${DEFAULT_TRAINING.seed})
   --preset small|full  decoder size (default small: fast on a laptop CPU)
   --decoder-size N     decoder image size (default 32)
+  --held-back DIR      clean images NOT in --images (e.g. the calibration folder): scored after every
+                       epoch, and training stops once their loss stopped moving (converged; the
+                       epochs stay the ceiling). Without it, the epoch and time budgets decide.
+  --fixed-epochs       with --held-back: report the held-back loss but never stop early
   --checkpoint FILE    save the training state here every few hundred steps (default OUT.ckpt)
   --resume             continue from --checkpoint if it exists
   --mean r,g,b --std r,g,b --encoder-size N
@@ -56,6 +63,8 @@ const OPTIONS: Options = {
   'decoder-size': { type: 'string' },
   checkpoint: { type: 'string' },
   resume: { type: 'boolean' },
+  'held-back': { type: 'string' },
+  'fixed-epochs': { type: 'boolean' },
   mean: { type: 'string' },
   std: { type: 'string' },
   'encoder-size': { type: 'string' },
@@ -92,6 +101,9 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
   process.stderr.write(`embedding: ${describeReadout(encoder.readout)} (${encoder.readout.reason})\n`);
 
   const cfg = defineDecoderConfig({ ...(preset === 'full' ? FULL_DECODER : SMALL_DECODER), imageSize: decoderSize, embedDim: dim });
+  const heldBackDir = v['held-back'] as string | undefined;
+  if (v['fixed-epochs'] && heldBackDir === undefined) throw new UsageError('--fixed-epochs only applies with --held-back DIR.');
+  const heldBack = heldBackDir === undefined ? null : await loadHeldBack(heldBackDir, encoder, decoderSize, cfg, runtime);
   const epochs = num(v, 'epochs', DEFAULT_TRAINING.epochs ?? 50, positive);
   const minutes = num(v, 'minutes', DEFAULT_TRAINING.minutes ?? 10, positive);
   const plan: TrainingPlan = {
@@ -104,6 +116,7 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     blindShare: num(v, 'blind', DEFAULT_TRAINING.blindShare, share),
     lr: num(v, 'lr', DEFAULT_TRAINING.lr, positive),
     seed: num(v, 'seed', DEFAULT_TRAINING.seed, Number.isInteger),
+    convergence: heldBackDir !== undefined && !v['fixed-epochs'] ? DEFAULT_CONVERGENCE : null,
   };
   // A plain [N, D] readout is left out, as checkpoints were written before readouts could be chosen.
   const runMeta = { encoderSha256: encoder.sha256, ...(encoder.readout.pooling !== 'none' ? { readout: readoutKey(encoder.readout) } : {}), images: n, plan: { ...plan, cfg } };
@@ -135,12 +148,15 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     signal: controller.signal,
     ...(resumeFrom ? { resumeFrom } : {}),
     onCheckpoint: saveState,
+    ...(heldBack ? { heldBack } : {}),
     onProgress: (p) => {
+      for (const h of p.newHeldBack ?? []) process.stderr.write(`\nheld-back loss after epoch ${h.epoch}: ${h.loss.toFixed(4)} (95th percentile ${h.quantile.toFixed(4)})\n`);
       lastLoss = p.loss ?? lastLoss;
       bar.update(p.step, p.totalSteps, `epoch ${p.epoch.toFixed(1)}${lastLoss !== null ? ` loss ${lastLoss.toFixed(4)}` : ''} ${p.imagesPerSecond.toFixed(0)} img/s`);
     },
   }).finally(() => process.off('SIGINT', onSigint));
-  bar.done(`${result.steps} steps, ${result.epochs.toFixed(1)} epochs in ${result.elapsedSeconds.toFixed(0)} s (stopped by ${result.stoppedBy}); final loss ${result.losses.at(-1)?.loss.toFixed(4) ?? 'n/a'}`);
+  const why = result.convergedAt !== null ? convergenceText(result.convergedAt, DEFAULT_CONVERGENCE) : `stopped by ${result.stoppedBy}`;
+  bar.done(`${result.steps} steps, ${result.epochs.toFixed(1)} epochs in ${result.elapsedSeconds.toFixed(0)} s (${why}); final loss ${result.losses.at(-1)?.loss.toFixed(4) ?? 'n/a'}`);
   if (result.stoppedBy === 'cancel') {
     process.stderr.write(`interrupted: state saved to ${checkpointPath}; run again with --resume to continue\n`);
     process.exitCode = 130;
@@ -152,4 +168,19 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     createdAt: new Date().toISOString(),
   });
   process.stdout.write(`${out}\n`);
+}
+
+/** The --held-back folder as the train loop's heldBack hook: a fixed sample, embedded once (cached). */
+async function loadHeldBack(dir: string, encoder: CliEncoder, decoderSize: number, cfg: DecoderConfig, runtime: Runtime): Promise<(weights: DecoderWeights) => Promise<number[]>> {
+  const all = await loadImageFolder(dir, encoder.preprocessing);
+  if (all.paths.length === 0) throw new Error(`--held-back ${dir} holds no readable image.`);
+  const { data, dim } = await embedImages(all, encoder, 'held-back');
+  const pick = heldBackSample(all.paths.length);
+  const decPre = atSize(encoder.preprocessing, decoderSize);
+  const small = atDecoderSize(all, decoderSize);
+  const images = normalizedBatch(small, pick, decPre);
+  const emb = new Float32Array(pick.length * dim);
+  pick.forEach((i, k) => emb.set(data.subarray(i * dim, (i + 1) * dim), k * dim));
+  process.stderr.write(`held-back: ${pick.length} of ${all.paths.length} images in ${dir}, scored after every epoch\n`);
+  return heldBackScorer(runtime, cfg, images, emb);
 }

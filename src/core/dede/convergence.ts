@@ -4,6 +4,10 @@
 // the threshold) have stopped moving: over the last `window` epochs each moved less than
 // `tolerance` of its current value. The epoch budget stays the ceiling, and no run stops before
 // `minEpochs`.
+import type { Runtime } from '../runtime/session';
+import type { DecoderConfig } from './config';
+import type { DecoderWeights } from './params';
+import { Scorer } from './scorer';
 
 /** One end-of-epoch measurement on the held-back images. */
 export interface HeldBackPoint {
@@ -27,6 +31,28 @@ export const DEFAULT_CONVERGENCE: ConvergenceRule = { window: 5, tolerance: 0.02
 
 /** Held-back images scored per epoch: enough for a stable mean and 95th percentile, cheap to run. */
 export const HELD_BACK_SAMPLE = 128;
+
+/** Evenly spaced positions in 0..count−1, at most HELD_BACK_SAMPLE: the same sample every epoch, spread over the folder. */
+export function heldBackSample(count: number, most = HELD_BACK_SAMPLE): number[] {
+  const m = Math.min(count, most);
+  return Array.from({ length: m }, (_, i) => Math.floor(((i + 0.5) * count) / m));
+}
+
+/**
+ * The train loop's heldBack hook over fixed held-back images ([n, C, S, S] normalised) and their
+ * embeddings: the decoder score (median masked-patch error at the scoring mask, fixed masks) of
+ * each, with the weights of the moment.
+ */
+export function heldBackScorer(runtime: Runtime, cfg: DecoderConfig, images: Float32Array, embeddings: Float32Array): (weights: DecoderWeights) => Promise<number[]> {
+  return async (weights) => {
+    const scorer = await Scorer.create(runtime, cfg, weights, { batch: 16 });
+    try {
+      return (await scorer.scoreBatch(images, embeddings)).map((r) => r.score);
+    } finally {
+      await scorer.dispose();
+    }
+  };
+}
 
 /** (max − min) / |last| over the last `window` + 1 values; Infinity while there are fewer. */
 export function relativeMove(values: readonly number[], window: number): number {

@@ -12,9 +12,8 @@ import { mulberry32, permutation } from '../dede/rng';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { decoderInputs, ensureEmbeddings, type EmbedProgress, type Embeddings, type PixelSource } from './embeddings';
-import { HELD_BACK_SAMPLE } from '../dede/convergence';
+import { heldBackSample, heldBackScorer } from '../dede/convergence';
 import type { DecoderWeights } from '../dede/params';
-import { Scorer } from '../dede/scorer';
 import type { FileStore } from './files';
 import { saving } from './storage-full';
 
@@ -127,7 +126,7 @@ export async function runTraining(
     },
   };
 
-  const heldBack = await heldBackScorer(runtime, req, embeddings);
+  const heldBack = await heldBackHook(runtime, req, embeddings);
   const result = await trainDecoder(runtime, data, req.plan, initDecoderWeights(cfg, req.plan.seed), {
     ...(heldBack ? { heldBack } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
@@ -158,31 +157,15 @@ export async function runTraining(
   };
 }
 
-/** Evenly spaced slots, at most `m`: the same sample every epoch, spread over the folder. */
-function spreadSample(slots: readonly number[], m: number): number[] {
-  if (slots.length <= m) return [...slots];
-  return Array.from({ length: m }, (_, i) => slots[Math.floor(((i + 0.5) * slots.length) / m)]!);
-}
-
-/**
- * The train loop's heldBack hook: the decoder's score (median masked-patch error at the scoring
- * mask, fixed masks) of a fixed sample of held-back images, with the weights of the moment.
- * Null without held-back images.
- */
-async function heldBackScorer(runtime: Runtime, req: TrainingRunRequest, embeddings: Embeddings): Promise<((weights: DecoderWeights) => Promise<number[]>) | null> {
-  const slots = spreadSample(req.heldBackSlots ?? [], HELD_BACK_SAMPLE);
+/** The train loop's heldBack hook on a sample of the held-back slots; null without any. */
+async function heldBackHook(runtime: Runtime, req: TrainingRunRequest, embeddings: Embeddings): Promise<((weights: DecoderWeights) => Promise<number[]>) | null> {
+  const all = req.heldBackSlots ?? [];
+  const slots = heldBackSample(all.length).map((i) => all[i]!);
   if (slots.length === 0) return null;
   const cfg = req.plan.cfg;
   const images = await decoderInputs(req.source, slots, req.preprocessing, cfg.imageSize);
   const dim = embeddings.dim;
   const emb = new Float32Array(slots.length * dim);
   slots.forEach((slot, k) => emb.set(embeddings.data.subarray(slot * dim, (slot + 1) * dim), k * dim));
-  return async (weights) => {
-    const scorer = await Scorer.create(runtime, cfg, weights, { batch: 16 });
-    try {
-      return (await scorer.scoreBatch(images, emb)).map((r) => r.score);
-    } finally {
-      await scorer.dispose();
-    }
-  };
+  return heldBackScorer(runtime, cfg, images, emb);
 }
