@@ -19,7 +19,7 @@ import { applyTrigger, loadTriggers } from './detect/fixtures';
 import { ENCODERS, presetOf, SEED } from './detect/settings';
 import { embedAll, scoreRaw, trainingData, withScale } from './detect/training';
 
-const TOLERANCES = [0.01, 0.02, 0.05];
+const TOLERANCES = [0.005, 0.01, 0.02, 0.05];
 const argv = process.argv.slice(2);
 const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const epochs = Number(arg('--epochs') ?? DEFAULT_TRAINING.epochs ?? 50);

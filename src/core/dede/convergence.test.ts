@@ -1,40 +1,44 @@
 import { describe, expect, it } from 'vitest';
-import { checkConvergence, checkRule, convergenceText, heldBackPoint, relativeMove, type HeldBackPoint } from './convergence';
+import { checkConvergence, checkRule, convergenceText, heldBackPoint, relativeImprovement, type HeldBackPoint } from './convergence';
 
 const points = (losses: readonly number[], quantiles: readonly number[] = losses.map((l) => 2 * l)): HeldBackPoint[] =>
   losses.map((loss, i) => ({ epoch: i + 1, loss, quantile: quantiles[i]! }));
 
-describe('relativeMove', () => {
-  it('is the spread of the last window + 1 values over the last one', () => {
-    expect(relativeMove([10, 5, 4, 4.1, 3.9], 2)).toBeCloseTo((4.1 - 3.9) / 3.9, 12);
-    expect(relativeMove([10, 5, 4, 4.1, 3.9], 4)).toBeCloseTo((10 - 3.9) / 3.9, 12);
-    expect(relativeMove([1, 2], 2)).toBe(Infinity);
-    expect(relativeMove([0, 0, 0], 2)).toBe(0);
+describe('relativeImprovement', () => {
+  it('compares the mean of the last window with the mean of the window before', () => {
+    // Before: 5, 4 (mean 4.5); last: 4.1, 3.9 (mean 4).
+    expect(relativeImprovement([10, 5, 4, 4.1, 3.9], 2)).toBeCloseTo((4.5 - 4) / 4, 12);
+    // Worse is negative.
+    expect(relativeImprovement([1, 1, 2, 2], 2)).toBeCloseTo(-0.5, 12);
+    expect(relativeImprovement([1, 2, 3], 2)).toBe(Infinity);
+    expect(relativeImprovement([0, 0, 0, 0], 2)).toBe(0);
   });
 });
 
 describe('checkConvergence', () => {
-  const rule = { window: 3, tolerance: 0.02, minEpochs: 5 };
+  const rule = { window: 2, tolerance: 0.02, minEpochs: 5 };
 
-  it('stops once both series stay within the tolerance over the window', () => {
-    // Loss: 1, 0.5, 0.3, 0.25, 0.2, 0.199, 0.198, 0.1975 → the last 4 move (0.2 − 0.1975)/0.1975 = 1.27%.
-    const losses = [1, 0.5, 0.3, 0.25, 0.2, 0.199, 0.198, 0.1975];
-    expect(checkConvergence(points(losses.slice(0, 7)), rule).converged).toBe(false); // 0.25 is in the window
+  it('stops once neither series improved by the tolerance, window on window; noise does not hold it back', () => {
+    // Jittering by ±3% around a flat level from epoch 4: the windows' means agree within 2%.
+    const losses = [1, 0.6, 0.45, 0.41, 0.39, 0.405, 0.395];
+    // Epoch 6: before = epochs 3–4 (0.43), last = 5–6 (0.3975): 8.2%.
+    expect(checkConvergence(points(losses.slice(0, 6)), rule).converged).toBe(false);
     const c = checkConvergence(points(losses), rule);
+    // Epoch 7: before = epochs 4–5 (0.4), last = 6–7 (0.4): 0%.
+    expect(c.lossGain).toBeCloseTo(0, 12);
     expect(c.converged).toBe(true);
-    expect(c.lossMove).toBeCloseTo((0.2 - 0.1975) / 0.1975, 12);
   });
 
   it('waits for the 95th percentile too', () => {
-    const losses = [1, 0.5, 0.3, 0.25, 0.2, 0.199, 0.198, 0.1975];
-    const quantiles = [2, 1, 0.6, 0.5, 0.4, 0.39, 0.37, 0.35];
+    const losses = [1, 0.6, 0.45, 0.41, 0.39, 0.405, 0.395];
+    const quantiles = [2, 1.2, 0.9, 0.85, 0.8, 0.7, 0.68];
     const c = checkConvergence(points(losses, quantiles), rule);
     expect(c.converged).toBe(false);
-    expect(c.quantileMove).toBeCloseTo((0.4 - 0.35) / 0.35, 12);
+    expect(c.quantileGain).toBeCloseTo((0.825 - 0.69) / 0.69, 12);
   });
 
   it('never stops before the minimum epochs', () => {
-    expect(checkConvergence(points([1, 1, 1, 1]), rule)).toMatchObject({ converged: false, lossMove: 0 });
+    expect(checkConvergence(points([1, 1, 1, 1]), rule)).toMatchObject({ converged: false, lossGain: 0 });
     expect(checkConvergence(points([1, 1, 1, 1, 1]), rule).converged).toBe(true);
   });
 
@@ -53,6 +57,6 @@ describe('heldBackPoint', () => {
   });
 
   it('says why a run stopped', () => {
-    expect(convergenceText(17, { window: 5, tolerance: 0.02, minEpochs: 10 })).toBe('converged at epoch 17: the held-back loss and its 95th percentile moved less than 2% over the last 5 epochs');
+    expect(convergenceText(17, { window: 5, tolerance: 0.02, minEpochs: 10 })).toBe('converged at epoch 17: over its last 5 epochs the held-back loss and its 95th percentile improved less than 2% on the 5 before');
   });
 });
