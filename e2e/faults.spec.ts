@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type {} from '../src/app/backend/debug-handle';
 import type { TrainRun } from '../src/app/train/train-store';
 import { expect, test } from './fixtures';
-import { addFolder, loadLocalEncoder, nav, startTraining, writeEncoderFolder } from './workflow-steps';
+import { addFolder, loadLocalEncoder, nav, savedCheckpointStep, startTraining, writeEncoderFolder } from './workflow-steps';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-faults-e2e-'));
 const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
@@ -51,23 +51,6 @@ function storedRun(page: Page): Promise<TrainRun | null> {
 
 async function stepReached(page: Page, step: number): Promise<void> {
   await expect.poll(async () => (await storedRun(page))?.step ?? 0, { timeout: 120_000, intervals: [200] }).toBeGreaterThanOrEqual(step);
-}
-
-/** The step of the run's checkpoint as saved in OPFS: 0 while none is complete (a save in flight leaves an empty file). */
-function savedCheckpointStep(page: Page, runId: string): Promise<number> {
-  return page.evaluate(async (id) => {
-    try {
-      const root = await navigator.storage.getDirectory();
-      const runs = await (await root.getDirectoryHandle('dede-workflow')).getDirectoryHandle('runs');
-      const file = await (await (await runs.getDirectoryHandle(id)).getFileHandle('state.ckpt')).getFile();
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      if (bytes.length < 12) return 0;
-      const length = new DataView(bytes.buffer).getUint32(8, true);
-      return (JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length))) as { step: number }).step;
-    } catch {
-      return 0;
-    }
-  }, runId);
 }
 
 /** Clicks Pause from inside the page as soon as the run reaches `step` (a step takes ~1 s on WASM here). */

@@ -7,7 +7,7 @@ import type { Page } from '@playwright/test';
 import sharp from 'sharp';
 import { importDecoder } from '../src/core/dede/decoder-file';
 import { expect, longestTaskSince, pageNow, recordLongTasks, test, LONG_TASK_BUDGET_MS } from './fixtures';
-import { addFolder, loadLocalEncoder, nav, startTraining, writeEncoderFolder } from './workflow-steps';
+import { addFolder, loadLocalEncoder, nav, savedCheckpointStep, startTraining, writeEncoderFolder } from './workflow-steps';
 
 const root = mkdtempSync(join(tmpdir(), 'dede-train-e2e-'));
 const encoderFiles = writeEncoderFolder(join(root, 'encoder'));
@@ -41,13 +41,43 @@ test('trains a decoder in the worker, shows the loss curve, and exports a decode
   await expect(run).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   await expect(page.getByTestId('train-step')).toContainText('6 steps of 6');
   await expect(page.getByTestId('loss-chart')).toBeVisible();
+  // The held-back images (the 10 not trained on) were scored after each of the 6 epochs; 6 is
+  // below the convergence rule's minimum, so the budget ended it, and the step says so.
+  await expect(page.getByTestId('held-back-chart')).toHaveAttribute('aria-label', /^Held-back loss from [\d.]+ to [\d.]+ over 6 epochs$/);
+  await expect(page.getByTestId('train-stop-reason')).toHaveAttribute('data-stopped-by', 'epochs');
+  await expect(page.getByTestId('train-stop-reason')).toHaveText('Stopped: the epoch budget (6 epochs) was reached; the held-back loss was still moving.');
   await page.screenshot({ path: 'test-results/screens/train-done.png', fullPage: true });
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export decoder (.onnx)' }).click();
   const file = await (await download).path();
   const decoder = importDecoder(new Uint8Array(readFileSync(file)));
   expect(decoder.cfg).toMatchObject({ imageSize: 32, patchSize: 8, embedDim: 128 });
-  expect(decoder.meta.training).toMatchObject({ steps: 6, trainImages: 30, maskRatio: 0.9, blindShare: 0.25 });
+  expect(decoder.meta.training).toMatchObject({ steps: 6, trainImages: 30, maskRatio: 0.9, blindShare: 0.25, stoppedBy: 'epochs', heldBackLoss: expect.any(Number) });
+});
+
+test('stops when the held-back loss has stopped improving, and says so', async ({ page, guard }) => {
+  void guard;
+  await prepare(page);
+  await page.getByLabel('Epochs').fill('40');
+  await page.getByText('Advanced').click();
+  await page.getByLabel('Patch size').selectOption({ label: '8 px (16 patches)' });
+  // A learning rate this small leaves the weights as they are: the held-back loss is flat from the
+  // start, so the rule stops at its minimum epoch.
+  await page.getByLabel('Learning rate').fill('0.000000001');
+  await expect(page.getByLabel('Stop when converged')).toBeChecked();
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const run = page.getByTestId('train-run');
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  const reason = page.getByTestId('train-stop-reason');
+  await expect(reason).toHaveAttribute('data-stopped-by', 'converged');
+  await expect(reason).toHaveText(/^Stopped: converged at epoch 10: over its last 5 epochs the held-back loss and its 95th percentile improved less than \d+% on the 5 before\.$/);
+  await expect(page.getByTestId('train-step')).toContainText('10 steps of 40');
+  await expect(page.getByTestId('held-back-chart')).toHaveAttribute('aria-label', /over 10 epochs$/);
+  await page.screenshot({ path: 'test-results/screens/train-converged.png', fullPage: true });
+  // The setting persists; turned off, the budget decides.
+  await page.getByLabel('Stop when converged').uncheck();
+  await page.reload();
+  await expect(page.getByLabel('Stop when converged')).not.toBeChecked();
 });
 
 test('a reload mid-training resumes from the last checkpoint', async ({ page, guard }) => {
@@ -60,6 +90,9 @@ test('a reload mid-training resumes from the last checkpoint', async ({ page, gu
   await expect(stepText).toContainText(/^(2[3-9]|[3-9]\d|\d{3}) steps/, { timeout: 120_000 });
   // Training runs in the worker: the page has had no task longer than 200 ms meanwhile.
   expect(await longestTaskSince(page, trainStart)).toBeLessThan(LONG_TASK_BUDGET_MS);
+  // Checkpoints are written beside training: reload once the step-20 one is on disk.
+  const runId = await page.evaluate(() => (JSON.parse(localStorage.getItem('dede-web/train') ?? '{}') as { state?: { run?: { runId: string } } }).state?.run?.runId ?? '');
+  await expect.poll(() => savedCheckpointStep(page, runId), { timeout: 60_000, intervals: [100] }).toBeGreaterThanOrEqual(20);
   await page.reload();
   const run = page.getByTestId('train-run');
   await expect(run).toHaveAttribute('data-status', 'interrupted');
@@ -70,6 +103,7 @@ test('a reload mid-training resumes from the last checkpoint', async ({ page, gu
   expect(first).toBeGreaterThanOrEqual(20);
   await page.getByRole('button', { name: 'Pause' }).click();
   await expect(run).toHaveAttribute('data-status', 'paused');
+  await expect(page.getByTestId('train-stop-reason')).toHaveAttribute('data-stopped-by', 'paused');
   await page.screenshot({ path: 'test-results/screens/train-paused.png', fullPage: true });
 });
 

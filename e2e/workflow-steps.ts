@@ -90,3 +90,20 @@ export async function trainCalibrateScan(page: Page, cleanDir: string, clean: nu
   await expect(page.getByTestId('scan')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(page.getByTestId('scan-done')).toHaveText(String(suspect));
 }
+
+/** The step of the run's checkpoint as saved in OPFS: 0 while none is complete (a save in flight leaves an empty file). */
+export function savedCheckpointStep(page: Page, runId: string): Promise<number> {
+  return page.evaluate(async (id) => {
+    try {
+      const root = await navigator.storage.getDirectory();
+      const runs = await (await root.getDirectoryHandle('dede-workflow')).getDirectoryHandle('runs');
+      const file = await (await (await runs.getDirectoryHandle(id)).getFileHandle('state.ckpt')).getFile();
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (bytes.length < 12) return 0;
+      const length = new DataView(bytes.buffer).getUint32(8, true);
+      return (JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length))) as { step: number }).step;
+    } catch {
+      return 0;
+    }
+  }, runId);
+}

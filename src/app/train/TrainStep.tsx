@@ -99,14 +99,17 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
         <NumberField label="Epochs" value={settings.epochs} min={1} onChange={set('epochs')} />
         <NumberField label="Time limit (minutes)" value={settings.minutes} min={0.1} step={0.5} onChange={set('minutes')} hint="Training stops at whichever limit comes first." />
       </div>
-      <label className="check">
-        <input type="checkbox" checked={settings.stopWhenConverged} onChange={(e) => setSettings({ stopWhenConverged: e.target.checked })} />
-        Stop when converged
-        <span className="hint">
-          {' '}— after each epoch the decoder scores {HELD_BACK_SAMPLE} held-back images; training stops once their loss and its 95th percentile moved
-          less than {(DEFAULT_CONVERGENCE.tolerance * 100).toFixed(0)}% over {DEFAULT_CONVERGENCE.window} epochs (never before epoch {DEFAULT_CONVERGENCE.minEpochs}; the epochs above stay the ceiling).
+      <div className="check">
+        <label>
+          <input type="checkbox" checked={settings.stopWhenConverged} onChange={(e) => setSettings({ stopWhenConverged: e.target.checked })} aria-describedby="converge-hint" />
+          Stop when converged
+        </label>
+        <span className="hint" id="converge-hint">
+          {' '}After each epoch the decoder scores up to {HELD_BACK_SAMPLE} held-back images; training stops once their loss and its 95th percentile
+          improve less than {(DEFAULT_CONVERGENCE.tolerance * 100).toFixed(0)}% from one {DEFAULT_CONVERGENCE.window}-epoch window to the next (never before
+          epoch {DEFAULT_CONVERGENCE.minEpochs}; the epoch budget stays the ceiling).
         </span>
-      </label>
+      </div>
       <details className="advanced">
         <summary>Advanced</summary>
         <div className="form-grid">
