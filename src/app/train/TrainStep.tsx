@@ -240,8 +240,14 @@ function RunCard() {
       </dl>
       {!run.imported && (
         <div className="charts">
-          <LossChart points={run.losses} />
-          <LossChart points={run.heldBack.map((p) => ({ step: p.epoch, loss: p.loss }))} unit="epoch" name="Held-back loss" testId="held-back-chart" />
+          <figure>
+            <figcaption>Training loss, by step</figcaption>
+            <LossChart points={run.losses} />
+          </figure>
+          <figure>
+            <figcaption>Held-back loss (images not trained on), by epoch</figcaption>
+            <LossChart points={run.heldBack.map((p) => ({ step: p.epoch, loss: p.loss }))} unit="epoch" name="Held-back loss" testId="held-back-chart" />
+          </figure>
         </div>
       )}
       {!run.imported && stopReason(run) && <p className="notice" data-testid="train-stop-reason" data-stopped-by={run.stoppedBy ?? 'paused'}>{stopReason(run)}</p>}
