@@ -26,6 +26,7 @@ import { launchChromium, startPreview } from './lib/browser';
 import { fixed as f, loadLine, table } from './lib/format';
 import { cleanFolder, readPhotos, suspectFolder, TRIGGER_EVERY } from './lib/scale-folders';
 import { decoderBatchStream, measureTrainRate, type TrainRate } from './lib/train-rate';
+import { flagValue } from './lib/args';
 
 interface Args {
   readonly clean: number;
@@ -46,10 +47,7 @@ const CACHE = resolve(process.env['BROWSER_BENCH_CACHE'] ?? join(tmpdir(), 'dede
 const STAGE_TIMEOUT_MS = 60 * 60_000;
 
 function parseArgs(argv: readonly string[]): Args {
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const value = (name: string): string | undefined => flagValue(argv, name);
   const num = (name: string, fallback: number): number => {
     const v = Number(value(name) ?? fallback);
     if (!(v > 0)) throw new Error(`--${name} must be a positive number, got ${value(name)}`);

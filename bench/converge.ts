@@ -13,6 +13,7 @@ import { auroc, ContentScorer, DEFAULT_TRAINING, fitContentScale, initDecoderWei
 import { checkConvergence, DEFAULT_CONVERGENCE, HELD_BACK_SAMPLE, heldBackPoint, heldBackSample, heldBackScorer, type ConvergenceRule, type HeldBackPoint } from '../src/core/dede/convergence';
 import { EncoderRunner } from '../src/core/dede/encoder-runner';
 import { table } from './lib/format';
+import { flagValue } from './lib/args';
 import { concat, f, labels, log, nativeRuntime } from './detect/common';
 import { loadData, normalise, PIXELS } from './detect/data';
 import { applyTrigger, loadTriggers } from './detect/fixtures';
@@ -21,9 +22,8 @@ import { embedAll, scoreRaw, trainingData, withScale } from './detect/training';
 
 const TOLERANCES = [0.005, 0.01, 0.02, 0.05];
 const argv = process.argv.slice(2);
-const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
-const epochs = Number(arg('--epochs') ?? DEFAULT_TRAINING.epochs ?? 50);
-const only = arg('--only')?.split(',') ?? null;
+const epochs = Number(flagValue(argv, 'epochs') ?? DEFAULT_TRAINING.epochs ?? 50);
+const only = flagValue(argv, 'only')?.split(',') ?? null;
 const rules: ConvergenceRule[] = TOLERANCES.map((tolerance) => ({ ...DEFAULT_CONVERGENCE, tolerance }));
 
 interface FixtureResult {

@@ -16,13 +16,13 @@ import type {} from '../src/app/backend/debug-handle';
 import { launchChromium, startPreview } from './lib/browser';
 import { fixed, loadLine, table } from './lib/format';
 import { cleanFolder, readPhotos, suspectFolder } from './lib/scale-folders';
+import { flagValue } from './lib/args';
 
 const PORT = Number(process.env['BENCH_PORT'] ?? 4186);
 const CACHE = resolve(process.env['DETAIL_CACHE'] ?? join(tmpdir(), 'dede-bench-detail'));
 
 function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = Number(i >= 0 ? process.argv[i + 1] : fallback);
+  const v = Number(flagValue(process.argv, name) ?? fallback);
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive whole number`);
   return v;
 }

@@ -21,6 +21,7 @@ import type { Download, Page } from '@playwright/test';
 import type {} from '../src/app/backend/debug-handle';
 import { HeapProbe, launchChromium, MB, startPreview } from './lib/browser';
 import { cleanFolder, readPhotos, suspectFolder, triggeredCount } from './lib/scale-folders';
+import { flagValue } from './lib/args';
 
 interface Args {
   readonly sizes: number[];
@@ -34,10 +35,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const value = (name: string): string | undefined => flagValue(argv, name);
   const int = (name: string, fallback: number): number => {
     const v = Number(value(name) ?? fallback);
     if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number, got ${value(name)}`);
