@@ -140,23 +140,45 @@ function rankLabels(ranked: readonly ExampleMatch[], labels: readonly (string | 
   }).sort((a, b) => b.similarity - a.similarity || (a.label < b.label ? -1 : 1));
 }
 
-/** The nearest examples of a target, by photo and by label, with the scale to read them against. */
-export function revealExamples(target: Float32Array, reference: Rows, options: RevealExampleOptions = {}): RevealExamples {
-  if (target.length !== reference.dim) throw new Error(`reveal examples: a ${target.length}-value target for ${reference.dim}-value embeddings`);
-  const k = options.k ?? 5;
+/** The reference set made ready once for any number of targets: centred unit rows and the neighbour scale. */
+export interface ExampleReference {
+  readonly dim: number;
+  readonly count: number;
+  readonly center: Float64Array;
+  /** Centred unit rows. */
+  readonly rows: Float32Array;
+  readonly labels: readonly (string | null)[] | null;
+  /** Each sampled row's similarity to its nearest other row, ascending. */
+  readonly neighbours: readonly number[];
+}
+
+/** Centres the reference rows and measures their neighbour scale: the part of revealExamples every cluster shares. */
+export function exampleReference(reference: Rows, options: Omit<RevealExampleOptions, 'k'> = {}): ExampleReference {
   const d = reference.dim;
   const n = rowCount(reference, 'reveal examples');
   if (options.labels && options.labels.length !== n) throw new Error(`reveal examples: ${options.labels.length} labels for ${n} reference photos`);
   const center = meanRow(reference);
-  const ref = centredUnitRows(reference, center);
-  const t = centredUnitRows({ dim: d, data: target }, center);
-  const ranked: ExampleMatch[] = Array.from({ length: n }, (_, i) => ({ index: i, similarity: dot(ref, i, t, 0, d) })).sort(bySimilarity);
-  const neighbours = n >= 2 ? neighbourSimilarities(ref, n, d, options.scaleSample ?? SCALE_SAMPLE) : [];
+  const rows = centredUnitRows(reference, center);
+  const neighbours = n >= 2 ? neighbourSimilarities(rows, n, d, options.scaleSample ?? SCALE_SAMPLE) : [];
+  return { dim: d, count: n, center, rows, labels: options.labels ?? null, neighbours };
+}
+
+/** The nearest examples of one target in a prepared reference set. */
+export function examplesFor(ref: ExampleReference, target: Float32Array, k = 5): RevealExamples {
+  if (target.length !== ref.dim) throw new Error(`reveal examples: a ${target.length}-value target for ${ref.dim}-value embeddings`);
+  const t = centredUnitRows({ dim: ref.dim, data: target }, ref.center);
+  const ranked: ExampleMatch[] = Array.from({ length: ref.count }, (_, i) => ({ index: i, similarity: dot(ref.rows, i, t, 0, ref.dim) })).sort(bySimilarity);
   const top = ranked[0]?.similarity ?? NaN;
+  const { neighbours } = ref;
   return {
     nearest: ranked.slice(0, k),
-    labels: options.labels ? rankLabels(ranked, options.labels, k) : [],
+    labels: ref.labels ? rankLabels(ranked, ref.labels, k) : [],
     scale: { median: quantile(neighbours, 0.5), p95: quantile(neighbours, 0.95), n: neighbours.length },
     nearestPercentile: neighbours.length === 0 ? NaN : neighbours.filter((s) => s < top).length / neighbours.length,
   };
+}
+
+/** The nearest examples of a target, by photo and by label, with the scale to read them against. */
+export function revealExamples(target: Float32Array, reference: Rows, options: RevealExampleOptions = {}): RevealExamples {
+  return examplesFor(exampleReference(reference, options), target, options.k ?? 5);
 }

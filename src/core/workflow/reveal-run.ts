@@ -2,7 +2,7 @@
 // cluster's mean embedding decoded with no visible patch, and where its error sits compared with
 // clean images (the trigger map), and the clean photos the encoder sees it as (reveal by example,
 // docs/ARCHITECTURE.md §5.7.1). Embeddings come from the cache; pixels only for the members.
-import { revealExamples, type RevealExamples } from '../dede/reveal-examples';
+import { exampleReference, examplesFor, type RevealExamples } from '../dede/reveal-examples';
 import { decodeEmbeddings, fitContrastMap, meanPixelError, revealTargets, type RevealedTarget } from '../dede/reveal';
 import { Scorer } from '../dede/scorer';
 import type { EncoderSource } from '../dede/encoder-runner';
@@ -89,13 +89,15 @@ export async function revealRun(runtime: Runtime, files: FileStore, req: RevealR
         ...(signal ? { signal } : {}),
       },
     );
-    // Every clean photo is a candidate example, not only the calibration's held-back ones.
+    // Every clean photo is a candidate example, not only the calibration's held-back ones; the
+    // reference is centred and its neighbour scale measured once for all clusters.
     const labels = req.cleanLabels && req.cleanLabels.length === cleanEmb.count ? { labels: req.cleanLabels } : {};
+    const examples = targets.length > 0 ? exampleReference({ data: cleanEmb.data, dim }, labels) : null;
     // Member indices back to the scan's numbering.
     return targets.map((t) => ({
       ...t,
       members: Int32Array.from(t.members, (k) => sample[k]!),
-      examples: revealExamples(t.meanEmbedding, { data: cleanEmb.data, dim }, labels),
+      examples: examplesFor(examples!, t.meanEmbedding),
     }));
   } finally {
     await scorer.dispose();
