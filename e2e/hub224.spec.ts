@@ -119,6 +119,18 @@ test('the 224-px BadEncoder fixture goes drop → train → calibrate → scan �
 
   await nav(page, 'Review').click();
   await expect(page.getByTestId('gallery')).toBeVisible();
+  // Reveal by example on 224-px photos: the clean folder is flat (no class folders), so the
+  // cluster is shown as its nearest clean photos, without a class name.
+  await page.getByRole('button', { name: 'Reveal what the backdoor maps to' }).click();
+  const cluster = page.getByTestId('cluster').first();
+  await expect(cluster).toBeVisible({ timeout: 120_000 });
+  await expect(cluster.getByTestId('cluster-headline')).toHaveAttribute('data-label', '');
+  await expect(cluster.getByTestId('cluster-headline')).toContainText('The encoder sees these photos as the clean photos below (from “clean-reference”');
+  await expect(cluster.getByTestId('cluster-example')).toHaveCount(5);
+  for (const ex of await cluster.getByTestId('cluster-example').all()) {
+    expect(await ex.getAttribute('data-path')).toMatch(/^clean-reference\/[^/]+\.jpg$/);
+    await expect(ex.locator('canvas')).toHaveAttribute('data-drawn', 'true');
+  }
   await page.screenshot({ path: 'test-results/screens/hub224-review.png', fullPage: true });
 
   await nav(page, 'Report').click();
@@ -133,6 +145,11 @@ test('the 224-px BadEncoder fixture goes drop → train → calibrate → scan �
   const triggered = new Set(photos.suspect.filter((r) => r.triggered).map((r) => r.file.replace(/^suspect\//, '')));
   const ranked = [...report.images].sort((a, b) => b.score - a.score).slice(0, 40);
   expect(ranked.filter((r) => triggered.has(r.path.split('/').pop()!)).length).toBeGreaterThanOrEqual(38);
+  // The revealed cluster is in the JSON report: triggered members, five clean examples, no class.
+  const [revealed] = report.clusters ?? [];
+  expect(revealed!.members.filter((m) => triggered.has(m.split('/').pop()!)).length).toBeGreaterThanOrEqual(Math.ceil(0.9 * revealed!.members.length));
+  expect(revealed!.seenAs.labels).toEqual([]);
+  expect(revealed!.seenAs.examples).toHaveLength(5);
   const html = await saved((async () => {
     const d = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download HTML' }).click();
