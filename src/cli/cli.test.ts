@@ -81,6 +81,8 @@ describe('dede CLI', () => {
     expect(report.format).toBe('dede-scan-report');
     expect(report.encoder.sha256).toBe(sha(tinyEncoderBytes()));
     expect(report.decoder.sha256).toBe(sha(decBytes));
+    // How the decoder's training ended rides in the report (a 3-epoch run with no held-back images).
+    expect(report.decoder.training).toMatchObject({ stoppedBy: 'epochs', epochs: 3, convergedAtEpoch: null, heldBackLoss: null });
     expect(report.encoder.readout).toMatchObject({ output: 'embedding', pooling: 'none', dim: 128 });
     expect(report.images.map((r) => r.path).sort()).toEqual(
       Array.from({ length: 12 }, (_, i) => (i % 3 ? `s${i}.png` : `sub/s${i}.png`)).sort(),

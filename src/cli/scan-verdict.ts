@@ -5,7 +5,7 @@ import { isFlagged, pValues, type Calibration } from '../core/dede/calibrate';
 import { rowCount, type Rows } from '../core/dede/collapse';
 import { scoreFolderSet } from '../core/dede/set-scan';
 import { readoutRecord } from '../core/onnx/readout';
-import { decoderComponentsOf, SCAN_REPORT_VERSION, type DecoderComponents, type ScanReport, type ScannedImage } from '../core/report/scan-report';
+import { decoderComponentsOf, decoderTrainingRecord, SCAN_REPORT_VERSION, type DecoderComponents, type ScanReport, type ScannedImage } from '../core/report/scan-report';
 import { storedReference, type CalibrationFile } from './calibration-file';
 import type { CliEncoder } from './encoder';
 import { type DecoderScoring, embedFolder, type FolderScores } from './score-folder';
@@ -21,7 +21,7 @@ export function reportHead(inputs: ScoringInputs, calibrationFile: CalibrationFi
     createdAt: new Date().toISOString(),
     tool: TOOL,
     encoder: { name: inputs.encoder.path, sha256: inputs.encoder.sha256, readout: readoutRecord(inputs.encoder.readout, dim || inputs.encoder.readout.dim) },
-    decoder: { name: inputs.decoder.path, sha256: inputs.decoder.sha256 },
+    decoder: { name: inputs.decoder.path, sha256: inputs.decoder.sha256, training: decoderTrainingRecord(inputs.decoder.meta.training) },
     settings: { rounds: inputs.settings.rounds, aggregate: inputs.settings.aggregate, decoder: inputs.decoder.cfg, preprocessing: inputs.encoder.preprocessing, device: inputs.encoder.device, verdict },
     threshold: cal.threshold,
     calibration: { method: cal.method, scoreKind: cal.scoreKind, n: cal.n, mean: cal.mean, std: cal.std, heldOut: calibrationFile.heldOut },

@@ -8,7 +8,7 @@ import { histogramSvg, rocSvg } from '../../core/report/charts';
 import { buildHtmlReport, type HtmlReportCluster, type HtmlReportExample, type HtmlReportImage, type HtmlReportSeenAs } from '../../core/report/html-report';
 import { clusterMapRgba, COLORMAP_NAME, denormalizeToRgb, maxOf, overlayHeatmap, planarSide, sumChannels, triggerMapDisplay } from '../../core/report/image-maps';
 import { encodePng, pngDataUrl } from '../../core/report/png';
-import { scanReportCsvParts, scanReportJsonParts, SCAN_REPORT_VERSION, type ReportCluster, type ReportExample, type ScannedImage, type ScanReport } from '../../core/report/scan-report';
+import { scanReportCsvParts, scanReportJsonParts, SCAN_REPORT_VERSION, type DecoderTrainingRecord, type ReportCluster, type ReportExample, type ScannedImage, type ScanReport } from '../../core/report/scan-report';
 import type { ScanTable } from '../../core/workflow/scan-table';
 import { chunkCount, ROLE_LABEL } from '../../core/images/dataset';
 import { useEncoderStore } from '../encoder/encoder-store';
@@ -20,7 +20,7 @@ import { datasetStorage } from '../../core/workflow/dataset-storage';
 import { useImagesStore } from '../images/images-store';
 import { useScanStore, type ScanRow } from '../scan/scan-store';
 import { examplesHeadline, examplesScale, otherNearest, shownExamples, shownTitle, targetCaption, type ExamplePhoto, type RevealedCluster } from '../review/reveal-text';
-import { useTrainStore } from '../train/train-store';
+import { runTrainingRecord, useTrainStore } from '../train/train-store';
 import { countScoresAbove, evaluationSet, folderCounts, LABEL_DEFINITION, type NegativesMode } from '../review/review-model';
 import { explainProblems, explainRows, readThumb } from '../review/review-service';
 import { blobFromParts, cleanedFileListParts, zipEntryName } from '../../core/report/report-files';
@@ -64,6 +64,8 @@ function* pathsAndScores(table: ScanTable): Generator<{ path: string; score: num
   for (let i = 0; i < table.length; i++) yield { path: table.path(i), score: table.score(i) };
 }
 
+const withTraining = (training: DecoderTrainingRecord | null) => (training ? { training } : {});
+
 /** Everything in the scan report but its images (see reportImages). */
 export function buildReportHead(threshold: number): Omit<ScanReport, 'images'> {
   const { scan, table, calibration } = useScanStore.getState();
@@ -80,7 +82,7 @@ export function buildReportHead(threshold: number): Omit<ScanReport, 'images'> {
     createdAt: new Date().toISOString(),
     tool: TOOL,
     encoder: { name: encoder?.name ?? 'unknown', sha256: encoder?.sha256 ?? '', ...(encoder?.readout ? { readout: readoutRecord(encoder.readout, encoder.readout.dim ?? run?.plan.cfg.embedDim ?? null) } : {}) },
-    decoder: { name: run?.decoderPath ?? 'unknown', sha256: scan.decoderSha256 },
+    decoder: { name: run?.decoderPath ?? 'unknown', sha256: scan.decoderSha256, ...withTraining(run ? runTrainingRecord(run) : null) },
     settings: {
       scanId: scan.scanId,
       scanStatus: scan.status,

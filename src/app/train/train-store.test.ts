@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, migrateTrainStore, TRAIN_STORE_VERSION } from './train-store';
+import { DEFAULT_SETTINGS, migrateTrainStore, prefetchText, runTrainingRecord, TRAIN_STORE_VERSION, type TrainRun } from './train-store';
 
 // A run as version 1 saved it before blind rows existed: its plan has no blindShare.
 const oldRun = {
@@ -37,5 +37,27 @@ describe('migrateTrainStore', () => {
     expect(migrateTrainStore({ settings: DEFAULT_SETTINGS, run: withShare }, 1).run!.plan.blindShare).toBe(0.25);
     const current = { settings: { ...DEFAULT_SETTINGS, epochs: 2 }, run: withShare };
     expect(migrateTrainStore(current, TRAIN_STORE_VERSION)).toEqual(current);
+  });
+});
+
+describe('runTrainingRecord', () => {
+  // 130 training images at batch 64: 2 steps per epoch (the partial batch is dropped).
+  const run = { ...oldRun, plan: { ...oldRun.plan, blindShare: 0.25 }, trainSlots: Array.from({ length: 130 }, (_, i) => i), step: 62, heldBack: [{ epoch: 30, loss: 0.5, quantile: 0.9 }, { epoch: 31, loss: 0.41, quantile: 0.8 }], stoppedBy: 'converged', convergedAt: 31 } as unknown as TrainRun;
+
+  it('reports the epochs run, why it stopped and the last held-back loss', () => {
+    expect(runTrainingRecord(run)).toEqual({ epochs: 31, steps: 62, stoppedBy: 'converged', convergedAtEpoch: 31, heldBackLoss: 0.41 });
+    expect(runTrainingRecord({ ...run, step: 100, stoppedBy: 'epochs', convergedAt: null, heldBack: [] })).toEqual({ epochs: 50, steps: 100, stoppedBy: 'epochs', convergedAtEpoch: null, heldBackLoss: null });
+  });
+
+  it('has nothing to say for a run still going or a decoder imported from a file', () => {
+    expect(runTrainingRecord({ ...run, stoppedBy: null })).toBeNull();
+    expect(runTrainingRecord({ ...run, imported: true })).toBeNull();
+  });
+});
+
+describe('prefetchText', () => {
+  it('says how far the scan folders are embedded, and what that buys', () => {
+    expect(prefetchText({ done: 192, total: 800, finished: 0, folders: 1 })).toBe('0 of 1 folder embedded while training; 192 of 800 images of the next');
+    expect(prefetchText({ done: 800, total: 800, finished: 2, folders: 2 })).toBe('2 of 2 folders embedded while training: the scan finds their embeddings ready');
   });
 });

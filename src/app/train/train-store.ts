@@ -5,7 +5,8 @@ import type { EmbeddingReadout } from '../../core/onnx/readout';
 import { persist } from 'zustand/middleware';
 import type { LossPoint, TrainingPlan, TrainingResult } from '../../core/dede/train-loop';
 import type { HeldBackPoint } from '../../core/dede/convergence';
-import { DEFAULT_TRAINING } from '../../core/dede/train-loop';
+import { DEFAULT_TRAINING, stepsPerEpoch } from '../../core/dede/train-loop';
+import { decoderTrainingRecord, type DecoderTrainingRecord } from '../../core/report/scan-report';
 
 export type PresetName = 'small' | 'full';
 
@@ -73,6 +74,19 @@ export interface TrainRun {
   readonly convergedAt: number | null;
 }
 
+/** How a finished run's training ended, for the scan report; null while it runs and for imported decoders. */
+export function runTrainingRecord(run: TrainRun): DecoderTrainingRecord | null {
+  if (run.imported || run.stoppedBy === null) return null;
+  const perEpoch = stepsPerEpoch(run.trainSlots.length, run.plan.batchSize);
+  return decoderTrainingRecord({
+    steps: run.step,
+    ...(perEpoch > 0 ? { epochs: run.step / perEpoch } : {}),
+    stoppedBy: run.stoppedBy,
+    ...(run.convergedAt !== null ? { convergedAtEpoch: run.convergedAt } : {}),
+    ...(run.heldBack.length > 0 ? { heldBackLoss: run.heldBack.at(-1)!.loss } : {}),
+  });
+}
+
 export interface LiveProgress {
   readonly phase: 'embed' | 'train';
   readonly done: number;
@@ -82,14 +96,32 @@ export interface LiveProgress {
   readonly stepsPerSecond: number | null;
 }
 
+/** The scan's folders embedded between epochs of the current run (§8.6); not saved. */
+export interface PrefetchState {
+  /** Images of the folder being embedded, done and in all. */
+  readonly done: number;
+  readonly total: number;
+  /** Folders finished and in all. */
+  readonly finished: number;
+  readonly folders: number;
+}
+
+/** The suspect folders' embeddings made between epochs (§8.6), in words. */
+export function prefetchText(p: PrefetchState): string {
+  const folders = `${p.finished} of ${p.folders} folder${p.folders === 1 ? '' : 's'} embedded while training`;
+  return p.finished === p.folders ? `${folders}: the scan finds their embeddings ready` : `${folders}; ${p.done} of ${p.total} images of the next`;
+}
+
 interface TrainState {
   settings: TrainSettings;
   run: TrainRun | null;
   live: LiveProgress | null;
+  prefetch: PrefetchState | null;
   setSettings(patch: Partial<TrainSettings>): void;
   setRun(run: TrainRun | null): void;
   patchRun(patch: Partial<TrainRun>): void;
   setLive(live: LiveProgress | null): void;
+  setPrefetch(prefetch: PrefetchState | null): void;
 }
 
 /**
@@ -128,10 +160,12 @@ export const useTrainStore = create<TrainState>()(
       settings: DEFAULT_SETTINGS,
       run: null,
       live: null,
+      prefetch: null,
       setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
       setRun: (run) => set({ run }),
       patchRun: (patch) => set((s) => (s.run ? { run: { ...s.run, ...patch } } : {})),
       setLive: (live) => set({ live }),
+      setPrefetch: (prefetch) => set({ prefetch }),
     }),
     {
       name: 'dede-web/train',

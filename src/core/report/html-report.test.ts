@@ -101,6 +101,13 @@ describe('buildHtmlReport', () => {
     expect(buildHtmlReport({ ...input(HOSTILE), report: { ...input(HOSTILE).report, encoder: older } })).not.toContain('<dt>Embedding</dt>');
   });
 
+  it("states how the decoder's training ended, when the report records it", () => {
+    expect(html).not.toContain('<dt>Training</dt>');
+    const base = input(HOSTILE).report;
+    const training = { epochs: 31, steps: 713, stoppedBy: 'converged', convergedAtEpoch: 31, heldBackLoss: 0.41234 };
+    expect(buildHtmlReport({ ...input(HOSTILE), report: { ...base, decoder: { ...base.decoder, training } } })).toContain('<dt>Training</dt><dd>converged at epoch 31 (held-back loss 0.412)</dd>');
+  });
+
   it('shows the fused verdict and its components when the scan has them', () => {
     const base = input(HOSTILE);
     const fused = buildHtmlReport({

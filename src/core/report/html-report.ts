@@ -4,7 +4,7 @@ import type { Confusion } from '../dede/metrics';
 import { describeCollapseGate, type CollapseGate } from '../dede/set-scan';
 import { describeReadoutRecord } from '../onnx/readout';
 import { escapeHtml } from './html-escape';
-import { COMPONENT_NAMES, componentShares, type ComponentShares, type ComponentWeights, type DecoderComponents, meanComponentShares, reportComponentWeights, type ScanReport } from './scan-report';
+import { COMPONENT_NAMES, componentShares, type ComponentShares, type ComponentWeights, type DecoderComponents, meanComponentShares, reportComponentWeights, type ScanReport, trainingRecordText } from './scan-report';
 
 export const HTML_REPORT_VERSION = 1;
 
@@ -255,7 +255,7 @@ export function buildHtmlReport(input: HtmlReportInput): string {
     input.tagged.length > 0
       ? `<section><h2>Reviewer tags</h2><table><thead><tr><th>Path</th><th>Folder</th><th>Tag</th><th>Score</th><th>Flagged</th></tr></thead><tbody>${input.tagged.map((t) => `<tr><td class="path"><code>${escapeHtml(t.path)}</code></td><td>${escapeHtml(t.folder)}</td><td>${escapeHtml(t.tag)}</td><td class="num">${escapeHtml(num(t.score))}</td><td>${t.flagged ? '<span class="flag">yes</span>' : 'no'}</td></tr>`).join('')}</tbody></table></section>`
       : '',
-    `<section><h2>Models</h2><h3>Encoder</h3>${facts([['Name', r.encoder.name], ['SHA-256', r.encoder.sha256], ...(r.encoder.readout ? [['Embedding', describeReadoutRecord(r.encoder.readout)] as const] : []), ...Object.entries(input.encoderFacts)])}<h3>Decoder</h3>${facts([['Name', r.decoder.name], ['SHA-256', r.decoder.sha256], ...Object.entries(input.decoderFacts)])}</section>`,
+    `<section><h2>Models</h2><h3>Encoder</h3>${facts([['Name', r.encoder.name], ['SHA-256', r.encoder.sha256], ...(r.encoder.readout ? [['Embedding', describeReadoutRecord(r.encoder.readout)] as const] : []), ...Object.entries(input.encoderFacts)])}<h3>Decoder</h3>${facts([['Name', r.decoder.name], ['SHA-256', r.decoder.sha256], ...(r.decoder.training ? [['Training', trainingRecordText(r.decoder.training)] as const] : []), ...Object.entries(input.decoderFacts)])}</section>`,
     `<section><h2>Settings</h2>${facts(Object.entries(r.settings))}<h3>Calibration</h3>${facts(Object.entries(r.calibration))}</section>`,
     privacySection(input.privacy),
     r.unreadable.length > 0 ? `<section><h2>Unreadable files</h2><ul>${r.unreadable.map((u) => `<li><code>${escapeHtml(u.path)}</code>: ${escapeHtml(u.reason)}</li>`).join('')}</ul></section>` : '',

@@ -1,7 +1,7 @@
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
 import { EQUAL_WEIGHTS } from '../dede/content-score';
-import { cleanComponentZ, componentPValues, componentShares, CSV_COLUMNS, decoderComponentsOf, FORMULA_START, meanComponentShares, reportComponentWeights, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
+import { cleanComponentZ, decoderTrainingRecord, trainingRecordText, componentPValues, componentShares, CSV_COLUMNS, decoderComponentsOf, FORMULA_START, meanComponentShares, reportComponentWeights, scanReportCsv, scanReportCsvParts, scanReportJsonParts, type ScannedImage, type ScanReport } from './scan-report';
 
 describe('scanReportCsv', () => {
   it('quotes awkward names and neutralises formula injection', () => {
@@ -111,5 +111,21 @@ describe('component p-values', () => {
     expect(p.flip).toBeCloseTo(5 / 5, 12); // all ≥ 0.1
     expect(componentPValues({ medianPatchError: 1 }, zs)).toBeNull();
     expect(decoderComponentsOf(clean[0], null, 0.3)).toEqual({ medianPatchError: 0.3 });
+  });
+});
+
+describe('the decoder training record', () => {
+  it('keeps what the decoder file says and nulls what it does not', () => {
+    expect(decoderTrainingRecord({ epochs: 31, steps: 713, stoppedBy: 'converged', convergedAtEpoch: 31, heldBackLoss: 0.41234 })).toEqual({ epochs: 31, steps: 713, stoppedBy: 'converged', convergedAtEpoch: 31, heldBackLoss: 0.41234 });
+    expect(decoderTrainingRecord({})).toEqual({ epochs: null, steps: null, stoppedBy: null, convergedAtEpoch: null, heldBackLoss: null });
+  });
+
+  it('says why training stopped, in words', () => {
+    const r = decoderTrainingRecord({ epochs: 31, steps: 713, stoppedBy: 'converged', convergedAtEpoch: 31, heldBackLoss: 0.41234 });
+    expect(trainingRecordText(r)).toBe('converged at epoch 31 (held-back loss 0.412)');
+    expect(trainingRecordText({ ...r, stoppedBy: 'epochs', epochs: 50, convergedAtEpoch: null })).toBe('ran its whole budget of 50 epochs (held-back loss 0.412)');
+    expect(trainingRecordText({ ...r, stoppedBy: 'time', epochs: 12.5, heldBackLoss: null })).toBe('stopped by the time limit after 12.5 epochs');
+    expect(trainingRecordText({ ...r, stoppedBy: 'cancel', epochs: 1, heldBackLoss: null })).toBe('stopped by hand after 1 epoch');
+    expect(trainingRecordText(decoderTrainingRecord({}))).toBe('not recorded in the decoder file');
   });
 });

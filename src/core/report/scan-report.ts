@@ -4,6 +4,7 @@ import Papa from 'papaparse';
 import type { ReadoutRecord } from '../onnx/readout';
 import { CONTENT_COMPONENTS, type ContentComponent, type ContentComponents, type ContentScale, contentZ, EQUAL_WEIGHTS } from '../dede/content-score';
 import { pValue } from '../dede/calibrate';
+import type { DecoderTrainingInfo } from '../dede/decoder-file';
 
 export const SCAN_REPORT_VERSION = 1;
 
@@ -55,6 +56,47 @@ export interface ModelRef {
   readonly sha256: string;
   /** For the encoder: the output read as the embedding, its pooling, why, and the embedding size. */
   readonly readout?: ReadoutRecord;
+  /** For the decoder: how its training ended (absent: a decoder file that does not record it). */
+  readonly training?: DecoderTrainingRecord;
+}
+
+/**
+ * How the decoder's training ended, as a report states it (docs/ARCHITECTURE.md §8.5): whether the
+ * convergence rule stopped it and at which epoch, or the epoch budget or time limit did.
+ */
+export interface DecoderTrainingRecord {
+  readonly epochs: number | null;
+  readonly steps: number | null;
+  /** 'converged', 'epochs' (the budget), 'time' (the limit), 'cancel'; null when the file does not say. */
+  readonly stoppedBy: string | null;
+  readonly convergedAtEpoch: number | null;
+  /** The held-back clean images' mean decoder score at the last epoch end. */
+  readonly heldBackLoss: number | null;
+}
+
+/** The record of a decoder file's training metadata (the CLI reads it from the file, the app from its run). */
+export function decoderTrainingRecord(t: Pick<DecoderTrainingInfo, 'epochs' | 'steps' | 'stoppedBy' | 'convergedAtEpoch' | 'heldBackLoss'>): DecoderTrainingRecord {
+  return { epochs: t.epochs ?? null, steps: t.steps ?? null, stoppedBy: t.stoppedBy ?? null, convergedAtEpoch: t.convergedAtEpoch ?? null, heldBackLoss: t.heldBackLoss ?? null };
+}
+
+const epochsText = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)} epoch${n === 1 ? '' : 's'}`;
+
+/** One line for people: "converged at epoch 31 (held-back loss 0.412)", "stopped by the 50-epoch budget", … */
+export function trainingRecordText(r: DecoderTrainingRecord): string {
+  const held = r.heldBackLoss !== null ? ` (held-back loss ${r.heldBackLoss.toPrecision(3)})` : '';
+  const ran = r.epochs !== null ? epochsText(r.epochs) : null;
+  switch (r.stoppedBy) {
+    case 'converged':
+      return `converged at epoch ${r.convergedAtEpoch ?? r.epochs ?? '?'}${held}`;
+    case 'epochs':
+      return `ran its whole budget${ran ? ` of ${ran}` : ''}${held}`;
+    case 'time':
+      return `stopped by the time limit${ran ? ` after ${ran}` : ''}${held}`;
+    case 'cancel':
+      return `stopped by hand${ran ? ` after ${ran}` : ''}${held}`;
+    default:
+      return ran ? `trained for ${ran}${held}` : 'not recorded in the decoder file';
+  }
 }
 
 /** A clean photo named as an example of what a cluster's embedding looks like to the encoder. */
