@@ -189,6 +189,8 @@ export interface TrainRunSpec {
   readonly resume: boolean;
   /** Held-back clean slots scored at every epoch end (convergence, docs/ARCHITECTURE.md §8.5). */
   readonly heldBackSlots?: readonly number[];
+  /** Folders (the suspect ones) embedded between epochs so the scan finds them cached (§8.6). */
+  readonly prefetch?: readonly DatasetRef[];
 }
 
 export interface TrainStepsOptions {

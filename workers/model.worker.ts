@@ -382,6 +382,7 @@ const api: ModelWorkerApi = {
         plan: spec.plan,
         resume: spec.resume,
         ...(spec.heldBackSlots ? { heldBackSlots: spec.heldBackSlots } : {}),
+        ...(spec.prefetch ? { prefetch: spec.prefetch.map(datasetSource) } : {}),
       }, { signal, ...(onProgress ? { onProgress } : {}) }),
     );
   },

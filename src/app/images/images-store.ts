@@ -107,6 +107,11 @@ export const useImagesStore = create<ImagesState>()(
 );
 
 /** A folder still loading when the page went away, marked interrupted (its files cannot be read again). */
+/** The folders a scan judges: the ready suspect and known-poisoned ones. */
+export function scanFolders(datasets: readonly DatasetSummary[]): DatasetSummary[] {
+  return datasets.filter((d) => (d.role === 'suspect' || d.role === 'poisoned') && d.status === 'ready');
+}
+
 export function interruptLoad(d: DatasetSummary): DatasetSummary {
   return d.status === 'loading'
     ? { ...d, status: 'interrupted', error: 'Loading stopped when the page was closed or reloaded; add the folder again to finish it.' }

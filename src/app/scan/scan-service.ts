@@ -18,7 +18,7 @@ import { workerJob, type Backend } from '../backend/model-client';
 import { cancelAppJob, runAppJob } from '../backend/app-jobs';
 import { useEncoderStore } from '../encoder/encoder-store';
 import { datasetStorage } from '../../core/workflow/dataset-storage';
-import { useImagesStore, type DatasetSummary } from '../images/images-store';
+import { scanFolders, useImagesStore, type DatasetSummary } from '../images/images-store';
 import { datasetPaths } from '../images/images-service';
 import { useTrainStore } from '../train/train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
@@ -67,7 +67,7 @@ export function cleanDataset(): DatasetSummary | null {
 }
 
 export function scanTargets(): DatasetSummary[] {
-  return useImagesStore.getState().datasets.filter((d) => (d.role === 'suspect' || d.role === 'poisoned') && d.status === 'ready');
+  return scanFolders(useImagesStore.getState().datasets);
 }
 
 /** `contentScale`: the calibration's (a scan), or null (calibrating: fitted on the result, §5.3.1). */

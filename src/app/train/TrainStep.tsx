@@ -8,7 +8,7 @@ import { useEncoderStore } from '../encoder/encoder-store';
 import { useImagesStore } from '../images/images-store';
 import { discardRun, exportDecoderFile, importDecoderFile, pauseTraining, planFor, readiness, resumeTraining, startTraining } from './train-service';
 import { DECODER_SIZES, decoderSizeFor, patchSizeFor, patchSizesFor } from '../../core/dede/decoder-size';
-import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
+import { prefetchText, useTrainStore, type TrainRun, type TrainSettings } from './train-store';
 import { convergenceText, DEFAULT_CONVERGENCE, HELD_BACK_SAMPLE } from '../../core/dede/convergence';
 
 const STATUS_LABEL = {
@@ -185,6 +185,7 @@ function stopReason(run: TrainRun): string | null {
 function RunCard() {
   const run = useTrainStore((s) => s.run)!;
   const live = useTrainStore((s) => s.live);
+  const prefetch = useTrainStore((s) => s.prefetch);
   const setStep = useAppStore((s) => s.setStep);
   const resume = useMutation({ mutationFn: resumeTraining });
   const discard = useMutation({ mutationFn: discardRun });
@@ -235,6 +236,12 @@ function RunCard() {
         <dd>{run.imported ? 'trained elsewhere' : `${run.trainSlots.length} from “${run.datasetName}” (${run.heldOutSlots.length} held back)`}</dd>
         <dt>Progress</dt>
         <dd data-testid="train-step">{run.step} steps{run.totalSteps ? ` of ${run.totalSteps}` : ''} · {formatDuration(run.elapsedSeconds)}{lastLoss !== undefined ? ` · loss ${lastLoss.toFixed(4)}` : ''}</dd>
+        {prefetch && (
+          <>
+            <dt>Scan folders</dt>
+            <dd data-testid="train-prefetch" data-finished={prefetch.finished} data-folders={prefetch.folders}>{prefetchText(prefetch)}</dd>
+          </>
+        )}
         <dt>Decoder</dt>
         <dd>{run.plan.cfg.encDepth}+{run.plan.cfg.decDepth} blocks, dim {run.plan.cfg.decDim}, patch {run.plan.cfg.patchSize}, batch {run.plan.batchSize}, mask {run.plan.maskRatio}{run.plan.blindShare > 0 ? `, blind share ${run.plan.blindShare}` : ''}</dd>
       </dl>

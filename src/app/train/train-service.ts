@@ -14,7 +14,7 @@ import { workerJob, type Backend } from '../backend/model-client';
 import { getBackend, noteResumed, runOnBackend } from '../backend/backend-service';
 import { cancelAppJob, runAppJob } from '../backend/app-jobs';
 import { useEncoderStore, type EncoderRecord } from '../encoder/encoder-store';
-import { useImagesStore, type DatasetSummary } from '../images/images-store';
+import { scanFolders, useImagesStore, type DatasetSummary } from '../images/images-store';
 import { framingProblems } from '../../core/images/framing';
 import { useTrainStore, type TrainRun, type TrainSettings } from './train-store';
 import { datasetRef, encoderFileRef } from '../workflow/refs';
@@ -72,6 +72,10 @@ export function planFor(settings: TrainSettings, workingSize: number, embedDim: 
 
 function onProgress(p: RunProgress): void {
   const { setLive, patchRun } = useTrainStore.getState();
+  if (p.phase === 'prefetch') {
+    useTrainStore.getState().setPrefetch({ done: p.done, total: p.total, finished: p.finished, folders: p.folders });
+    return;
+  }
   if (p.phase === 'embed') {
     setLive({ phase: 'embed', done: p.done, total: p.total, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds, stepsPerSecond: null });
     return;
@@ -98,17 +102,23 @@ async function train(run: TrainRun, resume: boolean, signal: AbortSignal): Promi
   const { encoder, dataset } = readiness();
   if (!encoder?.check.ok || !encoder.preprocessing || !dataset) throw new Error('The encoder or the clean folder is gone; check the Encoder and Images steps.');
   const { patchRun, setLive } = useTrainStore.getState();
+  const preprocessing = encoder.preprocessing;
   const spec: TrainRunSpec = {
     runId: run.runId,
     encoder: encoderFileRef(encoder),
     dataset: datasetRef(dataset),
     trainSlots: run.trainSlots,
-    preprocessing: encoder.preprocessing,
+    preprocessing,
     plan: run.plan,
     resume,
     heldBackSlots: run.heldOutSlots,
+    // The scan's folders, embedded between epochs (§8.6): those stored as the encoder needs them.
+    prefetch: scanFolders(useImagesStore.getState().datasets)
+      .filter((d) => d.persistent && framingProblems(d, preprocessing).length === 0)
+      .map(datasetRef),
   };
   patchRun({ status: 'embedding', error: null, stoppedBy: null, convergedAt: null });
+  useTrainStore.getState().setPrefetch(null);
   try {
     const result = await runOnBackend(async (backend, retry) => {
       if (retry) await rewindToCheckpoint(backend, run.runId);

@@ -216,9 +216,12 @@ describe('trainDecoder', () => {
     expect(result.state.heldBack).toEqual(result.heldBack);
 
     // Off: the same scores are recorded, the epoch budget decides.
-    const off = await trainDecoder(runtime, toyData(), plan({ epochs: 8 }), initDecoderWeights(cfg, 2), { heldBack });
+    const between: number[] = [];
+    const off = await trainDecoder(runtime, toyData(), plan({ epochs: 8 }), initDecoderWeights(cfg, 2), { heldBack, betweenEpochs: async (epoch) => void between.push(epoch) });
     expect(off).toMatchObject({ stoppedBy: 'epochs', convergedAt: null, steps: 24 });
     expect(off.heldBack).toHaveLength(8);
+    // Work between epochs runs at every epoch end but the last (nothing follows it).
+    expect(between).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('continues the convergence window across a resume', async () => {

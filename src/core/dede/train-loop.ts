@@ -119,6 +119,11 @@ export interface TrainingHooks {
   readonly now?: () => number;
   /** Scores the held-back images with these weights (higher: worse reconstruction), at each epoch's end. */
   readonly heldBack?: (weights: DecoderWeights, epoch: number) => Promise<readonly number[]>;
+  /**
+   * Other work done at each epoch's end while the run continues (the suspect folders' embeddings,
+   * docs/ARCHITECTURE.md §8.6); not called after the last epoch. It must not throw.
+   */
+  readonly betweenEpochs?: (epoch: number) => Promise<void>;
 }
 
 export function stepsPerEpoch(count: number, batchSize: number): number {
@@ -318,6 +323,7 @@ export async function trainDecoder(
         reportedHeldBack = heldBack.length;
       }
       if (convergedAt !== null) break;
+      if (hooks.betweenEpochs && done % perEpoch === 0 && !(totalSteps !== null && done >= totalSteps)) await hooks.betweenEpochs(done / perEpoch);
       if (plan.checkpointEvery > 0 && done % plan.checkpointEvery === 0) await checkpoint();
     }
     await saving;

@@ -103,40 +103,105 @@ export async function ensureEmbeddings(
   preprocessing: Preprocessing,
   hooks: { signal?: AbortSignal; onProgress?: (p: EmbedProgress) => void; chunk?: number } = {},
 ): Promise<Embeddings> {
-  const path = embeddingsPath(encoder.sha256, encoder.spec.readout, source);
-  const cached = await files.read(path);
-  if (cached && cached.byteLength >= HEADER_FLOATS * 4) {
-    const floats = new Float32Array(cached.buffer, cached.byteOffset, cached.byteLength / 4);
-    const [count, dim] = [floats[0]!, floats[1]!];
-    if (count === source.count && floats.length === HEADER_FLOATS + count * dim) {
-      hooks.onProgress?.({ done: count, total: count, cached: true, imagesPerSecond: null, etaSeconds: null });
-      return { count, dim, data: floats.slice(HEADER_FLOATS) };
-    }
-  }
-  const runner = await EncoderRunner.open(runtime, encoder);
-  const chunk = hooks.chunk ?? 64;
-  const started = performance.now();
-  let out: Float32Array | null = null;
-  let dim = 0;
+  const job = await EmbeddingJob.start(runtime, files, encoder, source, preprocessing, hooks.chunk);
   try {
-    for (let from = 0; from < source.count; from += chunk) {
+    if (job.result) hooks.onProgress?.(job.progress);
+    while (!job.result) {
       await yieldToEventLoop();
       throwIfCancelled(hooks.signal);
-      const n = Math.min(chunk, source.count - from);
-      const r = await runner.embed(await normalizedRange(source, from, n, preprocessing), n, hooks.signal);
-      dim = r.dim;
-      out ??= new Float32Array(HEADER_FLOATS + source.count * dim);
-      out.set(r.data, HEADER_FLOATS + from * dim);
-      const done = from + n;
-      const rate = done / Math.max(1e-3, (performance.now() - started) / 1000);
-      hooks.onProgress?.({ done, total: source.count, cached: false, imagesPerSecond: rate, etaSeconds: (source.count - done) / rate });
+      await job.step(hooks.signal);
+      hooks.onProgress?.(job.progress);
     }
+    return job.result;
   } finally {
-    await runner.dispose();
+    await job.dispose();
   }
-  const all = out ?? new Float32Array(HEADER_FLOATS);
-  all[0] = source.count;
-  all[1] = dim;
-  await saving(`the embeddings of ${source.count} images`, () => files.write(path, new Uint8Array(all.buffer)));
-  return { count: source.count, dim, data: all.slice(HEADER_FLOATS) };
+}
+
+/**
+ * The embeddings of one image set, computed a chunk at a time and cached when complete:
+ * ensureEmbeddings runs one to the end; a training run advances one between epochs, so the suspect
+ * folders are embedded while the decoder trains (docs/ARCHITECTURE.md §8.6). The encoder session is
+ * held from the first chunk until the last (or dispose).
+ */
+export class EmbeddingJob {
+  private runner: EncoderRunner | null = null;
+  private out: Float32Array | null = null;
+  private dim = 0;
+  private from = 0;
+  private started = 0;
+  private done: Embeddings | null = null;
+
+  private constructor(
+    private readonly runtime: Runtime,
+    private readonly files: FileStore,
+    private readonly encoder: EncoderSource,
+    readonly source: PixelSource,
+    private readonly preprocessing: Preprocessing,
+    private readonly chunk: number,
+    private readonly path: string,
+    private readonly fromCache: boolean,
+  ) {}
+
+  /** A job on `source`; already finished when its embeddings are in the cache. */
+  static async start(runtime: Runtime, files: FileStore, encoder: EncoderSource, source: PixelSource, preprocessing: Preprocessing, chunk = 64): Promise<EmbeddingJob> {
+    const path = embeddingsPath(encoder.sha256, encoder.spec.readout, source);
+    const cached = await files.read(path);
+    if (cached && cached.byteLength >= HEADER_FLOATS * 4) {
+      const floats = new Float32Array(cached.buffer, cached.byteOffset, cached.byteLength / 4);
+      const [count, dim] = [floats[0]!, floats[1]!];
+      if (count === source.count && floats.length === HEADER_FLOATS + count * dim) {
+        const job = new EmbeddingJob(runtime, files, encoder, source, preprocessing, chunk, path, true);
+        job.done = { count, dim, data: floats.slice(HEADER_FLOATS) };
+        job.from = count;
+        return job;
+      }
+    }
+    return new EmbeddingJob(runtime, files, encoder, source, preprocessing, chunk, path, false);
+  }
+
+  /** The embeddings once every image is embedded (and the cache written), else null. */
+  get result(): Embeddings | null {
+    return this.done;
+  }
+
+  get progress(): EmbedProgress {
+    const total = this.source.count;
+    if (this.fromCache) return { done: total, total, cached: true, imagesPerSecond: null, etaSeconds: null };
+    const rate = this.from > 0 ? this.from / Math.max(1e-3, (performance.now() - this.started) / 1000) : null;
+    return { done: this.from, total, cached: false, imagesPerSecond: rate, etaSeconds: rate ? (total - this.from) / rate : null };
+  }
+
+  /** Embeds the next chunk; after the last, writes the cache and releases the encoder. */
+  async step(signal?: AbortSignal): Promise<void> {
+    if (this.done) return;
+    const count = this.source.count;
+    if (this.from < count) {
+      if (!this.runner) {
+        this.runner = await EncoderRunner.open(this.runtime, this.encoder);
+        this.started = performance.now();
+      }
+      const n = Math.min(this.chunk, count - this.from);
+      const r = await this.runner.embed(await normalizedRange(this.source, this.from, n, this.preprocessing), n, signal);
+      this.dim = r.dim;
+      this.out ??= new Float32Array(HEADER_FLOATS + count * this.dim);
+      this.out.set(r.data, HEADER_FLOATS + this.from * this.dim);
+      this.from += n;
+      if (this.from < count) return;
+    }
+    await this.dispose();
+    const all = this.out ?? new Float32Array(HEADER_FLOATS);
+    all[0] = count;
+    all[1] = this.dim;
+    await saving(`the embeddings of ${count} images`, () => this.files.write(this.path, new Uint8Array(all.buffer)));
+    this.done = { count, dim: this.dim, data: all.slice(HEADER_FLOATS) };
+    this.out = null;
+  }
+
+  /** Releases the encoder session (a job left unfinished keeps nothing: it starts over next time). */
+  async dispose(): Promise<void> {
+    const runner = this.runner;
+    this.runner = null;
+    await runner?.dispose();
+  }
 }

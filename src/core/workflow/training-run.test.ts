@@ -144,4 +144,22 @@ describe('workflow training run', () => {
     expect(stopped).toMatchObject({ stoppedBy: 'converged', convergedAt: 2, steps: 8 });
     expect(importDecoder((await files.read(stopped.decoderPath!))!).meta.training).toMatchObject({ stoppedBy: 'converged', convergedAtEpoch: 2 });
   });
+
+  it('embeds the scan folders between epochs, so the scan finds them cached; one it cannot embed is left to the scan', async () => {
+    const files = new MemoryFileStore();
+    const src = source(40);
+    const suspect = { ...source(100), id: 'ds-suspect' };
+    const wrongSize = { ...source(4), id: 'ds-64', width: 64, height: 64 };
+    const { train } = splitSlots(src.count, 0.2, 0);
+    const seen: RunProgress[] = [];
+    const done = await runTraining(runtime, files, { runId: 'run-5', encoder, source: src, trainSlots: train, preprocessing, plan, resume: false, prefetch: [wrongSize, suspect] }, { onProgress: (p) => seen.push(p) });
+    expect(done).toMatchObject({ stoppedBy: 'epochs', steps: 16 });
+    // Three epoch ends before the last: the bad folder is skipped, then the two chunks of the other.
+    expect(seen.filter((p) => p.phase === 'prefetch').at(-1)).toEqual({ phase: 'prefetch', source: 'ds-suspect', done: 100, total: 100, finished: 1, folders: 2 });
+    const cached: boolean[] = [];
+    const fromCache = await ensureEmbeddings(runtime, files, encoder, suspect, preprocessing, { onProgress: (p) => cached.push(p.cached) });
+    expect(cached).toEqual([true]);
+    expect(fromCache.data).toEqual((await ensureEmbeddings(runtime, new MemoryFileStore(), encoder, suspect, preprocessing)).data);
+    expect(await files.read(embeddingsPath(encoder.sha256, encoder.spec.readout, wrongSize))).toBeNull();
+  });
 });

@@ -16,6 +16,7 @@ import { heldBackSample, heldBackScorer } from '../dede/convergence';
 import type { DecoderWeights } from '../dede/params';
 import type { FileStore } from './files';
 import { saving } from './storage-full';
+import { EmbeddingPrefetch, type PrefetchProgress } from './prefetch';
 
 export interface TrainingRunRequest {
   readonly runId: string;
@@ -32,11 +33,17 @@ export interface TrainingRunRequest {
    * converged (docs/ARCHITECTURE.md §8.5); a sample of at most HELD_BACK_SAMPLE is used.
    */
   readonly heldBackSlots?: readonly number[];
+  /**
+   * Folders to embed between epochs (the suspect folders, docs/ARCHITECTURE.md §8.6), at the same
+   * working size and preprocessing, so the scan after training finds their embeddings cached.
+   */
+  readonly prefetch?: readonly PixelSource[];
 }
 
 export type RunProgress =
   | ({ readonly phase: 'embed' } & EmbedProgress)
-  | ({ readonly phase: 'train' } & TrainingProgress);
+  | ({ readonly phase: 'train' } & TrainingProgress)
+  | ({ readonly phase: 'prefetch' } & PrefetchProgress);
 
 export interface TrainingRunResult {
   readonly stoppedBy: TrainingResult['stoppedBy'];
@@ -127,13 +134,20 @@ export async function runTraining(
   };
 
   const heldBack = await heldBackHook(runtime, req, embeddings);
-  const result = await trainDecoder(runtime, data, req.plan, initDecoderWeights(cfg, req.plan.seed), {
-    ...(heldBack ? { heldBack } : {}),
-    ...(hooks.signal ? { signal: hooks.signal } : {}),
-    ...(resumeFrom ? { resumeFrom } : {}),
-    onProgress: (p) => hooks.onProgress?.({ phase: 'train', ...p }),
-    onCheckpoint: (state) => saving(`the training checkpoint at step ${state.trainer.step}`, () => files.write(paths.checkpoint, encodeTrainingState(state, meta))),
-  });
+  const prefetch = req.prefetch?.length ? new EmbeddingPrefetch(runtime, files, req.encoder, req.prefetch, req.preprocessing, (p) => hooks.onProgress?.({ phase: 'prefetch', ...p })) : null;
+  let result: TrainingResult;
+  try {
+    result = await trainDecoder(runtime, data, req.plan, initDecoderWeights(cfg, req.plan.seed), {
+      ...(heldBack ? { heldBack } : {}),
+      ...(prefetch ? { betweenEpochs: () => prefetch.betweenEpochs(hooks.signal) } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(resumeFrom ? { resumeFrom } : {}),
+      onProgress: (p) => hooks.onProgress?.({ phase: 'train', ...p }),
+      onCheckpoint: (state) => saving(`the training checkpoint at step ${state.trainer.step}`, () => files.write(paths.checkpoint, encodeTrainingState(state, meta))),
+    });
+  } finally {
+    await prefetch?.dispose();
+  }
   let decoderPath: string | null = null;
   if (result.stoppedBy !== 'cancel') {
     const bytes = exportDecoder(cfg, result.weights, {
