@@ -11,6 +11,7 @@
 // rest with the BadEncoder trigger on every 50th image; the encoder is the demo's BadEncoder.
 //
 //   npx vite build && nice -n 10 npm run bench:browser [-- --clean 2000 --suspect 800 --epochs 50 --label NAME]
+//   the reference the convergence rule is judged against: … -- --fixed-epochs --label fixed50
 //   quick iteration: npm run bench:browser -- --clean 300 --suspect 200 --epochs 3
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ interface Args {
   readonly encoder: string;
   readonly photos: string;
   readonly label: string | null;
+  /** Train the whole epoch budget ("Stop when converged" off): the reference the rule is judged against. */
+  readonly fixedEpochs: boolean;
 }
 
 /** Photos the clean reference draws from (the rest feed the suspect folder). */
@@ -62,6 +65,7 @@ function parseArgs(argv: readonly string[]): Args {
     encoder: resolve(value('encoder') ?? 'public/demo/encoders/badencoder/model.onnx'),
     photos: resolve(value('photos') ?? '../shared/data/cifar10-train'),
     label: value('label') ?? null,
+    fixedEpochs: argv.includes('--fixed-epochs'),
   };
 }
 
@@ -87,6 +91,10 @@ interface AppRun {
   readonly wasmThreads: number;
   readonly decoder: Uint8Array;
   readonly auroc: number;
+  /** The decoder's per-image score alone (the content score), without the set-level collapse signal. */
+  readonly decoderAuroc: number | null;
+  /** The held-back loss at each epoch end, as the Train step charts it (docs/ARCHITECTURE.md §8.5). */
+  readonly heldBack: readonly { epoch: number; loss: number; quantile: number }[];
   readonly flagged: number;
   readonly suspectImages: number;
   readonly triggered: number;
@@ -117,6 +125,7 @@ async function runApp(args: Args, clean: string, suspect: string): Promise<AppRu
     await nav(page, 'Train').click();
     await page.getByLabel('Epochs').fill(String(args.epochs));
     await page.getByLabel('Time limit (minutes)').fill(String(args.minutes));
+    await page.getByLabel('Stop when converged').setChecked(!args.fixedEpochs);
     const training = await timed(async () => {
       await page.getByRole('button', { name: 'Start training' }).click();
       await page.locator('[data-testid="train-run"][data-status="done"]').waitFor({ timeout: STAGE_TIMEOUT_MS });
@@ -136,7 +145,9 @@ async function runApp(args: Args, clean: string, suspect: string): Promise<AppRu
       await page.locator('[data-testid="scan"][data-status="done"]').waitFor({ timeout: STAGE_TIMEOUT_MS });
     });
     console.log(`  calibration ${f(calibration, 1)} s, scan ${f(scan, 1)} s`);
-    const rows = (await page.evaluate(() => window.dedeDebug!.scanResults().rows.map((r) => ({ path: r.path, role: r.role, score: r.score, flagged: r.flagged })))).filter((r) => r.role !== 'clean');
+    const rows = (await page.evaluate(() => window.dedeDebug!.scanResults().rows.map((r) => ({ path: r.path, role: r.role, score: r.score, decoderScore: r.decoderScore ?? null, flagged: r.flagged })))).filter((r) => r.role !== 'clean');
+    // The persisted Train step run (zustand's localStorage entry) holds the held-back curve.
+    const heldBack = await page.evaluate(() => (JSON.parse(localStorage.getItem('dede-web/train') ?? '{}') as { state?: { run?: { heldBack?: { epoch: number; loss: number; quantile: number }[] } } }).state?.run?.heldBack ?? []);
     if (rows.length !== args.suspect) throw new Error(`the scan has ${rows.length} suspect rows, expected ${args.suspect}`);
     const labels = rows.map((r) => triggered(r.path));
     await context.close();
@@ -145,6 +156,8 @@ async function runApp(args: Args, clean: string, suspect: string): Promise<AppRu
       wasmThreads: info.wasmThreads,
       decoder,
       auroc: auroc(rows.map((r) => r.score), labels),
+      decoderAuroc: rows.every((r) => r.decoderScore !== null) ? auroc(rows.map((r) => r.decoderScore ?? NaN), labels) : null,
+      heldBack,
       flagged: rows.filter((r) => r.flagged).length,
       suspectImages: rows.length,
       triggered: labels.filter(Boolean).length,
@@ -205,6 +218,8 @@ async function main(): Promise<void> {
     ['ORT-web in Node steps/s', f(node.stepsPerSec, 3), `same graph, ${app.wasmThreads} threads, ${node.steps} timed steps`],
     ['worker / ORT-web', f(ratio, 3), `target ≥ ${TARGET.ratio}: ${ratio >= TARGET.ratio ? 'ok' : 'MISS'}`],
     ['verdict AUROC', f(app.auroc, 4), 'triggered vs untouched suspect images'],
+    ['decoder score AUROC', app.decoderAuroc === null ? 'n/a' : f(app.decoderAuroc, 4), 'the per-image score alone, without the collapse signal'],
+    ['held-back loss', app.heldBack.length ? `${f(app.heldBack[0]!.loss, 3)} → ${f(app.heldBack.at(-1)!.loss, 3)}` : 'n/a', `${t.stoppedBy === 'converged' ? `converged at epoch ${t.convergedAtEpoch}` : `stopped by ${t.stoppedBy ?? '?'}`}`],
   ];
   console.log(`\nTime to verdict in Chromium on WASM — ${args.clean} clean + ${args.suspect} suspect at 32 px, ${args.epochs} epoch budget`);
   console.log(table(['stage', 'value', 'notes'], rows, 1));

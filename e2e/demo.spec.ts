@@ -42,6 +42,12 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   await expect(page.getByTestId('auroc')).toHaveText(auroc(rocScores, rocLabels).toFixed(3));
   await expect(page.getByTestId('roc-curve')).toBeVisible();
   await page.screenshot({ path: 'test-results/screens/demo-review.png', fullPage: true });
+  // The scan's two folders were embedded between training epochs, and the Train step says so.
+  await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Train' }).click();
+  await expect(page.getByTestId('train-prefetch')).toHaveAttribute('data-finished', '2');
+  await expect(page.getByTestId('train-prefetch')).toHaveAttribute('data-folders', '2');
+  await expect(page.getByTestId('train-prefetch')).toHaveText('2 of 2 folders embedded while training: the scan finds their embeddings ready');
+  await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Review' }).click();
 
   // The clusters view groups the collapsed images: one cluster of (nearly) exactly the triggered
   // images. What it maps to is shown by example: the demo adds its clean photos in class folders,
@@ -109,6 +115,8 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   // 40 triggered images of 200 collapse: the gate lets the collapse score take its share.
   expect(html).toMatch(/Collapse found: \d+ scanned images sat closer to their nearest neighbours than every clean reference image/);
   expect(html).toContain(members[0]!);
+  // How the decoder's training ended: by the convergence rule or the demo's epoch budget.
+  expect(html).toMatch(/<dt>Training<\/dt><dd>(converged at epoch \d+|ran its whole budget of \d+ epochs) \(held-back loss [\d.]+\)<\/dd>/);
   // As a reader sees it: the report's clusters section, opened on its own.
   const reportPage = await page.context().newPage();
   await reportPage.setContent(html);
@@ -123,4 +131,8 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   expect(first!.seenAs.labels[0]!.label).toBe('truck');
   expect(first!.seenAs.examples.map((e) => e.label)).toEqual(Array(5).fill('truck'));
   expect(first!.seenAs.examples[0]!.path).toBe(exampleName);
+  const training = report.decoder.training!;
+  expect(['converged', 'epochs']).toContain(training.stoppedBy);
+  expect(training.convergedAtEpoch).toBe(training.stoppedBy === 'converged' ? training.epochs : null);
+  expect(training.heldBackLoss).toBeGreaterThan(0);
 });

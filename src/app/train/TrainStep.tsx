@@ -107,7 +107,8 @@ function SettingsCard({ disabled, hasRun }: { disabled: boolean; hasRun: boolean
         <span className="hint" id="converge-hint">
           {' '}After each epoch the decoder scores up to {HELD_BACK_SAMPLE} held-back images; training stops once their loss and its 95th percentile
           improve less than {(DEFAULT_CONVERGENCE.tolerance * 100).toFixed(0)}% from one {DEFAULT_CONVERGENCE.window}-epoch window to the next (never before
-          epoch {DEFAULT_CONVERGENCE.minEpochs}; the epoch budget stays the ceiling).
+          epoch {DEFAULT_CONVERGENCE.minEpochs}; the epoch budget stays the ceiling). Untick it to train the whole budget when single photos must be judged
+          on their own: an evasive backdoor's per-image score can still gain a little after the loss flattens.
         </span>
       </div>
       <details className="advanced">

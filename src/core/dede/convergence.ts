@@ -29,7 +29,7 @@ export interface ConvergenceRule {
 }
 
 /** Chosen by measurement (§8.5). */
-export const DEFAULT_CONVERGENCE: ConvergenceRule = { window: 5, tolerance: 0.01, minEpochs: 10 };
+export const DEFAULT_CONVERGENCE: ConvergenceRule = { window: 5, tolerance: 0.05, minEpochs: 10 };
 
 /** Held-back images scored per epoch: enough for a stable mean and 95th percentile, cheap to run. */
 export const HELD_BACK_SAMPLE = 128;

@@ -81,7 +81,7 @@ export function decoderTrainingRecord(t: Pick<DecoderTrainingInfo, 'epochs' | 's
 
 const epochsText = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)} epoch${n === 1 ? '' : 's'}`;
 
-/** One line for people: "converged at epoch 31 (held-back loss 0.412)", "stopped by the 50-epoch budget", … */
+/** One line for people: "converged at epoch 31 (held-back loss 0.412)", "ran its whole budget of 50 epochs", … */
 export function trainingRecordText(r: DecoderTrainingRecord): string {
   const held = r.heldBackLoss !== null ? ` (held-back loss ${r.heldBackLoss.toPrecision(3)})` : '';
   const ran = r.epochs !== null ? epochsText(r.epochs) : null;
