@@ -47,6 +47,10 @@ test('the demo trains, calibrates and scans in the browser and ranks the trigger
   await expect(page.getByTestId('train-prefetch')).toHaveAttribute('data-finished', '2');
   await expect(page.getByTestId('train-prefetch')).toHaveAttribute('data-folders', '2');
   await expect(page.getByTestId('train-prefetch')).toHaveText('2 of 2 folders embedded while training: the scan finds their embeddings ready');
+  // With both in, the verdict's set-level half was decided before the decoder was done: collapse.
+  await expect(page.getByTestId('train-early-gate')).toHaveAttribute('data-open', 'true');
+  await expect(page.getByTestId('train-early-gate')).toContainText('Collapse found: ');
+  await page.screenshot({ path: 'test-results/screens/demo-train.png', fullPage: true });
   await page.getByRole('navigation', { name: 'Workflow steps' }).getByRole('button', { name: 'Review' }).click();
 
   // The clusters view groups the collapsed images: one cluster of (nearly) exactly the triggered

@@ -10,6 +10,7 @@ import { discardRun, exportDecoderFile, importDecoderFile, pauseTraining, planFo
 import { DECODER_SIZES, decoderSizeFor, patchSizeFor, patchSizesFor } from '../../core/dede/decoder-size';
 import { prefetchText, useTrainStore, type TrainRun, type TrainSettings } from './train-store';
 import { convergenceText, DEFAULT_CONVERGENCE, HELD_BACK_SAMPLE } from '../../core/dede/convergence';
+import { describeCollapseGate } from '../../core/dede/set-scan';
 
 const STATUS_LABEL = {
   embedding: 'Computing embeddings',
@@ -241,6 +242,14 @@ function RunCard() {
           <>
             <dt>Scan folders</dt>
             <dd data-testid="train-prefetch" data-finished={prefetch.finished} data-folders={prefetch.folders}>{prefetchText(prefetch)}</dd>
+          </>
+        )}
+        {prefetch?.gate && (
+          <>
+            <dt>Set-level check</dt>
+            <dd data-testid="train-early-gate" data-open={String(prefetch.gate.open)}>
+              {describeCollapseGate(prefetch.gate)} <span className="hint">From the embeddings alone, before the decoder is done; the scan combines it with each image&apos;s decoder score.</span>
+            </dd>
           </>
         )}
         <dt>Decoder</dt>

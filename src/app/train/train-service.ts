@@ -76,6 +76,11 @@ function onProgress(p: RunProgress): void {
     useTrainStore.getState().setPrefetch({ done: p.done, total: p.total, finished: p.finished, folders: p.folders });
     return;
   }
+  if (p.phase === 'collapse') {
+    const prefetch = useTrainStore.getState().prefetch;
+    if (prefetch) useTrainStore.getState().setPrefetch({ ...prefetch, gate: p.gate });
+    return;
+  }
   if (p.phase === 'embed') {
     setLive({ phase: 'embed', done: p.done, total: p.total, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds, stepsPerSecond: null });
     return;

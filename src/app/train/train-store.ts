@@ -5,6 +5,7 @@ import type { EmbeddingReadout } from '../../core/onnx/readout';
 import { persist } from 'zustand/middleware';
 import type { LossPoint, TrainingPlan, TrainingResult } from '../../core/dede/train-loop';
 import type { HeldBackPoint } from '../../core/dede/convergence';
+import type { CollapseGate } from '../../core/dede/set-scan';
 import { DEFAULT_TRAINING, stepsPerEpoch } from '../../core/dede/train-loop';
 import { decoderTrainingRecord, type DecoderTrainingRecord } from '../../core/report/scan-report';
 
@@ -104,6 +105,8 @@ export interface PrefetchState {
   /** Folders finished and in all. */
   readonly finished: number;
   readonly folders: number;
+  /** The verdict's collapse gate on those folders, once all are embedded (when affordable). */
+  readonly gate?: CollapseGate;
 }
 
 /** The suspect folders' embeddings made between epochs (§8.6), in words. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SyntheticWorld, type SyntheticSet } from './__fixtures__/synthetic-set';
 import { auroc, confusionAt, rocCurve } from './metrics';
 import { mulberry32 } from './rng';
-import { collapseGateThreshold, describeCollapseGate, scoreFolderSet, type FolderSetSettings } from './set-scan';
+import { collapseGateOf, collapseGateThreshold, describeCollapseGate, scoreFolderSet, type FolderSetSettings } from './set-scan';
 
 const world = new SyntheticWorld(1);
 // Clean reference: 1,000 images for the collapse p-values, 1,000 other ones for the DeDe p-values.
@@ -195,5 +195,17 @@ describe('scoreFolderSet', () => {
     );
     expect(() => scan(f, { targetFpr: 0 })).toThrow(/\(0, 1\)/);
     expect(() => scoreFolderSet({ embeddings: f.embeddings, dedeScores: f.dedeScores.subarray(1), cleanRef }, { targetFpr: 0.05 })).toThrow(/99 DeDe scores for 100/);
+  });
+});
+
+describe('collapseGateOf', () => {
+  it('decides the gate from embeddings alone exactly as the full verdict does, open or shut', () => {
+    const ref = { embeddings: refCollapse.embeddings, fingerprints: refCollapse.fingerprints };
+    for (const f of [world.folder({ n: 300, triggered: 15, seed: 40 }), world.folder({ n: 300, seed: 41 }), world.folder({ n: 200, triggered: 1, seed: 42 })]) {
+      const early = collapseGateOf({ embeddings: f.embeddings, fingerprints: f.fingerprints }, ref);
+      expect(early).toEqual(scan(f, { targetFpr: 0.05 }).gate);
+    }
+    expect(collapseGateOf({ embeddings: world.folder({ n: 300, triggered: 15, seed: 40 }).embeddings }, { embeddings: refCollapse.embeddings }).open).toBe(true);
+    expect(collapseGateOf({ embeddings: world.folder({ n: 300, seed: 41 }).embeddings }, { embeddings: refCollapse.embeddings }).open).toBe(false);
   });
 });

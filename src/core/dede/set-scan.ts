@@ -23,7 +23,7 @@
 // image's FPR is α + min(level, α/4), and α when its DeDe score is independent of the gate.
 
 import { pValues, rankingPValues } from './calibrate';
-import { calibratedCollapseAt, DEFAULT_COLLAPSE_K, rowCount, type CalibratedCollapse, type CollapseSettings, type Rows } from './collapse';
+import { calibratedCollapseAt, DEFAULT_COLLAPSE_K, rowCount, type CalibratedCollapse, type CollapseSettings, type EmbeddingSet, type Rows } from './collapse';
 import { componentReach, DEFAULT_FUSION, flaggedAt, fusePValues, type FusionMethod, type FusionOptions } from './fusion';
 
 export interface FolderSetInput {
@@ -148,6 +148,26 @@ export interface FolderSetResult {
  * Scores a folder as a set. Throws when the clean reference is too small for any image to reach
  * the target (each p-value's floor is 1/(M + 1), and the fused floor must be ≤ α).
  */
+/** The gate's decision from the short-range collapse p-values of n folder images against M clean ones. */
+function gateOf(short: CalibratedCollapse, n: number, M: number, settings: CollapseGateSettings): CollapseGate {
+  const floor = 1 / (M + 1);
+  const floorHits = Array.from(short.pValues).filter((p) => p <= floor * (1 + 1e-9)).length;
+  const needed = collapseGateThreshold(n, M, settings.level);
+  return { ...settings, floorHits, needed, open: floorHits >= needed };
+}
+
+/**
+ * The collapse gate on its own, before any decoder score exists: the set-level half of the verdict
+ * from embeddings (and pixel fingerprints) alone, as scoreFolderSet decides it with the same
+ * settings (docs/ARCHITECTURE.md §8.6: the app shows it while the decoder trains).
+ */
+export function collapseGateOf(folder: EmbeddingSet, cleanRef: EmbeddingSet, settings: CollapseSettings = {}, gate: CollapseGateSettings = DEFAULT_COLLAPSE_GATE): CollapseGate {
+  const n = rowCount(folder.embeddings, 'folder embeddings');
+  const M = rowCount(cleanRef.embeddings, 'clean reference embeddings');
+  const [short] = calibratedCollapseAt(folder, cleanRef, settings, [gate.k]);
+  return gateOf(short!, n, M, gate);
+}
+
 export function scoreFolderSet(input: FolderSetInput, settings: FolderSetSettings): FolderSetResult {
   const alpha = settings.targetFpr;
   if (!(alpha > 0 && alpha < 1)) throw new Error(`set scan: target false-positive rate must be in (0, 1), got ${alpha}`);
@@ -172,13 +192,7 @@ export function scoreFolderSet(input: FolderSetInput, settings: FolderSetSetting
     settings,
     gateSettings ? [k, gateSettings.k] : [k],
   ) as [CalibratedCollapse, CalibratedCollapse | undefined];
-  let gate: CollapseGate | null = null;
-  if (gateSettings && short) {
-    const floor = 1 / (M + 1);
-    const floorHits = Array.from(short.pValues).filter((p) => p <= floor * (1 + 1e-9)).length;
-    const needed = collapseGateThreshold(n, M, gateSettings.level);
-    gate = { ...gateSettings, floorHits, needed, open: floorHits >= needed };
-  }
+  const gate = gateSettings && short ? gateOf(short, n, M, gateSettings) : null;
   const shut = gate !== null && !gate.open;
   const dedeP = pValues(input.dedeScores, { cleanScores: cleanDede });
   const dedeRanking = rankingPValues(input.dedeScores, { cleanScores: cleanDede }, dedeP);

@@ -1,8 +1,8 @@
 // Embedding the suspect folders while the decoder trains (docs/ARCHITECTURE.md §8.6). The encoder is
 // needed for the scan anyway, and the user is waiting for training: at each epoch end the run spends
 // a bounded share of the epoch's time embedding the next chunks, so the scan after training finds
-// the embeddings in the cache and the set-level (collapse) statistics need nothing more from the
-// encoder. Prefetching never fails or delays a run by much: a folder it cannot embed is left to the
+// the embeddings in the cache; once every folder is in, the verdict's collapse gate is decided from
+// them and shown while training goes on. Prefetching never fails or delays a run by much: a folder it cannot embed is left to the
 // scan, which reports the problem where the user looks for it.
 import type { EncoderSource } from '../dede/encoder-runner';
 import type { Preprocessing } from '../images/preprocess';
@@ -12,6 +12,16 @@ import type { FileStore } from './files';
 
 /** The most of each epoch's time spent embedding between epochs (a chunk always runs when one is pending). */
 export const PREFETCH_SHARE = 0.25;
+
+/**
+ * The most work (multiply-adds, n·(n+M)·dim for n folder and M clean images) the early collapse
+ * gate may take between two epochs, a few seconds on a CPU; larger sets wait for the scan.
+ */
+export const EARLY_GATE_MAX_WORK = 2e9;
+
+export function earlyGateAffordable(folderImages: number, cleanImages: number, dim: number): boolean {
+  return folderImages * (folderImages + cleanImages) * dim <= EARLY_GATE_MAX_WORK;
+}
 
 export interface PrefetchProgress {
   /** The folder (PixelSource id) being embedded. */

@@ -12,6 +12,7 @@ import { heldBackPoint } from '../dede/convergence';
 import { Scorer } from '../dede/scorer';
 import { MemoryFileStore } from './files';
 import { readCheckpoint, runPaths, runTraining, splitSlots, type RunProgress } from './training-run';
+import { fusedVerdict } from './verdict';
 
 const runtime = createRuntime(ortNode, 'cpu');
 const preprocessing = preprocessingFromHf(JSON.parse(new TextDecoder().decode(PREPROCESSOR_CONFIG)), null);
@@ -161,5 +162,18 @@ describe('workflow training run', () => {
     expect(cached).toEqual([true]);
     expect(fromCache.data).toEqual((await ensureEmbeddings(runtime, new MemoryFileStore(), encoder, suspect, preprocessing)).data);
     expect(await files.read(embeddingsPath(encoder.sha256, encoder.spec.readout, wrongSize))).toBeNull();
+  });
+
+  it("decides the verdict's collapse gate once every scan folder is embedded, as the scan's verdict will", async () => {
+    const files = new MemoryFileStore();
+    const src = source(40);
+    const suspect = { ...source(30), id: 'ds-suspect' };
+    const { train } = splitSlots(src.count, 0.2, 0);
+    const seen: RunProgress[] = [];
+    await runTraining(runtime, files, { runId: 'run-6', encoder, source: src, trainSlots: train, preprocessing, plan, resume: false, prefetch: [suspect] }, { onProgress: (p) => seen.push(p) });
+    const gates = seen.flatMap((p) => (p.phase === 'collapse' ? [p.gate] : []));
+    expect(gates).toHaveLength(1);
+    const verdict = await fusedVerdict(runtime, files, { encoder, folders: [suspect], decoderScores: Array.from({ length: 30 }, (_, i) => i), clean: src, cleanDecoderScores: Array.from({ length: 40 }, (_, i) => i), preprocessing, targetFpr: 0.2 });
+    expect(gates[0]).toEqual(verdict.gate);
   });
 });

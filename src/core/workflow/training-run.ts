@@ -16,7 +16,9 @@ import { heldBackSample, heldBackScorer } from '../dede/convergence';
 import type { DecoderWeights } from '../dede/params';
 import type { FileStore } from './files';
 import { saving } from './storage-full';
-import { EmbeddingPrefetch, type PrefetchProgress } from './prefetch';
+import { EmbeddingPrefetch, earlyGateAffordable, type PrefetchProgress } from './prefetch';
+import { collapseGateFromCache } from './verdict';
+import type { CollapseGate } from '../dede/set-scan';
 
 export interface TrainingRunRequest {
   readonly runId: string;
@@ -43,7 +45,9 @@ export interface TrainingRunRequest {
 export type RunProgress =
   | ({ readonly phase: 'embed' } & EmbedProgress)
   | ({ readonly phase: 'train' } & TrainingProgress)
-  | ({ readonly phase: 'prefetch' } & PrefetchProgress);
+  | ({ readonly phase: 'prefetch' } & PrefetchProgress)
+  /** The verdict's collapse gate over the prefetched folders, decided before the decoder is done (§8.6). */
+  | { readonly phase: 'collapse'; readonly gate: CollapseGate };
 
 export interface TrainingRunResult {
   readonly stoppedBy: TrainingResult['stoppedBy'];
@@ -135,11 +139,26 @@ export async function runTraining(
 
   const heldBack = await heldBackHook(runtime, req, embeddings);
   const prefetch = req.prefetch?.length ? new EmbeddingPrefetch(runtime, files, req.encoder, req.prefetch, req.preprocessing, (p) => hooks.onProgress?.({ phase: 'prefetch', ...p })) : null;
+  // Once every scan folder is embedded: the verdict's collapse gate on them, once, when affordable.
+  let gateAsked = false;
+  const prefetchAndGate = async (p: EmbeddingPrefetch): Promise<void> => {
+    await p.betweenEpochs(hooks.signal);
+    const folders = req.prefetch ?? [];
+    if (gateAsked || p.pending > 0 || p.skipped.length > 0 || hooks.signal?.aborted) return;
+    gateAsked = true;
+    if (!earlyGateAffordable(folders.reduce((n, f) => n + f.count, 0), req.source.count, embeddings.dim)) return;
+    try {
+      const gate = await collapseGateFromCache(runtime, files, { encoder: req.encoder, folders, clean: req.source, preprocessing: req.preprocessing });
+      hooks.onProgress?.({ phase: 'collapse', gate });
+    } catch {
+      // Left to the scan's verdict, which reports what went wrong.
+    }
+  };
   let result: TrainingResult;
   try {
     result = await trainDecoder(runtime, data, req.plan, initDecoderWeights(cfg, req.plan.seed), {
       ...(heldBack ? { heldBack } : {}),
-      ...(prefetch ? { betweenEpochs: () => prefetch.betweenEpochs(hooks.signal) } : {}),
+      ...(prefetch ? { betweenEpochs: () => prefetchAndGate(prefetch) } : {}),
       ...(hooks.signal ? { signal: hooks.signal } : {}),
       ...(resumeFrom ? { resumeFrom } : {}),
       onProgress: (p) => hooks.onProgress?.({ phase: 'train', ...p }),

@@ -3,7 +3,7 @@
 // Embeddings come from the per-(encoder, image set) cache, so this adds no encoder runs.
 import { pixelFingerprints, type Rows } from '../dede/collapse';
 import type { EncoderSource } from '../dede/encoder-runner';
-import { scoreFolderSet, type FolderSetResult } from '../dede/set-scan';
+import { collapseGateOf, scoreFolderSet, type CollapseGate, type FolderSetResult } from '../dede/set-scan';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';
 import { ensureEmbeddings, type PixelSource } from './embeddings';
@@ -39,6 +39,21 @@ async function fingerprintsOf(source: PixelSource): Promise<Rows> {
 
 function concat(parts: readonly Float32Array[]): Float32Array {
   return concatArrays(Float32Array, parts);
+}
+
+/**
+ * The verdict's collapse gate over the scan's folders, from the embeddings cache, before any decoder
+ * score exists (docs/ARCHITECTURE.md §8.6): the same decision fusedVerdict will make on them.
+ */
+export async function collapseGateFromCache(runtime: Runtime, files: FileStore, req: Pick<VerdictRequest, 'encoder' | 'folders' | 'clean' | 'preprocessing'>, signal?: AbortSignal): Promise<CollapseGate> {
+  const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
+  const folderEmb = await Promise.all(req.folders.map(embed));
+  const cleanEmb = await embed(req.clean);
+  const folderPrints = await Promise.all(req.folders.map(fingerprintsOf));
+  return collapseGateOf(
+    { embeddings: { data: concat(folderEmb.map((e) => e.data)), dim: cleanEmb.dim }, fingerprints: { data: concat(folderPrints.map((f) => f.data)), dim: folderPrints[0]?.dim ?? 0 } },
+    { embeddings: { data: cleanEmb.data, dim: cleanEmb.dim }, fingerprints: await fingerprintsOf(req.clean) },
+  );
 }
 
 export async function fusedVerdict(runtime: Runtime, files: FileStore, req: VerdictRequest, signal?: AbortSignal): Promise<FolderSetResult> {
