@@ -248,7 +248,7 @@ function RunCard() {
           <>
             <dt>Set-level check</dt>
             <dd data-testid="train-early-gate" data-open={String(prefetch.gate.open)}>
-              {describeCollapseGate(prefetch.gate)} <span className="hint">From the embeddings alone, before the decoder is done; the scan combines it with each image&apos;s decoder score.</span>
+              {describeCollapseGate(prefetch.gate, 'ahead')} <span className="hint">From the embeddings alone, before the decoder is done; the scan combines it with each image&apos;s decoder score.</span>
             </dd>
           </>
         )}

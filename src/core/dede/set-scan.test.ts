@@ -141,6 +141,9 @@ describe('scoreFolderSet', () => {
     expect(() => collapseGateThreshold(10, 0, 0.05)).toThrow(/M ≥ 1/);
     expect(describeCollapseGate({ floorHits: 1, needed: 4, level: 0.15, open: false })).toMatch(/^No collapse found: 1 scanned image sat closer .*\(4 needed; .*less than 15% of the time\).*decoder score alone/);
     expect(describeCollapseGate({ floorHits: 21, needed: 4, level: 0.15, open: true })).toMatch(/^Collapse found: 21 scanned images/);
+    // Decided ahead of the scan (while the decoder trains), it says what the scan will do.
+    expect(describeCollapseGate({ floorHits: 21, needed: 4, level: 0.15, open: true }, 'ahead')).toBe('Collapse found: 21 suspect images sat closer to their nearest neighbours than every clean reference image (4 needed; a clean folder shows that less than 15% of the time), so the scan will give the collapse score its share of the target rate.');
+    expect(describeCollapseGate({ floorHits: 0, needed: 4, level: 0.15, open: false }, 'ahead')).toMatch(/^No collapse found: 0 suspect images .*so the scan will judge every image by the decoder score alone\.$/);
   });
 
   it('opens the gate on a small planted group and keeps it shut on clean folders', () => {

@@ -92,9 +92,15 @@ export function collapseGateThreshold(n: number, M: number, level: number): numb
   return n + 1;
 }
 
-/** One sentence on what the gate decided, for the app and the reports. */
-export function describeCollapseGate(g: Pick<CollapseGate, 'floorHits' | 'needed' | 'level' | 'open'>): string {
-  const hits = `${g.floorHits} scanned image${g.floorHits === 1 ? '' : 's'} sat closer to their nearest neighbours than every clean reference image (${g.needed} needed; a clean folder shows that less than ${(g.level * 100).toFixed(0)}% of the time)`;
+/**
+ * One sentence on what the gate decided, for the app and the reports; `ahead` when it is decided
+ * before the scan (from the embeddings, while the decoder trains: §8.6), saying what the scan will do.
+ */
+export function describeCollapseGate(g: Pick<CollapseGate, 'floorHits' | 'needed' | 'level' | 'open'>, when: 'scanned' | 'ahead' = 'scanned'): string {
+  const hits = `${g.floorHits} ${when === 'scanned' ? 'scanned' : 'suspect'} image${g.floorHits === 1 ? '' : 's'} sat closer to their nearest neighbours than every clean reference image (${g.needed} needed; a clean folder shows that less than ${(g.level * 100).toFixed(0)}% of the time)`;
+  if (when === 'ahead') {
+    return g.open ? `Collapse found: ${hits}, so the scan will give the collapse score its share of the target rate.` : `No collapse found: ${hits}, so the scan will judge every image by the decoder score alone.`;
+  }
   return g.open ? `Collapse found: ${hits}, so the collapse score took its share of the target rate.` : `No collapse found: ${hits}, so every image is judged by the decoder score alone, at the whole target rate.`;
 }
 
