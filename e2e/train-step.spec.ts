@@ -73,6 +73,12 @@ test('stops when the held-back loss has stopped improving, and says so', async (
   await expect(reason).toHaveText(/^Stopped: converged at epoch 10: over its last 5 epochs the held-back loss and its 95th percentile improved less than \d+% on the 5 before\.$/);
   await expect(page.getByTestId('train-step')).toContainText('10 steps of 40');
   await expect(page.getByTestId('held-back-chart')).toHaveAttribute('aria-label', /over 10 epochs$/);
+  // Where it stood against the rule when it stopped: both series moved less than the tolerance.
+  const status = (await page.getByTestId('train-convergence').textContent())!;
+  const [loss, quantile] = [...status.matchAll(/(improved|worsened) (\d+\.\d)%/g)].map((m) => (m[1] === 'improved' ? 1 : -1) * Number(m[2]));
+  expect(status).toMatch(/^Over the last 5 epochs the held-back loss .* on the 5 before; training stops once both improve less than \d+%\.$/);
+  expect(loss).toBeLessThan(5);
+  expect(quantile).toBeLessThan(5);
   await page.screenshot({ path: 'test-results/screens/train-converged.png', fullPage: true });
   // The setting persists; turned off, the budget decides.
   await page.getByLabel('Stop when converged').uncheck();

@@ -9,7 +9,7 @@ import { useImagesStore } from '../images/images-store';
 import { discardRun, exportDecoderFile, importDecoderFile, pauseTraining, planFor, readiness, resumeTraining, startTraining } from './train-service';
 import { DECODER_SIZES, decoderSizeFor, patchSizeFor, patchSizesFor } from '../../core/dede/decoder-size';
 import { prefetchText, useTrainStore, type TrainRun, type TrainSettings } from './train-store';
-import { convergenceText, DEFAULT_CONVERGENCE, HELD_BACK_SAMPLE } from '../../core/dede/convergence';
+import { convergenceStatus, convergenceText, DEFAULT_CONVERGENCE, HELD_BACK_SAMPLE } from '../../core/dede/convergence';
 import { describeCollapseGate } from '../../core/dede/set-scan';
 
 const STATUS_LABEL = {
@@ -228,7 +228,7 @@ function RunCard() {
             <span>
               {live.stepsPerSecond !== null ? `${live.stepsPerSecond.toFixed(2)} steps/s · ` : ''}
               {live.imagesPerSecond !== null ? `${live.imagesPerSecond.toFixed(0)} images/s · ` : ''}
-              {live.etaSeconds !== null ? `${formatDuration(live.etaSeconds)} left` : ''}
+              {live.etaSeconds !== null ? `${live.phase === 'train' && run.plan.convergence ? 'at most ' : ''}${formatDuration(live.etaSeconds)} left` : ''}
             </span>
           </div>
         </div>
@@ -250,6 +250,12 @@ function RunCard() {
             <dd data-testid="train-early-gate" data-open={String(prefetch.gate.open)}>
               {describeCollapseGate(prefetch.gate, 'ahead')} <span className="hint">From the embeddings alone, before the decoder is done; the scan combines it with each image&apos;s decoder score.</span>
             </dd>
+          </>
+        )}
+        {run.plan.convergence && !run.imported && (
+          <>
+            <dt>Convergence</dt>
+            <dd data-testid="train-convergence">{convergenceStatus(run.heldBack, run.plan.convergence)}</dd>
           </>
         )}
         <dt>Decoder</dt>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkConvergence, checkRule, convergenceText, heldBackPoint, relativeImprovement, type HeldBackPoint } from './convergence';
+import { checkConvergence, convergenceStatus, checkRule, convergenceText, heldBackPoint, relativeImprovement, type HeldBackPoint } from './convergence';
 
 const points = (losses: readonly number[], quantiles: readonly number[] = losses.map((l) => 2 * l)): HeldBackPoint[] =>
   losses.map((loss, i) => ({ epoch: i + 1, loss, quantile: quantiles[i]! }));
@@ -58,5 +58,16 @@ describe('heldBackPoint', () => {
 
   it('says why a run stopped', () => {
     expect(convergenceText(17, { window: 5, tolerance: 0.02, minEpochs: 10 })).toBe('converged at epoch 17: over its last 5 epochs the held-back loss and its 95th percentile improved less than 2% on the 5 before');
+  });
+});
+
+describe('convergenceStatus', () => {
+  const rule = { window: 2, tolerance: 0.05, minEpochs: 5 };
+  const pts = (losses: number[], quantiles: number[]) => losses.map((loss, i) => ({ epoch: i + 1, loss, quantile: quantiles[i]! }));
+  it('says when the rule starts judging, then how much each series moved window on window', () => {
+    expect(convergenceStatus(pts([1, 0.9, 0.8], [2, 1.8, 1.7]), rule)).toBe('Judged from epoch 5: the held-back loss of the last 2 epochs against the 2 before; training stops once it and its 95th percentile improve less than 5%.');
+    // Loss: (1 + 0.9)/2 = 0.95 before, (0.8 + 0.7)/2 = 0.75 last: 0.2 / 0.75 = 26.7%. Quantile: 1.9 → 2.0, worse by 5%.
+    expect(convergenceStatus(pts([1, 0.9, 0.8, 0.7], [2, 1.8, 2, 2]), rule)).toBe('Over the last 2 epochs the held-back loss improved 26.7% and its 95th percentile worsened 5.0% on the 2 before; training stops once both improve less than 5% (from epoch 5).');
+    expect(convergenceStatus(pts([1, 0.9, 0.8, 0.7, 0.7], [2, 1.8, 2, 2, 2]), rule)).toMatch(/stops once both improve less than 5%\.$/);
   });
 });

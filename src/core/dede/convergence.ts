@@ -99,6 +99,17 @@ export function heldBackPoint(epoch: number, scores: readonly number[]): HeldBac
   return { epoch, loss: mean, quantile: sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]! };
 }
 
+/** Where a run stands against the rule, for the Train step while it trains (and after). */
+export function convergenceStatus(points: readonly HeldBackPoint[], rule: ConvergenceRule): string {
+  const from = Math.max(2 * rule.window, rule.minEpochs);
+  const tol = `${(rule.tolerance * 100).toFixed(0)}%`;
+  if (points.length < 2 * rule.window) return `Judged from epoch ${from}: the held-back loss of the last ${rule.window} epochs against the ${rule.window} before; training stops once it and its 95th percentile improve less than ${tol}.`;
+  const { lossGain, quantileGain } = checkConvergence(points, rule);
+  const change = (g: number) => `${g >= 0 ? 'improved' : 'worsened'} ${(Math.abs(g) * 100).toFixed(1)}%`;
+  const early = (points.at(-1)?.epoch ?? 0) < rule.minEpochs ? ` (from epoch ${rule.minEpochs})` : '';
+  return `Over the last ${rule.window} epochs the held-back loss ${change(lossGain)} and its 95th percentile ${change(quantileGain)} on the ${rule.window} before; training stops once both improve less than ${tol}${early}.`;
+}
+
 /** The sentence the Train step and the CLI show for why a run stopped. */
 export function convergenceText(epoch: number, rule: ConvergenceRule): string {
   return `converged at epoch ${epoch}: over its last ${rule.window} epochs the held-back loss and its 95th percentile improved less than ${(rule.tolerance * 100).toFixed(0)}% on the ${rule.window} before`;
