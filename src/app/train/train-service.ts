@@ -3,7 +3,7 @@ import * as Comlink from 'comlink';
 import { defineDecoderConfig, FULL_DECODER, SMALL_DECODER } from '../../core/dede/config';
 import { decoderSizeFor, patchSizeFor } from '../../core/dede/decoder-size';
 import { importDecoder } from '../../core/dede/decoder-file';
-import type { TrainingPlan } from '../../core/dede/train-loop';
+import { stepsPerEpoch, type TrainingPlan } from '../../core/dede/train-loop';
 import { DEFAULT_CONVERGENCE } from '../../core/dede/convergence';
 import { OpfsFileStore } from '../../core/workflow/files';
 import { runPaths, splitSlots, type RunProgress } from '../../core/workflow/training-run';
@@ -150,7 +150,7 @@ async function train(run: TrainRun, resume: boolean, signal: AbortSignal): Promi
 async function rewindToCheckpoint(backend: Backend, runId: string): Promise<void> {
   const step = (await backend.api.checkpointStep(runId)) ?? 0;
   const run = useTrainStore.getState().run;
-  const perEpoch = run ? Math.floor(run.trainSlots.length / Math.max(1, run.plan.batchSize)) : 1;
+  const perEpoch = run ? Math.max(1, stepsPerEpoch(run.trainSlots.length, run.plan.batchSize)) : 1;
   useTrainStore.getState().patchRun({ step, losses: (run?.losses ?? []).filter((p) => p.step <= step), heldBack: (run?.heldBack ?? []).filter((p) => p.epoch * perEpoch <= step) });
   noteResumed(step > 0 ? `Training resumed from step ${step} (its last checkpoint).` : 'Training restarted (no checkpoint had been saved yet).');
 }

@@ -323,7 +323,7 @@ export async function trainDecoder(
         reportedHeldBack = heldBack.length;
       }
       if (convergedAt !== null) break;
-      if (hooks.betweenEpochs && done % perEpoch === 0 && !(totalSteps !== null && done >= totalSteps)) await hooks.betweenEpochs(done / perEpoch);
+      if (hooks.betweenEpochs && done % perEpoch === 0 && !isLast) await hooks.betweenEpochs(done / perEpoch);
       if (plan.checkpointEvery > 0 && done % plan.checkpointEvery === 0) await checkpoint();
     }
     await saving;

@@ -136,7 +136,7 @@ export class EmbeddingJob {
     private readonly runtime: Runtime,
     private readonly files: FileStore,
     private readonly encoder: EncoderSource,
-    readonly source: PixelSource,
+    private readonly source: PixelSource,
     private readonly preprocessing: Preprocessing,
     private readonly chunk: number,
     private readonly path: string,

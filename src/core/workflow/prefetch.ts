@@ -2,8 +2,8 @@
 // needed for the scan anyway, and the user is waiting for training: at each epoch end the run spends
 // a bounded share of the epoch's time embedding the next chunks, so the scan after training finds
 // the embeddings in the cache; once every folder is in, the verdict's collapse gate is decided from
-// them and shown while training goes on. Prefetching never fails or delays a run by much: a folder it cannot embed is left to the
-// scan, which reports the problem where the user looks for it.
+// them and shown while training goes on. Prefetching never fails or delays a run by much: a folder
+// it cannot embed is left to the scan, which reports the problem where the user looks for it.
 import type { EncoderSource } from '../dede/encoder-runner';
 import type { Preprocessing } from '../images/preprocess';
 import type { Runtime } from '../runtime/session';

@@ -1,7 +1,7 @@
 // The app's set-level verdict: the scanned folders' decoder scores fused with their collapse
 // scores (how tightly the folder's embeddings bunch up), each calibrated on the clean folder.
 // Embeddings come from the per-(encoder, image set) cache, so this adds no encoder runs.
-import { pixelFingerprints, type Rows } from '../dede/collapse';
+import { pixelFingerprints, type EmbeddingSet, type Rows } from '../dede/collapse';
 import type { EncoderSource } from '../dede/encoder-runner';
 import { collapseGateOf, scoreFolderSet, type CollapseGate, type FolderSetResult } from '../dede/set-scan';
 import type { Preprocessing } from '../images/preprocess';
@@ -42,35 +42,35 @@ function concat(parts: readonly Float32Array[]): Float32Array {
 }
 
 /**
+ * The scanned folders as one set and the clean reference: their cached embeddings (computed where
+ * missing) and pixel fingerprints, what both the collapse gate and the fused verdict read.
+ */
+async function setEmbeddings(runtime: Runtime, files: FileStore, req: Pick<VerdictRequest, 'encoder' | 'folders' | 'clean' | 'preprocessing'>, signal?: AbortSignal): Promise<{ folder: EmbeddingSet; clean: EmbeddingSet; count: number }> {
+  const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
+  const folderEmb = await Promise.all(req.folders.map(embed));
+  const cleanEmb = await embed(req.clean);
+  const folderPrints = await Promise.all(req.folders.map(fingerprintsOf));
+  return {
+    folder: { embeddings: { data: concat(folderEmb.map((e) => e.data)), dim: folderEmb[0]?.dim ?? 0 }, fingerprints: { data: concat(folderPrints.map((f) => f.data)), dim: folderPrints[0]?.dim ?? 0 } },
+    clean: { embeddings: { data: cleanEmb.data, dim: cleanEmb.dim }, fingerprints: await fingerprintsOf(req.clean) },
+    count: folderEmb.reduce((a, e) => a + e.count, 0),
+  };
+}
+
+/**
  * The verdict's collapse gate over the scan's folders, from the embeddings cache, before any decoder
  * score exists (docs/ARCHITECTURE.md §8.6): the same decision fusedVerdict will make on them.
  */
 export async function collapseGateFromCache(runtime: Runtime, files: FileStore, req: Pick<VerdictRequest, 'encoder' | 'folders' | 'clean' | 'preprocessing'>, signal?: AbortSignal): Promise<CollapseGate> {
-  const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
-  const folderEmb = await Promise.all(req.folders.map(embed));
-  const cleanEmb = await embed(req.clean);
-  const folderPrints = await Promise.all(req.folders.map(fingerprintsOf));
-  return collapseGateOf(
-    { embeddings: { data: concat(folderEmb.map((e) => e.data)), dim: cleanEmb.dim }, fingerprints: { data: concat(folderPrints.map((f) => f.data)), dim: folderPrints[0]?.dim ?? 0 } },
-    { embeddings: { data: cleanEmb.data, dim: cleanEmb.dim }, fingerprints: await fingerprintsOf(req.clean) },
-  );
+  const { folder, clean } = await setEmbeddings(runtime, files, req, signal);
+  return collapseGateOf(folder, clean);
 }
 
 export async function fusedVerdict(runtime: Runtime, files: FileStore, req: VerdictRequest, signal?: AbortSignal): Promise<FolderSetResult> {
-  const embed = (s: PixelSource) => ensureEmbeddings(runtime, files, req.encoder, s, req.preprocessing, signal ? { signal } : {});
-  const folderEmb = await Promise.all(req.folders.map(embed));
-  const dim = folderEmb[0]?.dim ?? 0;
-  const cleanEmb = await embed(req.clean);
-  const total = folderEmb.reduce((a, e) => a + e.count, 0);
-  if (total !== req.decoderScores.length) throw new Error(`verdict: ${req.decoderScores.length} decoder scores for ${total} scanned images`);
-  const folderPrints = await Promise.all(req.folders.map(fingerprintsOf));
+  const { folder, clean, count } = await setEmbeddings(runtime, files, req, signal);
+  if (count !== req.decoderScores.length) throw new Error(`verdict: ${req.decoderScores.length} decoder scores for ${count} scanned images`);
   return scoreFolderSet(
-    {
-      embeddings: { data: concat(folderEmb.map((e) => e.data)), dim },
-      fingerprints: { data: concat(folderPrints.map((f) => f.data)), dim: folderPrints[0]?.dim ?? 0 },
-      dedeScores: req.decoderScores,
-      cleanRef: { embeddings: { data: cleanEmb.data, dim: cleanEmb.dim }, fingerprints: await fingerprintsOf(req.clean), dedeScores: req.cleanDecoderScores },
-    },
+    { ...folder, dedeScores: req.decoderScores, cleanRef: { ...clean, dedeScores: req.cleanDecoderScores } },
     { targetFpr: req.targetFpr, ...(req.k !== undefined ? { k: req.k } : {}) },
   );
 }
