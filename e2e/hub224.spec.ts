@@ -107,6 +107,15 @@ test('the 224-px BadEncoder fixture goes drop → train → calibrate → scan �
   await expect(page.getByTestId('decoder-size-reason')).toContainText('Images are stored at 224×224 (the encoder’s input). The decoder learns at 32×32, an area-averaged copy of the 224×224 crop');
   await startTraining(page, 8);
   await expect(page.getByTestId('train-run')).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
+  // Between epochs the 224-px suspect JPEGs were embedded, and the set-level check decided from them:
+  // the 40 photos stamped at full resolution collapse onto the attacker's target.
+  await expect(page.getByTestId('train-prefetch')).toHaveAttribute('data-finished', '1');
+  await expect(page.getByTestId('train-prefetch')).toHaveAttribute('data-folders', '1');
+  await expect(page.getByTestId('train-early-gate')).toHaveAttribute('data-open', 'true');
+  // Eight epochs are under the rule's minimum of ten: the budget ended it, and the step says where it stood.
+  await expect(page.getByTestId('train-stop-reason')).toHaveAttribute('data-stopped-by', 'epochs');
+  await expect(page.getByTestId('train-convergence')).toContainText('Judged from epoch 10');
+  await page.screenshot({ path: 'test-results/screens/hub224-train.png', fullPage: true });
 
   await nav(page, 'Calibrate').click();
   await page.getByRole('button', { name: /Score \d+ held-back clean images/ }).click();
@@ -150,6 +159,9 @@ test('the 224-px BadEncoder fixture goes drop → train → calibrate → scan �
   expect(revealed!.members.filter((m) => triggered.has(m.split('/').pop()!)).length).toBeGreaterThanOrEqual(Math.ceil(0.9 * revealed!.members.length));
   expect(revealed!.seenAs.labels).toEqual([]);
   expect(revealed!.seenAs.examples).toHaveLength(5);
+  // How training ended rides in the report.
+  expect(report.decoder.training).toMatchObject({ stoppedBy: 'epochs', epochs: 8, convergedAtEpoch: null });
+  expect(report.decoder.training!.heldBackLoss).toBeGreaterThan(0);
   const html = await saved((async () => {
     const d = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download HTML' }).click();
@@ -157,4 +169,5 @@ test('the 224-px BadEncoder fixture goes drop → train → calibrate → scan �
   })());
   expect(html).toContain('pooler_output');
   expect(html).toContain(report.encoder.sha256);
+  expect(html).toMatch(/<dt>Training<\/dt><dd>ran its whole budget of 8 epochs \(held-back loss [\d.]+\)<\/dd>/);
 });
